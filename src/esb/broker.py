@@ -1,0 +1,171 @@
+"""RabbitMQ: topology, confirmed publishing and consuming, with aio-pika errors translated here.
+
+Topology (all durable, declared by the gateway on start):
+    exchange  <prefix>.deliveries   direct; routing key ``<interface>.<target>``
+    queue     <prefix>.delivery.<interface>.<target>   quorum (or classic), dead-letters to
+    exchange  <prefix>.dead -> queue <prefix>.dead     poison messages, never silently dropped
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import aio_pika
+import aiormq
+import structlog
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+
+from esb.errors import BrokerUnavailable
+
+log = structlog.get_logger(__name__)
+
+Route = tuple[str, str]  # (interface, target)
+Handler = Callable[[AbstractIncomingMessage], Awaitable[None]]
+
+#: A message redelivered this often (crashing workers) is dead-lettered, not looped forever.
+DELIVERY_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    route: Route
+    body: bytes
+    message_id: str
+
+
+class Broker:
+    def __init__(self, url: str, *, prefix: str, queue_type: str, publish_timeout: float) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.queue_type = queue_type
+        self.publish_timeout = publish_timeout
+        self._connection: AbstractRobustConnection | None = None
+        self._publish_channel: AbstractChannel | None = None
+        self._exchange: AbstractExchange | None = None
+        self._declared: set[Route] = set()
+        self._lock = asyncio.Lock()
+
+    # -- names ---------------------------------------------------------------------------
+    @property
+    def exchange_name(self) -> str:
+        return f"{self.prefix}.deliveries"
+
+    def queue_name(self, route: Route) -> str:
+        return f"{self.prefix}.delivery.{route[0]}.{route[1]}"
+
+    @staticmethod
+    def routing_key(route: Route) -> str:
+        return f"{route[0]}.{route[1]}"
+
+    # -- connection ----------------------------------------------------------------------
+    async def connect(self) -> None:
+        """Open a robust connection (it reconnects and re-declares by itself)."""
+        try:
+            self._connection = await aio_pika.connect_robust(
+                self.url, timeout=self.publish_timeout, client_properties={"connection_name": "esb"}
+            )
+            self._publish_channel = await self._connection.channel(
+                publisher_confirms=True, on_return_raises=True
+            )
+            self._exchange = await self._publish_channel.declare_exchange(
+                self.exchange_name, aio_pika.ExchangeType.DIRECT, durable=True
+            )
+            dead = await self._publish_channel.declare_exchange(
+                f"{self.prefix}.dead", aio_pika.ExchangeType.FANOUT, durable=True
+            )
+            dead_queue = await self._publish_channel.declare_queue(
+                f"{self.prefix}.dead", durable=True, arguments=self._queue_args(dead=False)
+            )
+            await dead_queue.bind(dead)
+        except (aiormq.exceptions.AMQPError, OSError, TimeoutError) as exc:
+            raise BrokerUnavailable(f"cannot connect to RabbitMQ: {exc!r}") from exc
+
+    def _queue_args(self, *, dead: bool = True) -> dict[str, object]:
+        args: dict[str, object] = {"x-queue-type": self.queue_type}
+        if dead:
+            args["x-dead-letter-exchange"] = f"{self.prefix}.dead"
+            if self.queue_type == "quorum":
+                args["x-delivery-limit"] = DELIVERY_LIMIT
+        return args
+
+    async def declare(self, routes: Iterable[Route]) -> None:
+        """Declare the queue of every route (idempotent; new routes after a reload too)."""
+        async with self._lock:
+            for route in routes:
+                if route in self._declared:
+                    continue
+                try:
+                    queue = await self._channel().declare_queue(
+                        self.queue_name(route), durable=True, arguments=self._queue_args()
+                    )
+                    await queue.bind(self.exchange_name, self.routing_key(route))
+                except (aiormq.exceptions.AMQPError, OSError, TimeoutError) as exc:
+                    raise BrokerUnavailable(
+                        f"cannot declare {self.queue_name(route)}: {exc!r}"
+                    ) from exc
+                self._declared.add(route)
+
+    def _channel(self) -> AbstractChannel:
+        if self._publish_channel is None:
+            raise BrokerUnavailable("broker not connected")
+        return self._publish_channel
+
+    # -- publishing ----------------------------------------------------------------------
+    async def _publish_one(self, item: Outgoing) -> None:
+        assert self._exchange is not None
+        message = aio_pika.Message(
+            item.body,
+            message_id=item.message_id,
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        await self._exchange.publish(
+            message, self.routing_key(item.route), mandatory=True, timeout=self.publish_timeout
+        )
+
+    async def publish_many(self, items: Sequence[Outgoing]) -> list[BaseException | None]:
+        """Publish all at once and await every confirm; one result (None = confirmed) each."""
+        if self._exchange is None:
+            raise BrokerUnavailable("broker not connected")
+        results = await asyncio.gather(
+            *(self._publish_one(i) for i in items), return_exceptions=True
+        )
+        out: list[BaseException | None] = []
+        for item, result in zip(items, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("publish not confirmed", route=item.route, error=repr(result))
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                out.append(result)
+            else:
+                out.append(None)
+        return out
+
+    # -- consuming -----------------------------------------------------------------------
+    async def consume(self, routes: Iterable[Route], handler: Handler, prefetch: int) -> None:
+        """Consume every route's queue on one channel with a bounded prefetch, manual acks."""
+        if self._connection is None:
+            raise BrokerUnavailable("broker not connected")
+        try:
+            channel = await self._connection.channel()
+            await channel.set_qos(prefetch_count=prefetch)
+            for route in routes:
+                queue: AbstractQueue = await channel.declare_queue(
+                    self.queue_name(route), durable=True, arguments=self._queue_args()
+                )
+                await queue.consume(handler, no_ack=False)
+        except (aiormq.exceptions.AMQPError, OSError, TimeoutError) as exc:
+            raise BrokerUnavailable(f"cannot consume: {exc!r}") from exc
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None

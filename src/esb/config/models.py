@@ -1,0 +1,90 @@
+"""The YAML files the integration team edits, as pydantic models (the JSON Schemas come from here).
+
+``systems.yaml`` says who may call in; ``interfaces.yaml`` (or ``interfaces/*.yaml``) says
+what happens to each message type from each source: targets, connector, retries.
+The connector part of a target is a discriminated union on ``kind`` over every
+installed connector, so the union is built once the registry is known.
+"""
+
+from __future__ import annotations
+
+import operator
+from functools import reduce
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, create_model
+
+from esb.config.types import RetryPolicy, StrictModel
+from esb.connectors.base import ConnectorConfig
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
+
+
+class SystemConfig(StrictModel):
+    """An application we talk to. A system that calls us has a key; one we only call needs none."""
+
+    description: str = ""
+    api_key: SecretStr | None = Field(
+        default=None, description="the caller's bearer key; write ${ENV_VAR}, never the key"
+    )
+    api_key_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description="alternative to api_key: the hex SHA-256 of the key",
+    )
+
+
+class SystemsFile(StrictModel):
+    systems: dict[Name, SystemConfig]
+
+
+class TargetBase(StrictModel):
+    """One destination of an interface: which system, through which connector."""
+
+    system: Name | None = Field(default=None, description="system called; default: target name")
+    description: str = ""
+    retry: RetryPolicy | None = Field(default=None, description="overrides the interface's")
+    connector: ConnectorConfig
+
+
+class InterfaceBase(StrictModel):
+    """One message type from one source system, and where it goes."""
+
+    description: str = ""
+    source: Name = Field(description="the system that sends this message type")
+    message_type: Name = Field(description="the {message_type} of POST /v1/messages/{message_type}")
+    key: str | None = Field(
+        default=None, description="expression giving the business key, e.g. OrderNo"
+    )
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    targets: dict[Name, TargetBase] = Field(min_length=1)
+
+    def target_retry(self, target: str) -> RetryPolicy:
+        return self.targets[target].retry or self.retry
+
+    def target_system(self, target: str) -> str:
+        return self.targets[target].system or target
+
+
+class InterfacesFileBase(StrictModel):
+    interfaces: dict[Name, InterfaceBase]
+
+
+def _connector_union(models: list[type[ConnectorConfig]]) -> Any:
+    if len(models) == 1:
+        return models[0]
+    return Annotated[reduce(operator.or_, models), Field(discriminator="kind")]
+
+
+def interfaces_file_model(models: list[type[ConnectorConfig]]) -> type[InterfacesFileBase]:
+    """The interfaces file model with ``connector`` narrowed to the installed connectors."""
+    target: Any = create_model(
+        "Target", __base__=TargetBase, connector=(_connector_union(models), ...)
+    )
+    targets: Any = dict.__class_getitem__((Name, target))
+    interface: Any = create_model(
+        "Interface", __base__=InterfaceBase, targets=(targets, Field(min_length=1))
+    )
+    interfaces: Any = dict.__class_getitem__((Name, interface))
+    return create_model("InterfacesFile", __base__=InterfacesFileBase, interfaces=(interfaces, ...))

@@ -1,0 +1,78 @@
+"""Types every connector shares: its config base, the request it gets, the outcome it returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+from uuid import UUID
+
+from esb.config.types import StrictModel
+
+
+class ConnectorConfig(StrictModel):
+    """Base of every connector's options; subclasses add ``kind: Literal["name"]``."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class ConnectorContext:
+    """What a connector may know about its surroundings when it is built."""
+
+    config_dir: Path
+    target: str
+    interface: str
+
+
+@dataclass(frozen=True)
+class DeliveryRequest:
+    """One attempt to hand one message to one target."""
+
+    message_id: UUID
+    delivery_id: UUID
+    interface: str
+    target: str
+    message_type: str
+    business_key: str | None
+    attempt: int
+    body: Any
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across attempts and replays, so a target can drop repeats."""
+        return f"{self.message_id}:{self.target}"
+
+
+@dataclass(frozen=True)
+class Delivered:
+    status_code: int | None = None
+    detail: dict[str, Any] | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class RetryLater:
+    reason: str
+    status_code: int | None = None
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Park:
+    reason: str
+    status_code: int | None = None
+
+
+Outcome = Delivered | RetryLater | Park
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What the worker calls. ``deliver`` never raises for a target's failure: it returns it."""
+
+    kind: ClassVar[str]
+    Config: ClassVar[type[ConnectorConfig]]
+
+    async def deliver(self, request: DeliveryRequest) -> Outcome: ...
+
+    async def aclose(self) -> None: ...

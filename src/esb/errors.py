@@ -1,0 +1,171 @@
+"""The gateway's one error tree. Behaviour lives on the class.
+
+    EsbError
+    ├── ConfigError                 a YAML file is wrong (file, line, key)
+    ├── RequestError                refused at the door; ``http_status`` + ``code``
+    │   ├── Unauthenticated         401
+    │   ├── Forbidden               403
+    │   ├── NotFound                404
+    │   ├── Conflict                409
+    │   ├── PayloadTooLarge         413
+    │   ├── UnsupportedMediaType    415
+    │   └── ValidationFailed        422 (every offending field)
+    ├── StoreUnavailable            the database cannot be reached (503)
+    ├── BrokerUnavailable           RabbitMQ cannot be reached or refused a publish
+    └── DeliveryError               one attempt failed; ``retryable`` decides retry or park
+        ├── TransientError          retryable (connect error, timeout, 5xx, 429)
+        └── PermanentError          park at once (4xx, SOAP Client fault)
+            └── MappingError        the mapping cannot produce a target body (names the path)
+                └── XrefMissing     master data has no entry for a code
+
+Foreign exceptions (SQLAlchemy, aio-pika, httpx ...) are translated at the edge
+with ``raise ... from exc``; nothing above the edge catches a library's error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class EsbError(Exception):
+    """Root of every error the gateway raises on purpose."""
+
+
+class ConfigError(EsbError):
+    """A configuration file is invalid; the message is ``file:line: key: problem``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One offending field of a refused body: a dotted path such as ``Lines[1].Qty``."""
+
+    field: str
+    message: str
+
+
+class RequestError(EsbError):
+    http_status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.message = message
+        self.field = field
+        super().__init__(message)
+
+    def body(self) -> dict[str, object]:
+        error: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            error["field"] = self.field
+        return {"error": error}
+
+
+class Unauthenticated(RequestError):
+    http_status = 401
+    code = "unauthenticated"
+
+
+class Forbidden(RequestError):
+    http_status = 403
+    code = "forbidden"
+
+
+class NotFound(RequestError):
+    http_status = 404
+    code = "not_found"
+
+
+class Conflict(RequestError):
+    http_status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(RequestError):
+    http_status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(RequestError):
+    http_status = 415
+    code = "unsupported_media_type"
+
+
+class ValidationFailed(RequestError):
+    http_status = 422
+    code = "validation_failed"
+
+    def __init__(self, problems: list[FieldProblem], *, code: str | None = None) -> None:
+        self.problems = problems
+        if code is not None:
+            self.code = code
+        first = problems[0] if problems else FieldProblem("", "invalid")
+        summary = "; ".join(f"{p.field or '(body)'}: {p.message}" for p in problems)
+        super().__init__(summary, field=first.field or None)
+
+    def body(self) -> dict[str, object]:
+        body = super().body()
+        error = body["error"]
+        assert isinstance(error, dict)
+        error["errors"] = [{"field": p.field, "message": p.message} for p in self.problems]
+        return body
+
+
+class StoreUnavailable(EsbError):
+    """The database did not answer; the caller gets 503 and may retry."""
+
+    http_status = 503
+    code = "store_unavailable"
+
+
+class BrokerUnavailable(EsbError):
+    """RabbitMQ is down, timed out, or returned an unroutable publish."""
+
+
+class DeliveryError(EsbError):
+    retryable = False
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        self.status_code = status_code
+        super().__init__(message)
+
+
+class TransientError(DeliveryError):
+    retryable = True
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, retry_after: float | None = None
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, status_code=status_code)
+
+
+class PermanentError(DeliveryError):
+    retryable = False
+
+
+class MappingError(PermanentError):
+    """The mapping failed on this message; ``path`` names the source or target field."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class XrefMissing(MappingError):
+    """A cross-reference lookup found no entry: names domain, systems and code."""
+
+    def __init__(
+        self, domain: str, from_system: str, to_system: str, code: str, *, path: str = ""
+    ) -> None:
+        self.domain = domain
+        self.from_system = from_system
+        self.to_system = to_system
+        self.code = code
+        message = (
+            f"xref {domain}: no {to_system} code for {from_system} code {code!r} "
+            f"(add it with PUT /v1/xref/{domain}/... or esb xref import, then replay)"
+        )
+        super().__init__(message, path=path)

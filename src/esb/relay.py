@@ -1,0 +1,120 @@
+"""The relay: outbox rows -> RabbitMQ (production) or -> in-process workers (embedded).
+
+Rows are claimed by status with ``FOR UPDATE SKIP LOCKED`` inside one transaction,
+published with confirms, and marked sent only after the confirm; several relays can
+run side by side. A row whose delivery is no longer pending is dropped, not sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import structlog
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from esb.broker import Broker, Outgoing
+from esb.errors import BrokerUnavailable, StoreUnavailable
+from esb.status import OutboxStatus
+from esb.store.engine import transaction, utcnow
+from esb.store.outbox import claim_due, is_live, mark, to_task
+from esb.task import DeliveryTask, parse_body, raw_body
+
+log = structlog.get_logger(__name__)
+
+
+class Relay(ABC):
+    """Shared loop: relay a batch, and when the outbox is drained wait for a wake-up or a tick."""
+
+    def __init__(self, engine: AsyncEngine, *, batch: int, poll_interval: float) -> None:
+        self.engine = engine
+        self.batch = batch
+        self.poll_interval = poll_interval
+        self.wakeup = asyncio.Event()
+
+    @abstractmethod
+    async def relay_once(self) -> int:
+        """Move one batch; return how many rows were handled."""
+
+    async def run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                moved = await self.relay_once()
+                backoff = 0.1
+            except (StoreUnavailable, BrokerUnavailable) as exc:
+                log.warning("relay waiting for a service", error=str(exc), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if moved < self.batch:
+                self.wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wakeup.wait(), self.poll_interval)
+
+
+class BrokerRelay(Relay):
+    def __init__(self, engine: AsyncEngine, broker: Broker, *, batch: int, poll_interval: float):
+        super().__init__(engine, batch=batch, poll_interval=poll_interval)
+        self.broker = broker
+
+    async def relay_once(self) -> int:
+        now = utcnow()
+        async with transaction(self.engine) as conn:
+            rows = await claim_due(conn, self.batch, now)
+            if not rows:
+                return 0
+            live = [r for r in rows if is_live(r)]
+            await mark(
+                conn, [r.outbox_id for r in rows if not is_live(r)], OutboxStatus.DROPPED, now
+            )
+            await self.broker.declare({(r.interface, r.target) for r in live})
+            results = await self.broker.publish_many([self._outgoing(r) for r in live])
+            sent = [r.outbox_id for r, error in zip(live, results, strict=True) if error is None]
+            await mark(conn, sent, OutboxStatus.SENT, utcnow())
+        if len(sent) < len(live):
+            raise BrokerUnavailable(
+                f"{len(live) - len(sent)} of {len(live)} publishes not confirmed"
+            )
+        return len(rows)
+
+    @staticmethod
+    def _outgoing(row: Row[tuple]) -> Outgoing:
+        task = to_task(row, raw_body(row.content_type, row.body))
+        return Outgoing(
+            (row.interface, row.target), task.encode(), f"{row.delivery_id}:{row.outbox_id}"
+        )
+
+
+class LocalRelay(Relay):
+    """Embedded mode: the database is the queue; claimed rows go to an in-process queue."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        queue: asyncio.Queue[DeliveryTask],
+        *,
+        batch: int,
+        poll_interval: float,
+    ):
+        super().__init__(engine, batch=batch, poll_interval=poll_interval)
+        self.queue = queue
+
+    async def relay_once(self) -> int:
+        room = min(self.batch, self.queue.maxsize - self.queue.qsize())
+        if room <= 0:
+            return 0
+        now = utcnow()
+        async with transaction(self.engine) as conn:
+            rows: Sequence[Row[tuple]] = await claim_due(conn, room, now)
+            live = [r for r in rows if is_live(r)]
+            await mark(
+                conn, [r.outbox_id for r in rows if not is_live(r)], OutboxStatus.DROPPED, now
+            )
+            await mark(conn, [r.outbox_id for r in live], OutboxStatus.CLAIMED, now)
+        for row in live:
+            self.queue.put_nowait(to_task(row, parse_body(row.content_type, row.body)))
+        return len(rows) if len(rows) < room else self.batch

@@ -1,0 +1,97 @@
+"""Process settings from the environment (twelve-factor): every command reads these.
+
+YAML files describe *what* to integrate; these settings say *where* the gateway
+runs (database, broker, port, data folder).  With none set it runs embedded:
+SQLite under ``./var`` and the database as the queue.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Values people paste from tutorials; refusing them beats running with a guessable key.
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "admin", "secret", "password", "test", "xxx"}
+
+
+def demo_config_dir() -> Path:
+    """The shipped demo-factory configuration (a source checkout or the Docker image)."""
+    return Path(__file__).resolve().parents[2] / "examples" / "demo-factory"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ESB_", extra="ignore")
+
+    config: Path = Field(default_factory=demo_config_dir, description="configuration folder")
+    data_dir: Path = Field(default=Path("var"), description="embedded database and state")
+    database_url: str | None = None
+    broker_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    admin_key: SecretStr | None = None
+
+    broker_prefix: str = Field(default="esb", pattern=r"^[A-Za-z0-9_.-]+$")
+    queue_type: Literal["quorum", "classic"] = "quorum"
+    prefetch: int = Field(default=64, ge=1, le=10_000)
+    relay_batch: int = Field(default=256, ge=1, le=10_000)
+    poll_interval: float = Field(default=0.25, gt=0, description="idle relay poll, seconds")
+    publish_timeout: float = Field(default=10.0, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    db_pool_size: int = Field(default=10, ge=1)
+    db_timeout: float = Field(default=5.0, gt=0, description="connect/statement timeout, s")
+    local_concurrency: int = Field(default=32, ge=1, description="embedded: parallel deliveries")
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    log_format: Literal["json", "console"] = "json"
+    log_level: str = "INFO"
+
+    @field_validator("admin_key")
+    @classmethod
+    def _refuse_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            raw = value.get_secret_value()
+            if raw.lower() in PLACEHOLDER_SECRETS or len(raw) < 12:
+                raise ValueError("ESB_ADMIN_KEY is a placeholder or shorter than 12 characters")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        """Accept the URLs people have (``postgresql://``) and pick the async driver."""
+        if value is None or value == "":
+            return None
+        for plain, driver in (
+            ("postgres://", "postgresql+asyncpg://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if value.startswith(plain):
+                return driver + value[len(plain) :]
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """True when no broker is configured: the database is the queue."""
+        return not self.broker_url
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'esb.db').resolve()}"
+
+    def resolved_admin_key(self) -> str | None:
+        """The admin key; embedded mode without one gets a generated key kept in the data dir."""
+        if self.admin_key is not None:
+            return self.admin_key.get_secret_value()
+        if self.database_url and not self.effective_database_url.startswith("sqlite"):
+            return None
+        path = self.data_dir / "admin.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(24) + "\n")
+            path.chmod(0o600)
+        return path.read_text().strip()

@@ -1,0 +1,1 @@
+"""Persistence: messages, deliveries, attempts, outbox and audit, on PostgreSQL or SQLite."""

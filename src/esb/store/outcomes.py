@@ -1,0 +1,125 @@
+"""Write a batch of attempt outcomes in one transaction (the worker's group commit)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from sqlalchemy import bindparam, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from esb.status import AttemptOutcome, DeliveryStatus, OutboxStatus
+from esb.store.engine import transaction, utcnow
+from esb.store.tables import attempts, deliveries, outbox
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    delivery_id: UUID
+    interface: str
+    target: str
+    number: int
+    started_at: datetime
+    duration_ms: float
+    outcome: AttemptOutcome
+    status_code: int | None = None
+    error: str | None = None
+    detail: dict[str, Any] | None = None
+    next_attempt_at: datetime | None = None  # for RETRY
+    end_to_end_ms: float | None = None  # for DELIVERED
+    outbox_id: int | None = None  # embedded: the claimed row to close
+
+
+_b = bindparam
+_STILL_PENDING = (deliveries.c.id == _b("b_id")) & (deliveries.c.status == DeliveryStatus.PENDING)
+_COUNT = {
+    "attempts": deliveries.c.attempts + 1,
+    "round_attempts": deliveries.c.round_attempts + 1,
+    "updated_at": _b("b_now"),
+}
+_DELIVERED = (
+    update(deliveries)
+    .where(_STILL_PENDING)
+    .values(
+        status=DeliveryStatus.DELIVERED,
+        delivered_at=_b("b_now"),
+        end_to_end_ms=_b("b_e2e"),
+        next_attempt_at=None,
+        **_COUNT,
+    )
+)
+_PARKED = (
+    update(deliveries)
+    .where(_STILL_PENDING)
+    .values(status=DeliveryStatus.PARKED, last_error=_b("b_error"), next_attempt_at=None, **_COUNT)
+)
+_RETRY = (
+    update(deliveries)
+    .where(_STILL_PENDING)
+    .values(last_error=_b("b_error"), next_attempt_at=_b("b_next"), **_COUNT)
+)
+_UPDATES = {
+    AttemptOutcome.DELIVERED: _DELIVERED,
+    AttemptOutcome.PARKED: _PARKED,
+    AttemptOutcome.RETRY: _RETRY,
+}
+_CLOSE_CLAIM = (
+    update(outbox)
+    .where(outbox.c.id == _b("b_id"))
+    .values(status=OutboxStatus.SENT, sent_at=_b("b_now"))
+)
+
+
+def _attempt_row(r: AttemptRecord) -> dict[str, Any]:
+    return {
+        "delivery_id": r.delivery_id,
+        "interface": r.interface,
+        "target": r.target,
+        "number": r.number,
+        "started_at": r.started_at,
+        "duration_ms": r.duration_ms,
+        "outcome": r.outcome,
+        "status_code": r.status_code,
+        "error": r.error,
+        "detail": orjson.dumps(r.detail).decode() if r.detail else None,
+    }
+
+
+async def write_outcomes(engine: AsyncEngine, records: Sequence[AttemptRecord]) -> None:
+    """Attempts, delivery state, retry timers and (embedded) claim closing: one commit."""
+    now = utcnow()
+    async with transaction(engine) as conn:
+        await conn.execute(attempts.insert(), [_attempt_row(r) for r in records])
+        for outcome, statement in _UPDATES.items():
+            params = [
+                {
+                    "b_id": r.delivery_id,
+                    "b_now": now,
+                    "b_e2e": r.end_to_end_ms,
+                    "b_error": r.error,
+                    "b_next": r.next_attempt_at,
+                }
+                for r in records
+                if r.outcome == outcome
+            ]
+            if params:
+                await conn.execute(statement, params)
+        timers = [
+            {
+                "delivery_id": r.delivery_id,
+                "status": OutboxStatus.PENDING,
+                "available_at": r.next_attempt_at,
+                "created_at": now,
+            }
+            for r in records
+            if r.outcome == AttemptOutcome.RETRY
+        ]
+        if timers:
+            await conn.execute(outbox.insert(), timers)
+        claims = [{"b_id": r.outbox_id, "b_now": now} for r in records if r.outbox_id is not None]
+        if claims:
+            await conn.execute(_CLOSE_CLAIM, claims)

@@ -1,0 +1,144 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations are checked against it in tests.
+
+messages ─< deliveries ─< attempts
+               │
+               ├─< outbox      rows the relay publishes (also the retry timer: available_at)
+               └─< audit_log   operator actions (who, when, why, before/after)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: An integer key that autoincrements on both PostgreSQL (bigint) and SQLite (rowid).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on PostgreSQL and on SQLite (which has no zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use datetime.now(UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("interface", String(100), nullable=False),
+    Column("message_type", String(100), nullable=False),
+    Column("source_system", String(100), nullable=False),
+    Column("business_key", String(200), index=True),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("skipped", Text, doc="JSON list of targets not routed to, with the reason"),
+    Column("received_at", UtcDateTime, nullable=False, index=True),
+    UniqueConstraint("source_system", "message_type", "idempotency_key"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("message_id", Uuid, ForeignKey("messages.id"), nullable=False, index=True),
+    Column("interface", String(100), nullable=False),
+    Column("target", String(100), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("round_attempts", Integer, nullable=False, default=0, doc="attempts since replay"),
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    Column("end_to_end_ms", Float, doc="accepted -> delivered; kept for report percentiles"),
+    Index(None, "interface", "target", "status"),
+    Index(None, "status", "updated_at"),
+    Index(None, "interface", "target", "created_at"),
+    Index(None, "interface", "target", "delivered_at"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("delivery_id", Uuid, ForeignKey("deliveries.id"), nullable=False, index=True),
+    Column("interface", String(100), nullable=False),
+    Column("target", String(100), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("detail", Text, doc="JSON fields the target answered, e.g. a SOAP response"),
+    Index(None, "interface", "target", "started_at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("delivery_id", Uuid, ForeignKey("deliveries.id"), nullable=False, index=True),
+    Column("status", String(20), nullable=False),
+    Column("available_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Index(None, "status", "available_at"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("delivery_id", Uuid, index=True),
+    Column("reason", Text, nullable=False),
+    Column("before", Text),
+    Column("after", Text),
+)
