@@ -9,6 +9,7 @@ Topology (all durable, declared by the gateway on start):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -52,6 +53,11 @@ class Broker:
         self._exchange: AbstractExchange | None = None
         self._declared: set[Route] = set()
         self._lock = asyncio.Lock()
+        self._consumers: list[tuple[AbstractQueue, str]] = []
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed
 
     # -- names ---------------------------------------------------------------------------
     @property
@@ -161,9 +167,17 @@ class Broker:
                 queue: AbstractQueue = await channel.declare_queue(
                     self.queue_name(route), durable=True, arguments=self._queue_args()
                 )
-                await queue.consume(handler, no_ack=False)
+                tag = await queue.consume(handler, no_ack=False)
+                self._consumers.append((queue, tag))
         except (aiormq.exceptions.AMQPError, OSError, TimeoutError) as exc:
             raise BrokerUnavailable(f"cannot consume: {exc!r}") from exc
+
+    async def stop_consuming(self) -> None:
+        """Take no new messages; those in flight can still be acknowledged."""
+        consumers, self._consumers = self._consumers, []
+        for queue, tag in consumers:
+            with contextlib.suppress(aiormq.exceptions.AMQPError, RuntimeError, ConnectionError):
+                await queue.cancel(tag)
 
     async def close(self) -> None:
         if self._connection is not None:

@@ -88,6 +88,7 @@ class BrokerWorker:
             log.warning("could not settle message; it will be redelivered", error=repr(exc))
 
     async def stop(self, grace_s: float = 10.0) -> None:
+        await self.broker.stop_consuming()
         await self.running.drain(grace_s)
 
 

@@ -1,0 +1,65 @@
+"""``create_app(settings)``: the HTTP surface; the lifespan starts and stops the gateway parts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from esb import __version__
+from esb.api import deliveries, errors, health, messages
+from esb.config.loader import GatewayConfig, load_config
+from esb.connectors import ConnectorRegistry, load_registry
+from esb.ingress import Ingress
+from esb.runtime import Gateway
+from esb.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    config: GatewayConfig | None = None,
+    registry: ConnectorRegistry | None = None,
+    relay: bool = True,
+    worker: bool = True,
+) -> FastAPI:
+    """The app for ``settings``; ``relay``/``worker`` say which background parts run here."""
+    registry = registry or load_registry()
+    config = config or load_config(settings.config, registry)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gateway = Gateway(settings, config, registry)
+        await gateway.prepare_database()
+        app.state.gateway = gateway
+        app.state.ingress = Ingress(gateway.engine, lambda: gateway.config, gateway.notify)
+        await gateway.start(relay=relay, worker=worker)
+        log.info(
+            "gateway started",
+            mode="embedded" if settings.embedded else "production",
+            interfaces=len(config.interfaces),
+            relay=relay,
+            worker=worker,
+        )
+        try:
+            yield
+        finally:
+            await gateway.stop()
+            log.info("gateway stopped")
+
+    app = FastAPI(
+        title="esb: integration gateway",
+        version=__version__,
+        description="Accepts messages from factory systems, maps and delivers them durably.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.admin_key = settings.resolved_admin_key()
+    errors.install(app)
+    for module in (messages, deliveries, health):
+        app.include_router(module.router)
+    return app

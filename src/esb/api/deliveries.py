@@ -1,0 +1,51 @@
+"""Operator actions on one delivery: replay or discard, with a reason, audited."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from esb.api.auth import AdminDep
+from esb.api.responses import JsonResponse
+from esb.errors import NotFound
+from esb.store.operator import discard, replay
+
+router = APIRouter(prefix="/v1/deliveries", tags=["operations"])
+
+
+class OperatorAction(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, description="why; kept in the audit log")
+    operator: str | None = Field(default=None, max_length=100, description="who, for the audit")
+
+
+def _id(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFound(f"no delivery {value}") from None
+
+
+def _actor(action: OperatorAction) -> str:
+    return f"admin:{action.operator}" if action.operator else "admin"
+
+
+@router.post("/{delivery_id}/replay", summary="Queue a parked delivery again (fresh retry budget)")
+async def replay_delivery(
+    delivery_id: str, action: OperatorAction, request: Request, _: AdminDep
+) -> JsonResponse:
+    gateway = request.app.state.gateway
+    result = await replay(gateway.engine, _id(delivery_id), _actor(action), action.reason)
+    gateway.notify()
+    return JsonResponse(result)
+
+
+@router.post("/{delivery_id}/discard", summary="Give up on a parked or pending delivery")
+async def discard_delivery(
+    delivery_id: str, action: OperatorAction, request: Request, _: AdminDep
+) -> JsonResponse:
+    gateway = request.app.state.gateway
+    return JsonResponse(
+        await discard(gateway.engine, _id(delivery_id), _actor(action), action.reason)
+    )

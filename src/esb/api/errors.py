@@ -1,0 +1,70 @@
+"""Every refusal leaves as ``{"error": {"code", "message", "field"?}}`` with its own status."""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from esb.api.responses import JsonResponse
+from esb.errors import RequestError, StoreUnavailable
+
+log = structlog.get_logger(__name__)
+
+
+def error_response(status: int, code: str, message: str, **extra: object) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
+
+
+async def _request_error(_: Request, exc: Exception) -> JsonResponse:
+    assert isinstance(exc, RequestError)
+    return JsonResponse(exc.body(), status_code=exc.http_status)
+
+
+async def _store_unavailable(_: Request, exc: Exception) -> JsonResponse:
+    log.warning("refused: database unavailable", error=str(exc))
+    response = error_response(
+        503,
+        StoreUnavailable.code,
+        "the gateway cannot reach its database; nothing was accepted, send again",
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+async def _validation(_: Request, exc: Exception) -> JsonResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), "message": e["msg"]}
+        for e in exc.errors()
+    ]
+    first = problems[0] if problems else {"field": "", "message": "invalid request"}
+    return error_response(
+        422,
+        "validation_failed",
+        f"{first['field']}: {first['message']}",
+        field=first["field"],
+        errors=problems,
+    )
+
+
+async def _http(_: Request, exc: Exception) -> JsonResponse:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    return error_response(
+        exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)
+    )
+
+
+async def _unexpected(_: Request, exc: Exception) -> JsonResponse:
+    log.exception("unexpected error", error=repr(exc))
+    return error_response(500, "internal", "unexpected error; see the gateway log")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestError, _request_error)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

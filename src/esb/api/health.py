@@ -1,0 +1,51 @@
+"""Liveness, readiness and the health report."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import text
+
+from esb.api.auth import AdminDep
+from esb.api.responses import JsonResponse
+from esb.config.types import parse_duration
+from esb.errors import FieldProblem, StoreUnavailable, ValidationFailed
+from esb.report import build_report
+from esb.store.engine import transaction
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@router.get("/readyz", summary="The database (and, when used, RabbitMQ) can be reached")
+async def readyz(request: Request) -> JsonResponse:
+    gateway = request.app.state.gateway
+    checks = {"database": "ok"}
+    try:
+        async with transaction(gateway.engine) as conn:
+            await conn.execute(text("SELECT 1"))
+    except StoreUnavailable:
+        checks["database"] = "unavailable"
+    if gateway.broker is not None and (gateway.relay is not None or gateway.worker is not None):
+        checks["broker"] = "ok" if gateway.broker.connected else "unavailable"
+    ready = all(v == "ok" for v in checks.values())
+    return JsonResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+@router.get("/v1/report", summary="Per interface and target: volumes, success rate, latency")
+async def report(
+    request: Request,
+    _: AdminDep,
+    window: Annotated[str, Query(description="e.g. 15m, 1h, 1d")] = "15m",
+) -> JsonResponse:
+    try:
+        parse_duration(window)
+    except ValueError as exc:
+        raise ValidationFailed([FieldProblem("window", str(exc))]) from None
+    gateway = request.app.state.gateway
+    return JsonResponse(await build_report(gateway.engine, gateway.config, window))

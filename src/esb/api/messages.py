@@ -1,0 +1,167 @@
+"""Ingress and tracing: POST a message, GET one with every delivery and attempt, search."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from esb.api.auth import CallerDep
+from esb.api.responses import JsonResponse
+from esb.config.types import parse_duration
+from esb.errors import FieldProblem, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
+from esb.store.accept import Accepted
+from esb.store.engine import utcnow
+from esb.store.operator import audit_entries
+from esb.store.queries import get_message, search_messages
+
+router = APIRouter(prefix="/v1/messages", tags=["messages"])
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    target: str
+    status: str
+
+
+class AcceptedOut(BaseModel):
+    id: str
+    status: str
+    duplicate: bool
+    deliveries: list[DeliveryOut]
+
+
+class ErrorOut(BaseModel):
+    error: dict[str, Any]
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it passes ``limit`` bytes (declared or not)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def accepted_body(accepted: Accepted) -> dict[str, Any]:
+    return {
+        "id": str(accepted.message_id),
+        "status": "accepted",
+        "duplicate": not accepted.created,
+        "deliveries": [
+            {"id": str(d.id), "target": d.target, "status": str(d.status)}
+            for d in accepted.deliveries
+        ],
+    }
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (401, 403, 404, 413, 415, 422, 503)
+}
+
+
+@router.post(
+    "/{message_type}",
+    status_code=202,
+    responses={202: {"model": AcceptedOut}, 200: {"model": AcceptedOut}, **_ERRORS},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        "parameters": [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "maxLength": 200},
+            },
+        ],
+    },
+    summary="Send a message (202 once stored; 200 with the first id for a repeat)",
+)
+async def post_message(message_type: str, request: Request, caller: CallerDep) -> JsonResponse:
+    if caller.system is None:
+        raise Forbidden("operators do not send messages; use the sending system's key")
+    raw = await read_body(request, request.app.state.settings.max_body_bytes)
+    accepted = await request.app.state.ingress.accept(
+        caller.system,
+        message_type,
+        raw,
+        request.headers.get("content-type"),
+        request.headers.get("idempotency-key"),
+    )
+    return JsonResponse(
+        accepted_body(accepted),
+        status_code=202 if accepted.created else 200,
+        headers={"Location": f"/v1/messages/{accepted.message_id}"},
+    )
+
+
+def _parse_id(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFound(f"no message {value}") from None
+
+
+@router.get("/{message_id}", summary="A message with its deliveries, attempts and audit trail")
+async def read_message(message_id: str, request: Request, caller: CallerDep) -> JsonResponse:
+    engine = request.app.state.gateway.engine
+    found = await get_message(engine, _parse_id(message_id))
+    if found is None or not (caller.admin or found["source"] == caller.system):
+        raise NotFound(f"no message {message_id}")
+    found["audit"] = await audit_entries(engine, [UUID(d["id"]) for d in found["deliveries"]])
+    return JsonResponse(found)
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """An ISO time, or a duration back from now (``15m``, ``2h``, ``1d``)."""
+    if value is None:
+        return None
+    try:
+        return utcnow() - timedelta(seconds=parse_duration(value))
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(
+            [FieldProblem("since", "an ISO 8601 time or e.g. 15m, 2h")]
+        ) from None
+    if parsed.tzinfo is None:
+        raise ValidationFailed([FieldProblem("since", "give a time zone, e.g. 2026-11-24T08:00Z")])
+    return parsed
+
+
+@router.get("", summary="Search messages (newest first), e.g. every message about one order")
+async def list_messages(
+    request: Request,
+    caller: CallerDep,
+    key: str | None = None,
+    interface: str | None = None,
+    target: str | None = None,
+    status: str | None = None,
+    since: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> JsonResponse:
+    found = await search_messages(
+        request.app.state.gateway.engine,
+        key=key,
+        interface=interface,
+        target=target,
+        status=status,
+        since=parse_since(since),
+        source=None if caller.admin else caller.system,
+        limit=limit,
+    )
+    return JsonResponse({"messages": found, "count": len(found)})

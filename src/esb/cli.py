@@ -1,0 +1,212 @@
+"""The ``esb`` command. Every subcommand reads the same ESB_* environment (see Settings)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
+import typer
+
+from esb.config.loader import GatewayConfig, load_config
+from esb.connectors import load_registry
+from esb.errors import ConfigError, EsbError
+from esb.logs import configure_logging
+from esb.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, help="esb: a durable integration gateway for factories.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
+app.add_typer(db_app, name="db")
+
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def settings_and_config() -> tuple[Settings, GatewayConfig]:
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        return settings, load_config(settings.config, load_registry())
+    except ConfigError as exc:
+        raise fail(f"configuration has {len(exc.problems)} problem(s):\n{exc}") from None
+
+
+def run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``main`` on uvloop when available; gateway errors end the command with a message."""
+    try:
+        import uvloop
+
+        factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
+    except ImportError:
+        factory = None
+    try:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(main())
+    except EsbError as exc:
+        raise fail(f"error: {exc}", 1) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default: ESB_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default: ESB_PORT")] = None,
+    relay: Annotated[bool, typer.Option(help="run the relay in this process")] = True,
+    worker: Annotated[bool, typer.Option(help="run workers in this process")] = True,
+    access_log: Annotated[bool, typer.Option(help="log every HTTP request")] = False,
+) -> None:
+    """Run the HTTP API (and, by default, relay and workers) in one process."""
+    import uvicorn
+
+    from esb.api import create_app
+
+    settings, config = settings_and_config()
+    api = create_app(settings, config=config, relay=relay, worker=worker)
+    uvicorn.run(
+        api,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=access_log,
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
+
+
+async def _run_parts(
+    settings: Settings, config: GatewayConfig, *, relay: bool, worker: bool
+) -> None:
+    from esb.runtime import Gateway
+
+    gateway = Gateway(settings, config, load_registry())
+    await gateway.prepare_database()
+    await gateway.start(relay=relay, worker=worker)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await gateway.stop()
+
+
+@app.command(name="worker")
+def worker_command() -> None:
+    """Run workers only (embedded mode: the in-process relay too)."""
+    settings, config = settings_and_config()
+    run(lambda: _run_parts(settings, config, relay=settings.embedded, worker=True))
+
+
+@app.command(name="relay")
+def relay_command() -> None:
+    """Run the outbox relay only (production mode, with ESB_BROKER_URL)."""
+    settings, config = settings_and_config()
+    if settings.embedded:
+        raise fail("embedded mode has no broker: the relay runs inside `esb serve` / `esb worker`")
+    run(lambda: _run_parts(settings, config, relay=True, worker=False))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Create or migrate the schema of ESB_DATABASE_URL (embedded: ./var/esb.db)."""
+    from esb.store.migrate import upgrade_sync
+
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    upgrade_sync(settings.effective_database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command()
+def check() -> None:
+    """Validate every YAML file of ESB_CONFIG; print file:line: problem for each error."""
+    settings = Settings()
+    try:
+        config = load_config(settings.config, load_registry())
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(problem, err=True)
+        raise typer.Exit(1) from None
+    targets = sum(len(i.targets) for i in config.interfaces.values())
+    typer.echo(
+        f"ok: {len(config.systems)} systems, {len(config.interfaces)} interfaces, "
+        f"{targets} targets in {config.folder}"
+    )
+
+
+async def _with_engine(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    from esb.store.engine import create_engine
+
+    engine = create_engine(settings)
+    try:
+        return await work(engine)
+    finally:
+        await engine.dispose()
+
+
+@app.command()
+def replay(
+    delivery_ids: Annotated[list[str] | None, typer.Argument(help="deliveries to replay")] = None,
+    reason: Annotated[str, typer.Option(help="why (kept in the audit log)")] = "",
+    all_parked: Annotated[
+        bool, typer.Option(help="every parked delivery (filtered below)")
+    ] = False,
+    interface: Annotated[str | None, typer.Option()] = None,
+    target: Annotated[str | None, typer.Option()] = None,
+    operator: Annotated[str, typer.Option(help="who, for the audit log")] = "cli",
+) -> None:
+    """Queue parked deliveries again; each replay is audited with the reason."""
+    from esb.store import operator as ops
+
+    if not reason.strip():
+        raise fail("--reason is required: the audit log keeps why a delivery was replayed")
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+
+    async def work(engine: Any) -> list[dict[str, Any]]:
+        ids = [UUID(d) for d in delivery_ids or []]
+        if all_parked:
+            ids += await ops.parked(engine, interface=interface, target=target)
+        return [await ops.replay(engine, i, f"cli:{operator}", reason) for i in ids]
+
+    done = run(lambda: _with_engine(settings, work))
+    for item in done:
+        typer.echo(f"replayed {item['id']} (was {item['status']})")
+    typer.echo(f"{len(done)} deliveries queued again; a running gateway picks them up")
+
+
+@app.command()
+def report(
+    window: Annotated[str, typer.Option(help="e.g. 15m, 1h, 1d")] = "15m",
+    as_json: Annotated[bool, typer.Option("--json", help="print the raw JSON")] = False,
+) -> None:
+    """The health report per interface and target."""
+    from esb.report import build_report
+
+    settings, config = settings_and_config()
+    data = run(lambda: _with_engine(settings, lambda e: build_report(e, config, window)))
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo(
+        f"{'interface/target':32} {'status':9} {'recv':>6} {'deliv':>6} {'fail':>5} "
+        f"{'park':>5} {'pend':>5} {'success':>8} {'p95 ms':>8}"
+    )
+    for row in data["interfaces"]:
+        rate = "-" if row["success_rate"] is None else f"{row['success_rate']:.1%}"
+        p95 = row["attempt_latency_ms"]["p95"]
+        typer.echo(
+            f"{row['interface'] + '/' + row['target']:32} {row['status']:9} {row['received']:>6} "
+            f"{row['delivered']:>6} {row['failed_attempts']:>5} {row['parked']:>5} "
+            f"{row['pending']:>5} {rate:>8} {'-' if p95 is None else f'{p95:.1f}':>8}"
+        )
+
+
+def main() -> None:  # pragma: no cover - console entry
+    sys.exit(app())

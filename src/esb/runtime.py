@@ -1,0 +1,174 @@
+"""Assemble one gateway process from settings and configuration, and take it apart again.
+
+Embedded (no broker): relay and workers share an in-process queue fed from the
+outbox. Production: the relay publishes to RabbitMQ and workers consume from it;
+``esb serve`` runs API + relay + workers, ``esb relay`` / ``esb worker`` run parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine, Mapping
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from esb.broker import Broker, Route
+from esb.config.loader import GatewayConfig
+from esb.connectors import Connector, ConnectorContext, ConnectorRegistry
+from esb.deliverer import Deliverer
+from esb.errors import BrokerUnavailable
+from esb.recorder import OutcomeRecorder
+from esb.relay import BrokerRelay, LocalRelay, Relay
+from esb.settings import Settings
+from esb.store.engine import create_engine
+from esb.store.migrate import ensure_schema
+from esb.store.outbox import release_claims
+from esb.task import DeliveryTask
+from esb.worker import BrokerWorker, LocalWorker
+
+log = structlog.get_logger(__name__)
+
+
+def routes(config: GatewayConfig) -> list[Route]:
+    return [(name, target) for name, i in config.interfaces.items() for target in i.targets]
+
+
+def build_connectors(config: GatewayConfig, registry: ConnectorRegistry) -> dict[Route, Connector]:
+    connectors = {}
+    for name, interface in config.interfaces.items():
+        for target, spec in interface.targets.items():
+            context = ConnectorContext(config_dir=config.folder, target=target, interface=name)
+            connectors[(name, target)] = registry.build(spec.connector, context)
+    return connectors
+
+
+class Gateway:
+    """The parts of one process; ``start`` what this process runs, ``stop`` in reverse."""
+
+    def __init__(
+        self, settings: Settings, config: GatewayConfig, registry: ConnectorRegistry
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.registry = registry
+        self.engine: AsyncEngine = create_engine(settings)
+        self.broker = (
+            None
+            if settings.embedded
+            else Broker(
+                settings.broker_url or "",
+                prefix=settings.broker_prefix,
+                queue_type=settings.queue_type,
+                publish_timeout=settings.publish_timeout,
+            )
+        )
+        self.recorder = OutcomeRecorder(self.engine)
+        self.connectors: Mapping[Route, Connector] = {}
+        self.relay: Relay | None = None
+        self.worker: BrokerWorker | LocalWorker | None = None
+        self._background: list[asyncio.Task[None]] = []
+        self._broker_lock = asyncio.Lock()
+
+    def notify(self) -> None:
+        """A message was committed: wake an in-process relay instead of waiting for its tick."""
+        if self.relay is not None:
+            self.relay.wakeup.set()
+
+    async def prepare_database(self) -> None:
+        await ensure_schema(
+            self.engine, self.settings.effective_database_url, auto=self.settings.embedded
+        )
+
+    async def start(self, *, relay: bool = True, worker: bool = True) -> None:
+        if self.settings.embedded and (relay or worker):
+            await self._start_embedded()
+        else:
+            if relay:
+                self._start_broker_relay()
+            if worker:
+                self._start_broker_worker()
+
+    async def _start_embedded(self) -> None:
+        released = await release_claims(self.engine)
+        if released:
+            log.info("claims of a previous run put back", count=released)
+        queue: asyncio.Queue[DeliveryTask] = asyncio.Queue(self.settings.local_concurrency * 2)
+        self.relay = LocalRelay(
+            self.engine,
+            queue,
+            batch=self.settings.relay_batch,
+            poll_interval=self.settings.poll_interval,
+        )
+        self.worker = LocalWorker(
+            queue, self._deliverer(), self.relay, self.settings.local_concurrency
+        )
+        await self.worker.start()
+        self._spawn(self.relay.run(), "relay")
+
+    def _deliverer(self) -> Deliverer:
+        self.connectors = build_connectors(self.config, self.registry)
+        self.recorder.start()
+        return Deliverer(self.config, self.connectors, self.recorder)
+
+    def _start_broker_relay(self) -> None:
+        assert self.broker is not None
+        self.relay = BrokerRelay(
+            self.engine,
+            self.broker,
+            batch=self.settings.relay_batch,
+            poll_interval=self.settings.poll_interval,
+        )
+        self._spawn(self._connected(self.relay.run()), "relay")
+
+    def _start_broker_worker(self) -> None:
+        assert self.broker is not None
+        self.worker = BrokerWorker(
+            self.broker, self._deliverer(), routes(self.config), self.settings.prefetch
+        )
+        self._spawn(self._connected(self.worker.start()), "worker")
+
+    async def _connected(self, then: Coroutine[Any, Any, None]) -> None:
+        """Wait for RabbitMQ (the API keeps accepting into the outbox meanwhile), then run."""
+        try:
+            await self._connect_broker()
+        except BaseException:
+            then.close()
+            raise
+        await then
+
+    async def _connect_broker(self) -> None:
+        assert self.broker is not None
+        async with self._broker_lock:
+            if self.broker.connected:
+                return
+            delay = 0.2
+            while True:
+                try:
+                    await self.broker.connect()
+                    await self.broker.declare(routes(self.config))
+                    return
+                except BrokerUnavailable as exc:
+                    log.warning("waiting for RabbitMQ", error=str(exc), retry_in=delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        self._background.append(asyncio.create_task(coro, name=name))
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.worker is not None:
+            await self.worker.stop()
+        await self.recorder.aclose()
+        for connector in self.connectors.values():
+            await connector.aclose()
+        if self.broker is not None:
+            await self.broker.close()
+        await self.engine.dispose()

@@ -1,0 +1,144 @@
+"""Fixtures over real services: PostgreSQL, RabbitMQ, HTTP servers, files on disk.
+
+A test that needs a service it cannot reach fails and says how to start it; it is
+never skipped. Each run gets its own PostgreSQL database; each test its own
+RabbitMQ queue prefix and (embedded) its own SQLite file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from esb.settings import Settings
+from esb.store.migrate import upgrade_sync
+from tests.support.gateway import ADMIN_KEY, GatewayUnderTest
+from tests.support.target import TargetServer
+
+PG_ADMIN_URL = os.environ.get("ESB_TEST_POSTGRES", "postgresql://127.0.0.1:5432/test")
+RABBIT_URL = os.environ.get("ESB_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/")
+HOW_TO_START = {
+    "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+    "RabbitMQ": "rabbitmq-server -detached",
+}
+
+
+def _require(service: str, host: str, port: int) -> None:
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError as exc:
+        pytest.fail(
+            f"{service} is not reachable on {host}:{port} ({exc}); start it with: "
+            f"{HOW_TO_START[service]}",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _clean_environment() -> Iterator[None]:
+    """ESB_* variables of the shell must not leak into the settings tests build."""
+    saved = {
+        k: os.environ.pop(k)
+        for k in list(os.environ)
+        if k.startswith("ESB_") and not k.startswith("ESB_TEST_")
+    }
+    yield
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, migrated with Alembic (esb db upgrade)."""
+    _require("PostgreSQL", "127.0.0.1", 5432)
+    name = f"esb_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade_sync(url.replace("postgresql://", "postgresql+asyncpg://"))
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+TABLES = "attempts, outbox, audit_log, deliveries, messages"
+
+
+@pytest.fixture
+async def pg_clean(pg_url: str) -> str:
+    conn = await asyncpg.connect(pg_url)
+    try:
+        await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+    return pg_url
+
+
+@pytest.fixture(scope="session")
+def rabbit_url() -> str:
+    _require("RabbitMQ", "127.0.0.1", 5672)
+    return RABBIT_URL
+
+
+@pytest.fixture(params=["embedded", "production"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def mode_settings(mode: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """Settings that select the mode: SQLite + in-process queue, or PostgreSQL + RabbitMQ."""
+    base: dict[str, Any] = {
+        "data_dir": tmp_path / "var",
+        "admin_key": ADMIN_KEY,
+        "poll_interval": 0.05,
+        "log_format": "console",
+    }
+    if mode == "production":
+        base["database_url"] = request.getfixturevalue("pg_clean")
+        base["broker_url"] = request.getfixturevalue("rabbit_url")
+        base["broker_prefix"] = f"esbtest-{uuid.uuid4().hex[:10]}"
+    return base
+
+
+GatewayFactory = Callable[..., Awaitable[GatewayUnderTest]]
+
+
+@pytest.fixture
+async def make_gateway(
+    mode_settings: dict[str, Any], tmp_path: Path
+) -> AsyncIterator[GatewayFactory]:
+    """Build and start gateways on a config folder; all are stopped and cleaned up after."""
+    made: list[GatewayUnderTest] = []
+
+    async def factory(
+        config: Path, *, start: bool = True, env: dict[str, str] | None = None, **overrides: Any
+    ) -> GatewayUnderTest:
+        settings = Settings(config=config, **{**mode_settings, **overrides})
+        gut = GatewayUnderTest(settings, env)
+        made.append(gut)
+        return await gut.start() if start else gut
+
+    yield factory
+    for gut in made:
+        await gut.aclose()
+
+
+@pytest.fixture
+async def target() -> AsyncIterator[TargetServer]:
+    server = await TargetServer().start()
+    yield server
+    await server.stop()
