@@ -24,14 +24,19 @@ async def test_replay_delivers_a_parked_delivery_and_is_audited(
     gut, message_id, delivery_id = await parked_message(make_gateway, target, tmp_path)
     target.default_status = 200  # the cause was fixed on the target's side
 
-    response = await gut.admin("POST", f"/v1/deliveries/{delivery_id}/replay",
-                               json={"reason": "MES field length fixed", "operator": "li.wei"})
+    response = await gut.admin(
+        "POST",
+        f"/v1/deliveries/{delivery_id}/replay",
+        json={"reason": "MES field length fixed", "operator": "li.wei"},
+    )
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "pending"
 
     message = await gut.wait_status(message_id, "delivered")
     assert [a["outcome"] for a in message["deliveries"][0]["attempt_log"]] == [
-        "parked", "delivered"]
+        "parked",
+        "delivered",
+    ]
     [entry] = message["audit"]
     assert entry["action"] == "replay"
     assert entry["actor"] == "admin:li.wei"
@@ -45,12 +50,16 @@ async def test_replay_delivers_a_parked_delivery_and_is_audited(
     assert again.json()["error"]["code"] == "conflict"
 
 
-async def test_discard_is_final_and_audited(make_gateway, target: TargetServer,
-                                            tmp_path: Path) -> None:
+async def test_discard_is_final_and_audited(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
     gut, message_id, delivery_id = await parked_message(make_gateway, target, tmp_path)
 
-    response = await gut.admin("POST", f"/v1/deliveries/{delivery_id}/discard",
-                               json={"reason": "duplicate order, cancelled in ERP"})
+    response = await gut.admin(
+        "POST",
+        f"/v1/deliveries/{delivery_id}/discard",
+        json={"reason": "duplicate order, cancelled in ERP"},
+    )
     assert response.status_code == 200, response.text
 
     message = await gut.message(message_id)
@@ -65,17 +74,20 @@ async def test_operator_endpoints_refuse_system_keys_and_need_a_reason(
     gut, _, delivery_id = await parked_message(make_gateway, target, tmp_path)
     url = f"{gut.url}/v1/deliveries/{delivery_id}/replay"
 
-    as_system = await gut.client.post(url, json={"reason": "x"},
-                                      headers={"Authorization": f"Bearer {ERP_KEY}"})
+    as_system = await gut.client.post(
+        url, json={"reason": "x"}, headers={"Authorization": f"Bearer {ERP_KEY}"}
+    )
     assert as_system.status_code == 403
     anonymous = await gut.client.post(url, json={"reason": "x"})
     assert anonymous.status_code == 401
     no_reason = await gut.admin("POST", f"/v1/deliveries/{delivery_id}/replay", json={})
     assert no_reason.status_code == 422
     assert no_reason.json()["error"]["field"] == "reason"
-    unknown = await gut.admin("POST", "/v1/deliveries/00000000-0000-0000-0000-000000000000/replay",
-                              json={"reason": "x"})
+    unknown = await gut.admin(
+        "POST", "/v1/deliveries/00000000-0000-0000-0000-000000000000/replay", json={"reason": "x"}
+    )
     assert unknown.status_code == 404
-    report = await gut.client.get(f"{gut.url}/v1/report",
-                                  headers={"Authorization": f"Bearer {ERP_KEY}"})
+    report = await gut.client.get(
+        f"{gut.url}/v1/report", headers={"Authorization": f"Bearer {ERP_KEY}"}
+    )
     assert report.status_code == 403

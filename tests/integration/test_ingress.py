@@ -1,0 +1,117 @@
+"""The door: authentication, authorisation, limits, idempotency, and 503 instead of a false 202."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.gateway import ADMIN_KEY, ERP_KEY, MES_KEY, rest_interface, write_config
+from tests.support.target import TargetServer
+
+ORDER = {"OrderNo": "SO-I1", "OrderType": "01", "Lines": [{"LineNo": 10, "Qty": "2"}]}
+
+
+@pytest.fixture
+async def gut(make_gateway, target: TargetServer, tmp_path: Path) -> Any:
+    return await make_gateway(
+        write_config(tmp_path / "cfg", rest_interface(target.url)), max_body_bytes=2048
+    )
+
+
+async def test_a_repeat_returns_the_first_id_and_the_target_gets_it_once(
+    gut, target: TargetServer
+) -> None:
+    first = await gut.send("sales_order", ORDER)
+    reordered = dict(reversed(list(ORDER.items())))  # same document, other key order
+    second = await gut.send("sales_order", reordered)
+    assert (first.status_code, second.status_code) == (202, 200)
+    assert second.json()["id"] == first.json()["id"]
+    assert second.json()["duplicate"] is True
+    await gut.wait_status(first.json()["id"], "delivered")
+    await asyncio.sleep(0.3)
+    assert len(target.received) == 1
+
+
+async def test_idempotency_key_header_wins_over_the_body(gut) -> None:
+    first = await gut.send("sales_order", ORDER, headers={"Idempotency-Key": "erp-42"})
+    other_body = await gut.send(
+        "sales_order", {**ORDER, "OrderNo": "SO-I2"}, headers={"Idempotency-Key": "erp-42"}
+    )
+    assert other_body.status_code == 200
+    assert other_body.json()["id"] == first.json()["id"]
+    fresh = await gut.send("sales_order", ORDER, headers={"Idempotency-Key": "erp-43"})
+    assert fresh.status_code == 202
+    assert fresh.json()["id"] != first.json()["id"]
+
+
+async def test_concurrent_repeats_create_one_message(gut, target: TargetServer) -> None:
+    body = {**ORDER, "OrderNo": "SO-RACE"}
+    responses = await asyncio.gather(*(gut.send("sales_order", body) for _ in range(12)))
+    ids = {r.json()["id"] for r in responses}
+    assert len(ids) == 1
+    assert sorted(r.status_code for r in responses) == [200] * 11 + [202]
+    await gut.wait_status(ids.pop(), "delivered")
+    await asyncio.sleep(0.3)
+    assert len(target.received) == 1
+
+
+async def test_callers_are_authenticated_and_limited_to_their_own_types(gut) -> None:
+    url = f"{gut.url}/v1/messages/sales_order"
+    cases = [
+        ({}, 401, "unauthenticated"),
+        ({"Authorization": "Bearer wrong-key"}, 401, "unauthenticated"),
+        ({"Authorization": f"Basic {ERP_KEY}"}, 401, "unauthenticated"),
+        ({"Authorization": f"Bearer {MES_KEY}"}, 403, "forbidden"),
+        ({"Authorization": f"Bearer {ADMIN_KEY}"}, 403, "forbidden"),
+    ]
+    for headers, status, code in cases:
+        response = await gut.client.post(url, json=ORDER, headers=headers)
+        assert response.status_code == status, (headers, response.text)
+        assert response.json()["error"]["code"] == code
+    unknown = await gut.send("no_such_type", ORDER)
+    assert unknown.status_code == 404
+
+
+async def test_bad_requests_get_a_precise_4xx(gut) -> None:
+    auth = {"Authorization": f"Bearer {ERP_KEY}"}
+    url = f"{gut.url}/v1/messages/sales_order"
+    too_big = await gut.client.post(url, content=b'{"a": "' + b"x" * 4096 + b'"}', headers=auth)
+    assert too_big.status_code == 413
+    as_xml = await gut.client.post(
+        url, content=b"<a/>", headers={**auth, "Content-Type": "application/xml"}
+    )
+    assert as_xml.status_code == 415
+    broken = await gut.client.post(
+        url, content=b'{"OrderNo": ', headers={**auth, "Content-Type": "application/json"}
+    )
+    assert broken.status_code == 422
+    assert broken.json()["error"]["code"] == "malformed_json"
+    long_key = await gut.send("sales_order", ORDER, headers={"Idempotency-Key": "k" * 500})
+    assert long_key.status_code == 422
+    assert long_key.json()["error"]["field"] == "Idempotency-Key"
+
+
+async def test_tracing_by_business_key_and_visibility(gut) -> None:
+    message_id = (await gut.send("sales_order", ORDER)).json()["id"]
+    await gut.wait_status(message_id, "delivered")
+
+    found = (await gut.admin("GET", "/v1/messages", params={"key": "SO-I1"})).json()
+    assert [m["id"] for m in found["messages"]] == [message_id]
+    assert found["messages"][0]["deliveries"][0]["status"] == "delivered"
+    by_status = await gut.admin(
+        "GET", "/v1/messages", params={"target": "mes", "status": "parked", "since": "1h"}
+    )
+    assert by_status.json()["messages"] == []
+
+    own = await gut.client.get(
+        f"{gut.url}/v1/messages/{message_id}", headers={"Authorization": f"Bearer {ERP_KEY}"}
+    )
+    assert own.status_code == 200
+    assert own.json()["body"] == ORDER
+    someone_else = await gut.client.get(
+        f"{gut.url}/v1/messages/{message_id}", headers={"Authorization": f"Bearer {MES_KEY}"}
+    )
+    assert someone_else.status_code == 404
