@@ -40,6 +40,7 @@ class TargetServer:
     received: list[Received] = field(default_factory=list)
     served: Served | None = None
     _port: int = 0
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/{path:path}", self._handle, methods=["POST", "PUT"])])
@@ -47,6 +48,7 @@ class TargetServer:
     async def _handle(self, request: Request) -> Response:
         body = await request.body()
         self.received.append(Received(request.url.path, dict(request.headers), body))
+        self._arrived.set()
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         status = self.script.popleft() if self.script else self.default_status
@@ -66,6 +68,11 @@ class TargetServer:
         if self.served is not None:
             await self.served.stop()
             self.served = None
+
+    async def wait_received(self, count: int) -> None:
+        while len(self.received) < count:
+            self._arrived.clear()
+            await self._arrived.wait()
 
     def bodies(self, path: str | None = None) -> list[Any]:
         return [r.json() for r in self.received if path is None or r.path == path]
