@@ -208,5 +208,16 @@ def report(
         )
 
 
+@app.command()
+def openapi() -> None:
+    """Print the HTTP API's OpenAPI document (docs/openapi.json is generated with this)."""
+    from esb.api import create_app
+    from esb.settings import demo_config_dir
+
+    settings = Settings(config=demo_config_dir(), demo_standins=False)
+    document = create_app(settings, config=load_config(demo_config_dir(), load_registry(), {}))
+    typer.echo(json.dumps(document.openapi(), indent=2, ensure_ascii=False))
+
+
 def main() -> None:  # pragma: no cover - console entry
     sys.exit(app())

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     db_timeout: float = Field(default=5.0, gt=0, description="connect/statement timeout, s")
     local_concurrency: int = Field(default=32, ge=1, description="embedded: parallel deliveries")
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    demo_standins: bool | None = Field(
+        default=None, description="serve /demo stand-in targets; default: when running the demo"
+    )
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"
 
@@ -71,6 +74,12 @@ class Settings(BaseSettings):
             if value.startswith(plain):
                 return driver + value[len(plain) :]
         return value
+
+    @property
+    def serve_demo_standins(self) -> bool:
+        if self.demo_standins is not None:
+            return self.demo_standins
+        return self.config.resolve() == demo_config_dir()
 
     @property
     def embedded(self) -> bool:

@@ -62,4 +62,8 @@ def create_app(
     errors.install(app)
     for module in (messages, deliveries, health):
         app.include_router(module.router)
+    if settings.serve_demo_standins:
+        from esb.demo import demo_app
+
+        app.mount("/demo", demo_app())
     return app

@@ -1,0 +1,65 @@
+"""Stand-ins for the demo factory's target systems, served by the gateway itself.
+
+With no ESB_CONFIG the gateway runs the shipped demo factory, whose MES and ERP
+URLs point here (``/demo/...``), so ``esb serve`` works end to end on a laptop with
+nothing else installed. Each stand-in logs and keeps what it received.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from typing import Any
+
+import orjson
+import structlog
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+log = structlog.get_logger("esb.demo")
+KEEP = 100
+
+
+def demo_app() -> Starlette:
+    received: dict[str, deque[Any]] = defaultdict(lambda: deque(maxlen=KEEP))
+    failures: dict[str, deque[int]] = defaultdict(deque)
+
+    async def fail(request: Request) -> Response:
+        """Make the next ``times`` calls to a stand-in answer ``status`` (to try parking)."""
+        status = int(request.query_params.get("status", "503"))
+        times = int(request.query_params.get("times", "1"))
+        failures[request.path_params["system"]].extend([status] * times)
+        return Response(orjson.dumps({"failing_next": times, "status": status}),
+                        media_type="application/json")
+
+    async def receive(request: Request) -> Response:
+        system = request.path_params["system"]
+        if failures[system]:
+            status = failures[system].popleft()
+            log.info("demo stand-in failing on purpose", system=system, status=status)
+            return Response(orjson.dumps({"error": "demo failure"}), status_code=status,
+                            media_type="application/json")
+        body = await request.body()
+        try:
+            document: Any = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            document = body.decode("utf-8", "replace")
+        received[system].append(
+            {"path": request.url.path, "idempotency_key": request.headers.get("idempotency-key"),
+             "body": document}
+        )
+        log.info("demo stand-in received", system=system, path=request.url.path)
+        return Response(orjson.dumps({"ok": True}), media_type="application/json")
+
+    async def listing(request: Request) -> Response:
+        items = list(received[request.path_params["system"]])
+        return Response(orjson.dumps(items), media_type="application/json")
+
+    return Starlette(
+        routes=[
+            Route("/{system}/received", listing, methods=["GET"]),
+            Route("/{system}/fail", fail, methods=["POST"]),
+            Route("/{system}/{path:path}", receive, methods=["POST", "PUT"]),
+        ]
+    )
