@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -21,6 +22,8 @@ from esb.settings import Settings
 app = typer.Typer(no_args_is_help=True, help="esb: a durable integration gateway for factories.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
 app.add_typer(db_app, name="db")
+xref_app = typer.Typer(no_args_is_help=True, help="Master data (cross-reference) import/export.")
+app.add_typer(xref_app, name="xref")
 
 T = TypeVar("T")
 
@@ -119,6 +122,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_sync(settings.effective_database_url, revision)
     typer.echo(f"database at {revision}")
 
@@ -206,6 +210,43 @@ def report(
             f"{row['delivered']:>6} {row['failed_attempts']:>5} {row['parked']:>5} "
             f"{row['pending']:>5} {rate:>8} {'-' if p95 is None else f'{p95:.1f}':>8}"
         )
+
+
+@xref_app.command("import")
+def xref_import(
+    domain: Annotated[str, typer.Argument(help="e.g. customer")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV; header: systems")],
+    reason: Annotated[str, typer.Option(help="kept in the audit log")] = "CLI import",
+) -> None:
+    """Upsert a domain's entities from CSV (one column per system, as in masterdata/)."""
+    from esb.store.xref import import_entities
+    from esb.xref import parse_csv
+
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    rows = parse_csv(file.read_text(encoding="utf-8-sig"), source=str(file))
+
+    async def work(engine: Any) -> Any:
+        return await import_entities(engine, domain, rows, actor="cli", reason=reason)
+
+    result = run(lambda: _with_engine(settings, work))
+    typer.echo(f"{domain}: {result.created} created, {result.updated} updated, "
+               f"{result.unchanged} unchanged, {len(result.errors)} refused")
+    for error in result.errors:
+        typer.echo(f"{file}:{error['row']}: {error['message']}", err=True)
+    if result.errors:
+        raise typer.Exit(1)
+
+
+@xref_app.command("export")
+def xref_export(domain: Annotated[str, typer.Argument(help="e.g. customer")]) -> None:
+    """Print a domain as CSV (the same format import reads)."""
+    from esb.store.xref import entities_sorted, load_domain
+    from esb.xref import format_csv
+
+    settings = Settings()
+    data, _ = run(lambda: _with_engine(settings, lambda e: load_domain(e, domain)))
+    typer.echo(format_csv(entities_sorted(data)), nl=False)
 
 
 @app.command()

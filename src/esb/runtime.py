@@ -28,6 +28,7 @@ from esb.store.migrate import ensure_schema
 from esb.store.outbox import release_claims
 from esb.task import DeliveryTask
 from esb.worker import BrokerWorker, LocalWorker
+from esb.xref import XrefCache, seed
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +67,7 @@ class Gateway:
             )
         )
         self.recorder = OutcomeRecorder(self.engine)
+        self.xref = XrefCache(self.engine)
         self.connectors: Mapping[Route, Connector] = {}
         self.relay: Relay | None = None
         self.worker: BrokerWorker | LocalWorker | None = None
@@ -78,9 +80,13 @@ class Gateway:
             self.relay.wakeup.set()
 
     async def prepare_database(self) -> None:
+        """Schema (embedded: migrated; production: checked), master-data seed, cache."""
         await ensure_schema(
             self.engine, self.settings.effective_database_url, auto=self.settings.embedded
         )
+        await seed(self.engine, self.config.folder)
+        await self.xref.refresh()
+        self._spawn(self.xref.watch(self.settings.xref_refresh), "xref-watch")
 
     async def start(self, *, relay: bool = True, worker: bool = True) -> None:
         if self.settings.embedded and (relay or worker):

@@ -74,7 +74,7 @@ def pg_url() -> Iterator[str]:
     asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-TABLES = "attempts, outbox, audit_log, deliveries, messages"
+TABLES = "attempts, outbox, audit_log, deliveries, messages, xref_codes, xref_versions"
 
 
 @pytest.fixture

@@ -111,7 +111,7 @@ class GatewayUnderTest:
         )
 
     async def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        headers = {"Authorization": f"Bearer {ADMIN_KEY}", **kwargs.pop("headers", {})}
         return await self.client.request(method, f"{self.url}{path}", headers=headers, **kwargs)
 
     async def message(self, message_id: str) -> dict[str, Any]:

@@ -4,6 +4,9 @@ messages ─< deliveries ─< attempts
                │
                ├─< outbox      rows the relay publishes (also the retry timer: available_at)
                └─< audit_log   operator actions (who, when, why, before/after)
+
+xref_codes      master data: per domain, which code each system uses for one entity
+xref_versions   bumped with every change, so every process knows when to reload
 """
 
 from __future__ import annotations
@@ -141,4 +144,24 @@ audit_log = Table(
     Column("reason", Text, nullable=False),
     Column("before", Text),
     Column("after", Text),
+)
+
+xref_codes = Table(
+    "xref_codes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("domain", String(100), nullable=False),
+    Column("entity", Uuid, nullable=False, doc="one real-world thing, e.g. one customer"),
+    Column("system", String(100), nullable=False),
+    Column("code", String(200), nullable=False),
+    UniqueConstraint("domain", "system", "code"),
+    UniqueConstraint("domain", "entity", "system"),
+)
+
+xref_versions = Table(
+    "xref_versions",
+    metadata,
+    Column("domain", String(100), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
