@@ -57,7 +57,11 @@ class Broker:
 
     @property
     def connected(self) -> bool:
-        return self._connection is not None and not self._connection.is_closed
+        return (
+            self._connection is not None
+            and self._exchange is not None
+            and not self._connection.is_closed
+        )
 
     # -- names ---------------------------------------------------------------------------
     @property
@@ -75,22 +79,22 @@ class Broker:
     async def connect(self) -> None:
         """Open a robust connection (it reconnects and re-declares by itself)."""
         try:
-            self._connection = await aio_pika.connect_robust(
+            connection = await aio_pika.connect_robust(
                 self.url, timeout=self.publish_timeout, client_properties={"connection_name": "esb"}
             )
-            self._publish_channel = await self._connection.channel(
-                publisher_confirms=True, on_return_raises=True
-            )
-            self._exchange = await self._publish_channel.declare_exchange(
+            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+            exchange = await channel.declare_exchange(
                 self.exchange_name, aio_pika.ExchangeType.DIRECT, durable=True
             )
-            dead = await self._publish_channel.declare_exchange(
+            dead = await channel.declare_exchange(
                 f"{self.prefix}.dead", aio_pika.ExchangeType.FANOUT, durable=True
             )
-            dead_queue = await self._publish_channel.declare_queue(
+            dead_queue = await channel.declare_queue(
                 f"{self.prefix}.dead", durable=True, arguments=self._queue_args(dead=False)
             )
             await dead_queue.bind(dead)
+            self._connection, self._publish_channel = connection, channel
+            self._exchange = exchange
         except (aiormq.exceptions.AMQPError, OSError, TimeoutError) as exc:
             raise BrokerUnavailable(f"cannot connect to RabbitMQ: {exc!r}") from exc
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import structlog
 
-from esb.config.loader import GatewayConfig
 from esb.config.types import RetryPolicy
-from esb.connectors import Connector, Delivered, DeliveryRequest, Outcome, Park, RetryLater
+from esb.connectors import Delivered, DeliveryRequest, Outcome, Park, RetryLater
 from esb.errors import MappingError
+from esb.live import LiveConfig
 from esb.recorder import OutcomeRecorder
 from esb.status import AttemptOutcome
 from esb.store.engine import utcnow
@@ -62,18 +62,16 @@ def decide(
 class Deliverer:
     def __init__(
         self,
-        config: GatewayConfig,
-        connectors: Mapping[tuple[str, str], Connector],
+        live: LiveConfig,
         recorder: OutcomeRecorder,
         prepare: BodyPreparer | None = None,
     ) -> None:
-        self.config = config
-        self.connectors = connectors
+        self.live = live
         self.recorder = recorder
         self.prepare = prepare or (lambda task: task.body)
 
     async def _attempt(self, task: DeliveryTask) -> Outcome:
-        connector = self.connectors.get((task.interface, task.target))
+        connector = self.live.snapshot.connectors.get((task.interface, task.target))
         if connector is None:
             return Park(f"target {task.target!r} of interface {task.interface!r} is not configured")
         try:
@@ -99,7 +97,7 @@ class Deliverer:
             return RetryLater(f"connector error: {type(exc).__name__}: {exc}")
 
     def _policy(self, task: DeliveryTask) -> RetryPolicy:
-        interface = self.config.interfaces.get(task.interface)
+        interface = self.live.config.interfaces.get(task.interface)
         if interface is None or task.target not in interface.targets:
             return RetryPolicy()
         return interface.target_retry(task.target)

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from esb.broker import Broker, Route
+from esb.broker import Broker
 from esb.config.loader import GatewayConfig
-from esb.connectors import Connector, ConnectorContext, ConnectorRegistry
+from esb.connectors import ConnectorRegistry
 from esb.deliverer import Deliverer
 from esb.errors import BrokerUnavailable
+from esb.live import LiveConfig, routes
 from esb.recorder import OutcomeRecorder
 from esb.relay import BrokerRelay, LocalRelay, Relay
 from esb.settings import Settings
@@ -33,19 +34,6 @@ from esb.xref import XrefCache, seed
 log = structlog.get_logger(__name__)
 
 
-def routes(config: GatewayConfig) -> list[Route]:
-    return [(name, target) for name, i in config.interfaces.items() for target in i.targets]
-
-
-def build_connectors(config: GatewayConfig, registry: ConnectorRegistry) -> dict[Route, Connector]:
-    connectors = {}
-    for name, interface in config.interfaces.items():
-        for target, spec in interface.targets.items():
-            context = ConnectorContext(config_dir=config.folder, target=target, interface=name)
-            connectors[(name, target)] = registry.build(spec.connector, context)
-    return connectors
-
-
 class Gateway:
     """The parts of one process; ``start`` what this process runs, ``stop`` in reverse."""
 
@@ -53,8 +41,7 @@ class Gateway:
         self, settings: Settings, config: GatewayConfig, registry: ConnectorRegistry
     ) -> None:
         self.settings = settings
-        self.config = config
-        self.registry = registry
+        self.live = LiveConfig(settings.config, registry, config)
         self.engine: AsyncEngine = create_engine(settings)
         self.broker = (
             None
@@ -68,11 +55,14 @@ class Gateway:
         )
         self.recorder = OutcomeRecorder(self.engine)
         self.xref = XrefCache(self.engine)
-        self.connectors: Mapping[Route, Connector] = {}
         self.relay: Relay | None = None
         self.worker: BrokerWorker | LocalWorker | None = None
         self._background: list[asyncio.Task[None]] = []
         self._broker_lock = asyncio.Lock()
+
+    @property
+    def config(self) -> GatewayConfig:
+        return self.live.config
 
     def notify(self) -> None:
         """A message was committed: wake an in-process relay instead of waiting for its tick."""
@@ -87,6 +77,8 @@ class Gateway:
         await seed(self.engine, self.config.folder)
         await self.xref.refresh()
         self._spawn(self.xref.watch(self.settings.xref_refresh), "xref-watch")
+        if self.settings.config_watch:
+            self._spawn(self.live.watch(), "config-watch")
 
     async def start(self, *, relay: bool = True, worker: bool = True) -> None:
         if self.settings.embedded and (relay or worker):
@@ -115,9 +107,9 @@ class Gateway:
         self._spawn(self.relay.run(), "relay")
 
     def _deliverer(self) -> Deliverer:
-        self.connectors = build_connectors(self.config, self.registry)
+        self.live.start_connectors()
         self.recorder.start()
-        return Deliverer(self.config, self.connectors, self.recorder)
+        return Deliverer(self.live, self.recorder)
 
     def _start_broker_relay(self) -> None:
         assert self.broker is not None
@@ -131,9 +123,11 @@ class Gateway:
 
     def _start_broker_worker(self) -> None:
         assert self.broker is not None
-        self.worker = BrokerWorker(
+        worker = BrokerWorker(
             self.broker, self._deliverer(), routes(self.config), self.settings.prefetch
         )
+        self.live.on_routes_added.append(worker.add_routes)
+        self.worker = worker
         self._spawn(self._connected(self.worker.start()), "worker")
 
     async def _connected(self, then: Coroutine[Any, Any, None]) -> None:
@@ -173,8 +167,7 @@ class Gateway:
         if self.worker is not None:
             await self.worker.stop()
         await self.recorder.aclose()
-        for connector in self.connectors.values():
-            await connector.aclose()
+        await self.live.aclose()
         if self.broker is not None:
             await self.broker.close()
         await self.engine.dispose()

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
     db_timeout: float = Field(default=5.0, gt=0, description="connect/statement timeout, s")
+    config_watch: bool = Field(default=True, description="reload when a config file changes")
     xref_refresh: float = Field(default=2.0, gt=0, description="master-data poll, seconds")
     local_concurrency: int = Field(default=32, ge=1, description="embedded: parallel deliveries")
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"

@@ -52,10 +52,19 @@ class BrokerWorker:
         self.routes = routes
         self.prefetch = prefetch
         self.running = TaskSet()
+        self.started = False
 
     async def start(self) -> None:
         await self.broker.declare(self.routes)
         await self.broker.consume(self.routes, self._on_message, self.prefetch)
+        self.started = True
+
+    async def add_routes(self, routes: list[Route]) -> None:
+        """A reload added interfaces or targets: consume their queues too."""
+        self.routes.extend(routes)
+        if routes and self.started:
+            await self.broker.declare(routes)
+            await self.broker.consume(routes, self._on_message, self.prefetch)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         self.running.spawn(self._process(message), name=f"deliver-{message.message_id}")

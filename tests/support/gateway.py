@@ -15,7 +15,7 @@ from esb.api import create_app
 from esb.broker import Broker
 from esb.config.loader import GatewayConfig, load_config
 from esb.connectors import load_registry
-from esb.runtime import routes
+from esb.live import routes
 from esb.settings import Settings
 from tests.support.serving import Served
 

@@ -1,0 +1,58 @@
+"""Reload without restart: a valid change applies, a broken file never replaces what works."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.support.gateway import rest_interface, write_config
+from tests.support.target import TargetServer
+
+SECOND_TYPE = """
+  purchase-order:
+    source: erp
+    message_type: purchase_order
+    key: PoNo
+    targets:
+      mes:
+        connector: {{kind: rest, url: "{url}/api/purchase-orders"}}
+"""
+
+
+async def test_reload_applies_a_valid_change_and_refuses_a_broken_one(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    folder = write_config(tmp_path / "cfg", rest_interface(target.url))
+    gut = await make_gateway(folder, config_watch=False)
+    assert (await gut.send("purchase_order", {"PoNo": "PO-1"})).status_code == 404
+
+    (folder / "interfaces.yaml").write_text(rest_interface(target.url) + SECOND_TYPE.format(
+        url=target.url))
+    reloaded = await gut.admin("POST", "/v1/config/reload")
+    assert reloaded.status_code == 200, reloaded.text
+    assert reloaded.json()["new_routes"] == [{"interface": "purchase-order", "target": "mes"}]
+    accepted = await gut.send("purchase_order", {"PoNo": "PO-1"})
+    assert accepted.status_code == 202
+    await gut.wait_status(accepted.json()["id"], "delivered")
+    assert target.received[-1].path == "/api/purchase-orders"
+
+    (folder / "interfaces.yaml").write_text("interfaces:\n  broken: {source: erp}\n")
+    refused = await gut.admin("POST", "/v1/config/reload")
+    assert refused.status_code == 422
+    assert any("interfaces.yaml:2" in p for p in refused.json()["problems"])
+    still = await gut.send("purchase_order", {"PoNo": "PO-2"})  # the working config stays
+    assert still.status_code == 202
+    await gut.wait_status(still.json()["id"], "delivered")
+
+
+async def test_a_changed_file_is_picked_up_by_itself(make_gateway, target: TargetServer,
+                                                     tmp_path: Path) -> None:
+    folder = write_config(tmp_path / "cfg", rest_interface(target.url))
+    gut = await make_gateway(folder)
+    (folder / "interfaces.yaml").write_text(rest_interface(target.url) + SECOND_TYPE.format(
+        url=target.url))
+    for _ in range(100):
+        if "purchase-order" in gut.gateway.config.interfaces:
+            break
+        await asyncio.sleep(0.1)
+    assert (await gut.send("purchase_order", {"PoNo": "PO-9"})).status_code == 202
