@@ -250,6 +250,19 @@ def xref_export(domain: Annotated[str, typer.Argument(help="e.g. customer")]) ->
 
 
 @app.command()
+def schemas(
+    out: Annotated[Path, typer.Option(help="folder to write *.schema.json into")] = Path("schemas"),
+) -> None:
+    """Write the JSON Schemas of every YAML file kind (for editors and CI)."""
+    from esb.config.schemas import generate
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, schema in generate(load_registry()).items():
+        (out / name).write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
+        typer.echo(f"wrote {out / name}")
+
+
+@app.command()
 def openapi() -> None:
     """Print the HTTP API's OpenAPI document (docs/openapi.json is generated with this)."""
     from esb.api import create_app

@@ -18,3 +18,28 @@ def test_openapi_json_is_current() -> None:
     assert json.loads(result.stdout) == json.loads((DOCS / "openapi.json").read_text()), (
         "docs/openapi.json is stale: run `esb openapi > docs/openapi.json`"
     )
+
+
+def test_json_schemas_are_current() -> None:
+    from esb.config.schemas import generate
+    from esb.connectors import load_registry
+
+    folder = DOCS.parent / "schemas"
+    for name, schema in generate(load_registry()).items():
+        assert json.loads((folder / name).read_text()) == schema, (
+            f"schemas/{name} is stale: run `esb schemas`"
+        )
+
+
+def test_shipped_examples_validate_against_the_schemas() -> None:
+    import jsonschema
+    import yaml
+
+    folder = DOCS.parent / "schemas"
+    example = DOCS.parent / "examples" / "demo-factory"
+    for kind in ("systems", "interfaces"):
+        schema = json.loads((folder / f"{kind}.schema.json").read_text())
+        document = yaml.safe_load((example / f"{kind}.yaml").read_text())
+        jsonschema.validate(document, schema)
+        assert (example / f"{kind}.yaml").read_text().startswith(
+            f"# yaml-language-server: $schema=../../schemas/{kind}.schema.json")
