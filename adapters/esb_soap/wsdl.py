@@ -177,4 +177,3 @@ def read_wsdl_file(location: str) -> bytes:
             return handle.read()
     except OSError as exc:
         raise WsdlInvalid(f"cannot read the WSDL file {location}: {exc.strerror or exc}") from exc
-

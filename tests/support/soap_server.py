@@ -10,6 +10,7 @@ GET serves ``documents`` (e.g. a WSDL) and records every path asked for.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections import deque
 from dataclasses import dataclass, field
@@ -157,6 +158,7 @@ class SoapServer:
     served: Served | None = None
     _port: int = 0
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> Starlette:
         return Starlette(
@@ -182,8 +184,9 @@ class SoapServer:
             return fault("Client", str(exc))
         self.received.append(ReceivedPick(headers, body, pick))
         self._arrived.set()
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
+        if self.delay_s:  # held back, but let go at once when the server stops
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.delay_s)
         return self._answer(self.script.popleft() if self.script else self.default, pick)
 
     def _answer(self, answer: Answer, pick: etree._Element) -> Response:
@@ -209,12 +212,14 @@ class SoapServer:
         return self.base_url + PATH
 
     async def start(self) -> SoapServer:
+        self._stopping.clear()
         self.served = await Served(self.app(), self._port).start()
         self._port = self.served.port
         return self
 
     async def stop(self) -> None:
         """Go down: the port refuses connections until ``start`` again (same port)."""
+        self._stopping.set()
         if self.served is not None:
             await self.served.stop()
             self.served = None
