@@ -5,7 +5,7 @@ Outcome rules: a fault with code ``Client`` parks, ``Server`` retries; without a
 XML from the target is parsed by :mod:`esb_soap.xmlsafe` (no DTD, no entity, no network).
 """
 
-from esb_soap.config import SoapConfig, UsernameToken
-from esb_soap.connector import SoapConnector
+from .config import SoapConfig, UsernameToken
+from .connector import SoapConnector
 
 __all__ = ["SoapConfig", "SoapConnector", "UsernameToken"]

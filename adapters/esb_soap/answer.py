@@ -17,8 +17,9 @@ from lxml import etree
 from zeep.helpers import serialize_object
 
 from esb.connectors import Delivered, Outcome, Park, RetryLater
-from esb_soap import xmlsafe
-from esb_soap.wsdl import BoundOperation
+
+from . import xmlsafe
+from .wsdl import BoundOperation
 
 __all__ = ["SOAP11", "SOAP12", "Fault", "classify", "find_fault"]
 

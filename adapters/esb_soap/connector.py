@@ -22,9 +22,10 @@ from esb.connectors import (
     Park,
     RetryLater,
 )
-from esb_soap.answer import classify
-from esb_soap.config import SoapConfig
-from esb_soap.wsdl import (
+
+from .answer import classify
+from .config import SoapConfig
+from .wsdl import (
     BoundOperation,
     RequestMismatch,
     WsdlInvalid,

@@ -19,8 +19,8 @@ from zeep.transports import Transport
 from zeep.wsdl.bindings.soap import Soap12Binding, SoapBinding
 from zeep.wsse.username import UsernameToken as ZeepUsernameToken
 
-from esb_soap import xmlsafe
-from esb_soap.config import SoapConfig
+from . import xmlsafe
+from .config import SoapConfig
 
 __all__ = [
     "BoundOperation",
