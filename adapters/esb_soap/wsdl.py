@@ -1,3 +1,5 @@
+# mypy: disallow-untyped-calls=False
+# (zeep ships no type hints; its calls are wrapped here and typed at this edge)
 """Load a WSDL once and bind the one operation a connector calls.
 
 zeep is given a transport that serves only the configured WSDL (and files beside a
@@ -23,6 +25,7 @@ from . import xmlsafe
 from .config import SoapConfig
 
 __all__ = [
+    "ZEEP_DATA_ERRORS",
     "BoundOperation",
     "PinnedTransport",
     "RequestMismatch",
@@ -43,6 +46,12 @@ class WsdlInvalid(Exception):
     """The WSDL, or the operation, service or port asked of it, is wrong: retrying won't help."""
 
 
+# What zeep raises for data of the wrong shape (it assumes the types it expects).
+ZEEP_DATA_ERRORS = (
+    TypeError, ValueError, AttributeError, KeyError, IndexError, zeep.exceptions.Error
+)  # fmt: skip
+
+
 class RequestMismatch(ValueError):
     """The mapped body does not fit the operation's input."""
 
@@ -56,7 +65,7 @@ def locate(wsdl: str, config_dir: Path) -> str:
     return wsdl if is_url(wsdl) else str((config_dir / wsdl).resolve())
 
 
-class PinnedTransport(Transport):  # type: ignore[misc]
+class PinnedTransport(Transport):
     """Serves zeep the documents it was given and local files under ``folder``; nothing else."""
 
     def __init__(self, documents: dict[str, bytes], folder: Path | None) -> None:
@@ -109,7 +118,7 @@ class BoundOperation:
             raise RequestMismatch(f"the mapped body is a {type(body).__name__}, not an object")
         try:
             element = self.client.create_message(self.proxy, self.name, **body)
-        except (TypeError, ValueError, zeep.exceptions.Error) as exc:
+        except ZEEP_DATA_ERRORS as exc:
             raise RequestMismatch(f"the mapped body does not fit {self.name}: {exc}") from exc
         return bytes(etree.tostring(element, xml_declaration=True, encoding="utf-8"))
 
@@ -158,7 +167,7 @@ def bind_operation(location: str, content: bytes, config: SoapConfig) -> BoundOp
         client = zeep.Client(
             location, transport=transport, settings=_settings(), wsse=_wsse(config)
         )
-    except (zeep.exceptions.Error, etree.LxmlError, ValueError) as exc:
+    except (*ZEEP_DATA_ERRORS, etree.LxmlError) as exc:
         raise WsdlInvalid(f"cannot read the WSDL {location}: {exc}") from exc
     port = _port(client, config)
     operations = port.binding.all()

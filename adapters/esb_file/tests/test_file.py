@@ -137,6 +137,7 @@ async def test_a_body_the_format_cannot_hold_parks(tmp_path: Path) -> None:
 def test_os_errors_that_may_clear_are_retried(code: int, kind: type) -> None:
     outcome = _outcome_of(OSError(code, os.strerror(code), "/drop/INV-1.json"), Path("/drop"))
     assert isinstance(outcome, kind)
+    assert isinstance(outcome, RetryLater | Park)
     assert outcome.reason == f"{os.strerror(code)}: /drop/INV-1.json"
 
 

@@ -73,7 +73,7 @@ def test_xml_nests_objects_and_repeats_lists() -> None:
     assert root.nsmap == {None: ns}
     assert [e.findtext(f"{{{ns}}}Sku") for e in root.iter(f"{{{ns}}}Line")] == ["A", "B"]
     assert root.findtext(f"{{{ns}}}Urgent") == "false"
-    assert root.find(f"{{{ns}}}Note").text is None  # type: ignore[union-attr]
+    assert root.findtext(f"{{{ns}}}Note") == ""
 
 
 def test_xml_list_body_and_encoding_declaration() -> None:

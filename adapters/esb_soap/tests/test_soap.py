@@ -11,7 +11,14 @@ from uuid import uuid4
 import pytest
 from lxml import etree
 
-from esb.connectors import ConnectorContext, Delivered, DeliveryRequest, Park, RetryLater
+from esb.connectors import (
+    ConnectorContext,
+    Delivered,
+    DeliveryRequest,
+    Outcome,
+    Park,
+    RetryLater,
+)
 from esb_soap import SoapConfig, SoapConnector
 from tests.support.soap_server import SoapServer, canonical
 
@@ -53,7 +60,7 @@ def request(body: Any = None) -> DeliveryRequest:
     )
 
 
-async def deliver(soap: SoapConnector, req: DeliveryRequest | None = None) -> Any:
+async def deliver(soap: SoapConnector, req: DeliveryRequest | None = None) -> Outcome:
     try:
         return await soap.deliver(req or request())
     finally:
@@ -99,6 +106,7 @@ async def test_faults_and_statuses_decide_the_outcome(
     soap_server.default = answer
     outcome = await deliver(connector(soap_server.address))
     assert isinstance(outcome, kind)
+    assert isinstance(outcome, RetryLater | Park)
     assert outcome.reason.startswith(says)
     assert outcome.status_code == (int(answer[-3:]) if answer.startswith("http") else 500)
 
@@ -137,6 +145,9 @@ async def test_a_body_that_does_not_fit_the_operation_parks_unsent(
     outcome = await deliver(connector(soap_server.address), request(["not", "an", "object"]))
     assert isinstance(outcome, Park)
     assert "not an object" in outcome.reason
+    outcome = await deliver(connector(soap_server.address), request({**URGENT, "RequiredDate": 5}))
+    assert isinstance(outcome, Park)
+    assert "does not fit CreatePickRequest" in outcome.reason
 
 
 async def test_username_token_and_http_auth_are_sent(soap_server: SoapServer) -> None:

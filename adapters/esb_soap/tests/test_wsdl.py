@@ -15,8 +15,7 @@ from .conftest import SCENARIO
 from .test_soap import connector, deliver, request
 
 WSDL = (SCENARIO / "wsdl" / "wms_pick.wsdl").read_text()
-SCHEMA = re.search(r"<xsd:schema.*</xsd:schema>", WSDL, re.S)
-assert SCHEMA is not None
+SCHEMA: str = re.compile(r"<xsd:schema.*</xsd:schema>", re.S).findall(WSDL)[0]
 PICK_NS = "http://wms.demo-factory.example/pick"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 
@@ -27,11 +26,11 @@ def wsdl_importing(location: str) -> str:
         f'<xsd:schema targetNamespace="{PICK_NS}"><xsd:import namespace="{PICK_NS}" '
         f'schemaLocation="{location}"/></xsd:schema>'
     )
-    return WSDL.replace(SCHEMA.group(0), importing)
+    return WSDL.replace(SCHEMA, importing)
 
 
 def schema_file() -> str:
-    return SCHEMA.group(0).replace(
+    return SCHEMA.replace(
         "<xsd:schema ", f'<xsd:schema xmlns:xsd="{XSD_NS}" xmlns:tns="{PICK_NS}" ', 1
     )
 
