@@ -1,0 +1,115 @@
+"""``type:`` conversions. Every failure is a ``Fault`` naming the value, never a bare ValueError.
+
+Text is read leniently where systems differ (surrounding blanks, ``"40.0"`` as a
+whole number) and strictly where a guess would corrupt data (``"1_000"``,
+``"NaN"``, ``true`` as a number). Huge exponents are refused before they can
+turn into a gigantic integer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from esb.mapping.faults import Fault, show
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_MAX_DIGITS = 300
+_TRUE = frozenset({"true", "yes", "y", "1"})
+_FALSE = frozenset({"false", "no", "n", "0"})
+
+Converter = Callable[[Any], Any]
+
+
+def _finite_decimal(value: Any, what: str) -> Decimal:
+    """A Decimal from JSON-ish input, refusing NaN, infinities and absurd magnitudes."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise Fault(f"{show(value)} is not {what}")
+    if isinstance(value, str):
+        text = value.strip()
+        if not _DECIMAL.fullmatch(text):
+            raise Fault(f"{show(value)} is not {what}")
+        number = Decimal(text)
+    else:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite() or number.adjusted() > _MAX_DIGITS:
+        raise Fault(f"{show(value)} is out of range")
+    return number
+
+
+def to_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float | Decimal):
+        number = _finite_decimal(value, "a number")
+        if number == number.to_integral_value():
+            number = number.normalize()  # 120.0 -> "120", as a person would write it
+        return format(number, "f")
+    raise Fault(f"{show(value)} cannot be written as text")
+
+
+def to_int(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(text := value.strip()):
+        if len(text) > _MAX_DIGITS:
+            raise Fault(f"{show(value)} is out of range")
+        return int(text)
+    number = _finite_decimal(value, "a whole number")
+    if number != number.to_integral_value():
+        raise Fault(f"{show(value)} is not a whole number")
+    return int(number)
+
+
+def to_number(value: Any) -> int | float:
+    """A JSON number: whole-number text stays an int, other text becomes a float."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(text := value.strip()):
+        if len(text) > _MAX_DIGITS:
+            raise Fault(f"{show(value)} is out of range")
+        return int(text)
+    number = _finite_decimal(value, "a number")
+    result = float(number)
+    if not math.isfinite(result):
+        raise Fault(f"{show(value)} is out of range")
+    return result
+
+
+def to_decimal(value: Any) -> Decimal:
+    if isinstance(value, Decimal) and value.is_finite():
+        return value
+    return _finite_decimal(value, "a decimal number")
+
+
+def to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return value == 1
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+    raise Fault(f"{show(value)} is not true or false")
+
+
+CONVERTERS: dict[str, Converter] = {
+    "string": to_string,
+    "int": to_int,
+    "number": to_number,
+    "decimal": to_decimal,
+    "bool": to_bool,
+}

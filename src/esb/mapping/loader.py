@@ -1,0 +1,138 @@
+"""``load_mappings``: read, validate and compile every mapping and shared code table of a folder.
+
+Every problem of every file is collected and reported at once as
+``file:line: key.path: message``; nothing half-valid is returned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from esb.config.models import NAME_PATTERN
+from esb.config.yamlfile import YamlDocument, format_loc, read_yaml
+from esb.errors import ConfigError
+from esb.mapping.codetables import Converter, table_converter
+from esb.mapping.compiler import Compilation, compile_object
+from esb.mapping.engine import CompiledMapping, MappingSet
+from esb.mapping.models import TAGS, CodeTable, CodeTableFile, MappingFile
+from esb.mapping.problems import Loc
+
+MAPPINGS = "mappings"
+CODE_TABLES = "code-tables"
+_NAME = re.compile(NAME_PATTERN)
+M = TypeVar("M", bound=BaseModel)
+
+
+def _files(folder: Path, problems: list[str]) -> list[Path]:
+    """The ``*.yaml`` files of ``folder``; a ``.yml`` or a bad name is a problem, not a skip."""
+    if not folder.is_dir():
+        return []
+    for path in sorted(folder.glob("*.yml")):
+        problems.append(f"{path}:1: rename to {path.stem}.yaml (only .yaml files are read)")
+    paths = sorted(folder.glob("*.yaml"))
+    for path in paths:
+        if not _NAME.match(path.stem):
+            problems.append(
+                f"{path}:1: the file name {path.stem!r} is not a valid name "
+                "(letters, digits, _ . -)"
+            )
+    return [p for p in paths if _NAME.match(p.stem)]
+
+
+def _where(doc: YamlDocument, loc: Loc, message: str) -> str:
+    return f"{doc.where(loc)}: {format_loc(loc) or '(file)'}: {message}"
+
+
+def _validate(doc: YamlDocument, model: type[M], problems: list[str]) -> M | None:
+    problems.extend(doc.problems)
+    if doc.problems:
+        return None
+    if doc.data is None:
+        problems.append(f"{doc.path}:1: the file is empty")
+        return None
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            loc = tuple(p for p in error["loc"] if p not in TAGS)
+            problems.append(_where(doc, loc, error["msg"].removeprefix("Value error, ")))
+        return None
+
+
+def _table(name: str, table: CodeTable) -> Converter:
+    return table_converter(name, table.values, table.unknown, table.default)
+
+
+def _shared_tables(
+    folder: Path, env: Mapping[str, str], problems: list[str]
+) -> tuple[dict[str, Converter], set[str]]:
+    tables: dict[str, Converter] = {}
+    broken: set[str] = set()
+    for path in _files(folder, problems):
+        parsed = _validate(read_yaml(path, env), CodeTableFile, problems)
+        if parsed is None:
+            broken.add(path.stem)
+        else:
+            tables[path.stem] = _table(path.stem, parsed)
+    return tables, broken
+
+
+def _compile(
+    doc: YamlDocument,
+    parsed: MappingFile,
+    shared: Mapping[str, Converter],
+    broken: set[str],
+    problems: list[str],
+) -> CompiledMapping | None:
+    tables = dict(shared)
+    for name, table in parsed.code_tables.items():
+        if name in shared or name in broken:
+            problems.append(
+                _where(
+                    doc,
+                    ("code_tables", name),
+                    f"code table {name!r} is also "
+                    f"{CODE_TABLES}/{name}.yaml: give this one another name",
+                )
+            )
+        tables[name] = _table(name, table)
+    env = Compilation(parsed.source, parsed.target, tables, frozenset(broken))
+    build = compile_object(parsed.fields, ("fields",), env)
+    problems.extend(_where(doc, loc, message) for loc, message in env.problems)
+    if env.problems:
+        return None
+    return CompiledMapping(
+        doc.path.stem,
+        parsed.source,
+        parsed.target,
+        build=build,
+        xref_domains=frozenset(env.domains),
+        needs_scope=env.needs_scope,
+        description=parsed.description,
+    )
+
+
+def load_mappings(folder: Path, env: Mapping[str, str]) -> MappingSet:
+    """Compile ``folder``'s mappings and shared code tables; ConfigError lists every problem."""
+    problems: list[str] = []
+    shared, broken = _shared_tables(folder / CODE_TABLES, env, problems)
+    mappings: dict[str, CompiledMapping] = {}
+    for path in _files(folder / MAPPINGS, problems):
+        doc = read_yaml(path, env)
+        parsed = _validate(doc, MappingFile, problems)
+        compiled = None if parsed is None else _compile(doc, parsed, shared, broken, problems)
+        if compiled is not None:
+            mappings[path.stem] = compiled
+    if problems:
+        raise ConfigError(problems)
+    return MappingSet(mappings)
+
+
+def schema_models() -> dict[str, type[BaseModel]]:
+    """The file kinds of this package, for ``esb schemas`` (``schemas/<kind>.schema.json``)."""
+    return {"mapping": MappingFile, "code-table": CodeTableFile}
