@@ -1,0 +1,155 @@
+"""Input validation at the door: JSON Schema (Draft 2020-12) and the formats integration needs.
+
+Formats we add: ``decimal`` (a decimal number written as text, ``"12.50"``),
+``date:<pattern>`` (a real calendar date in that pattern, ``date:yyyyMMdd``),
+``datetime:<pattern>`` (``datetime:yyyy-MM-dd HH:mm``) and ``date-time`` (RFC
+3339, checked here because jsonschema's own check needs an extra package). A
+format nobody knows is an error at load time, not a check silently skipped.
+Every offending field is reported with its own path (``Lines[1].Qty``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError, ValidationError, best_match
+
+from esb.config.yamlfile import format_loc
+from esb.errors import FieldProblem
+from esb.mapping.patterns import DATE_LETTERS, PatternError, compile_pattern
+
+_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
+    r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+_SKIP = frozenset({"const", "enum", "default", "examples"})
+
+
+class InputSchemaError(ValueError):
+    """An input schema that is not valid JSON Schema or uses an unknown format."""
+
+
+def _is_decimal(value: object) -> bool:
+    return not isinstance(value, str) or bool(_DECIMAL.fullmatch(value))
+
+
+def _is_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not _RFC3339.fullmatch(value):
+        return False
+    try:
+        datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _pattern_check(name: str) -> Callable[[object], bool]:
+    kind, _, text = name.partition(":")
+    try:
+        pattern = compile_pattern(text)
+    except PatternError as exc:
+        raise InputSchemaError(f"format {name!r}: {exc}") from exc
+    if not pattern.is_iso and not {"y", "M", "d"} <= pattern.letters:
+        raise InputSchemaError(f"format {name!r}: the pattern needs yyyy, MM and dd")
+    if kind == "date" and pattern.letters - DATE_LETTERS:
+        raise InputSchemaError(f"format {name!r}: a date has no time; use datetime:{text}")
+    return lambda value: not isinstance(value, str) or pattern.read(value) is not None
+
+
+def _formats(node: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
+    """Every ``format`` value of the schema with its JSON pointer."""
+    if isinstance(node, dict):
+        if isinstance(node.get("format"), str):
+            yield pointer, node["format"]
+        for key, child in node.items():
+            if key not in _SKIP:
+                yield from _formats(child, f"{pointer}/{key}")
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            yield from _formats(child, f"{pointer}/{index}")
+
+
+def _checker(schema: Mapping[str, Any]) -> FormatChecker:
+    checker = FormatChecker()
+    checker.checks("decimal")(_is_decimal)
+    checker.checks("date-time")(_is_date_time)
+    for pointer, name in _formats(schema):
+        if name.startswith(("date:", "datetime:")):
+            checker.checks(name)(_pattern_check(name))
+        elif name not in checker.checkers:
+            known = ", ".join(sorted(checker.checkers))
+            raise InputSchemaError(
+                f"{pointer or '/'}: unknown format {name!r} (known: "
+                f"{known}, date:<pattern>, datetime:<pattern>)"
+            )
+    return checker
+
+
+def _format_message(error: ValidationError) -> str:
+    name, value = str(error.validator_value), error.instance
+    if name == "decimal":
+        return f'{value!r} is not a decimal number written as text (e.g. "12.50")'
+    if name.startswith("date:"):
+        return f"{value!r} is not a real date written {name[5:]}"
+    if name.startswith("datetime:"):
+        return f"{value!r} is not a date and time written {name[9:]}"
+    return f"{value!r} is not a valid {name}"
+
+
+def _unexpected(error: ValidationError, path: tuple[str | int, ...]) -> list[FieldProblem]:
+    """additionalProperties: name each unexpected property, not only their parent."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    allowed, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
+    extra = [k for k in error.instance if k not in allowed]
+    extra = [k for k in extra if not any(re.search(p, k) for p in patterns)]
+    return [FieldProblem(format_loc((*path, k)), "is not allowed") for k in extra]
+
+
+def _problems(error: ValidationError) -> list[FieldProblem]:
+    path = tuple(error.absolute_path)
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        return _problems(best_match(error.context))
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [n for n in error.validator_value if n not in error.instance]
+        return [FieldProblem(format_loc((*path, n)), "is required") for n in missing]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        return _unexpected(error, path)
+    message = _format_message(error) if error.validator == "format" else error.message
+    return [FieldProblem(format_loc(path), message)]
+
+
+def _order(error: ValidationError) -> tuple[tuple[bool, Any], ...]:
+    return tuple((isinstance(p, str), p) for p in error.absolute_path)
+
+
+class InputValidator:
+    """A compiled input schema; ``validate`` lists every offending field (empty: valid)."""
+
+    def __init__(self, validator: Draft202012Validator) -> None:
+        self._validator = validator
+
+    def validate(self, body: Any) -> list[FieldProblem]:
+        problems: list[FieldProblem] = []
+        for error in sorted(self._validator.iter_errors(body), key=_order):
+            for problem in _problems(error):
+                if problem not in problems:
+                    problems.append(problem)
+        return problems
+
+
+def compile_input_schema(schema: Mapping[str, Any]) -> InputValidator:
+    """Check ``schema`` once (InputSchemaError if it is wrong) and return its validator."""
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(schema)"
+        raise InputSchemaError(f"{where}: {exc.message}") from exc
+    validator = Draft202012Validator(dict(schema), format_checker=_checker(schema))
+    return InputValidator(validator)
