@@ -1,17 +1,23 @@
-"""The REST connector: its config model and its ``deliver``."""
+"""The REST connector: its config model and its ``deliver``.
+
+It uses aiohttp: measured on the 2-core reference machine, posting a 2.5 KB body to
+a local sink cost 0.16-0.19 ms of CPU per call with aiohttp and 1.3-3.4 ms with
+httpx (whose pool bookkeeping grows with the calls in flight); for a gateway whose
+work *is* these calls that difference is the throughput (docs/performance.md).
+"""
 
 from __future__ import annotations
 
-import base64
+from collections.abc import Mapping
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Literal
 
-import httpx
+import aiohttp
 import orjson
 from pydantic import Field, SecretStr
 
-from esb.config.types import Auth, BasicAuth, BearerAuth, Timeouts
+from esb.config.types import Auth, Timeouts, auth_headers
 from esb.connectors import (
     ConnectorConfig,
     ConnectorContext,
@@ -23,6 +29,7 @@ from esb.connectors import (
 )
 
 TRANSIENT_STATUS = frozenset({408, 425, 429})
+EXCERPT = 300
 
 
 class RestConfig(ConnectorConfig):
@@ -34,7 +41,9 @@ class RestConfig(ConnectorConfig):
     headers: dict[str, SecretStr] = Field(default_factory=dict, description="extra headers")
     auth: Auth | None = None
     timeout: Timeouts = Field(default_factory=Timeouts)
-    max_connections: int = Field(default=64, ge=1, description="pooled connections per target")
+    max_connections: int = Field(
+        default=32, ge=1, le=1000, description="pooled connections = calls in flight to this target"
+    )
     verify_tls: bool = True
 
 
@@ -44,8 +53,9 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot send {type(value).__name__} as JSON")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from a ``Retry-After`` header (delay or HTTP date), None if absent or bad."""
+    value = headers.get("Retry-After")
     if not value:
         return None
     try:
@@ -54,27 +64,20 @@ def _retry_after(response: httpx.Response) -> float | None:
         pass
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        now = parsedate_to_datetime(headers["Date"]) if headers.get("Date") else None
+    except (TypeError, ValueError, IndexError):
         return None
-    date = response.headers.get("date")
-    now = parsedate_to_datetime(date) if date else None
     return max(0.0, (when - now).total_seconds()) if now else None
 
 
-def _auth_headers(auth: Auth | None) -> dict[str, str]:
-    if auth is None:
-        return {}
-    if isinstance(auth, BasicAuth):
-        raw = f"{auth.username}:{auth.password.get_secret_value()}".encode()
-        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
-    if isinstance(auth, BearerAuth):
-        return {"Authorization": "Bearer " + auth.token.get_secret_value()}
-    return {auth.name: auth.value.get_secret_value()}
-
-
-def _excerpt(response: httpx.Response) -> str:
-    text = response.text[:300].strip()
-    return f"HTTP {response.status_code}" + (f": {text}" if text else "")
+def classify(status: int, headers: Mapping[str, str], text: str) -> Outcome:
+    """2xx delivered; 408/425/429/5xx retry (Retry-After honoured); anything else parks."""
+    if 200 <= status < 300:
+        return Delivered(status_code=status)
+    excerpt = f"HTTP {status}" + (f": {text.strip()[:EXCERPT]}" if text.strip() else "")
+    if status in TRANSIENT_STATUS or status >= 500:
+        return RetryLater(excerpt, status, retry_after(headers))
+    return Park(excerpt, status)
 
 
 class RestConnector:
@@ -84,19 +87,27 @@ class RestConnector:
     def __init__(self, config: RestConfig, context: ConnectorContext) -> None:
         self.config = config
         self.context = context
-        headers = {"Content-Type": "application/json", "User-Agent": "esb-gateway"}
-        headers.update({k: v.get_secret_value() for k, v in config.headers.items()})
-        headers.update(_auth_headers(config.auth))
-        self._client = httpx.AsyncClient(
-            headers=headers,
-            timeout=httpx.Timeout(config.timeout.total, connect=config.timeout.connect),
-            limits=httpx.Limits(
-                max_connections=config.max_connections,
-                max_keepalive_connections=config.max_connections,
-            ),
-            verify=config.verify_tls,
-            follow_redirects=False,
+        self._headers = {"Content-Type": "application/json", "User-Agent": "esb-gateway"}
+        self._headers.update({k: v.get_secret_value() for k, v in config.headers.items()})
+        self._headers.update(auth_headers(config.auth))
+        self._timeout = aiohttp.ClientTimeout(
+            total=config.timeout.total, sock_connect=config.timeout.connect
         )
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        """Created on first use, inside the event loop that will run it."""
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self.config.max_connections, ssl=None if self.config.verify_tls else False
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers=self._headers,
+                timeout=self._timeout,
+                json_serialize=lambda v: orjson.dumps(v).decode(),
+            )
+        return self._session
 
     async def deliver(self, request: DeliveryRequest) -> Outcome:
         body = orjson.dumps(request.body, default=_json_default)
@@ -107,23 +118,28 @@ class RestConnector:
             "X-Esb-Attempt": str(request.attempt),
         }
         try:
-            response = await self._client.request(
-                self.config.method, self.config.url, content=body, headers=headers
-            )
-        except httpx.TimeoutException as exc:
-            return RetryLater(f"timeout: {type(exc).__name__}")
-        except httpx.TransportError as exc:
+            async with self._client().request(
+                self.config.method,
+                self.config.url,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+            ) as response:
+                text = "" if response.status < 300 else await self._excerpt(response)
+                return classify(response.status, response.headers, text)
+        except TimeoutError:
+            return RetryLater(f"timeout after {self.config.timeout.total:g}s")
+        except aiohttp.InvalidURL as exc:
+            return Park(f"invalid URL: {exc}")
+        except aiohttp.ClientError as exc:
             return RetryLater(f"{type(exc).__name__}: {exc}")
-        return self.classify(response)
 
     @staticmethod
-    def classify(response: httpx.Response) -> Outcome:
-        status = response.status_code
-        if 200 <= status < 300:
-            return Delivered(status_code=status)
-        if status in TRANSIENT_STATUS or status >= 500:
-            return RetryLater(_excerpt(response), status, _retry_after(response))
-        return Park(_excerpt(response), status)
+    async def _excerpt(response: aiohttp.ClientResponse) -> str:
+        raw = await response.content.read(EXCERPT * 4)
+        return raw.decode(response.charset or "utf-8", "replace")
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -8,12 +8,11 @@ parsed by :mod:`esb_soap.xmlsafe` before zeep reads it.
 from __future__ import annotations
 
 import asyncio
-import base64
 from typing import ClassVar
 
 import httpx
 
-from esb.config.types import Auth, BasicAuth, BearerAuth
+from esb.config.types import auth_headers
 from esb.connectors import (
     ConnectorConfig,
     ConnectorContext,
@@ -43,17 +42,6 @@ class AnswerTooLarge(Exception):
     """The target answered more bytes than ``max_response_bytes``."""
 
 
-def _auth_headers(auth: Auth | None) -> dict[str, str]:
-    if auth is None:
-        return {}
-    if isinstance(auth, BasicAuth):
-        raw = f"{auth.username}:{auth.password.get_secret_value()}".encode()
-        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
-    if isinstance(auth, BearerAuth):
-        return {"Authorization": "Bearer " + auth.token.get_secret_value()}
-    return {auth.name: auth.value.get_secret_value()}
-
-
 def _call_headers(operation: BoundOperation, request: DeliveryRequest) -> dict[str, str]:
     return {
         **operation.http_headers(),
@@ -76,7 +64,7 @@ class SoapConnector:
         self._binding = asyncio.Lock()
         headers = {"User-Agent": "esb-gateway"}
         headers.update({k: v.get_secret_value() for k, v in config.headers.items()})
-        headers.update(_auth_headers(config.auth))
+        headers.update(auth_headers(config.auth))
         self._client = httpx.AsyncClient(
             headers=headers,
             timeout=httpx.Timeout(config.timeout.total, connect=config.timeout.connect),

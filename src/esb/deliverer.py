@@ -16,11 +16,11 @@ from typing import Any
 
 import structlog
 
+from esb.batching import GroupCommit
 from esb.config.types import RetryPolicy
 from esb.connectors import Delivered, DeliveryRequest, Outcome, Park, RetryLater
 from esb.errors import MappingError
 from esb.live import LiveConfig
-from esb.recorder import OutcomeRecorder
 from esb.status import AttemptOutcome
 from esb.store.engine import utcnow
 from esb.store.outcomes import AttemptRecord
@@ -63,7 +63,7 @@ class Deliverer:
     def __init__(
         self,
         live: LiveConfig,
-        recorder: OutcomeRecorder,
+        recorder: GroupCommit[AttemptRecord, None],
         prepare: BodyPreparer | None = None,
     ) -> None:
         self.live = live
@@ -129,7 +129,7 @@ class Deliverer:
             ),
             outbox_id=task.outbox_id if close_claim else None,
         )
-        await self.recorder.record(record)
+        await self.recorder.submit(record)
         log.info(
             "attempt",
             message_id=str(task.message_id),

@@ -6,16 +6,15 @@ The HTTP layer only moves bytes; every decision about a message is made here.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.config.loader import GatewayConfig
 from esb.errors import FieldProblem, UnsupportedMediaType, ValidationFailed
-from esb.store.accept import Accepted, NewMessage, accept_message
+from esb.store.accept import Accepted, NewMessage
 
 MAX_IDEMPOTENCY_KEY = 200
 
@@ -56,7 +55,7 @@ def check_idempotency_key(header: str | None) -> str | None:
 
 @dataclass
 class Ingress:
-    engine: AsyncEngine
+    store: Callable[[NewMessage], Awaitable[Accepted]]  # the group-committed accept
     config: Callable[[], GatewayConfig]  # the current configuration (it can be reloaded)
     notify: Callable[[], None]
 
@@ -83,7 +82,7 @@ class Ingress:
             body=raw.decode("utf-8"),
             targets=list(interface.targets),
         )
-        accepted = await accept_message(self.engine, new)
+        accepted = await self.store(new)
         if accepted.created and accepted.deliveries:
             self.notify()
         return accepted

@@ -15,18 +15,20 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from esb.batching import GroupCommit
 from esb.broker import Broker
 from esb.config.loader import GatewayConfig
 from esb.connectors import ConnectorRegistry
 from esb.deliverer import Deliverer
 from esb.errors import BrokerUnavailable
 from esb.live import LiveConfig, routes
-from esb.recorder import OutcomeRecorder
 from esb.relay import BrokerRelay, LocalRelay, Relay
 from esb.settings import Settings
+from esb.store.accept import Accepted, NewMessage, accept_messages
 from esb.store.engine import create_engine
 from esb.store.migrate import ensure_schema
 from esb.store.outbox import release_claims
+from esb.store.outcomes import AttemptRecord, write_outcomes
 from esb.task import DeliveryTask
 from esb.worker import BrokerWorker, LocalWorker
 from esb.xref import XrefCache, seed
@@ -53,7 +55,17 @@ class Gateway:
                 publish_timeout=settings.publish_timeout,
             )
         )
-        self.recorder = OutcomeRecorder(self.engine)
+        self.recorder: GroupCommit[AttemptRecord, None] = GroupCommit(
+            lambda batch: write_outcomes(self.engine, batch),
+            retry_unavailable=True,
+            name="outcomes",
+        )
+        sqlite = self.engine.dialect.name == "sqlite"
+        self.accepts: GroupCommit[NewMessage, Accepted] = GroupCommit(
+            lambda batch: accept_messages(self.engine, batch),
+            writers=1 if sqlite else settings.accept_writers,
+            name="accepts",
+        )
         self.xref = XrefCache(self.engine)
         self.relay: Relay | None = None
         self.worker: BrokerWorker | LocalWorker | None = None
@@ -108,7 +120,6 @@ class Gateway:
 
     def _deliverer(self) -> Deliverer:
         self.live.start_connectors()
-        self.recorder.start()
         return Deliverer(self.live, self.recorder)
 
     def _start_broker_relay(self) -> None:
@@ -166,6 +177,7 @@ class Gateway:
                 await task
         if self.worker is not None:
             await self.worker.stop()
+        await self.accepts.aclose()
         await self.recorder.aclose()
         await self.live.aclose()
         if self.broker is not None:

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     poll_interval: float = Field(default=0.25, gt=0, description="idle relay poll, seconds")
     publish_timeout: float = Field(default=10.0, gt=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1)
+    accept_writers: int = Field(default=4, ge=1, description="parallel accept transactions (PG)")
     db_pool_size: int = Field(default=10, ge=1)
     db_timeout: float = Field(default=5.0, gt=0, description="connect/statement timeout, s")
     config_watch: bool = Field(default=True, description="reload when a config file changes")

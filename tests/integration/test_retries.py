@@ -87,5 +87,5 @@ async def test_down_target_is_delivered_when_back_also_across_a_gateway_restart(
     assert log[-1]["outcome"] == "delivered"
     assert all(a["outcome"] == "retry" for a in log[:-1])
     assert len(log) >= 4
-    assert "ConnectError" in log[0]["error"]
+    assert "ClientConnectorError" in log[0]["error"]
     assert len(target.received) == 1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from esb.config import load_config
+from esb.config.loader import load_config
 from esb.connectors import load_registry
 from esb.errors import ConfigError, Forbidden, NotFound
 from tests.support.gateway import write_config
@@ -57,8 +57,13 @@ def test_unknown_key_is_refused_with_its_line(tmp_path: Path) -> None:
 
 def test_unknown_connector_kind_and_bad_values(tmp_path: Path) -> None:
     bad = GOOD.replace("kind: rest", "kind: carrier-pigeon")
-    found = problems(write_config(tmp_path, bad))
-    assert any("interfaces.sales-order.targets.mes.connector" in p and ":10:" in p for p in found)
+    [problem] = problems(write_config(tmp_path, bad))
+    assert ":10: interfaces.sales-order.targets.mes.connector.kind:" in problem
+    assert "'carrier-pigeon'" in problem
+    assert "'rest'" in problem
+    bad_url = GOOD.replace("url: ${MES_URL}/api/work-orders", "url: ftp://mes")
+    [problem] = problems(write_config(tmp_path, bad_url))
+    assert ":11: interfaces.sales-order.targets.mes.connector.url: String should match" in problem
 
 
 def test_references_between_files_are_checked(tmp_path: Path) -> None:

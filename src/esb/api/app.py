@@ -34,10 +34,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.admin_key = settings.resolved_admin_key()
         gateway = Gateway(settings, config, registry)
         await gateway.prepare_database()
         app.state.gateway = gateway
-        app.state.ingress = Ingress(gateway.engine, lambda: gateway.config, gateway.notify)
+        app.state.ingress = Ingress(gateway.accepts.submit, lambda: gateway.config, gateway.notify)
         await gateway.start(relay=relay, worker=worker)
         log.info(
             "gateway started",
@@ -59,7 +60,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.admin_key = settings.resolved_admin_key()
     errors.install(app)
     for module in (messages, deliveries, xref, config_api, health):
         app.include_router(module.router)

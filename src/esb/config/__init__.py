@@ -1,14 +1,9 @@
-"""Configuration of systems, interfaces and (later) mappings, loaded from a folder of YAML."""
+"""Configuration of systems, interfaces and mappings, loaded from a folder of YAML.
 
-from esb.config.loader import GatewayConfig, hash_key, load_config
+The loader lives in ``esb.config.loader``; it is not imported here so that
+``esb.config.types`` (shared by every connector) never pulls the loader in.
+"""
+
 from esb.config.types import Duration, RetryPolicy, StrictModel, Timeouts
 
-__all__ = [
-    "Duration",
-    "GatewayConfig",
-    "RetryPolicy",
-    "StrictModel",
-    "Timeouts",
-    "hash_key",
-    "load_config",
-]
+__all__ = ["Duration", "RetryPolicy", "StrictModel", "Timeouts"]

@@ -70,12 +70,27 @@ class GatewayConfig:
         return None if value is None else str(value)[:200]
 
 
+def file_loc(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Pydantic's error path as it reads in the file: steps it inserts (union tags such
+    as ``rest``, validator names) are dropped; a missing key at the end is kept."""
+    out: list[Any] = []
+    for n, part in enumerate(loc):
+        if (isinstance(data, dict) and part in data) or (
+            isinstance(data, list) and isinstance(part, int) and part < len(data)
+        ):
+            data = data[part]
+        elif n < len(loc) - 1:
+            continue
+        out.append(part)
+    return tuple(out)
+
+
 def _validation_problems(doc: YamlDocument, exc: ValidationError) -> list[str]:
     problems = []
     for error in exc.errors(include_url=False):
-        loc = tuple(error["loc"])
-        # drop pydantic's union tag step (e.g. 'rest') so the path matches the file
-        loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+        loc = file_loc(doc.data, tuple(error["loc"]))
+        if error["type"] == "union_tag_invalid":
+            loc = (*loc, "kind")
         problems.append(f"{doc.where(loc)}: {format_loc(loc) or '(file)'}: {error['msg']}")
     return problems
 

@@ -20,8 +20,11 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 EXTRA_KINDS: dict[str, Callable[[], type[BaseModel]]] = {}
 
 
-ENV_REFERENCE = {"type": "string", "pattern": r"\$\{[A-Za-z_][A-Za-z0-9_]*", "description":
-                 "a value from the environment: ${NAME}, ${NAME:-default}"}
+ENV_REFERENCE = {
+    "type": "string",
+    "pattern": r"\$\{[A-Za-z_][A-Za-z0-9_]*",
+    "description": "a value from the environment: ${NAME}, ${NAME:-default}",
+}
 _STRING_LIMITS = {"pattern", "enum", "format", "minLength", "maxLength"}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Annotated, Any, Literal
 
@@ -108,3 +109,15 @@ class HeaderAuth(StrictModel):
 
 
 Auth = Annotated[BasicAuth | BearerAuth | HeaderAuth, Field(discriminator="type")]
+
+
+def auth_headers(auth: BasicAuth | BearerAuth | HeaderAuth | None) -> dict[str, str]:
+    """The HTTP headers that carry ``auth`` (every HTTP-speaking connector uses this)."""
+    if auth is None:
+        return {}
+    if isinstance(auth, BasicAuth):
+        raw = f"{auth.username}:{auth.password.get_secret_value()}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+    if isinstance(auth, BearerAuth):
+        return {"Authorization": "Bearer " + auth.token.get_secret_value()}
+    return {auth.name: auth.value.get_secret_value()}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
 import orjson
-from sqlalchemy import Insert, select
+from sqlalchemy import Insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -43,73 +45,107 @@ class Accepted:
     deliveries: list[AcceptedDelivery]
 
 
-def _insert_message(conn: AsyncConnection, values: dict[str, object]) -> Insert:
+def _insert_messages(conn: AsyncConnection) -> Insert:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return (
         dialect.insert(messages)
-        .values(values)
         .on_conflict_do_nothing(index_elements=["source_system", "message_type", "idempotency_key"])
         .returning(messages.c.id)
     )
 
 
-async def _existing(conn: AsyncConnection, new: NewMessage) -> Accepted:
-    row = (
+def _identity(new: NewMessage) -> tuple[str, str, str]:
+    return (new.source_system, new.message_type, new.idempotency_key)
+
+
+async def _existing(
+    conn: AsyncConnection, repeats: list[NewMessage]
+) -> dict[tuple[str, str, str], Accepted]:
+    """The first message of each repeat, with its deliveries as they are now."""
+    key = tuple_(messages.c.source_system, messages.c.message_type, messages.c.idempotency_key)
+    rows = (
         await conn.execute(
-            select(messages.c.id).where(
-                messages.c.source_system == new.source_system,
-                messages.c.message_type == new.message_type,
-                messages.c.idempotency_key == new.idempotency_key,
-            )
+            select(
+                messages.c.id,
+                messages.c.source_system,
+                messages.c.message_type,
+                messages.c.idempotency_key,
+            ).where(key.in_([_identity(n) for n in repeats]))
         )
-    ).one()
-    rows = await conn.execute(
-        select(deliveries.c.id, deliveries.c.target, deliveries.c.status)
-        .where(deliveries.c.message_id == row.id)
+    ).all()
+    found = {(r[1], r[2], r[3]): r.id for r in rows}
+    dels: dict[UUID, list[AcceptedDelivery]] = {mid: [] for mid in found.values()}
+    for d in await conn.execute(
+        select(deliveries.c.message_id, deliveries.c.id, deliveries.c.target, deliveries.c.status)
+        .where(deliveries.c.message_id.in_(list(found.values())))
         .order_by(deliveries.c.target)
-    )
-    return Accepted(row.id, False, [AcceptedDelivery(*r) for r in rows])
+    ):
+        dels[d.message_id].append(AcceptedDelivery(d.id, d.target, d.status))
+    return {k: Accepted(mid, False, dels[mid]) for k, mid in found.items()}
 
 
-async def accept_message(engine: AsyncEngine, new: NewMessage) -> Accepted:
-    """Store the message, its deliveries and outbox rows in one transaction; idempotent."""
+def _message_row(new: NewMessage, message_id: UUID, now: datetime) -> dict[str, object]:
+    return {
+        "id": message_id,
+        "interface": new.interface,
+        "message_type": new.message_type,
+        "source_system": new.source_system,
+        "business_key": new.business_key,
+        "idempotency_key": new.idempotency_key,
+        "content_type": new.content_type,
+        "body": new.body,
+        "skipped": orjson.dumps(new.skipped).decode() if new.skipped else None,
+        "received_at": now,
+    }
+
+
+def _delivery_row(
+    new: NewMessage, message_id: UUID, d: AcceptedDelivery, now: datetime
+) -> dict[str, object]:
+    return {
+        "id": d.id,
+        "message_id": message_id,
+        "interface": new.interface,
+        "target": d.target,
+        "status": DeliveryStatus.PENDING,
+        "attempts": 0,
+        "round_attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def accept_messages(engine: AsyncEngine, batch: Sequence[NewMessage]) -> list[Accepted]:
+    """Store messages, their deliveries and outbox rows in ONE transaction (group commit).
+
+    Repeats (same source, type and idempotency key; also two in one batch) get the
+    first message's id and create nothing.
+    """
     now = utcnow()
-    message_id = uuid7()
+    ids = [uuid7() for _ in batch]
     async with transaction(engine) as conn:
-        values = {
-            "id": message_id,
-            "interface": new.interface,
-            "message_type": new.message_type,
-            "source_system": new.source_system,
-            "business_key": new.business_key,
-            "idempotency_key": new.idempotency_key,
-            "content_type": new.content_type,
-            "body": new.body,
-            "skipped": orjson.dumps(new.skipped).decode() if new.skipped else None,
-            "received_at": now,
-        }
-        if (await conn.execute(_insert_message(conn, values))).first() is None:
-            return await _existing(conn, new)
-        created = [AcceptedDelivery(uuid7(), t, DeliveryStatus.PENDING) for t in new.targets]
-        if created:
-            await conn.execute(
-                deliveries.insert(),
-                [
-                    {
-                        "id": d.id,
-                        "message_id": message_id,
-                        "interface": new.interface,
-                        "target": d.target,
-                        "status": DeliveryStatus.PENDING,
-                        "attempts": 0,
-                        "round_attempts": 0,
-                        "next_attempt_at": now,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for d in created
-                ],
-            )
+        inserted = set(
+            (
+                await conn.execute(
+                    _insert_messages(conn),
+                    [_message_row(n, i, now) for n, i in zip(batch, ids, strict=True)],
+                )
+            ).scalars()
+        )
+        repeats = [n for n, i in zip(batch, ids, strict=True) if i not in inserted]
+        existing = await _existing(conn, repeats) if repeats else {}
+        results, new_deliveries, rows = [], [], []
+        for new, message_id in zip(batch, ids, strict=True):
+            if message_id not in inserted:
+                results.append(existing[_identity(new)])
+                continue
+            created = [AcceptedDelivery(uuid7(), t, DeliveryStatus.PENDING) for t in new.targets]
+            results.append(Accepted(message_id, True, created))
+            new_deliveries += created
+            rows += [_delivery_row(new, message_id, d, now) for d in created]
+        if rows:
+            await conn.execute(deliveries.insert(), rows)
             await conn.execute(
                 outbox.insert(),
                 [
@@ -119,7 +155,7 @@ async def accept_message(engine: AsyncEngine, new: NewMessage) -> Accepted:
                         "available_at": now,
                         "created_at": now,
                     }
-                    for d in created
+                    for d in new_deliveries
                 ],
             )
-    return Accepted(message_id, True, created)
+    return results

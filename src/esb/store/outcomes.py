@@ -89,7 +89,7 @@ def _attempt_row(r: AttemptRecord) -> dict[str, Any]:
     }
 
 
-async def write_outcomes(engine: AsyncEngine, records: Sequence[AttemptRecord]) -> None:
+async def write_outcomes(engine: AsyncEngine, records: Sequence[AttemptRecord]) -> list[None]:
     """Attempts, delivery state, retry timers and (embedded) claim closing: one commit."""
     now = utcnow()
     async with transaction(engine) as conn:
@@ -123,3 +123,4 @@ async def write_outcomes(engine: AsyncEngine, records: Sequence[AttemptRecord]) 
         claims = [{"b_id": r.outbox_id, "b_now": now} for r in records if r.outbox_id is not None]
         if claims:
             await conn.execute(_CLOSE_CLAIM, claims)
+    return [None] * len(records)
