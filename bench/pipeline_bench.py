@@ -281,7 +281,7 @@ class Bench:
         target = self.out / f"profile-{system.tag}.txt"
         argv = [
             py_spy, "record", "--pid", str(system.child.pid), "--format", "raw",
-            "--duration", str(int(self.opts.duration)), "--rate", "200", "--nonblocking",
+            "--duration", str(int(self.opts.duration)),
             "-o", str(target),
         ]  # fmt: skip
         with (self.out / f"profile-{system.tag}.log").open("ab") as log:

@@ -8,7 +8,8 @@ production  a raw ASGI app under uvicorn (uvloop, httptools): check the bearer k
             with FOR UPDATE SKIP LOCKED, publishes the batch to RabbitMQ (aio-pika,
             persistent, mandatory, publisher confirms), marks them sent and commits.
             A consumer (manual ack, bounded prefetch) POSTs each body to the target
-            with a pooled httpx client and acks after the 2xx.
+            with a pooled aiohttp session (the gateway's REST connector uses aiohttp
+            too) and acks after the 2xx.
 embedded    the same ingress on SQLite (WAL, synchronous=FULL, INSERT + COMMIT per
             message on one connection in its own thread), then an in-process
             dispatcher POSTs and marks rows done in batched commits.
@@ -37,8 +38,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import aio_pika
+import aiohttp
 import asyncpg
-import httpx
 import orjson
 import uvicorn
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage
@@ -140,11 +141,23 @@ async def respond(send: Send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def target_client(connections: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(
-        headers={"Content-Type": "application/json"}, timeout=30.0, limits=limits
+def target_client(connections: int) -> aiohttp.ClientSession:
+    """A pooled keep-alive session; created inside the running loop."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=connections),
+        headers={"Content-Type": "application/json"},
+        timeout=aiohttp.ClientTimeout(total=30.0),
     )
+
+
+async def post(client: aiohttp.ClientSession, url: str, body: bytes | str) -> bool:
+    """True for a 2xx; any failure means "try again later"."""
+    try:
+        async with client.post(url, data=body) as response:
+            await response.read()
+            return 200 <= response.status < 300
+    except (aiohttp.ClientError, TimeoutError):
+        return False
 
 
 class Background:
@@ -173,7 +186,7 @@ class BrokerPipeline:
         self.pool: asyncpg.Pool | None = None
         self.connection: aio_pika.abc.AbstractRobustConnection | None = None
         self.exchange: AbstractExchange | None = None
-        self.client: httpx.AsyncClient | None = None
+        self.client: aiohttp.ClientSession | None = None
         self.wakeup = asyncio.Event()
         self.background = Background()
 
@@ -248,12 +261,7 @@ class BrokerPipeline:
 
     async def deliver(self, message: AbstractIncomingMessage) -> None:
         assert self.client is not None
-        try:
-            response = await self.client.post(self.args.target, content=message.body)
-            delivered = response.is_success
-        except httpx.TransportError:
-            delivered = False
-        if delivered:
+        if await post(self.client, self.args.target, message.body):
             await message.ack()
         else:
             await asyncio.sleep(1.0)
@@ -262,7 +270,7 @@ class BrokerPipeline:
     async def stop(self) -> None:
         await self.background.cancel()
         if self.client is not None:
-            await self.client.aclose()
+            await self.client.close()
         if self.connection is not None:
             await self.connection.close()
         if self.pool is not None:
@@ -278,7 +286,7 @@ class EmbeddedPipeline:
         self.queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
         self.done: list[int] = []
         self.done_ready = asyncio.Event()
-        self.client: httpx.AsyncClient | None = None
+        self.client: aiohttp.ClientSession | None = None
         self.background = Background()
 
     async def in_db(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
@@ -328,12 +336,9 @@ class EmbeddedPipeline:
         assert self.client is not None
         while True:
             message_id, body = await self.queue.get()
-            while True:
-                try:
-                    if (await self.client.post(self.args.target, content=body)).is_success:
-                        break
-                except httpx.TransportError:
-                    pass
+            while True:  # the target is down: try again later, in order
+                if await post(self.client, self.args.target, body):
+                    break
                 await asyncio.sleep(1.0)
             self.done.append(message_id)
             self.done_ready.set()
@@ -359,7 +364,7 @@ class EmbeddedPipeline:
     async def stop(self) -> None:
         await self.background.cancel()
         if self.client is not None:
-            await self.client.aclose()
+            await self.client.close()
         await self.commit_done()
         await self.in_db(lambda db: db.close())
         self.db_thread.shutdown()
