@@ -9,9 +9,8 @@ work *is* these calls that difference is the throughput (docs/performance.md).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import aiohttp
 import orjson
@@ -26,6 +25,7 @@ from esb.connectors import (
     Outcome,
     Park,
     RetryLater,
+    json_default,
 )
 
 TRANSIENT_STATUS = frozenset({408, 425, 429})
@@ -45,12 +45,6 @@ class RestConfig(ConnectorConfig):
         default=32, ge=1, le=1000, description="pooled connections = calls in flight to this target"
     )
     verify_tls: bool = True
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return orjson.Fragment(str(value))  # exact decimal, not a float
-    raise TypeError(f"cannot send {type(value).__name__} as JSON")
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
@@ -110,7 +104,7 @@ class RestConnector:
         return self._session
 
     async def deliver(self, request: DeliveryRequest) -> Outcome:
-        body = orjson.dumps(request.body, default=_json_default)
+        body = orjson.dumps(request.body, default=json_default)
         headers = {
             "Idempotency-Key": request.idempotency_key,
             "X-Esb-Message-Id": str(request.message_id),

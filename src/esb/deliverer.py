@@ -10,26 +10,33 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import structlog
 
 from esb.batching import GroupCommit
 from esb.config.types import RetryPolicy
-from esb.connectors import Delivered, DeliveryRequest, Outcome, Park, RetryLater
-from esb.errors import MappingError
+from esb.connectors import (
+    Connector,
+    Delivered,
+    DeliveryRequest,
+    Outcome,
+    Park,
+    RetryLater,
+    json_default,
+)
+from esb.errors import MappingError, XrefMissing
 from esb.live import LiveConfig
+from esb.mapping import MappingContext
 from esb.status import AttemptOutcome
 from esb.store.engine import utcnow
 from esb.store.outcomes import AttemptRecord
 from esb.task import DeliveryTask
+from esb.xref import XrefCache
 
 log = structlog.get_logger(__name__)
-
-#: Prepares the target body from the task (the mapping step); raises MappingError.
-BodyPreparer = Callable[[DeliveryTask], Any]
 
 #: Guard above a connector's own timeouts, in case a connector forgets one.
 CALL_GUARD_S = 300.0
@@ -59,25 +66,57 @@ def decide(
     return AttemptOutcome.RETRY, outcome.reason, delay
 
 
+def message_facts(task: DeliveryTask) -> dict[str, Any]:
+    """What a mapping may read about the message itself (besides its body)."""
+    return {
+        "id": str(task.message_id),
+        "key": task.business_key,
+        "type": task.message_type,
+        "interface": task.interface,
+        "target": task.target,
+        "received_at": task.received_at.isoformat(),
+    }
+
+
 class Deliverer:
     def __init__(
-        self,
-        live: LiveConfig,
-        recorder: GroupCommit[AttemptRecord, None],
-        prepare: BodyPreparer | None = None,
+        self, live: LiveConfig, recorder: GroupCommit[AttemptRecord, None], xref: XrefCache
     ) -> None:
         self.live = live
         self.recorder = recorder
-        self.prepare = prepare or (lambda task: task.body)
+        self.xref = xref
 
-    async def _attempt(self, task: DeliveryTask) -> Outcome:
-        connector = self.live.snapshot.connectors.get((task.interface, task.target))
-        if connector is None:
-            return Park(f"target {task.target!r} of interface {task.interface!r} is not configured")
+    def _map(self, task: DeliveryTask) -> Any:
+        """The target body: the interface's mapping for this target, or the body as it came."""
+        config = self.live.config
+        spec = config.interfaces[task.interface].targets[task.target]
+        if spec.mapping is None:
+            return task.body
+        context = MappingContext(xref=self.xref, message=message_facts(task))
+        return config.mappings.get(spec.mapping)(task.body, context)
+
+    async def prepare(self, task: DeliveryTask) -> Any:
+        """Map; a missing cross-reference is checked once against the database before it
+        parks, so an entry added a moment ago (then a replay) is never refused by a cache."""
         try:
-            body = self.prepare(task)
+            return self._map(task)
+        except XrefMissing as exc:
+            if exc.domain not in await self.xref.refresh():
+                raise
+        return self._map(task)
+
+    async def _attempt(self, task: DeliveryTask) -> tuple[Outcome, Any]:
+        route = (task.interface, task.target)
+        connector = self.live.snapshot.connectors.get(route)
+        if connector is None or task.interface not in self.live.config.interfaces:
+            return Park(f"target {task.target!r} of {task.interface!r} is not configured"), None
+        try:
+            body = await self.prepare(task)
         except MappingError as exc:
-            return Park(f"mapping: {exc}")
+            return Park(f"mapping: {exc}"), None
+        return await self._call(connector, task, body), body
+
+    async def _call(self, connector: Connector, task: DeliveryTask, body: Any) -> Outcome:
         request = DeliveryRequest(
             message_id=task.message_id,
             delivery_id=task.delivery_id,
@@ -106,7 +145,7 @@ class Deliverer:
         """Attempt ``task`` and return once the outcome is committed."""
         started = utcnow()
         t0 = time.perf_counter()
-        outcome = await self._attempt(task)
+        outcome, body = await self._attempt(task)
         duration_ms = (time.perf_counter() - t0) * 1000.0
         kind, error, delay = decide(task, outcome, self._policy(task))
         finished = utcnow()
@@ -128,9 +167,12 @@ class Deliverer:
                 else None
             ),
             outbox_id=task.outbox_id if close_claim else None,
+            sent_body=None if body is None else orjson.dumps(body, default=json_default).decode(),
         )
         await self.recorder.submit(record)
-        log.info(
+        # one line per failure at INFO; successes only at DEBUG (a line each costs CPU)
+        emit = log.debug if kind == AttemptOutcome.DELIVERED else log.info
+        emit(
             "attempt",
             message_id=str(task.message_id),
             delivery_id=str(task.delivery_id),

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from esb.config.loader import GatewayConfig
+from esb.config.gateway import GatewayConfig
 from esb.errors import FieldProblem, UnsupportedMediaType, ValidationFailed
 from esb.store.accept import Accepted, NewMessage
 
@@ -68,10 +68,12 @@ class Ingress:
         idempotency_header: str | None,
     ) -> Accepted:
         config = self.config()
-        interface_name, interface = config.interface_for(caller, message_type)
+        interface_name, _ = config.interface_for(caller, message_type)
         stored_type = check_json_content_type(content_type)
         idempotency_key = check_idempotency_key(idempotency_header)
         body = parse_json(raw)
+        config.check_input(interface_name, body)
+        targets, skipped = config.route(interface_name, body)
         new = NewMessage(
             interface=interface_name,
             message_type=message_type,
@@ -80,7 +82,8 @@ class Ingress:
             idempotency_key=idempotency_key or canonical_hash(body),
             content_type=stored_type,
             body=raw.decode("utf-8"),
-            targets=list(interface.targets),
+            targets=targets,
+            skipped=skipped,
         )
         accepted = await self.store(new)
         if accepted.created and accepted.deliveries:

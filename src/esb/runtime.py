@@ -120,7 +120,7 @@ class Gateway:
 
     def _deliverer(self) -> Deliverer:
         self.live.start_connectors()
-        return Deliverer(self.live, self.recorder)
+        return Deliverer(self.live, self.recorder, self.xref)
 
     def _start_broker_relay(self) -> None:
         assert self.broker is not None

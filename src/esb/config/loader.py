@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jmespath
-from jmespath.exceptions import JMESPathError
 from pydantic import BaseModel, ValidationError
 
+from esb.config.checks import check_mappings, check_systems, compile_expressions, compile_schemas
+from esb.config.gateway import GatewayConfig, hash_key
 from esb.config.models import (
     InterfaceBase,
     InterfacesFileBase,
@@ -23,51 +20,10 @@ from esb.config.models import (
 )
 from esb.config.yamlfile import YamlDocument, format_loc, read_yaml
 from esb.connectors.registry import ConnectorRegistry
-from esb.errors import ConfigError, Forbidden, NotFound
+from esb.errors import ConfigError
+from esb.mapping import MappingSet, load_mappings
 
-
-def hash_key(key: str) -> bytes:
-    """Keys are kept only as SHA-256 digests; a memory dump shows no caller's key."""
-    return hashlib.sha256(key.encode("utf-8")).digest()
-
-
-@dataclass(frozen=True)
-class GatewayConfig:
-    """The validated configuration: systems, interfaces, caller keys (hashed)."""
-
-    folder: Path
-    systems: Mapping[str, SystemConfig]
-    interfaces: Mapping[str, InterfaceBase]
-    key_hashes: Mapping[str, bytes]
-    business_keys: Mapping[str, Any] = field(default_factory=dict)
-
-    def authenticate(self, token: str) -> str | None:
-        """The system whose key this is, compared in constant time against every key."""
-        presented = hash_key(token)
-        found: str | None = None
-        for system, digest in self.key_hashes.items():
-            if hmac.compare_digest(presented, digest):
-                found = system
-        return found
-
-    def interface_for(self, caller: str, message_type: str) -> tuple[str, InterfaceBase]:
-        """The interface for ``message_type`` from ``caller``: 404 unknown, 403 someone else's."""
-        others = False
-        for name, interface in self.interfaces.items():
-            if interface.message_type == message_type:
-                if interface.source == caller:
-                    return name, interface
-                others = True
-        if others:
-            raise Forbidden(f"system {caller!r} may not send message type {message_type!r}")
-        raise NotFound(f"no interface accepts message type {message_type!r}")
-
-    def business_key(self, interface: str, body: Any) -> str | None:
-        expression = self.business_keys.get(interface)
-        if expression is None:
-            return None
-        value = expression.search(body)
-        return None if value is None else str(value)[:200]
+__all__ = ["GatewayConfig", "hash_key", "load_config"]
 
 
 def file_loc(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -117,48 +73,6 @@ def _interface_docs(folder: Path, env: Mapping[str, str]) -> list[YamlDocument]:
     return [read_yaml(p, env) for p in paths]
 
 
-def _check_references(
-    systems: Mapping[str, SystemConfig],
-    interfaces: dict[str, tuple[YamlDocument, InterfaceBase]],
-) -> list[str]:
-    problems = []
-    seen: dict[tuple[str, str], str] = {}
-    for name, (doc, interface) in interfaces.items():
-        where = doc.where(("interfaces", name))
-        if interface.source not in systems:
-            problems.append(
-                f"{where}: interfaces.{name}.source: unknown system {interface.source!r}"
-            )
-        pair = (interface.source, interface.message_type)
-        if pair in seen:
-            problems.append(
-                f"{where}: interfaces.{name}: {interface.source} already sends "
-                f"{interface.message_type!r} through interface {seen[pair]!r}"
-            )
-        seen[pair] = name
-        for target in interface.targets:
-            system = interface.target_system(target)
-            if system not in systems:
-                loc = ("interfaces", name, "targets", target)
-                problems.append(f"{doc.where(loc)}: {format_loc(loc)}: unknown system {system!r}")
-    return problems
-
-
-def _compile_keys(
-    interfaces: dict[str, tuple[YamlDocument, InterfaceBase]], problems: list[str]
-) -> dict[str, Any]:
-    compiled = {}
-    for name, (doc, interface) in interfaces.items():
-        if interface.key is None:
-            continue
-        try:
-            compiled[name] = jmespath.compile(interface.key)
-        except JMESPathError as exc:
-            loc = ("interfaces", name, "key")
-            problems.append(f"{doc.where(loc)}: {format_loc(loc)}: bad expression: {exc}")
-    return compiled
-
-
 def _key_hashes(systems: Mapping[str, SystemConfig]) -> dict[str, bytes]:
     hashes = {}
     for name, system in systems.items():
@@ -198,8 +112,11 @@ def load_config(
 
     systems = systems_file.systems if systems_file else {}
     if systems_file is not None:
-        problems.extend(_check_references(systems, interfaces))
-    business_keys = _compile_keys(interfaces, problems)
+        problems.extend(check_systems(systems, interfaces))
+    mappings = _mappings(folder, env, problems)
+    problems.extend(check_mappings(interfaces, mappings))
+    business_keys, conditions = compile_expressions(interfaces, problems)
+    validators = compile_schemas(folder, interfaces, problems)
     if problems:
         raise ConfigError(problems)
     return GatewayConfig(
@@ -208,4 +125,15 @@ def load_config(
         interfaces={name: interface for name, (_, interface) in interfaces.items()},
         key_hashes=_key_hashes(systems),
         business_keys=business_keys,
+        validators=validators,
+        conditions=conditions,
+        mappings=mappings,
     )
+
+
+def _mappings(folder: Path, env: Mapping[str, str], problems: list[str]) -> MappingSet:
+    try:
+        return load_mappings(folder, env)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return MappingSet()

@@ -44,6 +44,14 @@ class TargetBase(StrictModel):
 
     system: Name | None = Field(default=None, description="system called; default: target name")
     description: str = ""
+    when: str | None = Field(
+        default=None,
+        description="route here only when this expression on the body is true, "
+        "e.g. OrderType == '02'",
+    )
+    mapping: Name | None = Field(
+        default=None, description="file name in mappings/ (no .yaml); none: body unchanged"
+    )
     retry: RetryPolicy | None = Field(default=None, description="overrides the interface's")
     connector: ConnectorConfig
 
@@ -56,6 +64,12 @@ class InterfaceBase(StrictModel):
     message_type: Name = Field(description="the {message_type} of POST /v1/messages/{message_type}")
     key: str | None = Field(
         default=None, description="expression giving the business key, e.g. OrderNo"
+    )
+    input_schema: str | None = Field(
+        default=None,
+        alias="schema",
+        description="JSON Schema file (relative to the configuration folder) the body must "
+        "pass at the door; failures get 422 naming every field",
     )
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     targets: dict[Name, TargetBase] = Field(min_length=1)

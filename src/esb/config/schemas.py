@@ -6,18 +6,15 @@ Connector options come from each installed connector's own config model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
 
 from esb.config.models import SystemsFile, interfaces_file_model
 from esb.connectors import ConnectorRegistry
+from esb.mapping import schema_models
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-
-#: Other file kinds (mappings, code tables) register their model here.
-EXTRA_KINDS: dict[str, Callable[[], type[BaseModel]]] = {}
 
 
 ENV_REFERENCE = {
@@ -60,6 +57,6 @@ def generate(registry: ConnectorRegistry) -> dict[str, dict[str, Any]]:
             interfaces_file_model(registry.config_models()), "esb interfaces.yaml"
         ),
     }
-    for kind, model in EXTRA_KINDS.items():
-        schemas[f"{kind}.schema.json"] = _schema(model(), f"esb {kind} file")
+    for kind, model in schema_models().items():
+        schemas[f"{kind}.schema.json"] = _schema(model, f"esb {kind} file")
     return schemas

@@ -13,6 +13,7 @@ from esb.connectors.base import (
     Outcome,
     Park,
     RetryLater,
+    json_default,
 )
 from esb.connectors.registry import ConnectorRegistry, load_registry
 
@@ -26,5 +27,6 @@ __all__ = [
     "Outcome",
     "Park",
     "RetryLater",
+    "json_default",
     "load_registry",
 ]

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 from uuid import UUID
 
+import orjson
+
 from esb.config.types import StrictModel
+
+
+def json_default(value: Any) -> Any:
+    """For ``orjson.dumps(body, default=json_default)``: mapped bodies may hold Decimals
+    (exact quantities), written exactly, never rounded through a float."""
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value))
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 class ConnectorConfig(StrictModel):

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.status import AttemptOutcome, DeliveryStatus, OutboxStatus
@@ -32,6 +32,7 @@ class AttemptRecord:
     next_attempt_at: datetime | None = None  # for RETRY
     end_to_end_ms: float | None = None  # for DELIVERED
     outbox_id: int | None = None  # embedded: the claimed row to close
+    sent_body: str | None = None  # the mapped body this attempt sent (JSON text)
 
 
 _b = bindparam
@@ -40,6 +41,7 @@ _COUNT = {
     "attempts": deliveries.c.attempts + 1,
     "round_attempts": deliveries.c.round_attempts + 1,
     "updated_at": _b("b_now"),
+    "sent_body": func.coalesce(_b("b_body"), deliveries.c.sent_body),
 }
 _DELIVERED = (
     update(deliveries)
@@ -102,6 +104,7 @@ async def write_outcomes(engine: AsyncEngine, records: Sequence[AttemptRecord]) 
                     "b_e2e": r.end_to_end_ms,
                     "b_error": r.error,
                     "b_next": r.next_attempt_at,
+                    "b_body": r.sent_body,
                 }
                 for r in records
                 if r.outcome == outcome

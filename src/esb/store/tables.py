@@ -98,6 +98,7 @@ deliveries = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("delivered_at", UtcDateTime),
     Column("end_to_end_ms", Float, doc="accepted -> delivered; kept for report percentiles"),
+    Column("sent_body", Text, doc="the mapped body of the last attempt: what the target got"),
     Index(None, "interface", "target", "status"),
     Index(None, "status", "updated_at"),
     Index(None, "interface", "target", "created_at"),

@@ -1,0 +1,96 @@
+"""The configuration as the running gateway uses it: who may call, where a message goes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from esb.config.models import InterfaceBase, SystemConfig
+from esb.errors import FieldProblem, Forbidden, MappingError, NotFound, ValidationFailed
+from esb.mapping import Expression, InputValidator, MappingSet
+
+Route = tuple[str, str]  # (interface, target)
+
+
+def hash_key(key: str) -> bytes:
+    """Keys are kept only as SHA-256 digests; a memory dump shows no caller's key."""
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """The validated configuration: systems, interfaces, keys (hashed), compiled rules."""
+
+    folder: Path
+    systems: Mapping[str, SystemConfig]
+    interfaces: Mapping[str, InterfaceBase]
+    key_hashes: Mapping[str, bytes]
+    business_keys: Mapping[str, Expression] = field(default_factory=dict)
+    validators: Mapping[str, InputValidator] = field(default_factory=dict)
+    conditions: Mapping[Route, Expression] = field(default_factory=dict)
+    mappings: MappingSet = field(default_factory=MappingSet)
+
+    def authenticate(self, token: str) -> str | None:
+        """The system whose key this is, compared in constant time against every key."""
+        presented = hash_key(token)
+        found: str | None = None
+        for system, digest in self.key_hashes.items():
+            if hmac.compare_digest(presented, digest):
+                found = system
+        return found
+
+    def interface_for(self, caller: str, message_type: str) -> tuple[str, InterfaceBase]:
+        """The interface for ``message_type`` from ``caller``: 404 unknown, 403 someone else's."""
+        others = False
+        for name, interface in self.interfaces.items():
+            if interface.message_type == message_type:
+                if interface.source == caller:
+                    return name, interface
+                others = True
+        if others:
+            raise Forbidden(f"system {caller!r} may not send message type {message_type!r}")
+        raise NotFound(f"no interface accepts message type {message_type!r}")
+
+    def business_key(self, interface: str, body: Any) -> str | None:
+        expression = self.business_keys.get(interface)
+        if expression is None:
+            return None
+        try:
+            value = expression.search(body)
+        except MappingError:
+            return None
+        return None if value is None else str(value)[:200]
+
+    def check_input(self, interface: str, body: Any) -> None:
+        """422 naming every offending field, before anything is stored."""
+        validator = self.validators.get(interface)
+        if validator is not None and (problems := validator.validate(body)):
+            raise ValidationFailed(problems)
+
+    def route(self, interface: str, body: Any) -> tuple[list[str], list[dict[str, str]]]:
+        """The targets whose ``when`` holds, and the skipped ones with the reason."""
+        targets, skipped = [], []
+        for target in self.interfaces[interface].targets:
+            condition = self.conditions.get((interface, target))
+            if condition is None or _true(condition, body, target):
+                targets.append(target)
+            else:
+                skipped.append({"target": target, "reason": f"when: {condition.text} is false"})
+        return targets, skipped
+
+
+def _true(condition: Expression, body: Any, target: str) -> bool:
+    """JMESPath truth: false, null, "", [] and {} are false; anything else is true."""
+    try:
+        value = condition.search(body)
+    except MappingError as exc:
+        raise ValidationFailed(
+            [FieldProblem("", f"routing to {target!r}: {exc}")], code="routing_failed"
+        ) from exc
+    if value is None or value is False or value == "":
+        return False
+    return not (isinstance(value, list | dict) and not value)
