@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from esb.errors import MappingError
+from esb.mapping.codetables import code_of
 from esb.mapping.engine import Builder, MappingContext
 from esb.mapping.expressions import Expression
-from esb.mapping.faults import Fault, show
+from esb.mapping.faults import Fault, XrefFault, show
 from esb.mapping.functions import truthy
 from esb.mapping.paths import Getter
 
@@ -61,6 +62,19 @@ def plain(get: Getter, missing: Missing) -> FieldFn:
     return field
 
 
+def plain_key(key: str, missing: Missing) -> FieldFn:
+    """``plain`` for a one-key path, read inline: most fields of most mappings."""
+
+    def field(scope: Any, root: Any, ctx: MappingContext) -> Any:
+        try:
+            value = scope.get(key)
+        except AttributeError:
+            return missing()
+        return missing() if value is None else value
+
+    return field
+
+
 def converted(
     get: Getter, convert: Converter, missing: Missing, where: str, absolute: bool
 ) -> FieldFn:
@@ -72,6 +86,23 @@ def converted(
             return convert(value)
         except Fault as fault:
             fault.at(where, absolute=absolute)
+            raise
+
+    return field
+
+
+def converted_key(key: str, convert: Converter, missing: Missing) -> FieldFn:
+    def field(scope: Any, root: Any, ctx: MappingContext) -> Any:
+        try:
+            value = scope.get(key)
+        except AttributeError:
+            return missing()
+        if value is None:
+            return missing()
+        try:
+            return convert(value)
+        except Fault as fault:
+            fault.at(key)
             raise
 
     return field
@@ -89,6 +120,44 @@ def with_context(
         except Fault as fault:
             fault.at(where, absolute=absolute)
             raise
+
+    return field
+
+
+def with_context_key(key: str, step: ContextStep, missing: Missing) -> FieldFn:
+    def field(scope: Any, root: Any, ctx: MappingContext) -> Any:
+        try:
+            value = scope.get(key)
+        except AttributeError:
+            return missing()
+        if value is None:
+            return missing()
+        try:
+            return step(value, ctx)
+        except Fault as fault:
+            fault.at(key)
+            raise
+
+    return field
+
+
+def xref_key(key: str, domain: str, source: str, target: str, missing: Missing) -> FieldFn:
+    """``{path: Code, xref: domain}``, the most common rule of all, as one closure."""
+
+    def field(scope: Any, root: Any, ctx: MappingContext) -> Any:
+        try:
+            value = scope.get(key)
+        except AttributeError:
+            return missing()
+        if value is None:
+            return missing()
+        code = value if type(value) is str else code_of(value)
+        if code is None:
+            raise Fault(f"xref {domain}: a code is text, not {show(value)}").at(key)
+        found = ctx.xref.lookup(domain, source, target, code)
+        if found is None:
+            raise XrefFault(domain, source, target, code).at(key)
+        return found
 
     return field
 
@@ -165,9 +234,10 @@ def repeated(get: Getter, build: Builder, missing: Missing, where: str, absolute
         if not isinstance(items, list):
             raise Fault(f"expected a list, got {show(items)}").at(where, absolute=absolute)
         out: list[Any] = []
+        append = out.append
         for item in items:
             try:
-                out.append(build(item, root, ctx))
+                append(build(item, root, ctx))
             except Fault as fault:
                 fault.at(f"{where}[{len(out)}]", absolute=absolute)
                 raise

@@ -84,23 +84,32 @@ def _value(rule: FieldRule, loc: Loc, env: Compilation) -> FieldFn:
         return _structure(rule, loc, env)
     if rule.has("const"):
         return closures.constant(rule.const)
-    get, where, absolute = _source(rule, env)
+    get, where, absolute, key = _source(rule, env)
     missing = _missing(rule, where, absolute)
     converters, context_step = _steps(rule, env)
+    if key is not None and rule.xref is not None and not converters and _plain_xref(rule):
+        domain, source, target = _xref_systems(rule.xref, env)
+        return closures.xref_key(key, domain, source, target, missing)
     if context_step is not None:
+        if key is not None:
+            return closures.with_context_key(key, context_step, missing)
         return closures.with_context(get, context_step, missing, where, absolute)
     if converters:
+        if key is not None:
+            return closures.converted_key(key, _chain(converters), missing)
         return closures.converted(get, _chain(converters), missing, where, absolute)
-    return closures.plain(get, missing)
+    return closures.plain(get, missing) if key is None else closures.plain_key(key, missing)
 
 
-def _source(rule: FieldRule, env: Compilation) -> tuple[Getter, str, bool]:
-    """The reader of the value, the path errors name, and whether it is read from the root."""
+def _source(rule: FieldRule, env: Compilation) -> tuple[Getter, str, bool, str | None]:
+    """The reader, the path errors name, whether it reads from the root, and its one key."""
     if rule.expr is not None:
-        return closures.expression_getter(_expression(rule.expr, ("expr",), env)), "", False
+        expression = _expression(rule.expr, ("expr",), env)
+        return closures.expression_getter(expression), "", False, None
     assert rule.path is not None  # the model guarantees a source
     path = _path(rule.path, "path")
-    return getter(path), path.shown, path.from_root
+    key = None if path.from_root else path.key
+    return getter(path), path.shown, path.from_root, key
 
 
 def _structure(rule: FieldRule, loc: Loc, env: Compilation) -> FieldFn:
@@ -175,12 +184,18 @@ def _table(name: str, env: Compilation) -> Converter:
     )
 
 
-def _xref(spec: str | XrefRule, env: Compilation) -> closures.ContextStep:
+def _plain_xref(rule: FieldRule) -> bool:
+    return not any(rule.has(k) for k in ("code_table", "date", "datetime", "type"))
+
+
+def _xref_systems(spec: str | XrefRule, env: Compilation) -> tuple[str, str, str]:
     if isinstance(spec, str):
-        domain, source, target = spec, env.source, env.target
-    else:
-        domain = spec.domain
-        source, target = spec.from_system or env.source, spec.to_system or env.target
+        return spec, env.source, env.target
+    return spec.domain, spec.from_system or env.source, spec.to_system or env.target
+
+
+def _xref(spec: str | XrefRule, env: Compilation) -> closures.ContextStep:
+    domain, source, target = _xref_systems(spec, env)
     if source == target:
         raise RuleError(("xref",), f"xref from {source} to itself: set from: or to:")
     env.domains.add(domain)

@@ -56,9 +56,15 @@ def to_string(value: Any) -> str:
     raise Fault(f"{show(value)} cannot be written as text")
 
 
+def _ascii_digits(text: str) -> bool:
+    return text.isdigit() and text.isascii() and len(text) <= _MAX_DIGITS
+
+
 def to_int(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
+    if type(value) is int or (isinstance(value, int) and not isinstance(value, bool)):
         return value
+    if isinstance(value, str) and _ascii_digits(value):
+        return int(value)
     if isinstance(value, str) and _INTEGER.fullmatch(text := value.strip()):
         if len(text) > _MAX_DIGITS:
             raise Fault(f"{show(value)} is out of range")
@@ -69,8 +75,23 @@ def to_int(value: Any) -> int:
     return int(number)
 
 
+def _float(text: str) -> float | None:
+    """float() of ASCII text without underscores: exactly decimal notation, or None."""
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def to_number(value: Any) -> int | float:
     """A JSON number: whole-number text stays an int, other text becomes a float."""
+    if type(value) is str and value.isascii():  # the common case first: "120", "2.5"
+        if value.isdigit() and len(value) <= _MAX_DIGITS:
+            return int(value)
+        if "_" not in value and (quick := _float(value)) is not None:
+            whole = quick.is_integer() and value.strip().lstrip("+-").isdigit()
+            return int(value) if whole else quick  # "-3" stays whole, "1e3" is a float
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, float) and math.isfinite(value):

@@ -89,6 +89,22 @@ def date_converter(source: str, target: str, invalid: str) -> Converter:
             raise Fault(f"{show(value)} is not a real date written {source}")
         return writer.write(moment)
 
+    return _natural_date(reader, writer, convert) if reader.natural else convert
+
+
+def _natural_date(reader: DatePattern, writer: DatePattern, general: Converter) -> Converter:
+    """yyyyMMdd-like patterns: one match, three ints; anything unusual takes the general path."""
+    assert reader.regex is not None  # natural patterns are never iso
+    match_text, write = reader.regex.fullmatch, writer.write
+
+    def convert(value: Any) -> Any:
+        if type(value) is str and (match := match_text(value)) is not None:
+            try:
+                return write(date(*map(int, match.groups())))
+            except ValueError:
+                pass
+        return general(value)
+
     return convert
 
 

@@ -35,6 +35,11 @@ class SourcePath:
     from_root: bool = False
 
     @property
+    def key(self) -> str | None:
+        """The one key of a path such as ``Qty`` (the common case, read inline), else None."""
+        return self.steps[0] if len(self.steps) == 1 and isinstance(self.steps[0], str) else None
+
+    @property
     def shown(self) -> str:
         """The path as errors show it, without the ``$.`` root marker."""
         return format_steps(self.steps)
@@ -98,10 +103,25 @@ def parse_path(text: str) -> SourcePath:
     return SourcePath(text=text, steps=tuple(steps), from_root=from_root)
 
 
+def read_key(record: Any, key: str) -> Any:
+    """``record[key]``, or None when ``record`` is no object (lists and text have no ``get``)."""
+    try:
+        return record.get(key)
+    except AttributeError:
+        return None
+
+
 def _key_getter(key: str, from_root: bool) -> Getter:
     if from_root:
-        return lambda scope, root: root.get(key) if isinstance(root, dict) else None
-    return lambda scope, root: scope.get(key) if isinstance(scope, dict) else None
+        return lambda scope, root: read_key(root, key)
+
+    def get(scope: Any, root: Any) -> Any:
+        try:
+            return scope.get(key)
+        except AttributeError:
+            return None
+
+    return get
 
 
 def _walk(value: Any, steps: tuple[Step, ...]) -> Any:
@@ -120,8 +140,8 @@ def _walk(value: Any, steps: tuple[Step, ...]) -> Any:
 def getter(path: SourcePath) -> Getter:
     """A closure reading ``path``; one key (the common case) gets its own fast closure."""
     steps = path.steps
-    if len(steps) == 1 and isinstance(steps[0], str):
-        return _key_getter(steps[0], path.from_root)
+    if path.key is not None:
+        return _key_getter(path.key, path.from_root)
     if not steps:
         return (lambda scope, root: root) if path.from_root else (lambda scope, root: scope)
     if path.from_root:

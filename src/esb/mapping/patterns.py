@@ -77,6 +77,9 @@ _WIDTHS = {
     "Z": (1, 2, 3),
 }
 DATE_LETTERS = frozenset("yMdE")
+# Fixed-width numbers in this order read straight into datetime(...): the common patterns.
+_NATURAL = (("y", 4), ("M", 2), ("d", 2), ("H", 2), ("m", 2), ("s", 2))
+_ISO_DATE = "yyyy-MM-dd"
 
 
 def tokenize(pattern: str) -> list[tuple[str, int] | str]:
@@ -220,6 +223,7 @@ class DatePattern:
     regex: re.Pattern[str] | None
     readers: tuple[tuple[int, Reader], ...]
     writers: tuple[Writer | str, ...]
+    natural: bool = False
 
     @property
     def is_iso(self) -> bool:
@@ -243,6 +247,11 @@ class DatePattern:
         match = self.regex.fullmatch(text)
         if match is None:
             return None
+        if self.natural:
+            try:
+                return datetime(*map(int, match.groups()))
+            except ValueError:
+                return None
         slots = list(_START)
         try:
             for (slot, read), raw in zip(self.readers, match.groups(), strict=True):
@@ -254,7 +263,9 @@ class DatePattern:
     def write(self, value: date) -> str:
         if self.regex is None:
             return value.isoformat()
-        return "".join(w if isinstance(w, str) else w(value) for w in self.writers)
+        if self.text == _ISO_DATE:
+            return date.isoformat(value)  # the date part, also of a datetime
+        return "".join([w if isinstance(w, str) else w(value) for w in self.writers])
 
 
 def compile_pattern(text: str) -> DatePattern:
@@ -271,7 +282,9 @@ def compile_pattern(text: str) -> DatePattern:
         raise PatternError("h (hour 1-12) needs a (AM/PM); use H for hours 0-23")
     readers = tuple((_SLOT[letter], _reader(letter, count)) for letter, count in fields)
     writers = tuple(t if isinstance(t, str) else _writer(*t) for t in tokens)
-    return DatePattern(text, letters, re.compile(regex, re.IGNORECASE), readers, writers)
+    natural = len(fields) >= 3 and tuple(fields) == _NATURAL[: len(fields)]
+    compiled = re.compile(regex, re.IGNORECASE)
+    return DatePattern(text, letters, compiled, readers, writers, natural)
 
 
 def parse_offset(text: str) -> timezone:
