@@ -80,6 +80,8 @@ DATE_LETTERS = frozenset("yMdE")
 # Fixed-width numbers in this order read straight into datetime(...): the common patterns.
 _NATURAL = (("y", 4), ("M", 2), ("d", 2), ("H", 2), ("m", 2), ("s", 2))
 _ISO_DATE = "yyyy-MM-dd"
+#: datetime(year, month, day[, hour, minute, second]) taking the numbers of a natural pattern.
+_from_numbers: Callable[..., datetime] = datetime
 
 
 def tokenize(pattern: str) -> list[tuple[str, int] | str]:
@@ -249,7 +251,7 @@ class DatePattern:
             return None
         if self.natural:
             try:
-                return datetime(*map(int, match.groups()))
+                return _from_numbers(*map(int, match.groups()))
             except ValueError:
                 return None
         slots = list(_START)
