@@ -37,7 +37,7 @@ def settings_and_config() -> tuple[Settings, GatewayConfig]:
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
     try:
-        return settings, load_config(settings.config, load_registry())
+        return settings, load_config(settings.config, load_registry(), settings.config_env())
     except ConfigError as exc:
         raise fail(f"configuration has {len(exc.problems)} problem(s):\n{exc}") from None
 
@@ -132,7 +132,7 @@ def check() -> None:
     """Validate every YAML file of ESB_CONFIG; print file:line: problem for each error."""
     settings = Settings()
     try:
-        config = load_config(settings.config, load_registry())
+        config = load_config(settings.config, load_registry(), settings.config_env())
     except ConfigError as exc:
         for problem in exc.problems:
             typer.echo(problem, err=True)
@@ -269,7 +269,8 @@ def openapi() -> None:
     from esb.settings import demo_config_dir
 
     settings = Settings(config=demo_config_dir(), demo_standins=False)
-    document = create_app(settings, config=load_config(demo_config_dir(), load_registry(), {}))
+    demo = load_config(demo_config_dir(), load_registry(), {"ESB_DATA_DIR": "var"})
+    document = create_app(settings, config=demo)
     typer.echo(json.dumps(document.openapi(), indent=2, ensure_ascii=False))
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from typing import Any
+from xml.sax.saxutils import escape
 
 import orjson
 import structlog
+from esb_soap import xmlsafe
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +21,25 @@ from starlette.routing import Route
 
 log = structlog.get_logger("esb.demo")
 KEEP = 100
+PICK_NS = "http://wms.demo-factory.example/pick"
+SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP_XML = "text/xml; charset=utf-8"
+
+
+def pick_response(pick_id: str) -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP_NS}">'
+        f'<soap:Body><CreatePickResponse xmlns="{PICK_NS}"><PickId>{escape(pick_id)}</PickId>'
+        "<Accepted>true</Accepted></CreatePickResponse></soap:Body></soap:Envelope>"
+    ).encode()
+
+
+def soap_fault(code: str, text: str) -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP_NS}">'
+        f"<soap:Body><soap:Fault><faultcode>soap:{code}</faultcode>"
+        f"<faultstring>{escape(text)}</faultstring></soap:Fault></soap:Body></soap:Envelope>"
+    ).encode()
 
 
 def demo_app() -> Starlette:
@@ -52,12 +73,26 @@ def demo_app() -> Starlette:
         log.info("demo stand-in received", system=system, path=request.url.path)
         return Response(orjson.dumps({"ok": True}), media_type="application/json")
 
+    async def wms_soap(request: Request) -> Response:
+        """The WMS's CreatePickRequest operation: parsed safely, recorded, answered."""
+        body = await request.body()
+        try:
+            envelope = xmlsafe.parse(body)
+        except xmlsafe.XmlRefused as exc:
+            return Response(soap_fault("Client", str(exc)), status_code=500, media_type=SOAP_XML)
+        order_no = envelope.findtext(f".//{{{PICK_NS}}}OrderNo") or "?"
+        received["wms"].append({"path": request.url.path, "order_no": order_no,
+                                "body": body.decode("utf-8", "replace")})
+        log.info("demo stand-in received", system="wms", path=request.url.path)
+        return Response(pick_response(f"PICK-{order_no}"), media_type=SOAP_XML)
+
     async def listing(request: Request) -> Response:
         items = list(received[request.path_params["system"]])
         return Response(orjson.dumps(items), media_type="application/json")
 
     return Starlette(
         routes=[
+            Route("/wms/soap", wms_soap, methods=["POST"]),
             Route("/{system}/received", listing, methods=["GET"]),
             Route("/{system}/fail", fail, methods=["POST"]),
             Route("/{system}/{path:path}", receive, methods=["POST", "PUT"]),

@@ -54,8 +54,15 @@ class ReloadResult:
 
 
 class LiveConfig:
-    def __init__(self, folder: Path, registry: ConnectorRegistry, initial: GatewayConfig) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        registry: ConnectorRegistry,
+        initial: GatewayConfig,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.folder = folder
+        self.env = env
         self.registry = registry
         self.snapshot = Snapshot(initial)
         self.last_reload: ReloadResult | None = None
@@ -88,7 +95,7 @@ class LiveConfig:
 
     async def reload(self) -> ReloadResult:
         try:
-            config = load_config(self.folder, self.registry)
+            config = load_config(self.folder, self.registry, self.env)
         except ConfigError as exc:
             self.last_reload = ReloadResult(False, exc.problems)
             log.error("configuration not reloaded: the running one stays", problems=exc.problems)

@@ -43,7 +43,7 @@ class Gateway:
         self, settings: Settings, config: GatewayConfig, registry: ConnectorRegistry
     ) -> None:
         self.settings = settings
-        self.live = LiveConfig(settings.config, registry, config)
+        self.live = LiveConfig(settings.config, registry, config, settings.config_env())
         self.engine: AsyncEngine = create_engine(settings)
         self.broker = (
             None

@@ -7,6 +7,7 @@ SQLite under ``./var`` and the database as the queue.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -94,6 +95,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'esb.db').resolve()}"
+
+    def config_env(self) -> dict[str, str]:
+        """What ${NAME} in configuration files may read: the environment, plus the data
+        folder as ESB_DATA_DIR (absolute) so files can place things under it by default."""
+        env = dict(os.environ)
+        env.setdefault("ESB_DATA_DIR", str(self.data_dir.resolve()))
+        return env
 
     def resolved_admin_key(self) -> str | None:
         """The admin key; embedded mode without one gets a generated key kept in the data dir."""

@@ -66,7 +66,9 @@ class GatewayUnderTest:
         self.settings = settings
         self.env = env or {}
         self.registry = load_registry()
-        self.config: GatewayConfig = load_config(settings.config, self.registry, self.env)
+        self.config: GatewayConfig = load_config(
+            settings.config, self.registry, {**settings.config_env(), **self.env}
+        )
         self.served: Served | None = None
         self.client = httpx.AsyncClient(timeout=10)
 

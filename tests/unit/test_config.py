@@ -111,5 +111,19 @@ def test_keys_are_kept_hashed_only(tmp_path: Path) -> None:
 def test_the_shipped_demo_configuration_is_valid() -> None:
     from esb.settings import demo_config_dir
 
-    config = load_config(demo_config_dir(), load_registry(), {})
+    config = load_config(demo_config_dir(), load_registry(), {"ESB_DATA_DIR": "var"})
     assert "sales-order" in config.interfaces
+
+
+def test_nested_defaults_and_literal_dollar_brace(tmp_path: Path) -> None:
+    text = GOOD.replace("url: ${MES_URL}/api/work-orders",
+                        "url: ${NOPE:-${MES_URL}/v2}/api\n    description: cost $${PRICE}")
+    text = text.replace("    description: cost $${PRICE}\n", "")
+    config = load(write_config(tmp_path, text))
+    connector = config.interfaces["sales-order"].targets["mes"].connector
+    assert connector.url == "http://mes:8080/v2/api"  # type: ignore[attr-defined]
+    from esb.config.yamlfile import _substitute
+
+    problems: list[str] = []
+    assert _substitute("a $${B} ${C:-${D:-x}}", {}, "f:1", problems) == "a ${B} x"
+    assert problems == []

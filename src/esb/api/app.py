@@ -30,7 +30,7 @@ def create_app(
 ) -> FastAPI:
     """The app for ``settings``; ``relay``/``worker`` say which background parts run here."""
     registry = registry or load_registry()
-    config = config or load_config(settings.config, registry)
+    config = config or load_config(settings.config, registry, settings.config_env())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -17,8 +17,10 @@ import yaml
 
 Loc = tuple[str | int, ...]
 
-# ${NAME}, ${NAME:-default}, ${NAME:?message}; $${ is a literal ${
-_VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}")
+# ${NAME}, ${NAME:-default}, ${NAME:?message}; $${ is a literal ${. A default may hold
+# another ${NAME} (innermost first): ${DROP_DIR:-${ESB_DATA_DIR}/drop}
+_VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}$]*))?\}")
+_ESCAPE = "\x00esb-dollar-brace\x00"
 
 
 @dataclass
@@ -62,7 +64,7 @@ def _record_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
 def _substitute(value: str, env: Mapping[str, str], where: str, problems: list[str]) -> str:
     def replace(match: re.Match[str]) -> str:
         if match.group(0) == "$${":
-            return "${"
+            return _ESCAPE
         name, op, arg = match.group(1), match.group(2), match.group(3)
         if name in env and env[name] != "":
             return env[name]
@@ -72,7 +74,11 @@ def _substitute(value: str, env: Mapping[str, str], where: str, problems: list[s
         problems.append(f"{where}: environment variable {name} is not set{hint}")
         return ""
 
-    return _VAR.sub(replace, value)
+    for _ in range(4):  # nested defaults resolve from the inside out
+        value, count = _VAR.subn(replace, value)
+        if count == 0:
+            break
+    return value.replace(_ESCAPE, "${")
 
 
 def _walk(data: Any, loc: Loc, doc: YamlDocument, env: Mapping[str, str]) -> Any:
