@@ -13,11 +13,12 @@ from xml.sax.saxutils import escape
 
 import orjson
 import structlog
-from esb_soap import xmlsafe
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from esb_soap import xmlsafe
 
 log = structlog.get_logger("esb.demo")
 KEEP = 100

@@ -66,7 +66,8 @@ async def test_each_order_reaches_mes_exactly(demo: GatewayUnderTest, target: Ta
         assert wms["attempt_log"][0]["detail"]["PickId"]
     else:
         assert soap.received == []
-        assert message["skipped"] == [{"target": "wms", "reason": "when: OrderType == '02' is false"}]
+        skipped = {"target": "wms", "reason": "when: OrderType == '02' is false"}
+        assert message["skipped"] == [skipped]
 
 
 @pytest.mark.parametrize(("name", "field"), [
