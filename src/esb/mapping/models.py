@@ -20,23 +20,40 @@ TypeName = Literal["string", "int", "number", "decimal", "bool"]
 TAGS = frozenset({"(path)", "(rule)", "(domain)", "(xref)"})
 
 
-def _codes_are_text(values: Any) -> Any:
-    """YAML reads ``01:`` as the number 1 and ``no:`` as false: insist on quoted codes."""
-    if isinstance(values, dict):
-        for key in values:
-            if not isinstance(key, str):
-                raise ValueError(
-                    f"code {key!r} was read as {type(key).__name__}, not text: "
-                    'put codes in quotes, e.g. "01": NORMAL'
-                )
-    return values
+def _keys_are_text(what: str, example: str) -> BeforeValidator:
+    """YAML reads ``01:`` as the number 1 and ``no:`` as false: insist on quotes there."""
+
+    def check(values: Any) -> Any:
+        if isinstance(values, dict):
+            for key in values:
+                if not isinstance(key, str):
+                    raise ValueError(
+                        f"{what} {key!r} was read as {type(key).__name__}, not text: "
+                        f"put it in quotes, e.g. {example}"
+                    )
+        return values
+
+    return BeforeValidator(check)
+
+
+def _yaml_text(value: Any) -> Any:
+    """``path: No`` is false and ``path: 12`` a number in YAML; say so instead of 'not a string'."""
+    if isinstance(value, bool | int | float):
+        shown = str(value).lower() if isinstance(value, bool) else repr(value)
+        raise ValueError(f"YAML read this as {shown}, not text: put it in quotes")
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_yaml_text)]
+_CODES_ARE_TEXT = _keys_are_text("code", '"01": NORMAL')
+_NAMES_ARE_TEXT = _keys_are_text("field name", '"no": OrderNo')
 
 
 class CodeTable(StrictModel):
     """Translates one system's codes into another's."""
 
     description: str = Field(default="", description="what the codes mean")
-    values: Annotated[dict[str, CodeValue], BeforeValidator(_codes_are_text)] = Field(
+    values: Annotated[dict[str, CodeValue], _CODES_ARE_TEXT] = Field(
         min_length=1, description='source code -> target value, e.g. {"PCS": "EA"}'
     )
     unknown: Literal["error", "default", "pass"] = Field(
@@ -94,7 +111,7 @@ class DateTimeRule(DateRule):
 
 
 def _spec_kind(value: Any) -> str | None:
-    if isinstance(value, str):
+    if isinstance(value, str | bool | int | float):
         return "(path)"
     return "(rule)" if isinstance(value, dict | FieldRule) else None
 
@@ -121,19 +138,19 @@ class FieldRule(StrictModel):
     """How one target field gets its value: from a path, a constant, an expression, or built."""
 
     description: str = Field(default="", description="a note for people; ignored by the engine")
-    path: str | None = Field(
+    path: Text | None = Field(
         default=None,
         description="source path, e.g. CustCode, Lines[0].Qty; $.X reads from the root",
     )
     const: Any = Field(default=None, description="a fixed value, written as is")
-    expr: str | None = Field(default=None, description="an expression computing the value")
-    condition: str | None = Field(
+    expr: Text | None = Field(default=None, description="an expression computing the value")
+    condition: Text | None = Field(
         default=None, alias="if", description="an expression; when false the field is left out"
     )
-    each: str | None = Field(
+    each: Text | None = Field(
         default=None, description="path of a source list: one output item per source item"
     )
-    fields: dict[str, FieldSpec] | None = Field(
+    fields: Annotated[dict[str, FieldSpec], _NAMES_ARE_TEXT] | None = Field(
         default=None, description="builds an object (one item of each:, or a nested object)"
     )
     type: TypeName | None = Field(default=None, description="convert to this JSON type")
@@ -179,7 +196,7 @@ def _combination_problem(rule: FieldRule) -> str | None:
 
 
 FieldSpec = Annotated[
-    Annotated[str, Tag("(path)")] | Annotated[FieldRule, Tag("(rule)")],
+    Annotated[Text, Tag("(path)")] | Annotated[FieldRule, Tag("(rule)")],
     Discriminator(
         _spec_kind,
         custom_error_type="field",
@@ -195,7 +212,7 @@ class MappingFile(StrictModel):
     description: str = Field(default="", description="what this mapping is for")
     source: Name = Field(description="system whose codes the input carries (xref goes from it)")
     target: Name = Field(description="system that receives the output (xref goes to it)")
-    fields: dict[str, FieldSpec] = Field(
+    fields: Annotated[dict[str, FieldSpec], _NAMES_ARE_TEXT] = Field(
         min_length=1, description="target field -> rule; the order here is the order written"
     )
     code_tables: dict[Name, CodeTable] = Field(
