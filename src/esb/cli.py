@@ -24,6 +24,8 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrat
 app.add_typer(db_app, name="db")
 xref_app = typer.Typer(no_args_is_help=True, help="Master data (cross-reference) import/export.")
 app.add_typer(xref_app, name="xref")
+mapping_app = typer.Typer(no_args_is_help=True, help="Try mappings before they go live.")
+app.add_typer(mapping_app, name="mapping")
 
 T = TypeVar("T")
 
@@ -230,8 +232,10 @@ def xref_import(
         return await import_entities(engine, domain, rows, actor="cli", reason=reason)
 
     result = run(lambda: _with_engine(settings, work))
-    typer.echo(f"{domain}: {result.created} created, {result.updated} updated, "
-               f"{result.unchanged} unchanged, {len(result.errors)} refused")
+    typer.echo(
+        f"{domain}: {result.created} created, {result.updated} updated, "
+        f"{result.unchanged} unchanged, {len(result.errors)} refused"
+    )
     for error in result.errors:
         typer.echo(f"{file}:{error['row']}: {error['message']}", err=True)
     if result.errors:
@@ -247,6 +251,82 @@ def xref_export(domain: Annotated[str, typer.Argument(help="e.g. customer")]) ->
     settings = Settings()
     data, _ = run(lambda: _with_engine(settings, lambda e: load_domain(e, domain)))
     typer.echo(format_csv(entities_sorted(data)), nl=False)
+
+
+def _mapping(config: GatewayConfig, name: str) -> Any:
+    if name not in config.mappings:
+        raise fail(f"no mapping {name!r}; there are: {', '.join(config.mappings.names())}")
+    return config.mappings.get(name)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise fail(f"{path}: {exc}") from None
+
+
+@mapping_app.command("test")
+def mapping_test(
+    name: Annotated[str, typer.Argument(help="mapping file name without .yaml")],
+    input_file: Annotated[Path, typer.Argument(help="sample source body (JSON)")],
+    expected_file: Annotated[Path | None, typer.Argument(help="expected target body")] = None,
+) -> None:
+    """Run a mapping on a sample (master data from the folder's masterdata/*.csv) and
+    compare with the expected output; exit 1 on any difference."""
+    from esb.mapping import MappingContext, run_mapping_test
+    from esb.mapping_tools import masterdata_xref
+
+    _, config = settings_and_config()
+    mapping = _mapping(config, name)
+    context = MappingContext(xref=masterdata_xref(config.folder))
+    body = _read_json(input_file)
+    if expected_file is None:
+        try:
+            typer.echo(
+                json.dumps(mapping(body, context), indent=2, ensure_ascii=False, default=str)
+            )
+        except EsbError as exc:
+            raise fail(f"{name}: the mapping failed: {exc}", 1) from None
+        return
+    result = run_mapping_test(mapping, body, _read_json(expected_file), context)
+    typer.echo(result.diff_text())
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@mapping_app.command("diff")
+def mapping_diff(
+    name: Annotated[str, typer.Argument(help="mapping file name without .yaml")],
+    last: Annotated[int, typer.Option(help="how many recent messages to replay")] = 50,
+) -> None:
+    """Before you deploy: run the EDITED mapping (the files on disk) on the last messages
+    its interface really received, and show what each target would now receive
+    differently (master data from the database). Exit 1 if anything would change."""
+    from esb.mapping_tools import diff_mapping, routes_using
+    from esb.xref import XrefCache
+
+    settings, config = settings_and_config()
+    mapping = _mapping(config, name)
+
+    async def work(engine: Any) -> list[Any]:
+        xref = XrefCache(engine)
+        await xref.refresh()
+        return [
+            (r, await diff_mapping(engine, mapping, r, xref, last))
+            for r in routes_using(config, name)
+        ]
+
+    changed = 0
+    for (interface, target), entries in run(lambda: _with_engine(settings, work)):
+        typer.echo(f"== {interface} -> {target}: last {len(entries)} messages")
+        for entry in entries:
+            changed += entry.changed
+            for line in entry.describe():
+                typer.echo(line)
+    typer.echo(f"{changed} message(s) would be sent differently")
+    if changed:
+        raise typer.Exit(1)
 
 
 @app.command()

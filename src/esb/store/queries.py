@@ -144,3 +144,37 @@ async def search_messages(
     for d in drows:
         by_message[d.message_id].append(_delivery(d, None))
     return [_message(r, by_message[r.id], with_body=False) for r in rows]
+
+
+async def recent_sent(
+    engine: AsyncEngine, interface: str, target: str, limit: int
+) -> list[dict[str, Any]]:
+    """The last ``limit`` messages routed to a target: their body and what was sent."""
+    query = (
+        select(
+            messages.c.id,
+            messages.c.business_key,
+            messages.c.received_at,
+            messages.c.content_type,
+            messages.c.body,
+            deliveries.c.sent_body,
+            deliveries.c.status,
+        )
+        .join(deliveries, deliveries.c.message_id == messages.c.id)
+        .where(deliveries.c.interface == interface, deliveries.c.target == target)
+        .order_by(messages.c.received_at.desc(), messages.c.id.desc())
+        .limit(limit)
+    )
+    async with transaction(engine) as conn:
+        rows = (await conn.execute(query)).all()
+    return [
+        {
+            "id": str(r.id),
+            "key": r.business_key,
+            "received_at": _iso(r.received_at),
+            "body": orjson.loads(r.body) if "json" in r.content_type else r.body,
+            "sent": orjson.loads(r.sent_body) if r.sent_body else None,
+            "status": r.status,
+        }
+        for r in rows
+    ]
