@@ -1,4 +1,4 @@
-"""Load time: every problem of every file as ``file:line: key.path: message``; nothing half-loaded."""
+"""Load time: every problem of every file as ``file:line: key.path: message``; none half-built."""
 
 from __future__ import annotations
 
