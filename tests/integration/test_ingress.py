@@ -115,3 +115,17 @@ async def test_tracing_by_business_key_and_visibility(gut) -> None:
         f"{gut.url}/v1/messages/{message_id}", headers={"Authorization": f"Bearer {MES_KEY}"}
     )
     assert someone_else.status_code == 404
+
+
+async def test_a_client_hanging_up_mid_body_is_not_an_error(gut, capsys) -> None:
+    port = int(gut.url.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"POST /v1/messages/sales_order HTTP/1.1\r\nHost: x\r\n"
+                 b"Authorization: Bearer " + ERP_KEY.encode() + b"\r\n"
+                 b"Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"OrderNo\":")
+    await writer.drain()
+    writer.close()
+    await asyncio.sleep(0.3)
+    assert (await gut.send("sales_order", ORDER)).status_code == 202
+    captured = capsys.readouterr()
+    assert "unexpected error" not in captured.out + captured.err

@@ -6,6 +6,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 
 from esb.api.responses import JsonResponse
 from esb.errors import RequestError, StoreUnavailable
@@ -57,6 +59,12 @@ async def _http(_: Request, exc: Exception) -> JsonResponse:
     )
 
 
+async def _client_gone(_: Request, exc: Exception) -> Response:
+    """The caller hung up mid-body: nothing was accepted and nobody is listening."""
+    log.debug("client disconnected before sending the whole body")
+    return Response(status_code=400)
+
+
 async def _unexpected(_: Request, exc: Exception) -> JsonResponse:
     log.exception("unexpected error", error=repr(exc))
     return error_response(500, "internal", "unexpected error; see the gateway log")
@@ -67,4 +75,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
