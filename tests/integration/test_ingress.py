@@ -119,7 +119,7 @@ async def test_tracing_by_business_key_and_visibility(gut) -> None:
 
 async def test_a_client_hanging_up_mid_body_is_not_an_error(gut, capsys) -> None:
     port = int(gut.url.rsplit(":", 1)[1])
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"POST /v1/messages/sales_order HTTP/1.1\r\nHost: x\r\n"
                  b"Authorization: Bearer " + ERP_KEY.encode() + b"\r\n"
                  b"Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"OrderNo\":")

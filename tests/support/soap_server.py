@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 from xml.etree.ElementTree import canonicalize
 
-from esb_soap import xmlsafe
 from lxml import etree
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from esb_soap import xmlsafe
 from tests.support.serving import Served
 
 PICK_NS = "http://wms.demo-factory.example/pick"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from esb_soap.options_doc import options_table
-
 from esb_file import FileConfig
+from esb_soap.options_doc import options_table
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
