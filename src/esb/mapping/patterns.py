@@ -84,6 +84,22 @@ _ISO_DATE = "yyyy-MM-dd"
 _from_numbers: Callable[..., datetime] = datetime
 
 
+def _quoted(pattern: str, pos: int) -> tuple[str, int]:
+    """The text of ``'...'`` at ``pos`` (``''`` stands for one quote) and where it ends."""
+    start = pos
+    if pattern.startswith("''", start):
+        return "'", start + 2
+    out, start = "", start + 1
+    while True:
+        end = pattern.find("'", start)
+        if end < 0:
+            raise PatternError("a quote ' is not closed")
+        out += pattern[start:end]
+        if not pattern.startswith("''", end):
+            return out, end + 1
+        out, start = out + "'", end + 2
+
+
 def tokenize(pattern: str) -> list[tuple[str, int] | str]:
     """Runs of one letter become ``(letter, count)``; ``'quoted'`` text and symbols stay text."""
     tokens: list[tuple[str, int] | str] = []
@@ -91,11 +107,8 @@ def tokenize(pattern: str) -> list[tuple[str, int] | str]:
     while pos < len(pattern):
         char = pattern[pos]
         if char == "'":
-            end = pattern.find("'", pos + 1)
-            if end < 0:
-                raise PatternError("a quote ' is not closed")
-            tokens.append(pattern[pos + 1 : end] or "'")
-            pos = end + 1
+            text, pos = _quoted(pattern, pos)
+            tokens.append(text)
         elif char.isascii() and char.isalpha():
             end = pos
             while end < len(pattern) and pattern[end] == char:

@@ -1,0 +1,73 @@
+"""type: conversions, strict where a guess would corrupt data."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from esb.mapping.convert import CONVERTERS, to_decimal, to_int, to_number, to_string
+from esb.mapping.faults import Fault
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("int", "2.5"),
+        ("int", "1_000"),
+        ("int", True),
+        ("int", "٣"),
+        ("int", "1e999999999"),
+        ("number", "NaN"),
+        ("number", "inf"),
+        ("number", "1,5"),
+        ("number", ""),
+        ("number", None),
+        ("number", [1]),
+        ("decimal", "12,50"),
+        ("decimal", math.nan),
+        ("bool", "maybe"),
+        ("bool", 2),
+        ("string", {"a": 1}),
+        ("string", math.inf),
+    ],
+)
+def test_refused_values(name: str, value: Any) -> None:
+    with pytest.raises(Fault):
+        CONVERTERS[name](value)
+
+
+@given(st.integers())
+def test_integers_survive_text(value: int) -> None:
+    assert to_int(str(value)) == value
+    assert to_number(str(value)) == value
+    assert to_string(value) == str(value)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_floats_survive_text(value: float) -> None:
+    assert to_number(repr(value)) == value
+    assert to_decimal(repr(value)) == Decimal(repr(value))
+    assert float(to_string(value)) == value
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=4))
+def test_decimal_text_is_kept_exactly(value: Decimal) -> None:
+    assert to_decimal(str(value)) == value
+    assert to_decimal(format(value, "f")) == value
+
+
+@given(value=st.text(max_size=30) | st.integers() | st.floats() | st.booleans() | st.none())
+def test_every_converter_returns_or_faults(value: Any) -> None:
+    for name, convert in CONVERTERS.items():
+        try:
+            convert(value)
+        except Fault as fault:
+            problem = fault.message
+        else:
+            problem = "converted"
+        assert problem, name
