@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import SchemaError, ValidationError, best_match
+from jsonschema.exceptions import SchemaError, ValidationError
 
 from esb.config.yamlfile import format_loc
 from esb.errors import FieldProblem
@@ -103,30 +103,45 @@ def _format_message(error: ValidationError) -> str:
     return f"{value!r} is not a valid {name}"
 
 
-def _unexpected(error: ValidationError, path: tuple[str | int, ...]) -> list[FieldProblem]:
+Located = tuple[tuple[str | int, ...], FieldProblem]
+
+
+def _unexpected(error: ValidationError, path: tuple[str | int, ...]) -> list[Located]:
     """additionalProperties: name each unexpected property, not only their parent."""
     schema = error.schema if isinstance(error.schema, dict) else {}
     allowed, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
     extra = [k for k in error.instance if k not in allowed]
     extra = [k for k in extra if not any(re.search(p, k) for p in patterns)]
-    return [FieldProblem(format_loc((*path, k)), "is not allowed") for k in extra]
+    return [((*path, k), FieldProblem(format_loc((*path, k)), "is not allowed")) for k in extra]
 
 
-def _problems(error: ValidationError) -> list[FieldProblem]:
+def _closest(error: ValidationError) -> ValidationError | None:
+    """In the first alternative whose type fits the value, its deepest error; else None."""
+    branches: dict[Any, list[ValidationError]] = {}
+    for sub in error.context or []:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    for errors in branches.values():
+        if not any(e.validator == "type" for e in errors):
+            return max(errors, key=lambda e: len(e.absolute_path))
+    return None
+
+
+def _problems(error: ValidationError) -> list[Located]:
+    """The problems one error stands for, each with the path of the field it is about."""
     path = tuple(error.absolute_path)
-    if error.validator in ("anyOf", "oneOf") and error.context:
-        return _problems(best_match(error.context))
+    if error.validator in ("anyOf", "oneOf") and (closest := _closest(error)) is not None:
+        return _problems(closest)
     if error.validator == "required" and isinstance(error.instance, dict):
         missing = [n for n in error.validator_value if n not in error.instance]
-        return [FieldProblem(format_loc((*path, n)), "is required") for n in missing]
+        return [((*path, n), FieldProblem(format_loc((*path, n)), "is required")) for n in missing]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         return _unexpected(error, path)
     message = _format_message(error) if error.validator == "format" else error.message
-    return [FieldProblem(format_loc(path), message)]
+    return [(path, FieldProblem(format_loc(path), message))]
 
 
-def _order(error: ValidationError) -> tuple[tuple[bool, Any], ...]:
-    return tuple((isinstance(p, str), p) for p in error.absolute_path)
+def _order(located: Located) -> tuple[tuple[bool, Any], ...]:
+    return tuple((isinstance(p, str), p) for p in located[0])
 
 
 class InputValidator:
@@ -136,11 +151,12 @@ class InputValidator:
         self._validator = validator
 
     def validate(self, body: Any) -> list[FieldProblem]:
+        """Every problem once, by the path of its field (``Lines[2]`` before ``Lines[10]``)."""
+        located = [p for error in self._validator.iter_errors(body) for p in _problems(error)]
         problems: list[FieldProblem] = []
-        for error in sorted(self._validator.iter_errors(body), key=_order):
-            for problem in _problems(error):
-                if problem not in problems:
-                    problems.append(problem)
+        for _, problem in sorted(located, key=_order):
+            if problem not in problems:
+                problems.append(problem)
         return problems
 
 
