@@ -25,11 +25,10 @@ def canonical_hash(body: Any) -> str:
     return "sha256:" + hashlib.sha256(canonical).hexdigest()
 
 
-def check_json_content_type(content_type: str | None) -> str:
+def check_json_content_type(content_type: str | None) -> None:
     media = (content_type or "application/json").split(";", 1)[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
         raise UnsupportedMediaType(f"send the body as application/json, not {media!r}")
-    return "application/json"
 
 
 def parse_json(raw: bytes) -> Any:
@@ -55,6 +54,8 @@ def check_idempotency_key(header: str | None) -> str | None:
 
 @dataclass
 class Ingress:
+    """The one way into the pipeline, whatever the transport (HTTP, file drop, SOAP)."""
+
     store: Callable[[NewMessage], Awaitable[Accepted]]  # the group-committed accept
     config: Callable[[], GatewayConfig]  # the current configuration (it can be reloaded)
     notify: Callable[[], None]
@@ -67,21 +68,41 @@ class Ingress:
         content_type: str | None,
         idempotency_header: str | None,
     ) -> Accepted:
-        config = self.config()
-        interface_name, _ = config.interface_for(caller, message_type)
-        stored_type = check_json_content_type(content_type)
+        """An HTTP body: who may send it, is it JSON, then ``accept_document``."""
+        interface, _ = self.config().interface_for(caller, message_type)
+        check_json_content_type(content_type)
         idempotency_key = check_idempotency_key(idempotency_header)
         body = parse_json(raw)
-        config.check_input(interface_name, body)
-        targets, skipped = config.route(interface_name, body)
+        return await self.accept_document(
+            interface, body, text=raw.decode("utf-8"), idempotency_key=idempotency_key
+        )
+
+    async def accept_document(
+        self,
+        interface: str,
+        body: Any,
+        *,
+        text: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Accepted:
+        """A parsed document for ``interface``: schema, routing, one transaction.
+
+        ``text`` is the body as received (kept verbatim); without it the body is
+        stored as compact JSON. Without an ``idempotency_key`` the canonical-body hash
+        is used, so a repeat of the same document is the same message.
+        """
+        config = self.config()
+        spec = config.interfaces[interface]
+        config.check_input(interface, body)
+        targets, skipped = config.route(interface, body)
         new = NewMessage(
-            interface=interface_name,
-            message_type=message_type,
-            source_system=caller,
-            business_key=config.business_key(interface_name, body),
+            interface=interface,
+            message_type=spec.message_type,
+            source_system=spec.source,
+            business_key=config.business_key(interface, body),
             idempotency_key=idempotency_key or canonical_hash(body),
-            content_type=stored_type,
-            body=raw.decode("utf-8"),
+            content_type="application/json",
+            body=text if text is not None else orjson.dumps(body).decode(),
             targets=targets,
             skipped=skipped,
         )

@@ -69,6 +69,7 @@ class LiveConfig:
         self.with_connectors = False
         self.on_routes_added: list[Callable[[list[Route]], Awaitable[None]]] = []
         self._closing: set[asyncio.Future[None]] = set()
+        self.on_reloaded: list[Callable[[GatewayConfig], Awaitable[None]]] = []
 
     @property
     def config(self) -> GatewayConfig:
@@ -109,6 +110,8 @@ class LiveConfig:
                 await callback(added)
             except EsbError as exc:  # the relay still declares them; consuming needs a restart
                 log.error("new routes not consumed yet", routes=added, error=str(exc))
+        for reloaded in self.on_reloaded:
+            await reloaded(config)
         retired = [c for c in old.connectors.values() if c not in connectors.values()]
         if retired:
             asyncio.get_running_loop().call_later(RETIRE_AFTER_S, self._retire, retired)

@@ -21,6 +21,8 @@ from esb.config.loader import GatewayConfig
 from esb.connectors import ConnectorRegistry
 from esb.deliverer import Deliverer
 from esb.errors import BrokerUnavailable
+from esb.inbound import InboundRunner
+from esb.ingress import Ingress
 from esb.live import LiveConfig, routes
 from esb.relay import BrokerRelay, LocalRelay, Relay
 from esb.settings import Settings
@@ -66,6 +68,8 @@ class Gateway:
             writers=1 if sqlite else settings.accept_writers,
             name="accepts",
         )
+        self.ingress = Ingress(self.accepts.submit, lambda: self.config, self.notify)
+        self.inbound = InboundRunner(registry, self.ingress, self.engine, settings.data_dir)
         self.xref = XrefCache(self.engine)
         self.relay: Relay | None = None
         self.worker: BrokerWorker | LocalWorker | None = None
@@ -92,7 +96,10 @@ class Gateway:
         if self.settings.config_watch:
             self._spawn(self.live.watch(), "config-watch")
 
-    async def start(self, *, relay: bool = True, worker: bool = True) -> None:
+    async def start(self, *, relay: bool = True, worker: bool = True, inbound: bool = True) -> None:
+        if inbound:
+            self.inbound.start(self.config)
+            self.live.on_reloaded.append(self.inbound.restart)
         if self.settings.embedded and (relay or worker):
             await self._start_embedded()
         else:
@@ -170,6 +177,7 @@ class Gateway:
         self._background.append(asyncio.create_task(coro, name=name))
 
     async def stop(self) -> None:
+        await self.inbound.stop()
         for task in self._background:
             task.cancel()
         for task in self._background:

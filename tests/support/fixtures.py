@@ -20,6 +20,7 @@ import pytest
 
 from esb.settings import Settings
 from esb.store.migrate import upgrade_sync
+from esb.store.tables import metadata
 from tests.support.gateway import ADMIN_KEY, GatewayUnderTest
 from tests.support.target import TargetServer
 
@@ -74,7 +75,7 @@ def pg_url() -> Iterator[str]:
     asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-TABLES = "attempts, outbox, audit_log, deliveries, messages, xref_codes, xref_versions"
+TABLES = ", ".join(t.name for t in reversed(metadata.sorted_tables))
 
 
 @pytest.fixture

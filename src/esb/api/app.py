@@ -11,9 +11,9 @@ from fastapi import FastAPI
 from esb import __version__
 from esb.api import config as config_api
 from esb.api import deliveries, errors, health, mappings, messages, xref
+from esb.api import inbound as inbound_api
 from esb.config.loader import GatewayConfig, load_config
 from esb.connectors import ConnectorRegistry, load_registry
-from esb.ingress import Ingress
 from esb.runtime import Gateway
 from esb.settings import Settings
 
@@ -38,7 +38,7 @@ def create_app(
         gateway = Gateway(settings, config, registry)
         await gateway.prepare_database()
         app.state.gateway = gateway
-        app.state.ingress = Ingress(gateway.accepts.submit, lambda: gateway.config, gateway.notify)
+        app.state.ingress = gateway.ingress
         await gateway.start(relay=relay, worker=worker)
         log.info(
             "gateway started",
@@ -61,7 +61,7 @@ def create_app(
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (messages, deliveries, xref, mappings, config_api, health):
+    for module in (messages, deliveries, xref, mappings, config_api, health, inbound_api):
         app.include_router(module.router)
     if settings.serve_demo_standins:
         from esb.demo import demo_app

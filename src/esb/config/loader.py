@@ -98,7 +98,7 @@ def load_config(
     interface_docs = _interface_docs(folder, env)
     if not interface_docs:
         problems.append(f"{folder}: no interfaces.yaml or interfaces/*.yaml")
-    file_model = interfaces_file_model(registry.config_models())
+    file_model = interfaces_file_model(registry.config_models(), registry.inbound_models())
     interfaces: dict[str, tuple[YamlDocument, InterfaceBase]] = {}
     for doc in interface_docs:
         parsed: InterfacesFileBase | None = _validate(doc, file_model)

@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, create_model
 
 from esb.config.types import RetryPolicy, StrictModel
 from esb.connectors.base import ConnectorConfig
+from esb.connectors.inbound import InboundConfig
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
@@ -71,6 +72,10 @@ class InterfaceBase(StrictModel):
         description="JSON Schema file (relative to the configuration folder) the body must "
         "pass at the door; failures get 422 naming every field",
     )
+    inbound: list[InboundConfig] = Field(
+        default_factory=list,
+        description="other ways in besides HTTP: a watched folder, a SOAP endpoint...",
+    )
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     targets: dict[Name, TargetBase] = Field(min_length=1)
 
@@ -85,20 +90,24 @@ class InterfacesFileBase(StrictModel):
     interfaces: dict[Name, InterfaceBase]
 
 
-def _connector_union(models: list[type[ConnectorConfig]]) -> Any:
+def _kind_union(models: list[type[Any]]) -> Any:
     if len(models) == 1:
         return models[0]
     return Annotated[reduce(operator.or_, models), Field(discriminator="kind")]
 
 
-def interfaces_file_model(models: list[type[ConnectorConfig]]) -> type[InterfacesFileBase]:
-    """The interfaces file model with ``connector`` narrowed to the installed connectors."""
-    target: Any = create_model(
-        "Target", __base__=TargetBase, connector=(_connector_union(models), ...)
-    )
+def interfaces_file_model(
+    models: list[type[ConnectorConfig]], inbound: list[type[InboundConfig]] | None = None
+) -> type[InterfacesFileBase]:
+    """The interfaces file model, ``connector``/``inbound`` narrowed to what is installed."""
+    target: Any = create_model("Target", __base__=TargetBase, connector=(_kind_union(models), ...))
     targets: Any = dict.__class_getitem__((Name, target))
-    interface: Any = create_model(
-        "Interface", __base__=InterfaceBase, targets=(targets, Field(min_length=1))
-    )
+    fields: dict[str, Any] = {"targets": (targets, Field(min_length=1))}
+    if inbound:
+        sources: Any = list.__class_getitem__(_kind_union(inbound))
+        fields["inbound"] = (sources, Field(default_factory=list))
+    else:  # no inbound plugin installed: nothing can be declared
+        fields["inbound"] = (list[InboundConfig], Field(default_factory=list, max_length=0))
+    interface: Any = create_model("Interface", __base__=InterfaceBase, **fields)
     interfaces: Any = dict.__class_getitem__((Name, interface))
     return create_model("InterfacesFile", __base__=InterfacesFileBase, interfaces=(interfaces, ...))

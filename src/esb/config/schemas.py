@@ -54,7 +54,8 @@ def generate(registry: ConnectorRegistry) -> dict[str, dict[str, Any]]:
     schemas = {
         "systems.schema.json": _schema(SystemsFile, "esb systems.yaml"),
         "interfaces.schema.json": _schema(
-            interfaces_file_model(registry.config_models()), "esb interfaces.yaml"
+            interfaces_file_model(registry.config_models(), registry.inbound_models()),
+            "esb interfaces.yaml",
         ),
     }
     for kind, model in schema_models().items():

@@ -15,6 +15,12 @@ from esb.connectors.base import (
     RetryLater,
     json_default,
 )
+from esb.connectors.inbound import (
+    HttpInbound,
+    InboundConfig,
+    InboundContext,
+    InboundSource,
+)
 from esb.connectors.registry import ConnectorRegistry, load_registry
 
 __all__ = [
@@ -24,6 +30,10 @@ __all__ = [
     "ConnectorRegistry",
     "Delivered",
     "DeliveryRequest",
+    "HttpInbound",
+    "InboundConfig",
+    "InboundContext",
+    "InboundSource",
     "Outcome",
     "Park",
     "RetryLater",

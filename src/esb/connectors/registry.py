@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
 from esb.connectors.base import Connector, ConnectorConfig, ConnectorContext
+from esb.connectors.inbound import (
+    INBOUND_GROUP,
+    InboundConfig,
+    InboundContext,
+    InboundSource,
+    check_inbound,
+)
 from esb.errors import ConfigError
 
 ENTRY_POINT_GROUP = "esb.connectors"
@@ -17,16 +24,25 @@ ConnectorFactory = Callable[[Any, ConnectorContext], Connector]
 
 @dataclass(frozen=True)
 class ConnectorRegistry:
-    """Connector classes by kind; each carries its own ``Config`` model."""
+    """Connector classes (outbound) and inbound source classes by kind; each carries its
+    own ``Config`` model."""
 
     classes: Mapping[str, type[Any]]
+    inbound: Mapping[str, type[Any]] = field(default_factory=dict)
 
     def config_models(self) -> list[type[ConnectorConfig]]:
         return [cls.Config for cls in self.classes.values()]
 
+    def inbound_models(self) -> list[type[InboundConfig]]:
+        return [cls.Config for cls in self.inbound.values()]
+
     def build(self, config: ConnectorConfig, context: ConnectorContext) -> Connector:
         connector: Connector = self.classes[config.kind](config, context)
         return connector
+
+    def build_inbound(self, config: InboundConfig, context: InboundContext) -> InboundSource:
+        source: InboundSource = self.inbound[config.kind](config, context)
+        return source
 
 
 def _check(kind: str, cls: Any) -> None:
@@ -45,4 +61,10 @@ def load_registry(extra: Mapping[str, type[Any]] | None = None) -> ConnectorRegi
     classes.update(extra or {})
     for kind, cls in classes.items():
         _check(kind, cls)
-    return ConnectorRegistry(classes)
+    inbound = {ep.name: ep.load() for ep in entry_points(group=INBOUND_GROUP)}
+    for kind, cls in inbound.items():
+        try:
+            check_inbound(kind, cls)
+        except TypeError as exc:
+            raise ConfigError([str(exc)]) from exc
+    return ConnectorRegistry(classes, inbound)

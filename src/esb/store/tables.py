@@ -5,6 +5,7 @@ messages ─< deliveries ─< attempts
                ├─< outbox      rows the relay publishes (also the retry timer: available_at)
                └─< audit_log   operator actions (who, when, why, before/after)
 
+inbound_files   the ledger of files taken in: each file once (by content), with its report
 xref_codes      master data: per domain, which code each system uses for one entity
 xref_versions   bumped with every change, so every process knows when to reload
 """
@@ -165,4 +166,21 @@ xref_versions = Table(
     Column("domain", String(100), primary_key=True),
     Column("version", Integer, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+inbound_files = Table(
+    "inbound_files",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("interface", String(100), nullable=False),
+    Column("name", String(500), nullable=False, doc="the file's name when it was found"),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False, doc="processing | done | failed"),
+    Column("rows_accepted", Integer, nullable=False, default=0),
+    Column("rows_refused", Integer, nullable=False, default=0),
+    Column("report", Text, doc="JSON: refused rows with row number, field and reason"),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    UniqueConstraint("interface", "sha256"),
 )

@@ -1,0 +1,100 @@
+"""Run the inbound sources of every interface, supervised, and find the HTTP-speaking ones.
+
+A source that raises is logged and started again after a pause (a file share that
+went away must not stop the gateway); after a configuration reload every source is
+restarted on the new configuration. Sources must therefore be resumable, which the
+file ledger and idempotency keys make them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from esb.config.gateway import GatewayConfig
+from esb.connectors import ConnectorRegistry, HttpInbound, InboundContext, InboundSource
+from esb.ingress import Ingress
+
+log = structlog.get_logger(__name__)
+RESTART_AFTER_S = 5.0
+
+
+class InboundRunner:
+    def __init__(
+        self, registry: ConnectorRegistry, ingress: Ingress, engine: AsyncEngine, data_dir: Path
+    ) -> None:
+        self.registry = registry
+        self.ingress = ingress
+        self.engine = engine
+        self.data_dir = data_dir
+        self.sources: dict[tuple[str, str], InboundSource] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _context(self, config: GatewayConfig, interface: str) -> InboundContext:
+        spec = config.interfaces[interface]
+
+        async def accept(body: Any, **options: Any) -> Any:
+            return await self.ingress.accept_document(interface, body, **options)
+
+        return InboundContext(
+            interface=interface,
+            source_system=spec.source,
+            message_type=spec.message_type,
+            config_dir=config.folder,
+            data_dir=self.data_dir,
+            accept=accept,
+            engine=self.engine,
+        )
+
+    def start(self, config: GatewayConfig) -> None:
+        for interface, spec in config.interfaces.items():
+            for source_config in spec.inbound:
+                source = self.registry.build_inbound(
+                    source_config, self._context(config, interface)
+                )
+                self.sources[(interface, source_config.kind)] = source
+                name = f"inbound-{interface}-{source_config.kind}"
+                self._tasks.append(asyncio.create_task(self._supervise(source, name), name=name))
+        if self.sources:
+            log.info("inbound sources started", sources=[f"{i}/{k}" for i, k in self.sources])
+
+    async def _supervise(self, source: InboundSource, name: str) -> None:
+        while True:
+            try:
+                await source.run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a source's failure is logged and retried, never fatal
+                log.exception(
+                    "inbound source failed; restarting", source=name, retry_in=RESTART_AFTER_S
+                )
+                await asyncio.sleep(RESTART_AFTER_S)
+
+    def http_source(self, interface: str, kind: str) -> HttpInbound | None:
+        source = self.sources.get((interface, kind))
+        return source if isinstance(source, HttpInbound) else None
+
+    async def restart(self, config: GatewayConfig) -> None:
+        await self.stop()
+        self.start(config)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for source in self.sources.values():
+            await source.aclose()
+        self._tasks.clear()
+        self.sources.clear()
+
+
+OnReload = Callable[[GatewayConfig], Any]
