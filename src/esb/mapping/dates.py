@@ -15,13 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from esb.mapping.faults import Fault, show
-from esb.mapping.patterns import (
-    DATE_LETTERS,
-    DatePattern,
-    PatternError,
-    compile_pattern,
-    parse_offset,
-)
+from esb.mapping.letters import parse_offset
+from esb.mapping.patterns import DATE_LETTERS, DatePattern, PatternError, compile_pattern
 from esb.mapping.problems import RuleError
 
 _OFFSET = re.compile(r"[+-][0-9]{2}(?::?[0-9]{2})?|Z")

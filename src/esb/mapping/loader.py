@@ -82,6 +82,25 @@ def _shared_tables(
     return tables, broken
 
 
+def _tables(
+    doc: YamlDocument,
+    parsed: MappingFile,
+    shared: Mapping[str, Converter],
+    broken: set[str],
+    problems: list[str],
+) -> dict[str, Converter]:
+    """Shared tables plus this mapping's own; an own table may not shadow a shared one."""
+    tables = dict(shared)
+    for name, table in parsed.code_tables.items():
+        if name in shared or name in broken:
+            clash = (
+                f"code table {name!r} is also {CODE_TABLES}/{name}.yaml: give this one another name"
+            )
+            problems.append(_where(doc, ("code_tables", name), clash))
+        tables[name] = _table(name, table)
+    return tables
+
+
 def _compile(
     doc: YamlDocument,
     parsed: MappingFile,
@@ -89,18 +108,7 @@ def _compile(
     broken: set[str],
     problems: list[str],
 ) -> CompiledMapping | None:
-    tables = dict(shared)
-    for name, table in parsed.code_tables.items():
-        if name in shared or name in broken:
-            problems.append(
-                _where(
-                    doc,
-                    ("code_tables", name),
-                    f"code table {name!r} is also "
-                    f"{CODE_TABLES}/{name}.yaml: give this one another name",
-                )
-            )
-        tables[name] = _table(name, table)
+    tables = _tables(doc, parsed, shared, broken, problems)
     env = Compilation(parsed.source, parsed.target, tables, frozenset(broken))
     build = compile_object(parsed.fields, ("fields",), env)
     problems.extend(_where(doc, loc, message) for loc, message in env.problems)
