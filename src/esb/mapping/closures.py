@@ -141,6 +141,21 @@ def with_context_key(key: str, step: ContextStep, missing: Missing) -> FieldFn:
     return field
 
 
+def xref_lookup(domain: str, source: str, target: str) -> ContextStep:
+    """The code ``target`` uses for ``source``'s code; no entry is an ``XrefFault``."""
+
+    def lookup(value: Any, ctx: MappingContext) -> Any:
+        code = value if type(value) is str else code_of(value)
+        if code is None:
+            raise Fault(f"xref {domain}: a code is text, not {show(value)}")
+        found = ctx.xref.lookup(domain, source, target, code)
+        if found is None:
+            raise XrefFault(domain, source, target, code)
+        return found
+
+    return lookup
+
+
 def xref_key(key: str, domain: str, source: str, target: str, missing: Missing) -> FieldFn:
     """``{path: Code, xref: domain}``, the most common rule of all, as one closure."""
 

@@ -7,18 +7,16 @@ Nothing here runs per message; the result is a tree of closures.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from esb.mapping import closures
 from esb.mapping.closures import Converter, FieldFn
-from esb.mapping.codetables import code_of
 from esb.mapping.convert import CONVERTERS
 from esb.mapping.dates import date_converter, datetime_converter
 from esb.mapping.engine import Builder, MappingContext
 from esb.mapping.expressions import Expression, ExpressionError, compile_expression
-from esb.mapping.faults import Fault, XrefFault, show
 from esb.mapping.models import FieldRule, FieldSpec, XrefRule, as_rule
 from esb.mapping.paths import Getter, PathError, SourcePath, getter, parse_path
 from esb.mapping.problems import Loc, RuleError
@@ -79,6 +77,15 @@ def _missing(rule: FieldRule, where: str, absolute: bool) -> closures.Missing:
     return closures.missing_value(rule.required, default, where, absolute)
 
 
+@dataclass(frozen=True)
+class Steps:
+    """The conversions of one field: plain converters, or one step that needs the context."""
+
+    convert: Converter | None = None
+    with_context: closures.ContextStep | None = None
+    only_xref: tuple[str, str, str] | None = None  # (domain, from, to) when xref is all
+
+
 def _value(rule: FieldRule, loc: Loc, env: Compilation) -> FieldFn:
     if rule.each is not None or rule.fields is not None:
         return _structure(rule, loc, env)
@@ -86,19 +93,25 @@ def _value(rule: FieldRule, loc: Loc, env: Compilation) -> FieldFn:
         return closures.constant(rule.const)
     get, where, absolute, key = _source(rule, env)
     missing = _missing(rule, where, absolute)
-    converters, context_step = _steps(rule, env)
-    if key is not None and rule.xref is not None and not converters and _plain_xref(rule):
-        domain, source, target = _xref_systems(rule.xref, env)
-        return closures.xref_key(key, domain, source, target, missing)
-    if context_step is not None:
-        if key is not None:
-            return closures.with_context_key(key, context_step, missing)
-        return closures.with_context(get, context_step, missing, where, absolute)
-    if converters:
-        if key is not None:
-            return closures.converted_key(key, _chain(converters), missing)
-        return closures.converted(get, _chain(converters), missing, where, absolute)
-    return closures.plain(get, missing) if key is None else closures.plain_key(key, missing)
+    steps = _steps(rule, env)
+    if key is not None:
+        return _keyed(key, steps, missing)
+    if steps.with_context is not None:
+        return closures.with_context(get, steps.with_context, missing, where, absolute)
+    if steps.convert is not None:
+        return closures.converted(get, steps.convert, missing, where, absolute)
+    return closures.plain(get, missing)
+
+
+def _keyed(key: str, steps: Steps, missing: closures.Missing) -> FieldFn:
+    """The same closures for a one-key path (most fields), which read the key inline."""
+    if steps.only_xref is not None:
+        return closures.xref_key(key, *steps.only_xref, missing)
+    if steps.with_context is not None:
+        return closures.with_context_key(key, steps.with_context, missing)
+    if steps.convert is not None:
+        return closures.converted_key(key, steps.convert, missing)
+    return closures.plain_key(key, missing)
 
 
 def _source(rule: FieldRule, env: Compilation) -> tuple[Getter, str, bool, str | None]:
@@ -124,10 +137,8 @@ def _structure(rule: FieldRule, loc: Loc, env: Compilation) -> FieldFn:
     return make(getter(path), build, missing, path.shown, path.from_root)
 
 
-def _steps(
-    rule: FieldRule, env: Compilation
-) -> tuple[list[Converter], closures.ContextStep | None]:
-    """Converters in pipeline order; with xref, one step that also takes the context."""
+def _steps(rule: FieldRule, env: Compilation) -> Steps:
+    """Converters in pipeline order: code_table, xref, date or datetime, type."""
     before: list[Converter] = []
     if rule.code_table is not None:
         before.append(_table(rule.code_table, env))
@@ -140,12 +151,17 @@ def _steps(
     if rule.type is not None:
         after.append(CONVERTERS[rule.type])
     if rule.xref is None:
-        return before + after, None
-    lookup = _xref(rule.xref, env)
-    return [], _around(lookup, _chain(before) if before else None, _chain(after) if after else None)
+        return Steps(convert=_chain(before + after) if before or after else None)
+    systems = _xref(rule.xref, env)
+    lookup = closures.xref_lookup(*systems)
+    if not before and not after:
+        return Steps(with_context=lookup, only_xref=systems)
+    return Steps(with_context=_around(lookup, _chain(before), _chain(after)))
 
 
-def _chain(converters: list[Converter]) -> Converter:
+def _chain(converters: list[Converter]) -> Converter | None:
+    if not converters:
+        return None
     if len(converters) == 1:
         return converters[0]
     steps = tuple(converters)
@@ -184,32 +200,14 @@ def _table(name: str, env: Compilation) -> Converter:
     )
 
 
-def _plain_xref(rule: FieldRule) -> bool:
-    return not any(rule.has(k) for k in ("code_table", "date", "datetime", "type"))
-
-
-def _xref_systems(spec: str | XrefRule, env: Compilation) -> tuple[str, str, str]:
+def _xref(spec: str | XrefRule, env: Compilation) -> tuple[str, str, str]:
+    """Domain, from and to system of a lookup; from and to default to the mapping's."""
     if isinstance(spec, str):
-        return spec, env.source, env.target
-    return spec.domain, spec.from_system or env.source, spec.to_system or env.target
-
-
-def _xref(spec: str | XrefRule, env: Compilation) -> closures.ContextStep:
-    domain, source, target = _xref_systems(spec, env)
+        domain, source, target = spec, env.source, env.target
+    else:
+        domain = spec.domain
+        source, target = spec.from_system or env.source, spec.to_system or env.target
     if source == target:
         raise RuleError(("xref",), f"xref from {source} to itself: set from: or to:")
     env.domains.add(domain)
-    return xref_step(domain, source, target)
-
-
-def xref_step(domain: str, source: str, target: str) -> Callable[[Any, MappingContext], Any]:
-    def lookup(value: Any, ctx: MappingContext) -> Any:
-        code = value if type(value) is str else code_of(value)
-        if code is None:
-            raise Fault(f"xref {domain}: a code is text, not {show(value)}")
-        found = ctx.xref.lookup(domain, source, target, code)
-        if found is None:
-            raise XrefFault(domain, source, target, code)
-        return found
-
-    return lookup
+    return domain, source, target
