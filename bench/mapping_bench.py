@@ -50,7 +50,10 @@ def _code(table: dict[str, str], code: str) -> str:
 def _due(text: str) -> str:
     if len(text) != 8 or not text.isdigit():
         raise MappingError(f"{text!r} is not a date written yyyyMMdd")
-    return date(int(text[:4]), int(text[4:6]), int(text[6:])).isoformat()
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:])).isoformat()
+    except ValueError:
+        raise MappingError(f"{text!r} is not a real date") from None
 
 
 def _quantity(text: str) -> int | float:
