@@ -27,6 +27,7 @@ import itertools
 import time
 import uuid
 from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,13 +85,15 @@ class Connection:
         self.endpoint = endpoint
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.errors: Counter[str] = Counter()  # transport errors by exception class
 
     async def call(self, request: bytes) -> int:
         """Send one request; its status, or 0 for a transport error."""
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT_S):
                 return await self._exchange(request)
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+            self.errors[type(exc).__name__] += 1
             self.close()
             return 0
 
@@ -126,6 +129,7 @@ class Phase:
     done_ns: array[int] = field(default_factory=lambda: array("q"))
     began_ns: int = 0
     ended_ns: int = 0  # when the last order was started (the measured window's end)
+    errors: Counter[str] = field(default_factory=Counter)  # status 0: which transport error
 
     def add(self, order_id: str, status: int, start_ns: int, done_ns: int) -> None:
         self.ids.append(order_id)
@@ -182,6 +186,7 @@ async def closed_loop(
             status = await conn.call(requests.build(order_id, now))
             phase.add(order_id, status, now, time.monotonic_ns())
         conn.close()
+        phase.errors.update(conn.errors)
 
     await asyncio.gather(*(one_connection() for _ in range(connections)))
     phase.ended_ns = deadline
@@ -211,6 +216,7 @@ async def open_loop(
             status = await conn.call(requests.build(order_id, time.monotonic_ns()))
             phase.add(order_id, status, due, time.monotonic_ns())
         conn.close()
+        phase.errors.update(conn.errors)
 
     await asyncio.gather(*(one_connection() for _ in range(connections)))
     phase.ended_ns = end
@@ -225,6 +231,7 @@ def summary(phase: Phase, seconds: float) -> dict[str, Any]:
         "sent": len(phase.ids),
         "accepted": accepted,
         "refused_or_failed": phase.refused(),
+        "transport_errors": dict(phase.errors),
         "accepted_per_s": round(accepted / seconds, 1),
         "latency_ms": {
             "p50": percentile(latencies, 0.50),

@@ -33,6 +33,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,8 @@ class Result:
     delivered_ms: dict[str, float | None] = field(default_factory=dict)
     accepted: int = 0
     refused: int = 0
+    refused_by_status: dict[str, int] = field(default_factory=dict)  # "0" = no HTTP answer
+    transport_errors: dict[str, int] = field(default_factory=dict)  # the "0"s by exception
     lost: int = 0
     duplicates: int = 0
     complete: bool = True  # False: the last drain gave up while orders were still arriving
@@ -135,6 +138,9 @@ class Gateway(System):
                 "ESB_BROKER_PREFIX": self.prefix,
                 "ESB_QUEUE_TYPE": o.queue_type,
             }
+        if self.bench.gateway_src is not None:
+            src = self.bench.gateway_src
+            env["PYTHONPATH"] = os.pathsep.join([str(src / "src"), str(src / "adapters")])
         return env | dict(kv.split("=", 1) for kv in o.gateway_env)
 
     @property
@@ -152,6 +158,8 @@ class Gateway(System):
         await self.child.wait_ready(self.url + "/readyz")
 
     async def cleanup(self) -> None:
+        if self.database is not None:
+            await self.bench.pg.drop(self.database)
         if self.mode == "production":
             routes = yaml.safe_load((CONFIG / "interfaces.yaml").read_text())["interfaces"]
             queues = [
@@ -198,6 +206,8 @@ class Reference(System):
         await self.child.wait_ready(self.url + "/healthz")
 
     async def cleanup(self) -> None:
+        if self.database is not None:
+            await self.bench.pg.drop(self.database)
         if self.mode == "production":
             name = f"{self.prefix}.ref"
             await delete_broker_objects(self.bench.opts.broker_url, [name], [name])
@@ -214,8 +224,21 @@ class Bench:
         self.sink: Child | None = None
         self.sink_url = ""
         self.http = httpx.AsyncClient(timeout=30.0)
+        self.gateway_src: Path | None = None
+
+    def snapshot(self, rev: str) -> None:
+        """The gateway's code as committed at ``rev``, so edits in progress do not interfere."""
+        target = self.out / "gateway-src"
+        target.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "archive", rev, "src", "adapters"], cwd=REPO, capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+        self.gateway_src = target
 
     async def run(self) -> list[Result]:
+        if self.opts.gateway_rev:
+            self.snapshot(self.opts.gateway_rev)
         port = free_port()
         self.sink_url = f"http://127.0.0.1:{port}"
         argv = [sys.executable, str(BENCH / "sink.py"), f"--port={port}"]
@@ -266,8 +289,10 @@ class Bench:
             endpoint, requests, rate=result.rate, duration=o.open_duration, prefix=prefix + "-o"
         )
         _, result.complete = await self.drain([warm, saturation, steady])
-        final_metrics(result, [warm, saturation, steady], await self.arrivals())
+        arrivals = await self.arrivals()
+        final_metrics(result, [warm, saturation, steady], arrivals)
         result.duplicates = int((await self.stats())["duplicates"])
+        write_orders(self.out / f"orders-{system.tag}.csv", [warm, saturation, steady], arrivals)
         return result
 
     def sink_pids(self) -> list[int]:
@@ -319,6 +344,8 @@ class Bench:
             await self.sink.stop()
         await self.http.aclose()
         await self.pg.drop_all()
+        if self.gateway_src is not None:
+            shutil.rmtree(self.gateway_src, ignore_errors=True)
 
 
 def saturation_metrics(
@@ -348,7 +375,20 @@ def final_metrics(result: Result, phases: list[Phase], arrivals: dict[str, int])
     accepted = {k for p in phases for k in p.accepted()}
     result.accepted = len(accepted)
     result.refused = sum(p.refused() for p in phases)
+    result.refused_by_status = dict(
+        Counter(str(s) for p in phases for s in p.status if not 200 <= s < 300)
+    )
+    result.transport_errors = dict(sum((p.errors for p in phases), Counter[str]()))
     result.lost = sum(1 for k in accepted if k not in arrivals)
+
+
+def write_orders(path: Path, phases: list[Phase], arrivals: dict[str, int]) -> None:
+    """Every order with its times (monotonic ns), for looking closer at a run."""
+    with path.open("w") as out:
+        out.write("phase,order_id,status,due_or_sent_ns,answered_ns,delivered_ns\n")
+        for p in phases:
+            for i, status, start, done in zip(p.ids, p.status, p.start_ns, p.done_ns, strict=True):
+                out.write(f"{p.name},{i},{status},{start},{done},{arrivals.get(i, '')}\n")
 
 
 def auto_rate(result: Result) -> float:
@@ -390,11 +430,14 @@ def describe_run(opts: argparse.Namespace) -> dict[str, Any]:
         done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
         return done.stdout.strip()
 
-    dirty = git("status", "--porcelain", "--", "src", "adapters")
+    if opts.gateway_rev:
+        commit = git("rev-parse", "--short", opts.gateway_rev)
+    else:
+        dirty = git("status", "--porcelain", "--", "src", "adapters")
+        commit = git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if dirty else "")
     return {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": git("rev-parse", "--short", "HEAD")
-        + (" (+ uncommitted changes)" if dirty else ""),
+        "commit": commit,
         "cores": os.cpu_count(),
         "loadavg_before": Path("/proc/loadavg").read_text().split()[:3],
         "queue_type": opts.queue_type,
@@ -424,6 +467,12 @@ def parse_args() -> argparse.Namespace:
         default=[],
         metavar="ESB_X=VALUE",
         help="extra environment for the gateway (repeatable)",
+    )
+    p.add_argument(
+        "--gateway-rev",
+        default="",
+        metavar="REV",
+        help="run the gateway as committed at REV (e.g. HEAD), not the working tree",
     )
     p.add_argument(
         "--profile",

@@ -117,9 +117,14 @@ class Postgres:
         self.created.append(name)
         return self.url(name)
 
+    async def drop(self, name: str) -> None:
+        await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if name in self.created:
+            self.created.remove(name)
+
     async def drop_all(self) -> None:
         while self.created:
-            await self._admin(f'DROP DATABASE IF EXISTS "{self.created.pop()}" WITH (FORCE)')
+            await self.drop(self.created[-1])
 
 
 async def delete_broker_objects(url: str, queues: Iterable[str], exchanges: Iterable[str]) -> None:

@@ -19,6 +19,8 @@ class ResultLike(Protocol):
     delivered_ms: dict[str, float | None]
     accepted: int
     refused: int
+    refused_by_status: dict[str, int]
+    transport_errors: dict[str, int]
     lost: int
     duplicates: int
     complete: bool
@@ -136,5 +138,11 @@ def render(run: dict[str, Any], results: list[Any]) -> str:
     lines += [
         f"Note: {r.mode} {r.system}: the last drain gave up while orders were missing."
         for r in notes
+    ]
+    lines += [
+        f"Note: {r.mode} {r.system}: refused or failed requests by HTTP status "
+        f"(0 = no answer): {r.refused_by_status}; transport errors: {r.transport_errors}"
+        for r in results
+        if r.refused
     ]
     return "\n".join(lines)
