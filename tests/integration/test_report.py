@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from datetime import timedelta
 from pathlib import Path
@@ -127,3 +128,33 @@ async def test_report_reflects_live_traffic(
     assert row["end_to_end_latency_ms"]["p99"] >= row["end_to_end_latency_ms"]["p50"] > 0
     bad_window = await gut.admin("GET", "/v1/report", params={"window": "soon"})
     assert bad_window.status_code == 422
+
+
+async def test_thresholds_and_deadlines_come_from_yaml(make_gateway, target: TargetServer,
+                                                        tmp_path: Path) -> None:
+    extra = """
+    deadline: 2s
+    health: {degraded_below: 0.99, failing_below: 0.2, failing_after: 2, backlog_above: 0}
+""".rstrip("\n")
+    config = rest_interface(target.url, schedule="[0.05s, 0.05s, 0.05s]").replace(
+        "        connector:", extra.replace("    deadline", "        deadline").replace(
+            "    health", "        health") + "\n        connector:")
+    target.script.extend([503, 503])
+    gut = await make_gateway(write_config(tmp_path / "cfg", config))
+    first = (await gut.send("sales_order", {"OrderNo": "SO-T1"})).json()["id"]
+    await gut.wait_status(first, "delivered")
+    [row] = (await gut.admin("GET", "/v1/report", params={"window": "10m"})).json()["interfaces"]
+    assert row["success_rate"] == round(1 / 3, 6)
+    assert row["status"] == "degraded"  # 33 % is above failing_below 0.2, below 0.99
+    assert row["deadline"]["within_s"] == 2.0
+    assert row["deadline"]["on_time_share"] == 1.0
+    assert row["throughput_per_s"] == round(1 / 600, 3)
+
+    target.default_status = 503  # two failures in a row: failing_after 2
+    second = (await gut.send("sales_order", {"OrderNo": "SO-T2"})).json()["id"]
+    await gut.wait_for(second, lambda m: m["deliveries"][0]["attempts"] >= 2)
+    [row] = (await gut.admin("GET", "/v1/report", params={"window": "10m"})).json()["interfaces"]
+    assert row["status"] == "failing"
+    await asyncio.sleep(2.1)
+    [row] = (await gut.admin("GET", "/v1/report", params={"window": "10m"})).json()["interfaces"]
+    assert row["deadline"]["overdue_now"] == 1

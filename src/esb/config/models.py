@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, create_model
 
-from esb.config.types import RetryPolicy, StrictModel
+from esb.config.types import Duration, HealthThresholds, RetryPolicy, StrictModel
 from esb.connectors.base import ConnectorConfig
 from esb.connectors.inbound import InboundConfig
 
@@ -53,7 +53,12 @@ class TargetBase(StrictModel):
     mapping: Name | None = Field(
         default=None, description="file name in mappings/ (no .yaml); none: body unchanged"
     )
+    deadline: Duration | None = Field(
+        default=None, description="a document should reach this target within this time, "
+        "e.g. 5m; the report shows the share on time and the trace marks overdue ones"
+    )
     retry: RetryPolicy | None = Field(default=None, description="overrides the interface's")
+    health: HealthThresholds | None = Field(default=None, description="overrides the interface's")
     connector: ConnectorConfig
 
 
@@ -77,10 +82,14 @@ class InterfaceBase(StrictModel):
         description="other ways in besides HTTP: a watched folder, a SOAP endpoint...",
     )
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    health: HealthThresholds = Field(default_factory=HealthThresholds)
     targets: dict[Name, TargetBase] = Field(min_length=1)
 
     def target_retry(self, target: str) -> RetryPolicy:
         return self.targets[target].retry or self.retry
+
+    def target_health(self, target: str) -> HealthThresholds:
+        return self.targets[target].health or self.health
 
     def target_system(self, target: str) -> str:
         return self.targets[target].system or target

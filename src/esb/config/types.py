@@ -89,6 +89,16 @@ class RetryPolicy(StrictModel):
         return self.schedule[min(attempt - 2, len(self.schedule) - 1)]
 
 
+class HealthThresholds(StrictModel):
+    """When the report (and alerts) call an interface's target degraded or failing."""
+
+    degraded_below: float = Field(default=0.95, ge=0, le=1, description="success rate")
+    failing_below: float = Field(default=0.5, ge=0, le=1, description="success rate")
+    failing_after: int = Field(default=3, ge=1, description="consecutive failed attempts")
+    backlog_above: int | None = Field(default=None, ge=0, description="pending -> degraded")
+    oldest_pending_above: Duration = Field(default=300.0, description="pending age -> degraded")
+
+
 class BasicAuth(StrictModel):
     type: Literal["basic"]
     username: str

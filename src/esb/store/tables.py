@@ -104,6 +104,8 @@ deliveries = Table(
     Index(None, "status", "updated_at"),
     Index(None, "interface", "target", "created_at"),
     Index(None, "interface", "target", "delivered_at"),
+    Index(None, "created_at"),  # the report's window scans
+    Index(None, "delivered_at"),
 )
 
 attempts = Table(
@@ -121,6 +123,7 @@ attempts = Table(
     Column("error", Text),
     Column("detail", Text, doc="JSON fields the target answered, e.g. a SOAP response"),
     Index(None, "interface", "target", "started_at"),
+    Index(None, "started_at"),  # the report's window scan
 )
 
 outbox = Table(
