@@ -9,7 +9,12 @@ problems raise ``esb.errors.ConfigError``.
 
 from esb.mapping.engine import CompiledMapping, MappingContext, MappingSet
 from esb.mapping.expressions import Expression, ExpressionError, compile_expression
-from esb.mapping.inputs import InputSchemaError, InputValidator, compile_input_schema
+from esb.mapping.inputs import (
+    InputSchemaError,
+    InputValidator,
+    compile_input_schema,
+    load_input_schema,
+)
 from esb.mapping.loader import load_mappings, schema_models
 from esb.mapping.models import CodeTableFile, MappingFile
 from esb.mapping.testing import Difference, MappingTestResult, run_mapping_test
@@ -31,6 +36,7 @@ __all__ = [
     "XrefLookup",
     "compile_expression",
     "compile_input_schema",
+    "load_input_schema",
     "load_mappings",
     "parse_masterdata",
     "read_masterdata",

@@ -9,6 +9,7 @@ in decimal; ``round`` rounds half up, as invoices do.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -55,8 +56,10 @@ def text_of(value: Any, function: str) -> str:
 def _decimal(value: Any, function: str) -> Decimal:
     if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
         return Decimal(value.strip())
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return Decimal(repr(value))
     raise FunctionFailed(f"{function}() expects a number or decimal text, got {value!r}")
 
 

@@ -10,16 +10,18 @@ Every offending field is reported with its own path (``Lines[1].Qty``).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError
 
 from esb.config.yamlfile import format_loc
-from esb.errors import FieldProblem
+from esb.errors import ConfigError, FieldProblem
 from esb.mapping.patterns import DATE_LETTERS, PatternError, compile_pattern
 
 _DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
@@ -158,6 +160,22 @@ class InputValidator:
             if problem not in problems:
                 problems.append(problem)
         return problems
+
+
+def load_input_schema(path: Path) -> InputValidator:
+    """Read and compile a schema file; ConfigError as ``file:line: problem`` if it is wrong."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError([f"{path}:{exc.lineno}: JSON syntax: {exc.msg}"]) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}:1: cannot read: {exc}"]) from exc
+    if not isinstance(document, dict):
+        raise ConfigError([f"{path}:1: a JSON Schema is an object"])
+    try:
+        return compile_input_schema(document)
+    except InputSchemaError as exc:
+        raise ConfigError([f"{path}:1: {exc}"]) from exc
 
 
 def compile_input_schema(schema: Mapping[str, Any]) -> InputValidator:

@@ -97,10 +97,7 @@ def parse_path(text: str) -> SourcePath:
     if not text:
         raise PathError("the path is empty")
     from_root, rest = _start(text)
-    steps = _tokens(rest)
-    if not steps and rest:
-        raise PathError("the path names no key")
-    return SourcePath(text=text, steps=tuple(steps), from_root=from_root)
+    return SourcePath(text=text, steps=tuple(_tokens(rest)), from_root=from_root)
 
 
 def read_key(record: Any, key: str) -> Any:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from esb.errors import FieldProblem
-from esb.mapping import InputSchemaError, compile_input_schema
+from esb.errors import ConfigError, FieldProblem
+from esb.mapping import InputSchemaError, compile_input_schema, load_input_schema
 
 ORDER = {
     "type": "object",
@@ -109,3 +110,20 @@ def test_formats_apply_to_text_only_and_enum_values_are_not_formats() -> None:
         {"properties": {"q": {"format": "decimal"}, "c": {"const": {"format": "whatever"}}}}
     )
     assert validator.validate({"q": 5}) == []
+
+
+def test_schema_files_are_read_with_file_and_line_in_errors(tmp_path: Path) -> None:
+    good = tmp_path / "good.schema.json"
+    good.write_text('{"required": ["OrderNo"]}')
+    assert [p.field for p in load_input_schema(good).validate({})] == ["OrderNo"]
+    for text, problem in [
+        ('{\n  "type": "object",\n  "required": [OrderNo]\n}', ":3: JSON syntax: Expecting value"),
+        ("[]", ":1: a JSON Schema is an object"),
+        ('{"format": "decimel"}', ":1: /: unknown format 'decimel'"),
+    ]:
+        bad = tmp_path / "bad.schema.json"
+        bad.write_text(text)
+        with pytest.raises(ConfigError) as caught:
+            load_input_schema(bad)
+        [message] = caught.value.problems
+        assert message.startswith(f"{bad}{problem}")

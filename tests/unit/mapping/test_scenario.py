@@ -16,7 +16,7 @@ from esb.mapping import (
     MappingContext,
     MappingSet,
     StaticXref,
-    compile_input_schema,
+    load_input_schema,
     load_mappings,
     run_mapping_test,
 )
@@ -36,7 +36,7 @@ def ctx() -> MappingContext:
 
 
 def schema(name: str) -> InputValidator:
-    return compile_input_schema(read_json(DEMO / "schemas" / f"{name}.schema.json"))
+    return load_input_schema(DEMO / "schemas" / f"{name}.schema.json")
 
 
 def shipment_rows(name: str) -> list[dict[str, str]]:
