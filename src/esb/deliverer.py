@@ -87,7 +87,10 @@ class Deliverer:
         self.xref = xref
 
     def _map(self, task: DeliveryTask) -> Any:
-        """The target body: the interface's mapping for this target, or the body as it came."""
+        """The target body: an operator's correction, else the interface's mapping for this
+        target, else the body as it came."""
+        if task.corrected is not None:
+            return task.corrected
         config = self.live.config
         spec = config.interfaces[task.interface].targets[task.target]
         if spec.mapping is None:

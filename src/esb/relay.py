@@ -12,6 +12,7 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
+import orjson
 import structlog
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -83,7 +84,8 @@ class BrokerRelay(Relay):
 
     @staticmethod
     def _outgoing(row: Row[tuple]) -> Outgoing:
-        task = to_task(row, raw_body(row.content_type, row.body))
+        corrected = orjson.Fragment(row.corrected_body) if row.corrected_body else None
+        task = to_task(row, raw_body(row.content_type, row.body), corrected)
         return Outgoing(
             (row.interface, row.target), task.encode(), f"{row.delivery_id}:{row.outbox_id}"
         )
@@ -116,5 +118,6 @@ class LocalRelay(Relay):
             )
             await mark(conn, [r.outbox_id for r in live], OutboxStatus.CLAIMED, now)
         for row in live:
-            self.queue.put_nowait(to_task(row, parse_body(row.content_type, row.body)))
+            corrected = orjson.loads(row.corrected_body) if row.corrected_body else None
+            self.queue.put_nowait(to_task(row, parse_body(row.content_type, row.body), corrected))
         return len(rows) if len(rows) < room else self.batch

@@ -24,6 +24,7 @@ class DeliveryTask:
     received_at: datetime
     content_type: str
     body: Any  # the source body, parsed when JSON
+    corrected: Any = None  # an operator's corrected target body: sent as is, no mapping
 
     def encode(self) -> bytes:
         """The broker envelope; a JSON body travels as-is, without a parse/serialise round."""
@@ -41,6 +42,7 @@ class DeliveryTask:
                 "received_at": self.received_at.isoformat(),
                 "content_type": self.content_type,
                 "body": self.body,
+                "corrected": self.corrected,
             }
         )
 
@@ -60,6 +62,7 @@ class DeliveryTask:
             received_at=datetime.fromisoformat(data["received_at"]),
             content_type=data["content_type"],
             body=data["body"],
+            corrected=data.get("corrected"),
         )
 
 

@@ -91,3 +91,31 @@ async def test_operator_endpoints_refuse_system_keys_and_need_a_reason(
         f"{gut.url}/v1/report", headers={"Authorization": f"Bearer {ERP_KEY}"}
     )
     assert report.status_code == 403
+
+
+async def test_correct_and_replay_sends_the_fixed_body_and_audits_the_diff(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    gut, message_id, delivery_id = await parked_message(make_gateway, target, tmp_path)
+    target.default_status = 200
+    before = await gut.message(message_id)
+    assert before["deliveries"][0]["sent_body"] == ORDER  # what the target refused
+
+    fixed = {**ORDER, "OrderNo": "SO-OP1-A"}
+    response = await gut.admin("POST", f"/v1/deliveries/{delivery_id}/correct",
+                               json={"body": fixed, "reason": "MES wants a suffix for re-sends"})
+    assert response.status_code == 200, response.text
+
+    message = await gut.wait_status(message_id, "delivered")
+    assert target.bodies()[-1] == fixed
+    delivery = message["deliveries"][0]
+    assert delivery["corrected_body"] == fixed
+    [entry] = message["audit"]
+    assert entry["action"] == "correct"
+    assert entry["before"]["body"] == ORDER
+    assert entry["after"]["body"] == fixed
+    assert entry["after"]["changes"] == ['OrderNo: expected "SO-OP1", got "SO-OP1-A"']
+
+    again = await gut.admin("POST", f"/v1/deliveries/{delivery_id}/correct",
+                            json={"body": fixed, "reason": "x"})
+    assert again.status_code == 409

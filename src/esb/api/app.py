@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from esb import __version__
 from esb.api import config as config_api
-from esb.api import deliveries, errors, health, mappings, messages, xref
+from esb.api import deliveries, errors, health, mappings, messages, trace, xref
 from esb.api import inbound as inbound_api
 from esb.config.loader import GatewayConfig, load_config
 from esb.connectors import ConnectorRegistry, load_registry
@@ -61,7 +61,7 @@ def create_app(
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (messages, deliveries, xref, mappings, config_api, health, inbound_api):
+    for module in (messages, deliveries, trace, xref, mappings, config_api, health, inbound_api):
         app.include_router(module.router)
     if settings.serve_demo_standins:
         from esb.demo import demo_app

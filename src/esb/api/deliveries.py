@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -10,7 +11,7 @@ from pydantic import BaseModel, Field
 from esb.api.auth import AdminDep
 from esb.api.responses import JsonResponse
 from esb.errors import NotFound
-from esb.store.operator import discard, replay
+from esb.store.operator import correct, discard, replay
 
 router = APIRouter(prefix="/v1/deliveries", tags=["operations"])
 
@@ -37,6 +38,25 @@ async def replay_delivery(
 ) -> JsonResponse:
     gateway = request.app.state.gateway
     result = await replay(gateway.engine, _id(delivery_id), _actor(action), action.reason)
+    gateway.notify()
+    return JsonResponse(result)
+
+
+class Correction(OperatorAction):
+    body: Any = Field(description="the target body to send instead of the mapping's output")
+
+
+@router.post(
+    "/{delivery_id}/correct",
+    summary="Fix a parked delivery's target body and send it (original kept, diff audited)",
+)
+async def correct_delivery(
+    delivery_id: str, action: Correction, request: Request, _: AdminDep
+) -> JsonResponse:
+    gateway = request.app.state.gateway
+    result = await correct(
+        gateway.engine, _id(delivery_id), action.body, _actor(action), action.reason
+    )
     gateway.notify()
     return JsonResponse(result)
 

@@ -9,7 +9,9 @@ import orjson
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from esb.connectors import json_default
 from esb.errors import Conflict, NotFound
+from esb.mapping.testing import compare
 from esb.status import DeliveryStatus, OutboxStatus
 from esb.store.engine import transaction, utcnow
 from esb.store.tables import audit_log, deliveries, outbox
@@ -87,6 +89,54 @@ async def replay(engine: AsyncEngine, delivery_id: UUID, actor: str, reason: str
             )
         )
         await _audit(conn, "replay", delivery_id, actor, reason, _state(row), after)
+    return {"id": str(delivery_id), **after}
+
+
+async def correct(
+    engine: AsyncEngine, delivery_id: UUID, body: Any, actor: str, reason: str
+) -> dict[str, Any]:
+    """Send an operator's fixed body instead of the mapping's (a parked delivery only).
+
+    The original stays on the delivery (``sent_body``); the audit entry keeps both
+    bodies and the field-by-field difference.
+    """
+    now = utcnow()
+    async with transaction(engine) as conn:
+        row = await _locked(conn, delivery_id)
+        if row.status != DeliveryStatus.PARKED:
+            raise Conflict(
+                f"delivery {delivery_id} is {row.status}; only a parked delivery can be corrected"
+            )
+        original = orjson.loads(row.sent_body) if row.sent_body else None
+        changes = [d.describe() for d in compare(original, body)] if original is not None else []
+        after = {
+            **_state(row),
+            "status": DeliveryStatus.PENDING.value,
+            "body": body,
+            "changes": changes,
+        }
+        await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(
+                status=DeliveryStatus.PENDING,
+                round_attempts=0,
+                next_attempt_at=now,
+                updated_at=now,
+                corrected_body=orjson.dumps(body, default=json_default).decode(),
+            )
+        )
+        await conn.execute(
+            outbox.insert().values(
+                delivery_id=delivery_id,
+                status=OutboxStatus.PENDING,
+                available_at=now,
+                created_at=now,
+            )
+        )
+        await _audit(
+            conn, "correct", delivery_id, actor, reason, {**_state(row), "body": original}, after
+        )
     return {"id": str(delivery_id), **after}
 
 

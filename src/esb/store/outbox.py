@@ -22,6 +22,7 @@ _DUE = (
         deliveries.c.round_attempts,
         deliveries.c.interface,
         deliveries.c.target,
+        deliveries.c.corrected_body,
         messages.c.id.label("message_id"),
         messages.c.message_type,
         messages.c.business_key,
@@ -50,7 +51,7 @@ def is_live(row: Row[tuple]) -> bool:
     return bool(row.status == DeliveryStatus.PENDING)
 
 
-def to_task(row: Row[tuple], body: object) -> DeliveryTask:
+def to_task(row: Row[tuple], body: object, corrected: object = None) -> DeliveryTask:
     return DeliveryTask(
         outbox_id=row.outbox_id,
         delivery_id=row.delivery_id,
@@ -64,6 +65,7 @@ def to_task(row: Row[tuple], body: object) -> DeliveryTask:
         received_at=row.received_at,
         content_type=row.content_type,
         body=body,
+        corrected=corrected,
     )
 
 

@@ -56,6 +56,8 @@ def _delivery(row: Row[Any], tries: list[dict[str, Any]] | None) -> dict[str, An
     }
     if tries is not None:
         out["attempt_log"] = tries
+        out["sent_body"] = orjson.loads(row.sent_body) if row.sent_body else None
+        out["corrected_body"] = orjson.loads(row.corrected_body) if row.corrected_body else None
     return out
 
 

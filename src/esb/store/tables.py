@@ -100,6 +100,7 @@ deliveries = Table(
     Column("delivered_at", UtcDateTime),
     Column("end_to_end_ms", Float, doc="accepted -> delivered; kept for report percentiles"),
     Column("sent_body", Text, doc="the mapped body of the last attempt: what the target got"),
+    Column("corrected_body", Text, doc="an operator's fix of the mapped body, sent instead"),
     Index(None, "interface", "target", "status"),
     Index(None, "status", "updated_at"),
     Index(None, "interface", "target", "created_at"),

@@ -1,0 +1,122 @@
+"""Tracing: one business document across interfaces on one timeline, and chart series."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from esb.api.auth import AdminDep
+from esb.api.responses import JsonResponse
+from esb.config.gateway import GatewayConfig
+from esb.config.types import parse_duration
+from esb.errors import FieldProblem, ValidationFailed
+from esb.store.engine import utcnow
+from esb.store.series import attempt_series
+from esb.store.trace import trace_rows
+
+router = APIRouter(tags=["tracing"])
+MAX_POINTS = 2000
+
+
+def _hop(delivery: dict[str, Any], deadline: float | None, now: datetime) -> None:
+    """Mark a delivery against its target's deadline: due_at, late, overdue."""
+    if deadline is None:
+        return
+    due = delivery["created_at"] + timedelta(seconds=deadline)
+    done = delivery["delivered_at"]
+    delivery["due_at"] = due
+    delivery["late"] = done is not None and done > due
+    delivery["overdue"] = done is None and delivery["status"] != "discarded" and now > due
+
+
+def _events(message: dict[str, Any]) -> list[dict[str, Any]]:
+    base = {"message_id": message["id"], "interface": message["interface"]}
+    events = [
+        {
+            **base,
+            "at": message["received_at"],
+            "event": "received",
+            "detail": f"{message['message_type']} from {message['source']}",
+        }
+    ]
+    for d in message["deliveries"]:
+        for a in d["attempts"]:
+            events.append(
+                {
+                    **base,
+                    "at": a["started_at"],
+                    "event": a["outcome"],
+                    "target": d["target"],
+                    "detail": a["error"] or a["status_code"],
+                }
+            )
+        if d.get("overdue"):
+            events.append(
+                {
+                    **base,
+                    "at": d["due_at"],
+                    "event": "overdue",
+                    "target": d["target"],
+                    "detail": f"not delivered by {d['due_at'].isoformat()}",
+                }
+            )
+    return events
+
+
+def _deadline(config: GatewayConfig, interface: str, target: str) -> float | None:
+    spec = config.interfaces.get(interface)
+    return spec.targets[target].deadline if spec and target in spec.targets else None
+
+
+@router.get("/v1/trace", summary="Every message and delivery about one business key")
+async def trace(
+    request: Request, _: AdminDep, key: Annotated[str, Query(min_length=1, max_length=200)]
+) -> JsonResponse:
+    gateway = request.app.state.gateway
+    now = utcnow()
+    found = await trace_rows(gateway.engine, key)
+    for message in found:
+        for delivery in message["deliveries"]:
+            _hop(delivery, _deadline(gateway.config, message["interface"], delivery["target"]), now)
+    events = sorted((e for m in found for e in _events(m)), key=lambda e: e["at"])
+    return JsonResponse(
+        {
+            "key": key,
+            "messages": found,
+            "events": events,
+            "overdue": any(d.get("overdue") for m in found for d in m["deliveries"]),
+        }
+    )
+
+
+@router.get("/v1/report/series", summary="Attempts, success rate and p95 latency per step")
+async def series(
+    request: Request,
+    _: AdminDep,
+    window: Annotated[str, Query()] = "1h",
+    step: Annotated[str, Query()] = "1m",
+) -> JsonResponse:
+    try:
+        window_s, step_s = parse_duration(window), parse_duration(step)
+    except ValueError as exc:
+        raise ValidationFailed([FieldProblem("window", str(exc))]) from None
+    buckets = int(window_s // step_s) if step_s > 0 else 0
+    if not 0 < buckets <= MAX_POINTS:
+        raise ValidationFailed(
+            [FieldProblem("step", f"window/step must give 1-{MAX_POINTS} points")]
+        )
+    since = utcnow() - timedelta(seconds=buckets * step_s)
+    data = await attempt_series(request.app.state.gateway.engine, since, step_s, buckets)
+    return JsonResponse(
+        {
+            "window": window,
+            "step_s": step_s,
+            "from": since.isoformat(),
+            "series": [
+                {"interface": i, "target": t, "points": points}
+                for (i, t), points in sorted(data.items())
+            ],
+        }
+    )

@@ -1,0 +1,80 @@
+"""Everything about one business document (an order number) across interfaces."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+from uuid import UUID
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from esb.store.engine import transaction
+from esb.store.tables import attempts, deliveries, messages
+
+LIMIT = 200
+
+
+async def trace_rows(engine: AsyncEngine, key: str) -> list[dict[str, Any]]:
+    """Messages with this business key, oldest first, each with deliveries and attempts."""
+    async with transaction(engine) as conn:
+        found = (
+            await conn.execute(
+                select(messages)
+                .where(messages.c.business_key == key)
+                .order_by(messages.c.received_at)
+                .limit(LIMIT)
+            )
+        ).all()
+        dels = (
+            await conn.execute(
+                select(deliveries)
+                .where(deliveries.c.message_id.in_([m.id for m in found]))
+                .order_by(deliveries.c.created_at, deliveries.c.target)
+            )
+        ).all()
+        tries = (
+            await conn.execute(
+                select(attempts)
+                .where(attempts.c.delivery_id.in_([d.id for d in dels]))
+                .order_by(attempts.c.id)
+            )
+        ).all()
+    by_delivery: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
+    for a in tries:
+        by_delivery[a.delivery_id].append(
+            {
+                "number": a.number,
+                "started_at": a.started_at,
+                "duration_ms": a.duration_ms,
+                "outcome": a.outcome,
+                "status_code": a.status_code,
+                "error": a.error,
+            }
+        )
+    by_message: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
+    for d in dels:
+        by_message[d.message_id].append(
+            {
+                "id": str(d.id),
+                "target": d.target,
+                "status": d.status,
+                "created_at": d.created_at,
+                "delivered_at": d.delivered_at,
+                "last_error": d.last_error,
+                "attempts": by_delivery[d.id],
+            }
+        )
+    return [
+        {
+            "id": str(m.id),
+            "interface": m.interface,
+            "message_type": m.message_type,
+            "source": m.source_system,
+            "received_at": m.received_at,
+            "skipped": orjson.loads(m.skipped) if m.skipped else [],
+            "deliveries": by_message[m.id],
+        }
+        for m in found
+    ]
