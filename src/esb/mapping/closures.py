@@ -178,8 +178,10 @@ def xref_key(key: str, domain: str, source: str, target: str, missing: Missing) 
 
 
 def constant(value: Any) -> FieldFn:
-    make = fresh(value)
-    return lambda scope, root, ctx: make()
+    if isinstance(value, dict | list):
+        make = fresh(value)
+        return lambda scope, root, ctx: make()
+    return lambda scope, root, ctx: value
 
 
 def conditional(condition: Expression, inner: FieldFn) -> FieldFn:

@@ -73,7 +73,7 @@ def date_converter(source: str, target: str, invalid: str) -> Converter:
         if pattern.letters - DATE_LETTERS:
             raise RuleError(("date", key), "date: has no time of day; use datetime: for times")
     _check_full_date(reader, ("date", "from"))
-    passthrough = invalid == "pass"
+    passthrough, write = invalid == "pass", writer.writer()
 
     def convert(value: Any) -> Any:
         text = _as_text(value)
@@ -82,7 +82,7 @@ def date_converter(source: str, target: str, invalid: str) -> Converter:
             if passthrough:
                 return value
             raise Fault(f"{show(value)} is not a real date written {source}")
-        return writer.write(moment)
+        return write(moment)
 
     return _natural_date(reader, writer, convert) if reader.natural else convert
 
@@ -90,7 +90,7 @@ def date_converter(source: str, target: str, invalid: str) -> Converter:
 def _natural_date(reader: DatePattern, writer: DatePattern, general: Converter) -> Converter:
     """yyyyMMdd-like patterns: one match, three ints; anything unusual takes the general path."""
     assert reader.regex is not None  # natural patterns are never iso
-    match_text, write = reader.regex.fullmatch, writer.write
+    match_text, write = reader.regex.fullmatch, writer.writer()
 
     def convert(value: Any) -> Any:
         if type(value) is str and (match := match_text(value)) is not None:
@@ -144,6 +144,7 @@ def datetime_converter(
     _check_zones(reader, writer, zone, to_zone)
     local, wanted = _zone(zone, ("datetime", "zone")), _zone(to_zone, ("datetime", "to_zone"))
     passthrough = invalid == "pass"
+    write = writer.writer()
 
     def convert(value: Any) -> Any:
         text = _as_text(value)
@@ -152,7 +153,7 @@ def datetime_converter(
             if passthrough:
                 return value
             raise Fault(f"{show(value)} is not a date and time written {source}")
-        return writer.write(_shift(moment, local, wanted, writer))
+        return write(_shift(moment, local, wanted, writer))
 
     return convert
 

@@ -36,6 +36,16 @@ DATE_LETTERS = frozenset("yMdE")
 # Fixed-width numbers in this order read straight into datetime(...): the common patterns.
 _NATURAL = (("y", 4), ("M", 2), ("d", 2), ("H", 2), ("m", 2), ("s", 2))
 _ISO_DATE = "yyyy-MM-dd"
+
+
+def _isoformat(value: date) -> str:
+    return value.isoformat()
+
+
+def _literal(text: str) -> Writer:
+    return lambda value: text
+
+
 #: datetime(year, month, day[, hour, minute, second]) taking the numbers of a natural pattern.
 _from_numbers: Callable[..., datetime] = datetime
 
@@ -150,11 +160,16 @@ class DatePattern:
         return _assemble(slots, self.letters)
 
     def write(self, value: date) -> str:
+        return self.writer()(value)
+
+    def writer(self) -> Callable[[date], str]:
+        """The fastest writer for this pattern: ISO ones use the built-in isoformat."""
         if self.regex is None:
-            return value.isoformat()
+            return _isoformat
         if self.text == _ISO_DATE:
-            return date.isoformat(value)  # the date part, also of a datetime
-        return "".join([w if isinstance(w, str) else w(value) for w in self.writers])
+            return date.isoformat  # the date part, also of a datetime
+        pieces = tuple(_literal(w) if isinstance(w, str) else w for w in self.writers)
+        return lambda value: "".join([piece(value) for piece in pieces])
 
 
 def compile_pattern(text: str) -> DatePattern:
