@@ -17,7 +17,7 @@ from esb.mapping.inputs import (
 )
 from esb.mapping.loader import load_mappings, schema_models
 from esb.mapping.models import CodeTableFile, MappingFile
-from esb.mapping.testing import Difference, MappingTestResult, run_mapping_test
+from esb.mapping.testing import Difference, MappingTestResult, compare, run_mapping_test
 from esb.mapping.xref import StaticXref, XrefLookup, parse_masterdata, read_masterdata
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "MappingTestResult",
     "StaticXref",
     "XrefLookup",
+    "compare",
     "compile_expression",
     "compile_input_schema",
     "load_input_schema",
