@@ -176,6 +176,25 @@ class Broker:
         except (aiormq.exceptions.AMQPError, OSError, TimeoutError) as exc:
             raise BrokerUnavailable(f"cannot consume: {exc!r}") from exc
 
+    async def queue_depth(self, route: Route) -> int:
+        """Messages ready in a route's queue (0 when the queue does not exist yet)."""
+        try:
+            channel = await self._connection_or_raise().channel()
+            try:
+                queue = await channel.declare_queue(self.queue_name(route), passive=True)
+                return int(queue.declaration_result.message_count or 0)
+            finally:
+                await channel.close()
+        except aiormq.exceptions.ChannelNotFoundEntity:
+            return 0
+        except (aiormq.exceptions.AMQPError, OSError, TimeoutError) as exc:
+            raise BrokerUnavailable(f"cannot inspect {self.queue_name(route)}: {exc!r}") from exc
+
+    def _connection_or_raise(self) -> AbstractRobustConnection:
+        if self._connection is None:
+            raise BrokerUnavailable("broker not connected")
+        return self._connection
+
     async def stop_consuming(self) -> None:
         """Take no new messages; those in flight can still be acknowledged."""
         consumers, self._consumers = self._consumers, []

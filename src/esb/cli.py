@@ -117,6 +117,23 @@ def relay_command() -> None:
     run(lambda: _run_parts(settings, config, relay=True, worker=False))
 
 
+@app.command(name="reconcile")
+def reconcile_command() -> None:
+    """Run the consistency check once: re-drive what is lost, report what is stuck."""
+    from esb.runtime import Gateway
+
+    settings, config = settings_and_config()
+
+    async def work() -> dict[str, Any]:
+        gateway = Gateway(settings, config, load_registry())
+        try:
+            return await gateway.reconcile_now("cli")
+        finally:
+            await gateway.stop()
+
+    typer.echo(json.dumps(run(work), indent=2))
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Create or migrate the schema of ESB_DATABASE_URL (embedded: ./var/esb.db)."""

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from esb import reconcile
 from esb.batching import GroupCommit
 from esb.broker import Broker
 from esb.config.loader import GatewayConfig
@@ -100,6 +101,8 @@ class Gateway:
         if inbound:
             self.inbound.start(self.config)
             self.live.on_reloaded.append(self.inbound.restart)
+        if relay:
+            self._spawn(self._reconcile_forever(), "reconcile")
         if self.settings.embedded and (relay or worker):
             await self._start_embedded()
         else:
@@ -172,6 +175,23 @@ class Gateway:
                     log.warning("waiting for RabbitMQ", error=str(exc), retry_in=delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
+
+    async def _reconcile_forever(self) -> None:
+        if self.broker is not None:
+            await self._connect_broker()
+        await reconcile.run_forever(
+            self.engine,
+            self.broker,
+            self.settings.reconcile_every,
+            self.settings.reconcile_stuck_after,
+        )
+
+    async def reconcile_now(self, trigger: str) -> dict[str, Any]:
+        if self.broker is not None:
+            await self._connect_broker()
+        return await reconcile.run_once(
+            self.engine, self.broker, self.settings.reconcile_stuck_after, trigger
+        )
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         self._background.append(asyncio.create_task(coro, name=name))

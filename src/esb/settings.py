@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     accept_writers: int = Field(default=4, ge=1, description="parallel accept transactions (PG)")
     db_pool_size: int = Field(default=10, ge=1)
     db_timeout: float = Field(default=5.0, gt=0, description="connect/statement timeout, s")
+    reconcile_every: float = Field(default=300.0, gt=0, description="consistency check, s")
+    reconcile_stuck_after: float = Field(
+        default=600.0, gt=0, description="older than this and not moving: stuck, s"
+    )
     config_watch: bool = Field(default=True, description="reload when a config file changes")
     xref_refresh: float = Field(default=2.0, gt=0, description="master-data poll, seconds")
     local_concurrency: int = Field(default=32, ge=1, description="embedded: parallel deliveries")

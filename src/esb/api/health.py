@@ -13,6 +13,7 @@ from esb.config.types import parse_duration
 from esb.errors import FieldProblem, StoreUnavailable, ValidationFailed
 from esb.report import build_report
 from esb.store.engine import transaction
+from esb.store.reconcile import last_run
 
 router = APIRouter(tags=["health"])
 
@@ -48,4 +49,14 @@ async def report(
     except ValueError as exc:
         raise ValidationFailed([FieldProblem("window", str(exc))]) from None
     gateway = request.app.state.gateway
-    return JsonResponse(await build_report(gateway.engine, gateway.config, window))
+    report = await build_report(gateway.engine, gateway.config, window)
+    report["consistency_check"] = await last_run(gateway.engine)
+    return JsonResponse(report)
+
+
+@router.post("/v1/reconcile", summary="Run the consistency check now and say what it did")
+async def reconcile_now(request: Request, _: AdminDep) -> JsonResponse:
+    gateway = request.app.state.gateway
+    result = await gateway.reconcile_now("api")
+    gateway.notify()
+    return JsonResponse(result)

@@ -5,6 +5,7 @@ messages ─< deliveries ─< attempts
                ├─< outbox      rows the relay publishes (also the retry timer: available_at)
                └─< audit_log   operator actions (who, when, why, before/after)
 
+reconcile_runs  what each consistency check found and did
 inbound_files   the ledger of files taken in: each file once (by content), with its report
 xref_codes      master data: per domain, which code each system uses for one entity
 xref_versions   bumped with every change, so every process knows when to reload
@@ -187,4 +188,15 @@ inbound_files = Table(
     Column("started_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime),
     UniqueConstraint("interface", "sha256"),
+)
+
+reconcile_runs = Table(
+    "reconcile_runs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("started_at", UtcDateTime, nullable=False, index=True),
+    Column("finished_at", UtcDateTime, nullable=False),
+    Column("trigger", String(50), nullable=False, doc="schedule | api | cli"),
+    Column("found", Text, nullable=False, doc="JSON: counts of each kind of inconsistency"),
+    Column("actions", Text, nullable=False, doc="JSON: what was re-driven or reset"),
 )
