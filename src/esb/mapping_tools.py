@@ -21,16 +21,11 @@ from esb.mapping import (
     run_mapping_test,
 )
 from esb.store.queries import recent_sent
-from esb.xref import parse_csv
 
 
 def masterdata_xref(folder: Path) -> StaticXref:
     """Offline master data: the configuration folder's masterdata/*.csv files."""
-    domains = {
-        path.stem: parse_csv(path.read_text(encoding="utf-8"), source=str(path))
-        for path in sorted((folder / "masterdata").glob("*.csv"))
-    }
-    return StaticXref(domains)
+    return StaticXref.from_masterdata(folder / "masterdata")
 
 
 def routes_using(config: GatewayConfig, mapping: str) -> list[Route]:
