@@ -93,6 +93,10 @@ async def _run_parts(
     gateway = Gateway(settings, config, load_registry())
     await gateway.prepare_database()
     await gateway.start(relay=relay, worker=worker)
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port, settings.host, gateway.metrics.registry)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

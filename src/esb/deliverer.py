@@ -30,6 +30,7 @@ from esb.connectors import (
 from esb.errors import MappingError, XrefMissing
 from esb.live import LiveConfig
 from esb.mapping import MappingContext
+from esb.metrics import Metrics
 from esb.status import AttemptOutcome
 from esb.store.engine import utcnow
 from esb.store.outcomes import AttemptRecord
@@ -80,11 +81,16 @@ def message_facts(task: DeliveryTask) -> dict[str, Any]:
 
 class Deliverer:
     def __init__(
-        self, live: LiveConfig, recorder: GroupCommit[AttemptRecord, None], xref: XrefCache
+        self,
+        live: LiveConfig,
+        recorder: GroupCommit[AttemptRecord, None],
+        xref: XrefCache,
+        metrics: Metrics,
     ) -> None:
         self.live = live
         self.recorder = recorder
         self.xref = xref
+        self.metrics = metrics
 
     def _map(self, task: DeliveryTask) -> Any:
         """The target body: an operator's correction, else the interface's mapping for this
@@ -145,7 +151,17 @@ class Deliverer:
         return interface.target_retry(task.target)
 
     async def handle(self, task: DeliveryTask, *, close_claim: bool = False) -> AttemptOutcome:
-        """Attempt ``task`` and return once the outcome is committed."""
+        """Attempt ``task`` and return once the outcome is committed; every log line meanwhile
+        (the connector's too) carries the message, delivery, interface and target."""
+        with structlog.contextvars.bound_contextvars(
+            message_id=str(task.message_id),
+            delivery_id=str(task.delivery_id),
+            interface=task.interface,
+            target=task.target,
+        ):
+            return await self._handle(task, close_claim)
+
+    async def _handle(self, task: DeliveryTask, close_claim: bool) -> AttemptOutcome:
         started = utcnow()
         t0 = time.perf_counter()
         outcome, body = await self._attempt(task)
@@ -173,14 +189,12 @@ class Deliverer:
             sent_body=None if body is None else orjson.dumps(body, default=json_default).decode(),
         )
         await self.recorder.submit(record)
+        end_to_end = None if record.end_to_end_ms is None else record.end_to_end_ms / 1000.0
+        self.metrics.attempt(task.interface, task.target, kind, duration_ms / 1000.0, end_to_end)
         # one line per failure at INFO; successes only at DEBUG (a line each costs CPU)
         emit = log.debug if kind == AttemptOutcome.DELIVERED else log.info
         emit(
             "attempt",
-            message_id=str(task.message_id),
-            delivery_id=str(task.delivery_id),
-            interface=task.interface,
-            target=task.target,
             attempt=task.attempt,
             outcome=kind.value,
             status_code=outcome.status_code,

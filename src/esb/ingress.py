@@ -59,6 +59,7 @@ class Ingress:
     store: Callable[[NewMessage], Awaitable[Accepted]]  # the group-committed accept
     config: Callable[[], GatewayConfig]  # the current configuration (it can be reloaded)
     notify: Callable[[], None]
+    counted: Callable[[str], None] = lambda interface: None  # metrics: one more accepted
 
     async def accept(
         self,
@@ -107,6 +108,8 @@ class Ingress:
             skipped=skipped,
         )
         accepted = await self.store(new)
-        if accepted.created and accepted.deliveries:
-            self.notify()
+        if accepted.created:
+            self.counted(interface)
+            if accepted.deliveries:
+                self.notify()
         return accepted

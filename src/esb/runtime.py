@@ -25,6 +25,7 @@ from esb.errors import BrokerUnavailable
 from esb.inbound import InboundRunner
 from esb.ingress import Ingress
 from esb.live import LiveConfig, routes
+from esb.metrics import Metrics
 from esb.relay import BrokerRelay, LocalRelay, Relay
 from esb.settings import Settings
 from esb.store.accept import Accepted, NewMessage, accept_messages
@@ -69,9 +70,15 @@ class Gateway:
             writers=1 if sqlite else settings.accept_writers,
             name="accepts",
         )
-        self.ingress = Ingress(self.accepts.submit, lambda: self.config, self.notify)
+        self.ingress = Ingress(
+            self.accepts.submit,
+            lambda: self.config,
+            self.notify,
+            lambda interface: self.metrics.accepted.labels(interface).inc(),
+        )
         self.inbound = InboundRunner(registry, self.ingress, self.engine, settings.data_dir)
         self.xref = XrefCache(self.engine)
+        self.metrics = Metrics()
         self.relay: Relay | None = None
         self.worker: BrokerWorker | LocalWorker | None = None
         self._background: list[asyncio.Task[None]] = []
@@ -93,6 +100,7 @@ class Gateway:
         )
         await seed(self.engine, self.config.folder)
         await self.xref.refresh()
+        self._spawn(self.metrics.refresh_forever(self.engine), "metrics")
         self._spawn(self.xref.watch(self.settings.xref_refresh), "xref-watch")
         if self.settings.config_watch:
             self._spawn(self.live.watch(), "config-watch")
@@ -130,7 +138,7 @@ class Gateway:
 
     def _deliverer(self) -> Deliverer:
         self.live.start_connectors()
-        return Deliverer(self.live, self.recorder, self.xref)
+        return Deliverer(self.live, self.recorder, self.xref, self.metrics)
 
     def _start_broker_relay(self) -> None:
         assert self.broker is not None

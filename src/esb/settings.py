@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     accept_writers: int = Field(default=4, ge=1, description="parallel accept transactions (PG)")
     db_pool_size: int = Field(default=10, ge=1)
     db_timeout: float = Field(default=5.0, gt=0, description="connect/statement timeout, s")
+    metrics_port: int | None = Field(
+        default=None, description="esb worker/relay: serve /metrics on this port"
+    )
     reconcile_every: float = Field(default=300.0, gt=0, description="consistency check, s")
     reconcile_stuck_after: float = Field(
         default=600.0, gt=0, description="older than this and not moving: stuck, s"

@@ -12,6 +12,7 @@ from esb import __version__
 from esb.api import config as config_api
 from esb.api import deliveries, errors, health, mappings, messages, trace, xref
 from esb.api import inbound as inbound_api
+from esb.api import metrics as metrics_api
 from esb.config.loader import GatewayConfig, load_config
 from esb.connectors import ConnectorRegistry, load_registry
 from esb.runtime import Gateway
@@ -61,7 +62,18 @@ def create_app(
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (messages, deliveries, trace, xref, mappings, config_api, health, inbound_api):
+    routers = (
+        messages,
+        deliveries,
+        trace,
+        xref,
+        mappings,
+        config_api,
+        health,
+        metrics_api,
+        inbound_api,
+    )
+    for module in routers:
         app.include_router(module.router)
     if settings.serve_demo_standins:
         from esb.demo import demo_app

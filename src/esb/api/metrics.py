@@ -1,0 +1,15 @@
+"""``GET /metrics`` in the Prometheus text format (this process's registry)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import Response
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/metrics", summary="Prometheus metrics of this gateway process")
+async def metrics(request: Request) -> Response:
+    registry = request.app.state.gateway.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
