@@ -16,6 +16,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb import reconcile
+from esb.alerts import Alerter
 from esb.batching import GroupCommit
 from esb.broker import Broker
 from esb.config.loader import GatewayConfig
@@ -111,6 +112,7 @@ class Gateway:
             self.live.on_reloaded.append(self.inbound.restart)
         if relay:
             self._spawn(self._reconcile_forever(), "reconcile")
+            self._spawn(Alerter(self.engine, lambda: self.config).run_forever(), "alerts")
         if self.settings.embedded and (relay or worker):
             await self._start_embedded()
         else:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from esb.config.models import InterfaceBase, SystemConfig
+from esb.config.models import AlertsConfig, InterfaceBase, SystemConfig
 from esb.errors import FieldProblem, Forbidden, MappingError, NotFound, ValidationFailed
 from esb.mapping import Expression, InputValidator, MappingSet
 
@@ -33,6 +33,7 @@ class GatewayConfig:
     validators: Mapping[str, InputValidator] = field(default_factory=dict)
     conditions: Mapping[Route, Expression] = field(default_factory=dict)
     mappings: MappingSet = field(default_factory=MappingSet)
+    alerts: AlertsConfig | None = None
 
     def authenticate(self, token: str) -> str | None:
         """The system whose key this is, compared in constant time against every key."""

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ValidationError
 from esb.config.checks import check_mappings, check_systems, compile_expressions, compile_schemas
 from esb.config.gateway import GatewayConfig, hash_key
 from esb.config.models import (
+    AlertsConfig,
+    AlertsFile,
     InterfaceBase,
     InterfacesFileBase,
     SystemConfig,
@@ -113,6 +115,7 @@ def load_config(
     systems = systems_file.systems if systems_file else {}
     if systems_file is not None:
         problems.extend(check_systems(systems, interfaces))
+    alerts = _alerts(folder, env, problems)
     mappings = _mappings(folder, env, problems)
     problems.extend(check_mappings(interfaces, mappings))
     business_keys, conditions = compile_expressions(interfaces, problems)
@@ -128,7 +131,18 @@ def load_config(
         validators=validators,
         conditions=conditions,
         mappings=mappings,
+        alerts=alerts,
     )
+
+
+def _alerts(folder: Path, env: Mapping[str, str], problems: list[str]) -> AlertsConfig | None:
+    """The optional alerts.yaml."""
+    if not (folder / "alerts.yaml").is_file():
+        return None
+    doc = read_yaml(folder / "alerts.yaml", env)
+    parsed: AlertsFile | None = _validate(doc, AlertsFile)
+    problems.extend(doc.problems)
+    return parsed.alerts if parsed else None
 
 
 def _mappings(folder: Path, env: Mapping[str, str], problems: list[str]) -> MappingSet:

@@ -120,3 +120,20 @@ def interfaces_file_model(
     interface: Any = create_model("Interface", __base__=InterfaceBase, **fields)
     interfaces: Any = dict.__class_getitem__((Name, interface))
     return create_model("InterfacesFile", __base__=InterfacesFileBase, interfaces=(interfaces, ...))
+
+
+class AlertsConfig(StrictModel):
+    """Where to tell people that an interface is failing or backed up (alerts.yaml)."""
+
+    webhook: str = Field(pattern=r"^https?://", description="POSTed a JSON notification")
+    headers: dict[str, SecretStr] = Field(default_factory=dict, description="e.g. a token")
+    every: Duration = Field(default=900.0, description="at most one alert per target per this")
+    check: Duration = Field(default=30.0, description="how often the health is evaluated")
+    window: Duration = Field(default=900.0, description="the report window the check uses")
+    dashboard_url: str = Field(
+        default="http://127.0.0.1:8000/dashboard", description="linked from every alert"
+    )
+
+
+class AlertsFile(StrictModel):
+    alerts: AlertsConfig

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from esb.config.models import SystemsFile, interfaces_file_model
+from esb.config.models import AlertsFile, SystemsFile, interfaces_file_model
 from esb.connectors import ConnectorRegistry
 from esb.mapping import schema_models
 
@@ -53,6 +53,7 @@ def generate(registry: ConnectorRegistry) -> dict[str, dict[str, Any]]:
     """File name in ``schemas/`` -> its JSON Schema."""
     schemas = {
         "systems.schema.json": _schema(SystemsFile, "esb systems.yaml"),
+        "alerts.schema.json": _schema(AlertsFile, "esb alerts.yaml"),
         "interfaces.schema.json": _schema(
             interfaces_file_model(registry.config_models(), registry.inbound_models()),
             "esb interfaces.yaml",

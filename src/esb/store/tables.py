@@ -5,6 +5,7 @@ messages ─< deliveries ─< attempts
                ├─< outbox      rows the relay publishes (also the retry timer: available_at)
                └─< audit_log   operator actions (who, when, why, before/after)
 
+alert_state     when each alert was last sent (at most one per interval, any process)
 reconcile_runs  what each consistency check found and did
 inbound_files   the ledger of files taken in: each file once (by content), with its report
 xref_codes      master data: per domain, which code each system uses for one entity
@@ -199,4 +200,11 @@ reconcile_runs = Table(
     Column("trigger", String(50), nullable=False, doc="schedule | api | cli"),
     Column("found", Text, nullable=False, doc="JSON: counts of each kind of inconsistency"),
     Column("actions", Text, nullable=False, doc="JSON: what was re-driven or reset"),
+)
+
+alert_state = Table(
+    "alert_state",
+    metadata,
+    Column("key", String(300), primary_key=True, doc="interface/target/kind"),
+    Column("last_sent_at", UtcDateTime, nullable=False),
 )
