@@ -15,6 +15,7 @@ from esb.api import inbound as inbound_api
 from esb.api import metrics as metrics_api
 from esb.config.loader import GatewayConfig, load_config
 from esb.connectors import ConnectorRegistry, load_registry
+from esb.dashboard import dashboard_router
 from esb.runtime import Gateway
 from esb.settings import Settings
 
@@ -75,6 +76,7 @@ def create_app(
     )
     for module in routers:
         app.include_router(module.router)
+    app.include_router(dashboard_router())
     if settings.serve_demo_standins:
         from esb.demo import demo_app
 

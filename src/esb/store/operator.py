@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -11,25 +12,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.connectors import json_default
 from esb.errors import Conflict, NotFound
-from esb.mapping.testing import compare
+from esb.mapping import compare
 from esb.status import DeliveryStatus, OutboxStatus
+from esb.store.audit import audit
 from esb.store.engine import transaction, utcnow
 from esb.store.tables import audit_log, deliveries, outbox
 
 REPLAYABLE = frozenset({DeliveryStatus.PARKED, DeliveryStatus.DISCARDED})
 DISCARDABLE = frozenset({DeliveryStatus.PARKED, DeliveryStatus.PENDING})
+CORRECTABLE = frozenset({DeliveryStatus.PARKED})
 
 
-def _state(row: Row[Any] | dict[str, Any]) -> dict[str, Any]:
-    get = row.get if isinstance(row, dict) else row._mapping.get
-    return {
-        "status": get("status"),
-        "attempts": get("attempts"),
-        "last_error": get("last_error"),
-    }
+def _state(row: Row[Any]) -> dict[str, Any]:
+    return {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
 
 
-async def _locked(conn: AsyncConnection, delivery_id: UUID) -> Row[Any]:
+async def _locked(
+    conn: AsyncConnection, delivery_id: UUID, action: str, allowed: Collection[str]
+) -> Row[Any]:
     row = (
         await conn.execute(
             select(deliveries).where(deliveries.c.id == delivery_id).with_for_update()
@@ -37,58 +37,42 @@ async def _locked(conn: AsyncConnection, delivery_id: UUID) -> Row[Any]:
     ).first()
     if row is None:
         raise NotFound(f"no delivery {delivery_id}")
+    if row.status not in allowed:
+        raise Conflict(
+            f"delivery {delivery_id} is {row.status}; only "
+            f"{' or '.join(sorted(allowed))} deliveries can be {action}"
+        )
     return row
 
 
-async def _audit(
-    conn: AsyncConnection,
-    action: str,
-    delivery_id: UUID,
-    actor: str,
-    reason: str,
-    before: dict[str, Any],
-    after: dict[str, Any],
-) -> None:
+async def _requeue(conn: AsyncConnection, delivery_id: UUID, **values: Any) -> None:
+    """Pending again with a fresh retry budget, and an outbox row to carry it."""
+    now = utcnow()
     await conn.execute(
-        audit_log.insert().values(
-            at=utcnow(),
-            actor=actor,
-            action=action,
-            delivery_id=delivery_id,
-            reason=reason,
-            before=orjson.dumps(before).decode(),
-            after=orjson.dumps(after).decode(),
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(
+            status=DeliveryStatus.PENDING,
+            round_attempts=0,
+            next_attempt_at=now,
+            updated_at=now,
+            **values,
+        )
+    )
+    await conn.execute(
+        outbox.insert().values(
+            delivery_id=delivery_id, status=OutboxStatus.PENDING, available_at=now, created_at=now
         )
     )
 
 
 async def replay(engine: AsyncEngine, delivery_id: UUID, actor: str, reason: str) -> dict[str, Any]:
     """A parked (or discarded) delivery gets a fresh retry budget and is queued again."""
-    now = utcnow()
     async with transaction(engine) as conn:
-        row = await _locked(conn, delivery_id)
-        if row.status not in REPLAYABLE:
-            raise Conflict(
-                f"delivery {delivery_id} is {row.status}; only parked or discarded "
-                "deliveries can be replayed"
-            )
+        row = await _locked(conn, delivery_id, "replayed", REPLAYABLE)
         after = {**_state(row), "status": DeliveryStatus.PENDING.value}
-        await conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id == delivery_id)
-            .values(
-                status=DeliveryStatus.PENDING, round_attempts=0, next_attempt_at=now, updated_at=now
-            )
-        )
-        await conn.execute(
-            outbox.insert().values(
-                delivery_id=delivery_id,
-                status=OutboxStatus.PENDING,
-                available_at=now,
-                created_at=now,
-            )
-        )
-        await _audit(conn, "replay", delivery_id, actor, reason, _state(row), after)
+        await _requeue(conn, delivery_id)
+        await audit(conn, "replay", actor, reason, _state(row), after, delivery_id)
     return {"id": str(delivery_id), **after}
 
 
@@ -100,13 +84,8 @@ async def correct(
     The original stays on the delivery (``sent_body``); the audit entry keeps both
     bodies and the field-by-field difference.
     """
-    now = utcnow()
     async with transaction(engine) as conn:
-        row = await _locked(conn, delivery_id)
-        if row.status != DeliveryStatus.PARKED:
-            raise Conflict(
-                f"delivery {delivery_id} is {row.status}; only a parked delivery can be corrected"
-            )
+        row = await _locked(conn, delivery_id, "corrected", CORRECTABLE)
         original = orjson.loads(row.sent_body) if row.sent_body else None
         changes = [d.describe() for d in compare(original, body)] if original is not None else []
         after = {
@@ -115,27 +94,11 @@ async def correct(
             "body": body,
             "changes": changes,
         }
-        await conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id == delivery_id)
-            .values(
-                status=DeliveryStatus.PENDING,
-                round_attempts=0,
-                next_attempt_at=now,
-                updated_at=now,
-                corrected_body=orjson.dumps(body, default=json_default).decode(),
-            )
+        await _requeue(
+            conn, delivery_id, corrected_body=orjson.dumps(body, default=json_default).decode()
         )
-        await conn.execute(
-            outbox.insert().values(
-                delivery_id=delivery_id,
-                status=OutboxStatus.PENDING,
-                available_at=now,
-                created_at=now,
-            )
-        )
-        await _audit(
-            conn, "correct", delivery_id, actor, reason, {**_state(row), "body": original}, after
+        await audit(
+            conn, "correct", actor, reason, {**_state(row), "body": original}, after, delivery_id
         )
     return {"id": str(delivery_id), **after}
 
@@ -146,12 +109,7 @@ async def discard(
     """The operator decides this delivery will not happen; pending retries are dropped."""
     now = utcnow()
     async with transaction(engine) as conn:
-        row = await _locked(conn, delivery_id)
-        if row.status not in DISCARDABLE:
-            raise Conflict(
-                f"delivery {delivery_id} is {row.status}; only parked or pending "
-                "deliveries can be discarded"
-            )
+        row = await _locked(conn, delivery_id, "discarded", DISCARDABLE)
         after = {**_state(row), "status": DeliveryStatus.DISCARDED.value}
         await conn.execute(
             update(deliveries)
@@ -163,7 +121,7 @@ async def discard(
             .where(outbox.c.delivery_id == delivery_id, outbox.c.status == OutboxStatus.PENDING)
             .values(status=OutboxStatus.DROPPED)
         )
-        await _audit(conn, "discard", delivery_id, actor, reason, _state(row), after)
+        await audit(conn, "discard", actor, reason, _state(row), after, delivery_id)
     return {"id": str(delivery_id), **after}
 
 

@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-import orjson
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.errors import Conflict
 from esb.ids import uuid7
+from esb.store.audit import audit
 from esb.store.engine import transaction, utcnow
-from esb.store.tables import audit_log, xref_codes, xref_versions
+from esb.store.tables import xref_codes, xref_versions
 
 Entity = dict[str, str]  # system -> code
 
@@ -103,22 +103,6 @@ async def _bump(conn: AsyncConnection, domain: str) -> None:
         await conn.execute(xref_versions.insert().values(domain=domain, version=1, updated_at=now))
 
 
-async def _audit(
-    conn: AsyncConnection, action: str, actor: str, reason: str, before: Any, after: Any
-) -> None:
-    await conn.execute(
-        audit_log.insert().values(
-            at=utcnow(),
-            actor=actor,
-            action=action,
-            delivery_id=None,
-            reason=reason or "-",
-            before=orjson.dumps(before).decode(),
-            after=orjson.dumps(after).decode(),
-        )
-    )
-
-
 async def _write_entity(conn: AsyncConnection, domain: str, entity: UUID, codes: Entity) -> None:
     await conn.execute(
         delete(xref_codes).where(xref_codes.c.domain == domain, xref_codes.c.entity == entity)
@@ -168,7 +152,7 @@ async def put_entity(
         before = data.entities.get(entity) if entity else None
         await _write_entity(conn, domain, entity or uuid7(), merged)
         await _bump(conn, domain)
-        await _audit(
+        await audit(
             conn,
             "xref.put",
             actor,
@@ -189,7 +173,7 @@ async def delete_entity(
             return None
         await _write_entity(conn, domain, entity, {})
         await _bump(conn, domain)
-        await _audit(
+        await audit(
             conn,
             "xref.delete",
             actor,
@@ -246,7 +230,7 @@ async def import_entities(
             data.entities[entity] = merged
             data.index.update({(s, c): entity for s, c in merged.items()})
         await _bump(conn, domain)
-        await _audit(
+        await audit(
             conn,
             "xref.import",
             actor,

@@ -1,0 +1,49 @@
+// How numbers and times read on the wall screen; "—" where there is nothing to show.
+
+export const NONE = "—";
+
+export function count(value) {
+  return value === null || value === undefined ? NONE : value.toLocaleString("en-US");
+}
+
+export function percent(rate) {
+  return rate === null || rate === undefined ? NONE : `${(rate * 100).toFixed(1)} %`;
+}
+
+export function ms(value) {
+  if (value === null || value === undefined) return NONE;
+  if (value < 10) return `${value.toFixed(1)} ms`;
+  if (value < 1000) return `${Math.round(value)} ms`;
+  return `${(value / 1000).toFixed(1)} s`;
+}
+
+export function age(seconds) {
+  if (seconds === null || seconds === undefined) return NONE;
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86400).toFixed(1)} d`;
+}
+
+export function clock(iso) {
+  return iso ? new Date(iso).toLocaleTimeString("en-GB") : NONE;
+}
+
+export function stamp(iso) {
+  if (!iso) return NONE;
+  const at = new Date(iso);
+  return `${at.toLocaleDateString("en-CA")} ${at.toLocaleTimeString("en-GB")}`;
+}
+
+export function preciseClock(iso) {
+  const at = new Date(iso);
+  return `${at.toLocaleTimeString("en-GB")}.${String(at.getMilliseconds()).padStart(3, "0")}`;
+}
+
+export function offset(seconds) {
+  return seconds < 60 ? `+${seconds.toFixed(1)} s` : `+${age(seconds)}`;
+}
+
+export function pair(row) {
+  return `${row.interface} → ${row.target}`;
+}

@@ -1,0 +1,153 @@
+// The dashboard's start: sign in once per tab, then refresh every 15 s without reloading.
+
+import * as api from "./api.js";
+import { openAction, setupActions } from "./actions.js";
+import { renderCharts } from "./charts.js";
+import { byId } from "./dom.js";
+import { clock } from "./format.js";
+import { renderParked } from "./parked.js";
+import { consistency, focusTile, renderTiles, summary } from "./tiles.js";
+import { runTrace, setupTrace } from "./trace.js";
+
+const REFRESH_MS = 15000;
+const PERIODS = {
+  hour: { window: "1h", step: "1m", every: 15000 },
+  day: { window: "1d", step: "30m", every: 60000 },
+  week: { window: "7d", step: "6h", every: 300000 },
+};
+const state = { period: "hour", seriesAt: 0, timer: null, inFlight: null, again: false };
+let lastGood = null;
+
+const parkedHandlers = {
+  act: openAction,
+  trace: (key) => {
+    runTrace(key);
+    byId("trace-title").scrollIntoView();
+  },
+};
+
+function showTiles(report) {
+  const first = !byId("tiles").hasChildNodes();
+  renderTiles(byId("tiles"), report.interfaces);
+  byId("summary").textContent = summary(report.interfaces);
+  byId("consistency").textContent = consistency(report.consistency_check);
+  if (first) {
+    performance.mark("esb:tiles");
+    focusTile(location.hash);
+  }
+}
+
+async function loadSeries() {
+  const period = state.period;
+  const { window, step } = PERIODS[period];
+  const data = await api.series(window, step);
+  if (period !== state.period) return;
+  renderCharts(data, period);
+  state.seriesAt = Date.now();
+}
+
+function showUpdated(problem) {
+  const updated = byId("updated");
+  if (!problem) lastGood = new Date().toISOString();
+  updated.classList.toggle("stale", Boolean(problem));
+  updated.textContent = problem
+    ? `Update failed: ${problem} (showing ${clock(lastGood)}; retrying)`
+    : `Updated ${clock(lastGood)}`;
+}
+
+async function cycle() {
+  const jobs = [
+    api.report().then(showTiles),
+    api.parked().then((found) => renderParked(found.messages, parkedHandlers)),
+  ];
+  if (Date.now() - state.seriesAt >= PERIODS[state.period].every) jobs.push(loadSeries());
+  const failed = (await Promise.allSettled(jobs)).find((r) => r.status === "rejected");
+  if (failed?.reason?.unauthorised) {
+    signOut("The gateway refused the key: sign in again.");
+  } else {
+    showUpdated(failed ? failed.reason.message : null);
+  }
+}
+
+// One refresh at a time; asking during one runs another right after it.
+function refresh() {
+  if (state.inFlight) {
+    state.again = true;
+    return;
+  }
+  clearTimeout(state.timer);
+  state.inFlight = cycle().finally(() => {
+    state.inFlight = null;
+    if (!api.session.key()) return;
+    if (state.again) {
+      state.again = false;
+      refresh();
+    } else {
+      state.timer = setTimeout(refresh, REFRESH_MS);
+    }
+  });
+}
+
+function choosePeriod(button) {
+  for (const other of document.querySelectorAll("[data-window]")) {
+    other.setAttribute("aria-pressed", String(other === button));
+  }
+  state.period = button.dataset.window;
+  loadSeries().catch((error) => showUpdated(error.message));
+}
+
+function showBoard(visible) {
+  byId("board").hidden = !visible;
+  byId("sign-out").hidden = !visible;
+  byId("login").hidden = visible;
+}
+
+function signOut(message = "") {
+  api.session.clear();
+  clearTimeout(state.timer);
+  showBoard(false);
+  byId("login-error").textContent = message;
+  byId("admin-key").focus();
+}
+
+function refusal(error) {
+  if (error.status === 403) return "That is a system's key: the dashboard needs the admin key.";
+  if (error.status === 401) return "The gateway does not know that key.";
+  return error.message;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const input = byId("admin-key");
+  api.session.save(input.value.trim());
+  try {
+    const report = await api.report();
+    input.value = "";
+    byId("login-error").textContent = "";
+    showBoard(true);
+    showTiles(report);
+    refresh();
+  } catch (error) {
+    api.session.clear();
+    byId("login-error").textContent = refusal(error);
+  }
+}
+
+function start() {
+  byId("login-form").addEventListener("submit", signIn);
+  byId("sign-out").addEventListener("click", () => signOut());
+  for (const button of document.querySelectorAll("[data-window]")) {
+    button.addEventListener("click", () => choosePeriod(button));
+  }
+  window.addEventListener("hashchange", () => focusTile(location.hash));
+  setupActions(refresh);
+  setupTrace();
+  if (api.session.key()) {
+    showBoard(true);
+    refresh();
+  } else {
+    signOut();
+  }
+}
+
+start();

@@ -1,0 +1,63 @@
+// The parked list: every parked delivery with its reason and the operator's buttons.
+
+import { byId, changed, h } from "./dom.js";
+import { count, stamp } from "./format.js";
+
+const ACTIONS = [
+  ["replay", "Replay", "primary"],
+  ["correct", "Correct…", ""],
+  ["discard", "Discard…", "danger"],
+];
+
+export function parkedItems(messages) {
+  return messages.flatMap((message) => message.deliveries
+    .filter((delivery) => delivery.status === "parked")
+    .map((delivery) => ({ message, delivery })));
+}
+
+function row({ message, delivery }, handlers) {
+  const subject = `${message.key ?? message.id} to ${delivery.target}`;
+  return h("tr", { dataset: { delivery: delivery.id, key: message.key ?? "" } },
+    h("td", {}, h("button", {
+      type: "button", class: "link", "aria-label": `Trace ${message.key}`,
+      onclick: () => handlers.trace(message.key),
+    }, message.key ?? message.id)),
+    h("td", {}, `${message.interface} → ${delivery.target}`),
+    h("td", { class: "reason" }, delivery.last_error ?? ""),
+    h("td", {}, stamp(message.received_at)),
+    h("td", {}, count(delivery.attempts)),
+    h("td", { class: "actions" }, ACTIONS.map(([action, label, style]) => h("button", {
+      type: "button",
+      class: style || null,
+      dataset: { action },
+      "aria-label": `${label.replace("…", "")} ${subject}`,
+      onclick: () => handlers.act(action, { message, delivery }),
+    }, label))));
+}
+
+// Keep keyboard focus on the same button when the list is drawn again.
+function focusedButton(table) {
+  const active = document.activeElement;
+  if (!table.contains(active)) return null;
+  return { delivery: active.closest("tr")?.dataset.delivery, action: active.dataset.action };
+}
+
+function refocus(table, focus) {
+  if (!focus?.delivery) return;
+  const tr = table.querySelector(`tr[data-delivery="${CSS.escape(focus.delivery)}"]`);
+  const button = focus.action ? tr?.querySelector(`[data-action="${focus.action}"]`) : tr?.querySelector("button");
+  (button ?? byId("parked-title")).focus();
+}
+
+export function renderParked(messages, handlers) {
+  const items = parkedItems(messages);
+  const table = byId("parked");
+  if (!changed(table, items.map(({ message, delivery }) => [delivery.id, delivery.attempts,
+    delivery.last_error, message.key]))) return;
+  const focus = focusedButton(table);
+  table.tBodies[0].replaceChildren(...items.map((item) => row(item, handlers)));
+  table.hidden = items.length === 0;
+  byId("parked-empty").hidden = items.length > 0;
+  byId("parked-count").textContent = `(${items.length}${messages.length >= 100 ? "+" : ""})`;
+  refocus(table, focus);
+}

@@ -1,0 +1,78 @@
+// The trace view: every message and delivery about one business key on one timeline.
+
+import { trace as fetchTrace } from "./api.js";
+import { byId, h } from "./dom.js";
+import { clock, count, offset, preciseClock } from "./format.js";
+
+function deadline(delivery) {
+  if (!delivery.due_at) return "";
+  if (delivery.overdue) return `overdue since ${clock(delivery.due_at)}`;
+  if (delivery.late) return `late (due ${clock(delivery.due_at)})`;
+  if (delivery.delivered_at) return `on time (due ${clock(delivery.due_at)})`;
+  return `due ${clock(delivery.due_at)}`;
+}
+
+function deliveryRows(messages) {
+  return messages.flatMap((message) => message.deliveries.map((delivery) => h("tr", {
+    dataset: { interface: message.interface, target: delivery.target, status: delivery.status },
+  },
+  h("td", {}, message.interface),
+  h("td", {}, delivery.target),
+  h("td", { class: `result ${delivery.status}` }, delivery.status),
+  h("td", {}, count(delivery.attempts.length)),
+  h("td", {}, deadline(delivery)))));
+}
+
+function deliveriesTable(messages) {
+  return h("table", { class: "trace-deliveries" },
+    h("thead", {}, h("tr", {},
+      ["Interface", "Target", "Status", "Attempts", "Deadline"].map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, deliveryRows(messages)));
+}
+
+function timeline(events) {
+  const first = events.length ? Date.parse(events[0].at) : 0;
+  return h("ol", { class: "timeline", "aria-label": "Timeline" }, events.map((event) => h("li", {
+    class: `event-${event.event}`,
+    dataset: { event: event.event, interface: event.interface, target: event.target ?? "" },
+  },
+  h("time", { datetime: event.at }, preciseClock(event.at)),
+  h("span", { class: "offset" }, offset((Date.parse(event.at) - first) / 1000)),
+  h("span", { class: "where" }, event.target ? `${event.interface} → ${event.target}` : event.interface),
+  h("strong", {}, event.event),
+  h("span", { class: "detail" }, event.detail ?? ""))));
+}
+
+function render(data) {
+  const out = byId("trace");
+  if (!data.messages.length) {
+    out.replaceChildren(h("p", {}, `Nothing found for ${data.key}.`));
+    return;
+  }
+  const deliveries = data.messages.reduce((sum, m) => sum + m.deliveries.length, 0);
+  out.replaceChildren(
+    h("p", { class: "summary" },
+      `${data.key}: ${data.messages.length} messages, ${deliveries} deliveries`,
+      data.overdue ? h("span", { class: "result parked" }, " · overdue") : null),
+    deliveriesTable(data.messages),
+    timeline(data.events));
+}
+
+export async function runTrace(key) {
+  const input = byId("trace-key");
+  input.value = key;
+  byId("trace").replaceChildren(h("p", { class: "muted" }, `Tracing ${key}…`));
+  try {
+    render(await fetchTrace(key));
+  } catch (error) {
+    byId("trace").replaceChildren(h("p", { class: "error" }, `Cannot trace ${key}: ${error.message}`));
+  }
+}
+
+export function setupTrace() {
+  byId("trace-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const key = byId("trace-key").value.trim();
+    if (key) runTrace(key);
+  });
+}
