@@ -4,6 +4,7 @@ import { h } from "./dom.js";
 import { age, clock, count, ms, pair, percent } from "./format.js";
 
 const STATUS_TEXT = { ok: "✔ OK", degraded: "▲ Degraded", failing: "✖ Failing" };
+let focused = ""; // the tile an alert linked to, kept across refreshes
 
 function figure(label, field, value, text) {
   return h("div", {},
@@ -32,9 +33,10 @@ function lastError(row) {
 
 function tile(row) {
   const latency = row.attempt_latency_ms;
+  const id = `${row.interface}/${row.target}`;
   return h("article", {
-    class: `tile status-${row.status}`,
-    id: `${row.interface}/${row.target}`,
+    class: `tile status-${row.status}${id === focused ? " focused" : ""}`,
+    id,
     "aria-label": `${pair(row)}: ${row.status}`,
     dataset: { interface: row.interface, target: row.target, status: row.status },
   },
@@ -65,11 +67,12 @@ export function renderTiles(container, rows) {
 
 // An alert links to "/dashboard#interface/target": bring that tile into view.
 export function focusTile(hash) {
-  const name = decodeURIComponent(hash.replace(/^#/, ""));
-  const found = name && document.getElementById(name);
-  if (!found || !found.classList.contains("tile")) return;
-  found.classList.add("focused");
-  found.scrollIntoView({ block: "center" });
+  focused = decodeURIComponent(hash.replace(/^#/, ""));
+  for (const tile of document.querySelectorAll(".tile")) {
+    tile.classList.toggle("focused", tile.id === focused);
+  }
+  const found = focused && document.getElementById(focused);
+  if (found?.classList.contains("tile")) found.scrollIntoView({ block: "center" });
 }
 
 export function summary(rows) {
