@@ -9,12 +9,9 @@ is retried later.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
-import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 from esb.connectors import (
     ConnectorConfig,
@@ -30,10 +27,9 @@ from .atomic import Collision, Written, write_atomically
 from .config import FileConfig
 from .formats import FormatProblem, render
 from .naming import NameProblem, Template
+from .threads import on_daemon_thread
 
 __all__ = ["FileConnector"]
-
-T = TypeVar("T")
 
 # Errors that no retry can fix; every other OSError (disk full, permissions, a share
 # that is not mounted, I/O errors) may clear, so it is retried.
@@ -81,41 +77,10 @@ class FileConnector:
     async def _write(self, name: str, content: bytes) -> Written:
         policy, create = self.config.on_collision, self.config.create_folder
         await self._slots.acquire()
-        return await _on_daemon_thread(
+        return await on_daemon_thread(
             lambda: write_atomically(self.folder, name, content, policy, create_folder=create),
             self._slots.release,
         )
 
     async def aclose(self) -> None:
         """Nothing is held between deliveries: files are closed as soon as they are written."""
-
-
-def _on_daemon_thread(work: Callable[[], T], finished: Callable[[], None]) -> asyncio.Future[T]:
-    """Run ``work`` on a fresh daemon thread; ``finished`` runs on the loop when it ends,
-    even if the caller stopped waiting (so a stuck write keeps its slot until it returns)."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def settle(result: T | None, error: BaseException | None) -> None:
-        finished()
-        if future.cancelled():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)  # type: ignore[arg-type]
-
-    def run() -> None:
-        try:
-            result, error = work(), None
-        except BaseException as exc:  # handed to the loop, which re-raises it in deliver
-            result, error = None, exc
-        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
-            loop.call_soon_threadsafe(settle, result, error)
-
-    try:
-        threading.Thread(target=run, name="esb-file-write", daemon=True).start()
-    except RuntimeError:
-        finished()
-        raise
-    return future

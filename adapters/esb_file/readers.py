@@ -1,0 +1,247 @@
+"""Read a dropped file as batches of rows (one message each), streaming, in bounded memory.
+
+``fingerprint`` makes a first pass: the SHA-256 of the content (the file's identity in
+the ledger and in every row's idempotency key) and whether it can be read at all, so
+a file in the wrong encoding is refused before any of its rows is accepted. ``batches``
+then yields ``Row``s and ``Refusal``s, ``batch`` at a time. Rows are numbered as a
+spreadsheet shows them: with a header, the first data row is row 2. Blocking: run on a
+thread (see :mod:`esb_file.threads`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from esb_soap import xmlsafe
+from esb_soap.xmldict import to_data
+
+from .inbound_config import FileDropConfig
+
+__all__ = ["Fingerprint", "Refusal", "Row", "Unreadable", "batches", "fingerprint"]
+
+CHUNK = 1024 * 1024
+
+
+class Unreadable(Exception):
+    """The file as a whole cannot be read: wrong encoding, not the format, a bad header."""
+
+
+class RowTooLong(Exception):
+    """One row is longer than ``max_row_length``; the rest of it was skipped."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    number: int
+    body: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    number: int
+    field: str
+    reason: str
+
+
+Item = Row | Refusal
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    sha256: str
+    size: int
+    problem: str | None  # why the file cannot be read; None: it can
+
+
+def _text_problem(text: str, offset: int) -> str | None:
+    if "\x00" in text:
+        return f"NUL characters near byte {offset}: not a text file"
+    return None
+
+
+def fingerprint(fd: int, config: FileDropConfig) -> Fingerprint:
+    """Hash the whole file; check on the way that it decodes (csv, jsonl, json) and fits."""
+    digest, size, problem = hashlib.sha256(), 0, None
+    decoder = codecs.getincrementaldecoder(config.encoding)("strict")
+    text_format = config.format != "xml"
+    while chunk := os.read(fd, CHUNK):
+        digest.update(chunk)
+        if text_format and problem is None:
+            try:
+                problem = _text_problem(decoder.decode(chunk), size)
+            except UnicodeDecodeError as exc:
+                problem = (
+                    f"not {config.encoding} text: undecodable bytes at byte {size + exc.start}"
+                )
+        size += len(chunk)
+    if text_format and problem is None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            problem = f"not {config.encoding} text: the file ends inside a character"
+    if problem is None and config.format in ("json", "xml") and size > config.max_document_bytes:
+        problem = f"{size} bytes, more than max_document_bytes ({config.max_document_bytes})"
+    return Fingerprint(digest.hexdigest(), size, problem)
+
+
+class _Lines:
+    """The lines of ``text``; a row longer than ``limit`` characters raises RowTooLong."""
+
+    def __init__(self, text: io.TextIOBase, limit: int) -> None:
+        self.text, self.limit, self.row_length = text, limit, 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self.text.readline(self.limit + 1)
+        if not line:
+            raise StopIteration
+        self.row_length += len(line)
+        if self.row_length > self.limit:
+            while line and not line.endswith(("\n", "\r")):  # skip what is left of it
+                line = self.text.readline(CHUNK)
+            self.row_length = 0
+            raise RowTooLong(f"longer than max_row_length ({self.limit} characters)")
+        return line
+
+
+def _text(fd: int, config: FileDropConfig) -> io.TextIOWrapper:
+    raw = os.fdopen(fd, "rb", buffering=CHUNK, closefd=False)
+    return io.TextIOWrapper(raw, encoding=config.encoding, newline="")
+
+
+def _columns(reader: Any, config: FileDropConfig) -> list[str]:
+    options = config.csv
+    if not options.header:
+        return list(options.columns or [])
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error, RowTooLong) as exc:
+        raise Unreadable(f"no readable header row ({exc or 'the file is empty'})") from exc
+    names = [cell.strip() for cell in header]
+    if options.columns:
+        if len(names) != len(options.columns):
+            raise Unreadable(
+                f"the header has {len(names)} columns, `columns` names "
+                f"{len(options.columns)}: not the expected file"
+            )
+        return list(options.columns)
+    if not all(names) or len(set(names)) != len(names):
+        raise Unreadable(f"the header row {header!r} has an empty or repeated column name")
+    return names
+
+
+def _csv_row(number: int, cells: list[str], columns: list[str]) -> Item:
+    if len(cells) == len(columns):
+        return Row(number, dict(zip(columns, cells, strict=True)))
+    if len(cells) < len(columns):
+        missing = columns[len(cells)]
+        return Refusal(number, missing, f"{len(cells)} cells, the header has {len(columns)}")
+    return Refusal(number, "", f"{len(cells)} cells, the header has {len(columns)}")
+
+
+def _csv_items(fd: int, config: FileDropConfig) -> Iterator[Item]:
+    lines = _Lines(_text(fd, config), config.max_row_length)
+    reader = csv.reader(lines, delimiter=config.csv.delimiter, quotechar=config.csv.quote)
+    columns = _columns(reader, config)
+    number = 1 if config.csv.header else 0
+    while True:
+        number += 1
+        lines.row_length = 0
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except (csv.Error, RowTooLong) as exc:
+            yield Refusal(number, "", f"not a CSV row: {exc}")
+            continue
+        if cells:  # a blank line is no row, but keeps its number
+            yield _csv_row(number, cells, columns)
+
+
+def _jsonl_items(fd: int, config: FileDropConfig) -> Iterator[Item]:
+    lines = _Lines(_text(fd, config), config.max_row_length)
+    number = 0
+    while True:
+        number += 1
+        lines.row_length = 0
+        try:
+            line = next(lines)
+        except StopIteration:
+            return
+        except RowTooLong as exc:
+            yield Refusal(number, "", str(exc))
+            continue
+        if line.strip():
+            try:
+                yield Row(number, orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                yield Refusal(number, "", f"not JSON: {exc}")
+
+
+def _read_all(fd: int, limit: int) -> bytes:
+    with os.fdopen(fd, "rb", closefd=False) as raw:
+        data = raw.read(limit + 1)
+    if len(data) > limit:
+        raise Unreadable(f"more than max_document_bytes ({limit})")
+    return data
+
+
+def _json_items(fd: int, config: FileDropConfig) -> Iterator[Item]:
+    data = _read_all(fd, config.max_document_bytes)
+    try:
+        document = orjson.loads(data.decode(config.encoding))
+    except (UnicodeDecodeError, orjson.JSONDecodeError) as exc:
+        raise Unreadable(f"not a JSON document: {exc}") from exc
+    if config.split_array and isinstance(document, list):
+        yield from (Row(n, item) for n, item in enumerate(document, start=1))
+    else:
+        yield Row(1, document)
+
+
+def _xml_items(fd: int, config: FileDropConfig) -> Iterator[Item]:
+    try:
+        root = xmlsafe.parse(
+            _read_all(fd, config.max_document_bytes), max_bytes=config.max_document_bytes
+        )
+    except xmlsafe.XmlRefused as exc:
+        raise Unreadable(str(exc)) from exc
+    record = config.xml.record
+    if record is None:
+        yield Row(1, to_data(root))
+        return
+    records = (c for c in root if isinstance(c.tag, str) and c.tag.rpartition("}")[2] == record)
+    yield from (Row(n, to_data(element)) for n, element in enumerate(records, start=1))
+
+
+READERS = {"csv": _csv_items, "jsonl": _jsonl_items, "json": _json_items, "xml": _xml_items}
+
+
+def batches(fd: int, config: FileDropConfig) -> Iterator[list[Item]]:
+    """The file's rows, ``config.batch`` at a time, from the start of ``fd``.
+
+    Raises :class:`Unreadable` before the first batch when the file as a whole is bad
+    (a header, a JSON or XML document that cannot be read).
+    """
+    os.lseek(fd, 0, os.SEEK_SET)
+    batch: list[Item] = []
+    try:
+        for item in READERS[config.format](fd, config):
+            batch.append(item)
+            if len(batch) >= config.batch:
+                yield batch
+                batch = []
+    except UnicodeDecodeError as exc:  # the file changed since its fingerprint was taken
+        raise Unreadable(f"not {config.encoding} text: {exc}") from exc
+    if batch:
+        yield batch

@@ -1,0 +1,192 @@
+"""File drop end to end: WMS shipment files dropped into the demo factory's folder.
+
+The shipped configuration runs unchanged; ERP is a real HTTP server started here, the
+finance files are written by the demo's own file target, and everything goes through
+the real pipeline in both modes (SQLite, and PostgreSQL + RabbitMQ).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import func, select
+
+from esb.settings import demo_config_dir
+from esb.store.tables import inbound_files, messages
+from tests.support.gateway import GatewayUnderTest
+from tests.support.target import TargetServer
+
+VECTORS = Path(__file__).resolve().parents[1] / "data" / "scenario"
+GOOD = "wms_shipments_20261125.csv"
+PARTLY_BAD = "wms_shipments_20261126_partly_bad.csv"
+ERP_STATUS = "/api/order-status"
+
+
+def vector(name: str) -> Any:
+    return json.loads((VECTORS / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+async def demo(make_gateway, target: TargetServer, tmp_path: Path) -> GatewayUnderTest:
+    env = {"ERP_URL": target.url, "MES_URL": target.url, "WMS_URL": target.url,
+           "DROP_DIR": str(tmp_path / "drop")}  # fmt: skip
+    return await make_gateway(demo_config_dir(), env=env, config_watch=False)
+
+
+def shipments(tmp_path: Path) -> Path:
+    return tmp_path / "drop" / "wms" / "shipments"
+
+
+def drop(folder: Path, name: str, content: bytes) -> Path:
+    """As a well-behaved writer does: a temporary name, then the real one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{name}.tmp"
+    temporary.write_bytes(content)
+    temporary.rename(folder / name)
+    return folder / name
+
+
+async def eventually(check: Any, timeout: float = 20.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if asyncio.iscoroutine(found):
+            found = await found
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.05)
+
+
+async def ledger(gut: GatewayUnderTest) -> list[Any]:
+    async with gut.gateway.engine.connect() as conn:
+        return list((await conn.execute(select(inbound_files).order_by(inbound_files.c.id))).all())
+
+
+async def message_count(gut: GatewayUnderTest, interface: str = "shipment") -> int:
+    async with gut.gateway.engine.connect() as conn:
+        query = select(func.count()).select_from(messages).where(messages.c.interface == interface)
+        return int(await conn.scalar(query) or 0)
+
+
+def names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+async def test_both_shipment_files_reach_erp_and_finance_exactly(
+    demo: GatewayUnderTest, target: TargetServer, tmp_path: Path
+) -> None:
+    folder = shipments(tmp_path)
+    for name in (GOOD, PARTLY_BAD):
+        drop(folder, name, (VECTORS / "inputs" / name).read_bytes())
+
+    await eventually(lambda: len(names(folder / "archive")) == 3, what="both files archived")
+    await target.wait_received(3)
+    await asyncio.sleep(0.3)  # nothing more may arrive
+    expected = [vector(f"expected/erp_order_status_{n}.json") for n in (1, 2, 3)]
+    received = target.bodies(ERP_STATUS)
+    assert sorted(received, key=lambda b: b["OrderNo"]) == expected
+
+    finance = tmp_path / "drop" / "finance" / "invoice-requests"
+    invoices = ["INV-SO-20261124-0001.json", "INV-SO-20261124-0003.json"]
+    await eventually(lambda: names(finance) == invoices, what="finance files")
+    for invoice in invoices:
+        assert (finance / invoice).read_bytes() == (VECTORS / f"expected/finance_{invoice}").read_bytes()
+
+    assert [p.name for p in folder.iterdir() if p.is_file()] == []
+    assert names(folder / "archive") == [GOOD, PARTLY_BAD, f"{PARTLY_BAD}.report.json"]
+    rows = {r.name: r for r in await ledger(demo)}
+    assert (rows[GOOD].status, rows[GOOD].rows_accepted, rows[GOOD].rows_refused) == ("done", 2, 0)
+    bad = rows[PARTLY_BAD]
+    assert (bad.status, bad.rows_accepted, bad.rows_refused) == ("done", 1, 2)
+    report = orjson.loads((folder / "archive" / f"{PARTLY_BAD}.report.json").read_bytes())
+    assert report == orjson.loads(bad.report)
+    refused = [(r["file"], r["row"], r["field"]) for r in report["refusals"]]
+    assert refused == [(PARTLY_BAD, 3, "status"), (PARTLY_BAD, 4, "ship_date")]
+    for refusal in report["refusals"]:
+        assert f"{PARTLY_BAD}, row {refusal['row']}, field {refusal['field']}" in refusal["reason"]
+    assert await message_count(demo) == 3
+
+
+async def test_the_same_content_under_another_name_is_not_taken_again(
+    demo: GatewayUnderTest, target: TargetServer, tmp_path: Path
+) -> None:
+    folder = shipments(tmp_path)
+    content = (VECTORS / "inputs" / GOOD).read_bytes()
+    drop(folder, GOOD, content)
+    await eventually(lambda: names(folder / "archive") == [GOOD], what="first file archived")
+    await target.wait_received(2)
+
+    drop(folder, "again.csv", content)
+    drop(folder, GOOD, content)  # and once more under the very same name
+    await eventually(lambda: len(names(folder / "archive")) == 5, what="copies archived")
+    await asyncio.sleep(0.5)
+    assert len(target.bodies(ERP_STATUS)) == 2
+    assert await message_count(demo) == 2
+    assert len(await ledger(demo)) == 1
+    archive = folder / "archive"
+    stem, dot, extension = GOOD.partition(".")
+    copy = f"{stem}-1{dot}{extension}"
+    assert names(archive) == sorted([GOOD, "again.csv", "again.csv.report.json", copy,
+                                     f"{copy}.report.json"])  # fmt: skip
+    report = orjson.loads((archive / "again.csv.report.json").read_bytes())
+    assert (report["duplicate_of"], report["accepted"]) == (GOOD, 0)
+
+
+@pytest.mark.parametrize("mode", ["embedded"], indirect=True)
+async def test_unreadable_files_go_to_the_error_folder_with_a_report(
+    demo: GatewayUnderTest, target: TargetServer, tmp_path: Path
+) -> None:
+    folder = shipments(tmp_path)
+    text = (VECTORS / "inputs" / GOOD).read_bytes().decode("gb18030")
+    drop(folder, "utf16.csv", text.encode("utf-16"))
+    drop(folder, "binary.csv", bytes(range(256)) * 8)
+    drop(folder, "empty.csv", b"")
+
+    errors = folder / "error"
+    await eventually(lambda: len(names(errors)) == 6, what="three files set aside")
+    problems = {
+        name: orjson.loads((errors / f"{name}.report.json").read_bytes())["problem"]
+        for name in ("utf16.csv", "binary.csv", "empty.csv")
+    }
+    assert "not gb18030 text" in problems["utf16.csv"]
+    assert "not gb18030 text" in problems["binary.csv"] or "NUL" in problems["binary.csv"]
+    assert "header" in problems["empty.csv"]
+    assert {r.status for r in await ledger(demo)} == {"failed"}
+    assert await message_count(demo) == 0
+    assert target.received == []
+
+
+def shipment_rows(count: int, tag: str) -> list[str]:
+    return [f"SO-{tag}-{n:05d},2026-11-25 09:30,顺丰速运,SF{n:010d},P" for n in range(count)]
+
+
+@pytest.mark.parametrize("mode", ["embedded"], indirect=True)
+async def test_a_file_written_slowly_is_not_read_half_way(
+    demo: GatewayUnderTest, target: TargetServer, tmp_path: Path
+) -> None:
+    folder = shipments(tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["order_no,ship_date,carrier,tracking_no,status", *shipment_rows(60, "SLOW")]
+    content = "\r\n".join(lines).encode("gb18030") + b"\r\n"
+    chunks = [content[i : i + 331] for i in range(0, len(content), 331)]  # mid-row cuts
+    path = folder / "slow.csv"
+    with path.open("wb") as writer:  # in place, under its final name: the hard case
+        for chunk in chunks:
+            writer.write(chunk)
+            writer.flush()
+            await asyncio.sleep(0.3)  # shorter than the demo's settle (1s)
+    assert len(chunks) >= 8
+    await eventually(lambda: names(folder / "archive") == ["slow.csv"], what="archived")
+    [row] = await ledger(demo)
+    assert (row.status, row.rows_accepted, row.rows_refused, row.size) == ("done", 60, 0,
+                                                                            len(content))  # fmt: skip
+    assert await message_count(demo) == 60
