@@ -41,7 +41,7 @@ function tile(row) {
     dataset: { interface: row.interface, target: row.target, status: row.status },
   },
   h("div", { class: "tile-head" },
-    h("h3", {}, pair(row)),
+    h("h3", { elementtiming: "tile" }, pair(row)),
     h("p", { class: "badge" }, STATUS_TEXT[row.status] ?? row.status)),
   h("dl", { class: "figures" },
     figure("Success rate", "success_rate", row.success_rate, percent(row.success_rate)),
