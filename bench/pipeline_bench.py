@@ -52,6 +52,7 @@ from pipeline_harness import (
     postgres_pids,
     rabbitmq_pids,
     run_checked,
+    wait_quiet,
 )
 from pipeline_report import render
 
@@ -86,7 +87,7 @@ class Result:
 
 
 class System:
-    """A pipeline under test: a child process serving ``MESSAGE_PATH``."""
+    """A pipeline under test: child processes, the first of them serving ``MESSAGE_PATH``."""
 
     name = ""
 
@@ -95,7 +96,7 @@ class System:
         self.port = free_port()
         self.tag = f"{self.name}-{mode}"
         self.database: str | None = None
-        self.child: Child | None = None
+        self.children: list[Child] = []
 
     @property
     def url(self) -> str:
@@ -105,10 +106,13 @@ class System:
 
     async def cleanup(self) -> None: ...
 
+    async def stop(self) -> None:
+        for child in reversed(self.children):
+            await child.stop()
+
     def cpu_groups(self) -> dict[str, Any]:
-        assert self.child is not None
-        pid = self.child.pid
-        groups: dict[str, Any] = {self.name: lambda: [pid]}
+        pids = [c.pid for c in self.children]
+        groups: dict[str, Any] = {self.name: lambda: pids}
         if self.mode == "production":
             groups["postgres"] = lambda: postgres_pids(self.database)
             groups["rabbitmq"] = rabbitmq_pids
@@ -154,8 +158,14 @@ class Gateway(System):
             self.database = f"esb_bench_{self.bench.run_id}_gw"
             await self.bench.pg.create(self.database)
             await run_checked([*esb, "db", "upgrade"], self.env(), log)
-        self.child = Child(self.tag, [*esb, "serve"], self.env(), log)
-        await self.child.wait_ready(self.url + "/readyz")
+        if self.mode == "production" and self.bench.opts.split:
+            parts = [["serve", "--no-relay", "--no-worker"], ["relay"], ["worker"]]
+        else:
+            parts = [["serve"]]
+        for part in parts:
+            name = f"{self.tag}-{part[0]}"
+            self.children.append(Child(name, [*esb, *part], self.env(), log))
+        await self.children[0].wait_ready(self.url + "/readyz")
 
     async def cleanup(self) -> None:
         if self.database is not None:
@@ -202,8 +212,9 @@ class Reference(System):
             ]
         else:
             argv.append(f"--data-dir={self.bench.out / f'data-{self.tag}'}")
-        self.child = Child(self.tag, argv, dict(os.environ), self.bench.out / f"{self.tag}.log")
-        await self.child.wait_ready(self.url + "/healthz")
+        log = self.bench.out / f"{self.tag}.log"
+        self.children.append(Child(self.tag, argv, dict(os.environ), log))
+        await self.children[0].wait_ready(self.url + "/healthz")
 
     async def cleanup(self) -> None:
         if self.database is not None:
@@ -253,6 +264,10 @@ class Bench:
         return results
 
     async def measure(self, system: System, rate: float) -> Result:
+        if self.opts.wait_quiet:
+            print(f"-- {system.tag}: waiting for a quiet machine", file=sys.stderr, flush=True)
+            busy = await wait_quiet(self.opts.wait_quiet, 5.0, self.opts.wait_max)
+            print(f"-- {system.tag}: machine {busy} % busy", file=sys.stderr, flush=True)
         print(f"-- {system.tag}: starting", file=sys.stderr, flush=True)
         await self.http.post(self.sink_url + "/reset")
         try:
@@ -261,8 +276,7 @@ class Bench:
             print(f"-- {system.tag}: {compact(result)}", file=sys.stderr, flush=True)
             return result
         finally:
-            if system.child is not None:
-                await system.child.stop()
+            await system.stop()
             await system.cleanup()
 
     async def drive(self, system: System, rate: float) -> Result:
@@ -298,23 +312,25 @@ class Bench:
     def sink_pids(self) -> list[int]:
         return [self.sink.pid] if self.sink is not None else []
 
-    def profile(self, system: System) -> subprocess.Popen[bytes] | None:
-        """py-spy on the gateway during the saturation window (``--profile``)."""
-        if not self.opts.profile or system.name != "gateway" or system.child is None:
-            return None
+    def profile(self, system: System) -> list[subprocess.Popen[bytes]]:
+        """py-spy on each gateway process during the saturation window (``--profile``)."""
+        if not self.opts.profile or system.name != "gateway":
+            return []
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-        target = self.out / f"profile-{system.tag}.txt"
-        argv = [
-            py_spy, "record", "--pid", str(system.child.pid), "--format", "raw",
-            "--duration", str(int(self.opts.duration)),
-            "-o", str(target),
-        ]  # fmt: skip
-        with (self.out / f"profile-{system.tag}.log").open("ab") as log:
-            return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        profilers = []
+        for child in system.children:
+            argv = [
+                py_spy, "record", "--pid", str(child.pid), "--format", "raw",
+                "--duration", str(int(self.opts.duration)),
+                "-o", str(self.out / f"profile-{child.name}.txt"),
+            ]  # fmt: skip
+            with (self.out / f"profile-{child.name}.log").open("ab") as log:
+                profilers.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT))
+        return profilers
 
     @staticmethod
-    async def finish_profile(profiler: subprocess.Popen[bytes] | None) -> None:
-        if profiler is not None:
+    async def finish_profile(profilers: list[subprocess.Popen[bytes]]) -> None:
+        for profiler in profilers:
             await asyncio.to_thread(profiler.wait, 60)
 
     async def stats(self) -> dict[str, Any]:
@@ -441,6 +457,12 @@ def describe_run(opts: argparse.Namespace) -> dict[str, Any]:
         "cores": os.cpu_count(),
         "loadavg_before": Path("/proc/loadavg").read_text().split()[:3],
         "queue_type": opts.queue_type,
+        "gateway": (
+            "production gateway as 3 processes (API, relay, worker)"
+            if opts.split
+            else "gateway as one `esb serve` process"
+        )
+        + "".join(f", {kv}" for kv in opts.gateway_env),
         "connections": opts.connections,
         "duration_s": opts.duration,
         "open_duration_s": opts.open_duration,
@@ -468,6 +490,20 @@ def parse_args() -> argparse.Namespace:
         metavar="ESB_X=VALUE",
         help="extra environment for the gateway (repeatable)",
     )
+    p.add_argument(
+        "--split",
+        action="store_true",
+        help="production gateway as three processes: esb serve --no-relay --no-worker, "
+        "esb relay, esb worker (CPU summed)",
+    )
+    p.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="PCT",
+        help="before each system, wait until other processes use under PCT %% of the machine",
+    )
+    p.add_argument("--wait-max", type=float, default=600.0, help="longest such wait, s")
     p.add_argument(
         "--gateway-rev",
         default="",

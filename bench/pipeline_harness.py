@@ -214,3 +214,18 @@ class CpuWatch:
             max(0.0, machine - sum(v for k, v in usage.items() if k != "machine")), 1
         )
         return usage
+
+
+async def wait_quiet(busy_pct: float, window: float, max_wait: float) -> float:
+    """Wait until the machine was under ``busy_pct`` % (of all cores) for ``window`` seconds.
+
+    Returns the busy % of the last window (above ``busy_pct`` if ``max_wait`` ran out).
+    """
+    deadline = time.monotonic() + max_wait
+    while True:
+        busy0, total0 = _machine_ticks()
+        await asyncio.sleep(window)
+        busy1, total1 = _machine_ticks()
+        busy = 100.0 * (busy1 - busy0) / max(total1 - total0, 1)
+        if busy < busy_pct or time.monotonic() > deadline:
+            return round(busy, 1)

@@ -127,8 +127,8 @@ def render(run: dict[str, Any], results: list[Any]) -> str:
     lines = [
         f"Pipeline benchmark, {run['date']}, commit {run['commit']}, {run['cores']} cores, "
         f"load average before {' '.join(run['loadavg_before'])}; RabbitMQ queue type "
-        f"{run['queue_type']}; {run['connections']} connections x {run['duration_s']:g} s "
-        f"saturation, open loop {run['open_duration_s']:g} s.",
+        f"{run['queue_type']}; {run['gateway']}; {run['connections']} connections x "
+        f"{run['duration_s']:g} s saturation, open loop {run['open_duration_s']:g} s.",
         f"Command: `{run['command']}`",
         "",
         *table(results),
