@@ -107,7 +107,24 @@ async def sign_in(page: Any, gut: GatewayUnderTest) -> None:
     await page.locator("#login-error", has_text="does not know that key").wait_for()
     await page.fill("#admin-key", ADMIN_KEY)
     await page.press("#admin-key", "Enter")
-    await page.locator(".tile").first.wait_for()
+    await refreshed(page)
+
+
+async def refreshed(page: Any) -> None:
+    """A refresh went through: the header says "Updated ...", not "Update failed: ..."."""
+    updated = page.locator("#updated")
+    try:
+        await updated.filter(has_text="Updated").wait_for()
+    except Exception as exc:  # Playwright's timeout: say what the page shows instead
+        raise AssertionError(f"no refresh; the page says {await updated.text_content()!r}") from exc
+
+
+async def reopen(page: Any, gut: GatewayUnderTest) -> None:
+    """The tab keeps the key: opening the page again (no tile in the link) needs no sign-in."""
+    await page.goto(f"{gut.url}/dashboard")
+    await refreshed(page)
+    assert await page.locator("#login").is_hidden()
+    assert await page.locator(".tile.focused").count() == 0
 
 
 READ_TILES = """tiles => tiles.map(t => ({
@@ -253,6 +270,7 @@ async def test_an_operator_works_the_dashboard(
     ARTIFACTS.mkdir(exist_ok=True)
     name = "dashboard.png" if mode == "embedded" else f"dashboard-{mode}.png"
     await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    await reopen(page, gut)
     assert errors == []
     assert not [url for url in requests if ADMIN_KEY in url]
     assert all(url.startswith(gut.url) for url in requests)  # nothing from elsewhere

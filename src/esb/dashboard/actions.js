@@ -128,7 +128,9 @@ async function follow(el, item, tries = 0) {
 }
 
 function track(action, item, payload, result) {
-  const status = h("span", { class: "result" }, action === "discard" ? "discarded" : "queued…");
+  const status = action === "discard"
+    ? h("span", { class: "result discarded" }, "discarded")
+    : h("span", { class: "result" }, "queued…");
   const changes = result.changes?.length ? h("ul", {}, result.changes.map((c) => h("li", {}, c))) : null;
   const li = h("li", { dataset: { delivery: item.delivery.id, action } },
     `${clock(new Date().toISOString())} ${item.message.key} → ${item.delivery.target} `,

@@ -39,8 +39,8 @@ function showTiles(report) {
 
 async function loadSeries() {
   const period = state.period;
-  const { window, step } = PERIODS[period];
-  const data = await api.series(window, step);
+  const { window: span, step } = PERIODS[period];
+  const data = await api.series(span, step);
   if (period !== state.period) return;
   renderCharts(data, period);
   state.seriesAt = Date.now();
@@ -120,17 +120,19 @@ async function signIn(event) {
   event.preventDefault();
   const input = byId("admin-key");
   api.session.save(input.value.trim());
+  let report;
   try {
-    const report = await api.report();
-    input.value = "";
-    byId("login-error").textContent = "";
-    showBoard(true);
-    showTiles(report);
-    refresh();
+    report = await api.report();
   } catch (error) {
     api.session.clear();
     byId("login-error").textContent = refusal(error);
+    return;
   }
+  input.value = "";
+  byId("login-error").textContent = "";
+  showBoard(true);
+  showTiles(report);
+  refresh();
 }
 
 function start() {

@@ -71,7 +71,7 @@ export function focusTile(hash) {
   for (const tile of document.querySelectorAll(".tile")) {
     tile.classList.toggle("focused", tile.id === focused);
   }
-  const found = focused && document.getElementById(focused);
+  const found = focused ? document.getElementById(focused) : null;
   if (found?.classList.contains("tile")) found.scrollIntoView({ block: "center" });
 }
 
