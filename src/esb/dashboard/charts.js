@@ -46,28 +46,26 @@ function axes(scale, yMax, yText, from, to) {
   return parts;
 }
 
-// One path per run of points; a gap (no attempts in a step) breaks the line.
-function trace(line, index, scale) {
-  const runs = [];
-  let run = [];
-  for (const point of line.points) {
-    if (point.v === null) {
-      if (run.length) runs.push(run);
-      run = [];
-    } else {
-      run.push(point);
-    }
-  }
-  if (run.length) runs.push(run);
+// Steps without calls are skipped: the line joins the steps that had calls, and when
+// there are few of them each also gets a dot, so a lone call still shows.
+const DOTS_UP_TO = 30;
+
+function shapes(line, index, scale) {
+  const points = line.points.filter((p) => p.v !== null);
   const style = lineStyle(index);
-  return runs.map((points) => (points.length === 1
-    ? s("circle", { cx: scale.x(points[0].t), cy: scale.y(points[0].v), r: 4, fill: style.stroke })
-    : s("path", {
-      class: "series",
-      ...style,
-      d: points.map((p, i) => `${i ? "L" : "M"}${scale.x(p.t).toFixed(1)} ${scale.y(p.v).toFixed(1)}`)
-        .join(""),
+  const at = (p) => `${scale.x(p.t).toFixed(1)} ${scale.y(p.v).toFixed(1)}`;
+  const drawn = [];
+  if (points.length > 1) {
+    drawn.push(s("path", {
+      class: "series", ...style, d: points.map((p, i) => `${i ? "L" : "M"}${at(p)}`).join(""),
+    }));
+  }
+  if (points.length <= DOTS_UP_TO) {
+    drawn.push(...points.map((p) => s("circle", {
+      cx: scale.x(p.t), cy: scale.y(p.v), r: 4, fill: style.stroke,
     })));
+  }
+  return drawn;
 }
 
 function lastValue(line) {
@@ -85,7 +83,7 @@ function drawChart(svg, { title, lines, from, to, yMax, yText }) {
   svg.replaceChildren(
     s("title", {}, title),
     ...axes(scale, yMax, yText, from, to),
-    ...lines.flatMap((line, index) => trace(line, index, scale)),
+    ...lines.flatMap((line, index) => shapes(line, index, scale)),
   );
 }
 
@@ -113,7 +111,7 @@ export function renderCharts(data, periodName) {
   const highest = Math.max(0, ...latency.flatMap((l) => l.points.map((p) => p.v ?? 0)));
   drawChart(byId("chart-latency"), {
     title: `p95 latency, last ${periodName}`, lines: latency, from, to,
-    yMax: niceMax(highest), yText: ms,
+    yMax: niceMax(highest), yText: (v) => (v === 0 ? "0" : ms(v)),
   });
   drawChart(byId("chart-success"), {
     title: `Success rate, last ${periodName}`, from, to, yMax: 100,
