@@ -1,5 +1,6 @@
 """How fast is the health report with millions of recorded attempts (PostgreSQL)?
 
+Keys are sequential (time order), as the gateway's UUIDv7 ids are.
 Fills a fresh database with N attempts spread evenly over --days (one delivery per
 attempt; 1 in 20 attempts failed with a 503, 1 delivery in 10,000 parked), server-side
 with generate_series, then times
@@ -31,23 +32,25 @@ ADMIN_URL = "postgresql://127.0.0.1:5432/test"
 FILL = """
 INSERT INTO messages (id, interface, message_type, source_system, business_key,
                       idempotency_key, content_type, body, received_at)
-SELECT md5(g::text || '{run}')::uuid, 'sales-order', 'sales_order', 'erp', 'SO-' || g, 'k' || g,
-       'application/json', '{{}}', now() - ({days} * interval '1 day') * (g::float / {n})
+SELECT lpad(to_hex(g), 32, '0')::uuid, 'sales-order', 'sales_order', 'erp', 'SO-' || g,
+       'k' || lpad(g::text, 12, '0'),
+       'application/json', '{{}}', now() - ({days} * interval '1 day') * (1 - g::float / {n})
 FROM generate_series(1, {n}) g;
 INSERT INTO deliveries (id, message_id, interface, target, status, attempts, round_attempts,
                         created_at, updated_at, delivered_at, end_to_end_ms)
-SELECT md5('d' || g::text || '{run}')::uuid, md5(g::text || '{run}')::uuid, 'sales-order', 'mes',
+SELECT lpad(to_hex(g + {n}), 32, '0')::uuid, lpad(to_hex(g), 32, '0')::uuid, 'sales-order',
+       'mes',
        CASE WHEN g % 10000 = 0 THEN 'parked' ELSE 'delivered' END, 1, 1,
-       now() - ({days} * interval '1 day') * (g::float / {n}),
-       now() - ({days} * interval '1 day') * (g::float / {n}),
+       now() - ({days} * interval '1 day') * (1 - g::float / {n}),
+       now() - ({days} * interval '1 day') * (1 - g::float / {n}),
        CASE WHEN g % 10000 = 0 THEN NULL
-            ELSE now() - ({days} * interval '1 day') * (g::float / {n}) END,
+            ELSE now() - ({days} * interval '1 day') * (1 - g::float / {n}) END,
        CASE WHEN g % 10000 = 0 THEN NULL ELSE 5 + (g % 997) END
 FROM generate_series(1, {n}) g;
 INSERT INTO attempts (delivery_id, interface, target, number, started_at, duration_ms, outcome,
                       status_code, error)
-SELECT md5('d' || g::text || '{run}')::uuid, 'sales-order', 'mes', 1,
-       now() - ({days} * interval '1 day') * (g::float / {n}), 1 + (g % 499),
+SELECT lpad(to_hex(g + {n}), 32, '0')::uuid, 'sales-order', 'mes', 1,
+       now() - ({days} * interval '1 day') * (1 - g::float / {n}), 1 + (g % 499),
        CASE WHEN g % 20 = 0 THEN 'retry' ELSE 'delivered' END,
        CASE WHEN g % 20 = 0 THEN 503 ELSE 200 END,
        CASE WHEN g % 20 = 0 THEN 'HTTP 503: busy' END
