@@ -34,8 +34,14 @@ ROOT = Path(__file__).resolve().parents[1]
 INPUTS = ROOT / "tests" / "data" / "scenario" / "inputs"
 RESULTS = ROOT / "bench" / "results"
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 # Read in the page once the tiles are there: navigation, paints, the dashboard's own
 # mark, and every resource (the page's files and its API calls) with its bytes.
@@ -68,9 +74,15 @@ def free_port() -> int:
 def start_gateway(data_dir: Path, port: int, admin_key: str) -> subprocess.Popen[bytes]:
     base = f"http://127.0.0.1:{port}/demo"
     env = {
-        **os.environ, "ESB_DATA_DIR": str(data_dir), "ESB_PORT": str(port),
-        "ESB_ADMIN_KEY": admin_key, "ESB_LOG_LEVEL": "warning", "MES_URL": f"{base}/mes",
-        "ERP_URL": f"{base}/erp", "WMS_URL": base, "DROP_DIR": str(data_dir / "drop"),
+        **os.environ,
+        "ESB_DATA_DIR": str(data_dir),
+        "ESB_PORT": str(port),
+        "ESB_ADMIN_KEY": admin_key,
+        "ESB_LOG_LEVEL": "warning",
+        "MES_URL": f"{base}/mes",
+        "ERP_URL": f"{base}/erp",
+        "WMS_URL": base,
+        "DROP_DIR": str(data_dir / "drop"),
     }
     env.pop("ESB_CONFIG", None)
     esb = Path(sys.executable).with_name("esb")
@@ -109,8 +121,13 @@ async def send_traffic(client: httpx.AsyncClient, url: str, count: int) -> None:
         response = await client.post(f"{url}/v1/messages/sales_order", json=order, headers=erp)
         response.raise_for_status()
         if order["OrderNo"].endswith("0"):
-            row = {"order_no": order["OrderNo"], "ship_date": "2026-11-25 09:30",
-                   "carrier": "SF", "tracking_no": "SF1", "status": "S"}
+            row = {
+                "order_no": order["OrderNo"],
+                "ship_date": "2026-11-25 09:30",
+                "carrier": "SF",
+                "tracking_no": "SF1",
+                "status": "S",
+            }
             await client.post(f"{url}/v1/messages/shipment", json=row, headers=wms)
 
 

@@ -31,8 +31,14 @@ VECTORS = Path(__file__).resolve().parents[1] / "data" / "scenario" / "inputs"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 ERP_KEY, WMS_KEY = "erp-dashboard-key-1", "wms-dashboard-key-1"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 TIMEOUT_MS = 10_000
 
@@ -41,8 +47,11 @@ def chromium_path() -> str:
     """Debian's Chromium (no browser download at test time); ESB_TEST_CHROMIUM overrides."""
     found = os.environ.get("ESB_TEST_CHROMIUM") or shutil.which("chromium")
     if not found:
-        pytest.fail("Chromium is not installed: apt-get install chromium chromium-driver "
-                    "(or point ESB_TEST_CHROMIUM at a Chromium binary)", pytrace=False)
+        pytest.fail(
+            "Chromium is not installed: apt-get install chromium chromium-driver "
+            "(or point ESB_TEST_CHROMIUM at a Chromium binary)",
+            pytrace=False,
+        )
     return found
 
 
@@ -54,7 +63,8 @@ async def page() -> AsyncIterator[Any]:
         pytest.fail("Playwright is missing: pip install -e '.[dev]'", pytrace=False)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            executable_path=chromium_path(), args=CHROMIUM_ARGS
+        )
         page = await browser.new_page(viewport={"width": 1600, "height": 900})
         page.set_default_timeout(TIMEOUT_MS)
         yield page
@@ -69,8 +79,9 @@ def statuses(message: dict[str, Any]) -> dict[str, str]:
     return {d["target"]: d["status"] for d in message["deliveries"]}
 
 
-async def send(gut: GatewayUnderTest, kind: str, body: dict[str, Any], key: str,
-               expect: dict[str, str]) -> dict[str, Any]:
+async def send(
+    gut: GatewayUnderTest, kind: str, body: dict[str, Any], key: str, expect: dict[str, str]
+) -> dict[str, Any]:
     response = await gut.send(kind, body, key=key)
     assert response.status_code == 202, response.text
     return await gut.wait_for(response.json()["id"], lambda m: statuses(m) == expect)
@@ -81,21 +92,34 @@ async def traffic(make_gateway, target: TargetServer, tmp_path: Path) -> Any:
     """Urgent order (MES refuses it, WMS takes it, then its shipment), a normal order
     (MES refuses it) and one whose customer the master data lacks (mapping parks it)."""
     soap = await SoapServer().start()
-    env = {"ERP_API_KEY": ERP_KEY, "WMS_API_KEY": WMS_KEY, "MES_URL": target.url,
-           "ERP_URL": target.url, "WMS_URL": soap.base_url, "DROP_DIR": str(tmp_path / "drop")}
+    env = {
+        "ERP_API_KEY": ERP_KEY,
+        "WMS_API_KEY": WMS_KEY,
+        "MES_URL": target.url,
+        "ERP_URL": target.url,
+        "WMS_URL": soap.base_url,
+        "DROP_DIR": str(tmp_path / "drop"),
+    }
     gut = await make_gateway(demo_config_dir(), env=env, config_watch=False)
     target.script.extend([400, 400])
     urgent, normal = vector("sales_order_urgent"), vector("sales_order_normal")
     found = {
-        "urgent": await send(gut, "sales_order", urgent, ERP_KEY,
-                             {"mes": "parked", "wms": "delivered"}),
+        "urgent": await send(
+            gut, "sales_order", urgent, ERP_KEY, {"mes": "parked", "wms": "delivered"}
+        ),
         "normal": await send(gut, "sales_order", normal, ERP_KEY, {"mes": "parked"}),
     }
-    shipment = {"order_no": urgent["OrderNo"], "ship_date": "2026-11-25 09:30",
-                "carrier": "SF Express", "tracking_no": "SF1234567890", "status": "S"}
+    shipment = {
+        "order_no": urgent["OrderNo"],
+        "ship_date": "2026-11-25 09:30",
+        "carrier": "SF Express",
+        "tracking_no": "SF1234567890",
+        "status": "S",
+    }
     await send(gut, "shipment", shipment, WMS_KEY, {"erp": "delivered", "finance": "delivered"})
-    found["unknown"] = await send(gut, "sales_order", vector("sales_order_unknown_customer"),
-                                  ERP_KEY, {"mes": "parked"})
+    found["unknown"] = await send(
+        gut, "sales_order", vector("sales_order_unknown_customer"), ERP_KEY, {"mes": "parked"}
+    )
     yield gut, found
     await soap.stop()
 
@@ -142,8 +166,10 @@ def expected_fields(row: dict[str, Any]) -> dict[str, Any]:
         "success_rate": (rate, "—" if rate is None else f"{rate * 100:.1f} %"),
         "p95": (row["attempt_latency_ms"]["p95"], None),
         "end_to_end_p95": (row["end_to_end_latency_ms"]["p95"], None),
-        "failed_attempts": (row["failed_attempts"],
-                            f"{row['failed_attempts']:,} of {row['attempts']:,}"),
+        "failed_attempts": (
+            row["failed_attempts"],
+            f"{row['failed_attempts']:,} of {row['attempts']:,}",
+        ),
     }
 
 
@@ -204,8 +230,9 @@ async def replay(page: Any, gut: GatewayUnderTest, message: dict[str, Any]) -> N
     await page.locator(row(mes["id"])).wait_for(state="detached")
 
 
-async def correct(page: Any, gut: GatewayUnderTest, target: TargetServer,
-                  message: dict[str, Any]) -> None:
+async def correct(
+    page: Any, gut: GatewayUnderTest, target: TargetServer, message: dict[str, Any]
+) -> None:
     [mes] = message["deliveries"]
     await open_action(page, mes["id"], "correct")
     refused = json.loads(await page.input_value("#action-body"))
@@ -240,12 +267,18 @@ async def trace(page: Any, gut: GatewayUnderTest, key: str) -> None:
     rows = page.locator(".trace-deliveries tbody tr")
     await rows.first.wait_for()
     shown = await rows.evaluate_all(
-        "rows => rows.map(r => [r.dataset.interface, r.dataset.target, r.dataset.status])")
-    assert shown == [["sales-order", "mes", "delivered"], ["sales-order", "wms", "delivered"],
-                     ["shipment", "erp", "delivered"], ["shipment", "finance", "delivered"]]
+        "rows => rows.map(r => [r.dataset.interface, r.dataset.target, r.dataset.status])"
+    )
+    assert shown == [
+        ["sales-order", "mes", "delivered"],
+        ["sales-order", "wms", "delivered"],
+        ["shipment", "erp", "delivered"],
+        ["shipment", "finance", "delivered"],
+    ]
     api = (await gut.admin("GET", "/v1/trace", params={"key": key})).json()
     events = await page.locator(".timeline li").evaluate_all(
-        "items => items.map(i => [i.dataset.event, i.dataset.interface, i.dataset.target])")
+        "items => items.map(i => [i.dataset.event, i.dataset.interface, i.dataset.target])"
+    )
     assert events == [[e["event"], e["interface"], e.get("target", "")] for e in api["events"]]
     assert ["parked", "sales-order", "mes"] in events
     assert events[-1] == ["delivered", "sales-order", "mes"]  # the replay came last
