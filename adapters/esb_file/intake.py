@@ -11,6 +11,7 @@ with a report beside it when it cannot be read at all. If the database goes away
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -31,7 +32,8 @@ from .threads import blocking, iterate_on_daemon_thread
 __all__ = ["Intake"]
 
 log = structlog.get_logger(__name__)
-CHECKPOINT_EVERY_S = 2.0
+CHECKPOINT_EVERY_S = 2.0  # a killed gateway re-submits at most this much work (or ...)
+CHECKPOINT_EVERY_BATCHES = 10  # ... this many batches) when it resumes the file
 
 
 @dataclass
@@ -135,14 +137,18 @@ class Intake:
         return "failed"
 
     async def _rows(self, fd: int, claim: Claim, report: FileReport) -> None:
-        checkpointed = time.monotonic()
+        checkpointed, batches_since = time.monotonic(), 0
         reader = iterate_on_daemon_thread(lambda: _batches_of_copy(fd, self.config))
-        async for batch in reader:
-            await self._submit([item for item in batch if item.number > report.last_row], report)
-            report.last_row = max(report.last_row, batch[-1].number)
-            if time.monotonic() - checkpointed >= CHECKPOINT_EVERY_S:
-                await self.ledger.checkpoint(claim, report)
-                checkpointed = time.monotonic()
+        async with contextlib.aclosing(reader):  # stops the reading thread on any exit
+            async for batch in reader:
+                todo = [item for item in batch if item.number > report.last_row]
+                await self._submit(todo, report)
+                report.last_row = max(report.last_row, batch[-1].number)
+                batches_since += 1
+                due = time.monotonic() - checkpointed >= CHECKPOINT_EVERY_S
+                if due or batches_since >= CHECKPOINT_EVERY_BATCHES:
+                    await self.ledger.checkpoint(claim, report)
+                    checkpointed, batches_since = time.monotonic(), 0
 
     async def _submit(self, items: list[Item], report: FileReport) -> None:
         """Hand a batch's rows over together (one commit), then settle each in row order."""
@@ -156,10 +162,11 @@ class Intake:
         )
         outcome = {row.number: result for row, result in zip(rows, results, strict=True)}
         for item in items:
-            result = outcome.get(item.number)
             if isinstance(item, Refusal):
                 self._refuse(report, item.number, [(item.field, item.reason)])
-            elif isinstance(result, ValidationFailed):
+                continue
+            result = outcome[item.number]
+            if isinstance(result, ValidationFailed):
                 problems = [(p.field, p.message) for p in result.problems]
                 self._refuse(report, item.number, problems)
             elif isinstance(result, BaseException):

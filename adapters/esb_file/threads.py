@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
@@ -59,7 +59,7 @@ async def blocking(work: Callable[[], T]) -> T:
 
 async def iterate_on_daemon_thread(
     produce: Callable[[], Iterator[T]], *, ahead: int = 2
-) -> AsyncIterator[T]:
+) -> AsyncGenerator[T, None]:
     """The items of ``produce()``, computed on a daemon thread at most ``ahead`` in advance.
 
     The thread blocks while ``ahead`` items wait, so memory stays bounded however long

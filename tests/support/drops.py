@@ -1,0 +1,68 @@
+"""Helpers for file-drop tests: drop a file as writers do, wait, read the ledger, count."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from esb.store.tables import inbound_files, messages
+from tests.support.gateway import GatewayUnderTest
+
+HEADER = "order_no,ship_date,carrier,tracking_no,status"
+
+
+def drop(folder: Path, name: str, content: bytes) -> Path:
+    """As a well-behaved writer does: a temporary name, then the real one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{name}.tmp"
+    temporary.write_bytes(content)
+    temporary.rename(folder / name)
+    return folder / name
+
+
+def shipment_rows(count: int, tag: str, shipped_every: int = 0) -> list[str]:
+    """``count`` valid shipment rows: status P (the demo sends those to the ERP only), and
+    S for every ``shipped_every``-th row."""
+    return [
+        f"SO-{tag}-{n:05d},2026-11-25 09:30,顺丰速运,SF{n:010d},"
+        + ("S" if shipped_every and n % shipped_every == 0 else "P")
+        for n in range(count)
+    ]
+
+
+def shipment_csv(tag: str, rows: int, shipped_every: int = 0) -> bytes:
+    lines = [HEADER, *shipment_rows(rows, tag, shipped_every)]
+    return ("\r\n".join(lines) + "\r\n").encode("gb18030")
+
+
+def names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+async def eventually(check: Any, timeout: float = 20.0, what: str = "") -> Any:
+    """Poll ``check`` (sync or async) until it is truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if asyncio.iscoroutine(found):
+            found = await found
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.05)
+
+
+async def ledger(gut: GatewayUnderTest) -> list[Any]:
+    async with gut.gateway.engine.connect() as conn:
+        return list((await conn.execute(select(inbound_files).order_by(inbound_files.c.id))).all())
+
+
+async def message_count(gut: GatewayUnderTest, interface: str = "shipment") -> int:
+    async with gut.gateway.engine.connect() as conn:
+        query = select(func.count()).select_from(messages).where(messages.c.interface == interface)
+        return int(await conn.scalar(query) or 0)
