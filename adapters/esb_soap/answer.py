@@ -22,7 +22,7 @@ from esb.connectors import Delivered, Outcome, Park, RetryLater
 from . import xmlsafe
 from .wsdl import ZEEP_DATA_ERRORS, BoundOperation
 
-__all__ = ["SOAP11", "SOAP12", "Fault", "classify", "find_fault"]
+__all__ = ["SOAP11", "SOAP12", "Fault", "classify", "find_fault", "jsonable"]
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
@@ -78,11 +78,12 @@ def _envelope(data: bytes, limit: int) -> tuple[etree._Element | None, str]:
     return root, ""
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """What zeep read, as JSON values: dates as ISO text, decimals as exact text."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -102,7 +103,7 @@ def _detail(operation: BoundOperation, envelope: etree._Element) -> dict[str, An
         return {"answer_error": f"the answer does not fit {operation.name}: {exc}"[:500]}
     if result is None:
         return None
-    return _jsonable(result) if isinstance(result, dict) else {"result": _jsonable(result)}
+    return jsonable(result) if isinstance(result, dict) else {"result": jsonable(result)}
 
 
 def _excerpt(status: int, data: bytes) -> str:

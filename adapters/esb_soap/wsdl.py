@@ -32,9 +32,11 @@ __all__ = [
     "WsdlInvalid",
     "WsdlUnavailable",
     "bind_operation",
+    "find_port",
     "is_url",
     "locate",
     "read_wsdl_file",
+    "zeep_settings",
 ]
 
 
@@ -133,7 +135,7 @@ class BoundOperation:
         return self.binding.get(self.name).process_reply(envelope)
 
 
-def _settings() -> zeep.Settings:
+def zeep_settings() -> zeep.Settings:
     return zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True, xml_huge_tree=False)
 
 
@@ -146,16 +148,17 @@ def _wsse(config: SoapConfig) -> ZeepUsernameToken | None:
     )
 
 
-def _port(client: zeep.Client, config: SoapConfig) -> Any:
+def find_port(client: zeep.Client, service_name: str | None, port_name: str | None) -> Any:
+    """The named SOAP port of the named service (unset: the first of each)."""
     services = client.wsdl.services
     first_service = next(iter(services.values()), None)
-    service = services.get(config.service) if config.service else first_service
+    service = services.get(service_name) if service_name else first_service
     if service is None:
-        raise WsdlInvalid(f"WSDL has no service {config.service or ''}; it has {list(services)}")
+        raise WsdlInvalid(f"WSDL has no service {service_name or ''}; it has {list(services)}")
     ports = service.ports
-    port = ports.get(config.port) if config.port else next(iter(ports.values()), None)
+    port = ports.get(port_name) if port_name else next(iter(ports.values()), None)
     if port is None or not isinstance(port.binding, SoapBinding):
-        raise WsdlInvalid(f"service {service.name} has no SOAP port {config.port or ''}")
+        raise WsdlInvalid(f"service {service.name} has no SOAP port {port_name or ''}")
     return port
 
 
@@ -165,11 +168,11 @@ def bind_operation(location: str, content: bytes, config: SoapConfig) -> BoundOp
     transport = PinnedTransport({location: content}, folder)
     try:
         client = zeep.Client(
-            location, transport=transport, settings=_settings(), wsse=_wsse(config)
+            location, transport=transport, settings=zeep_settings(), wsse=_wsse(config)
         )
     except (*ZEEP_DATA_ERRORS, etree.LxmlError) as exc:
         raise WsdlInvalid(f"cannot read the WSDL {location}: {exc}") from exc
-    port = _port(client, config)
+    port = find_port(client, config.service, config.port)
     operations = port.binding.all()
     if config.operation not in operations:
         raise WsdlInvalid(f"WSDL has no operation {config.operation}; it has {sorted(operations)}")
