@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import aio_pika
 import aiormq
+import aiormq.abc
 import structlog
 from aio_pika.abc import (
     AbstractChannel,
@@ -30,6 +31,8 @@ log = structlog.get_logger(__name__)
 
 Route = tuple[str, str]  # (interface, target)
 Handler = Callable[[AbstractIncomingMessage], Awaitable[None]]
+
+PERSISTENT = 2  # AMQP delivery mode: written to disk by the broker
 
 #: A message redelivered this often (crashing workers) is dead-lettered, not looped forever.
 DELIVERY_LIMIT = 50
@@ -129,24 +132,33 @@ class Broker:
         return self._publish_channel
 
     # -- publishing ----------------------------------------------------------------------
-    async def _publish_one(self, item: Outgoing) -> None:
-        assert self._exchange is not None
-        message = aio_pika.Message(
+    async def _publish_one(self, channel: aiormq.abc.AbstractChannel, item: Outgoing) -> None:
+        """Persistent, ``mandatory`` (a return is an error), confirmed. Straight on the AMQP
+        channel: aio-pika's Message object cost more CPU than the publish itself."""
+        properties = aiormq.spec.Basic.Properties(
+            content_type="application/json", delivery_mode=PERSISTENT, message_id=item.message_id
+        )
+        confirmation = await channel.basic_publish(
             item.body,
-            message_id=item.message_id,
-            content_type="application/json",
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            exchange=self.exchange_name,
+            routing_key=self.routing_key(item.route),
+            properties=properties,
+            mandatory=True,
+            timeout=self.publish_timeout,
         )
-        await self._exchange.publish(
-            message, self.routing_key(item.route), mandatory=True, timeout=self.publish_timeout
-        )
+        if not isinstance(confirmation, aiormq.spec.Basic.Ack):
+            raise BrokerUnavailable(f"publish not confirmed: {confirmation!r}")
 
     async def publish_many(self, items: Sequence[Outgoing]) -> list[BaseException | None]:
         """Publish all at once and await every confirm; one result (None = confirmed) each."""
         if self._exchange is None:
             raise BrokerUnavailable("broker not connected")
+        try:
+            channel = await self._channel().get_underlay_channel()
+        except (aiormq.exceptions.AMQPError, RuntimeError, ConnectionError) as exc:
+            raise BrokerUnavailable(f"publish channel unavailable: {exc!r}") from exc
         results = await asyncio.gather(
-            *(self._publish_one(i) for i in items), return_exceptions=True
+            *(self._publish_one(channel, i) for i in items), return_exceptions=True
         )
         out: list[BaseException | None] = []
         for item, result in zip(items, results, strict=True):

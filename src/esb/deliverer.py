@@ -29,6 +29,7 @@ from esb.connectors import (
 )
 from esb.errors import MappingError, XrefMissing
 from esb.live import LiveConfig
+from esb.logs import delivery_context
 from esb.mapping import MappingContext
 from esb.metrics import Metrics
 from esb.status import AttemptOutcome
@@ -153,7 +154,7 @@ class Deliverer:
     async def handle(self, task: DeliveryTask, *, close_claim: bool = False) -> AttemptOutcome:
         """Attempt ``task`` and return once the outcome is committed; every log line meanwhile
         (the connector's too) carries the message, delivery, interface and target."""
-        with structlog.contextvars.bound_contextvars(
+        with delivery_context(
             message_id=str(task.message_id),
             delivery_id=str(task.delivery_id),
             interface=task.interface,

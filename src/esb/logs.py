@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -35,6 +37,30 @@ def _redact(value: Any) -> Any:
     return value
 
 
+#: The ids of the delivery being attempted, merged into every line logged meanwhile.
+_DELIVERY: ContextVar[dict[str, str] | None] = ContextVar("esb_delivery", default=None)
+
+
+@contextmanager
+def delivery_context(**ids: str) -> Iterator[None]:
+    """One context-variable set per attempt (cheaper than binding each key)."""
+    token = _DELIVERY.set(ids)
+    try:
+        yield
+    finally:
+        _DELIVERY.reset(token)
+
+
+def add_delivery_context(
+    _: Any, __: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    ids = _DELIVERY.get()
+    if ids:
+        for key, value in ids.items():
+            event.setdefault(key, value)
+    return event
+
+
 def redact_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event):
         event[key] = REDACTED if SECRET_KEYS.search(key) else _redact(event[key])
@@ -49,6 +75,7 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     """One call per process, before anything logs."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        add_delivery_context,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -61,7 +88,12 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # the level check first: a disabled DEBUG line costs one comparison, not a pipeline
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

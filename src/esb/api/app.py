@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -20,6 +21,18 @@ from esb.runtime import Gateway
 from esb.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+
+def _document_ingress(app: FastAPI) -> None:
+    """The ingress route bypasses FastAPI; its operation is added to the generated document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = messages.document(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(
@@ -77,6 +90,7 @@ def create_app(
     for module in routers:
         app.include_router(module.router)
     app.include_router(dashboard_router())
+    _document_ingress(app)
     if settings.serve_demo_standins:
         from esb.demo import demo_app
 
