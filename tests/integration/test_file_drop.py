@@ -23,10 +23,12 @@ from tests.support.drops import (
     ledger,
     message_count,
     names,
+    shipment_csv,
     shipment_rows,
 )
-from tests.support.gateway import GatewayUnderTest
+from tests.support.gateway import GatewayUnderTest, write_config
 from tests.support.target import TargetServer
+from tests.support.tcpproxy import TcpProxy
 
 VECTORS = Path(__file__).resolve().parents[1] / "data" / "scenario"
 GOOD = "wms_shipments_20261125.csv"
@@ -156,3 +158,40 @@ async def test_a_file_written_slowly_is_not_read_half_way(
     assert (row.status, row.rows_accepted, row.rows_refused) == ("done", 60, 0)
     assert row.size == len(content)
     assert await message_count(demo) == 60
+
+
+CSV_INTERFACE = """
+interfaces:
+  shipment:
+    source: wms
+    message_type: shipment
+    key: order_no
+    inbound:
+      - {{kind: file-drop, folder: "{folder}", encoding: gb18030, settle: 0.2s,
+         poll_interval: 0.3s}}
+    targets:
+      erp:
+        connector: {{kind: rest, url: "{url}/api/order-status"}}
+"""
+
+
+@pytest.mark.parametrize("mode", ["production"], indirect=True)
+async def test_a_file_waits_in_its_folder_while_the_database_is_away(
+    make_gateway, target: TargetServer, tmp_path: Path, pg_clean: str
+) -> None:
+    proxy = await TcpProxy("127.0.0.1", 5432).start()
+    via_proxy = pg_clean.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    folder = tmp_path / "drop"
+    config = write_config(tmp_path / "cfg", CSV_INTERFACE.format(folder=folder, url=target.url))
+    gut = await make_gateway(config, config_watch=False, database_url=via_proxy, db_timeout=1.0)
+    try:
+        await proxy.cut()
+        drop(folder, "day.csv", shipment_csv("OUTAGE", 30))
+        await asyncio.sleep(2.0)
+        assert names(folder) == ["archive", "day.csv", "error"]  # not taken, not set aside
+        await proxy.restore()
+        await eventually(lambda: names(folder / "archive") == ["day.csv"], what="taken in")
+        await target.wait_received(30)
+        assert await message_count(gut) == 30
+    finally:
+        await proxy.cut()

@@ -109,7 +109,7 @@ interfaces:
     key: order_no
     inbound:
       - {{kind: file-drop, folder: "{folder}", pattern: "*.xml", format: xml,
-         xml: {{record: Shipment}}, settle: 0.2s, poll_interval: 0.5s}}
+         xml: {{record: Shipment}}, settle: 0.2s, watch: polling, poll_interval: 0.3s}}
     targets:
       erp:
         connector: {{kind: rest, url: "{url}/api/order-status"}}

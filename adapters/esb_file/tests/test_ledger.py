@@ -1,0 +1,119 @@
+"""The ledger of dropped files on the real databases (SQLite and PostgreSQL): each content
+once, failed files read again, abandoned ones resumed, one holder of a lease at a time,
+and a lease that dies with the gateway that held it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from esb.settings import Settings
+from esb.store.engine import create_engine
+from esb.store.migrate import upgrade
+from esb_file.ledger import Ledger
+from esb_file.report import FileReport
+
+SHA = "ab" * 32
+
+
+@pytest.fixture
+async def engine(mode_settings: dict[str, Any], tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    settings = Settings(config=tmp_path, **mode_settings)
+    made = create_engine(settings)
+    if settings.embedded:
+        await upgrade(settings.effective_database_url)
+    yield made
+    await made.dispose()
+
+
+def report(**counts: int) -> FileReport:
+    made = FileReport(file="day.csv", sha256=SHA)
+    for name, value in counts.items():
+        setattr(made, name, value)
+    return made
+
+
+async def test_a_content_is_claimed_once_then_known_as_done(engine: AsyncEngine) -> None:
+    ledger = Ledger(engine, "shipment")
+    first = await ledger.claim("day.csv", SHA, 10)
+    assert (first.state, first.name, first.checkpoint) == ("new", "day.csv", None)
+    await ledger.finish(first, report(accepted=2, refused=1), "done")
+
+    again = await ledger.claim("copy.csv", SHA, 10)
+    assert (again.id, again.state, again.name) == (first.id, "done", "day.csv")
+    assert FileReport.from_json(again.checkpoint, file="x", sha256=SHA, limit=10).refused == 1
+    other = await Ledger(engine, "another-interface").claim("day.csv", SHA, 10)
+    assert other.state == "new"  # the same content is new to another interface
+
+
+async def test_a_failed_file_is_read_again_and_an_abandoned_one_resumed(
+    engine: AsyncEngine,
+) -> None:
+    ledger = Ledger(engine, "shipment")
+    failed = await ledger.claim("day.csv", SHA, 10)
+    await ledger.finish(failed, report(), "failed")
+    retried = await ledger.claim("day-fixed-config.csv", SHA, 10)
+    assert (retried.id, retried.state, retried.checkpoint) == (failed.id, "new", None)
+
+    await ledger.checkpoint(retried, report(accepted=500, last_row=501))
+    resumed = await ledger.claim("day-fixed-config.csv", SHA, 10)
+    assert resumed.state == "resume"
+    checkpoint = FileReport.from_json(resumed.checkpoint, file="x", sha256=SHA, limit=10)
+    assert (checkpoint.accepted, checkpoint.last_row) == (500, 501)
+
+
+async def test_one_lease_holder_at_a_time(engine: AsyncEngine) -> None:
+    ledger = Ledger(engine, "shipment")
+    async with ledger.lease(SHA) as held:
+        assert held
+        async with ledger.lease(SHA) as again:
+            assert not again
+        async with ledger.lease("cd" * 32) as other:
+            assert other  # another file is free
+    async with ledger.lease(SHA) as after:
+        assert after
+
+
+@pytest.mark.parametrize("mode", ["production"], indirect=True)
+async def test_a_lease_dies_with_the_session_that_held_it(
+    engine: AsyncEngine, mode_settings: dict[str, Any], tmp_path: Path
+) -> None:
+    """Two gateways (two engines): the second takes over once the first one's session ends."""
+    second = create_engine(Settings(config=tmp_path, **mode_settings))
+    try:
+        first_gateway, second_gateway = Ledger(engine, "shipment"), Ledger(second, "shipment")
+        async with first_gateway.lease(SHA) as held:
+            assert held
+            async with second_gateway.lease(SHA) as taken:
+                assert not taken
+            await _terminate_other_sessions(second)  # as if the first gateway was killed
+            assert await _taken_within(second_gateway, seconds=5)
+    finally:
+        await second.dispose()
+
+
+async def _taken_within(ledger: Ledger, seconds: float) -> bool:
+    """The server ends a terminated session a moment later; its locks go with it."""
+    for _ in range(int(seconds * 20)):
+        async with ledger.lease(SHA) as taken:
+            if taken:
+                return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def _terminate_other_sessions(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(
+            text(
+                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_database d "
+                "ON d.oid = l.database WHERE d.datname = current_database() "
+                "AND l.locktype = 'advisory' AND l.pid <> pg_backend_pid()"
+            )
+        )
