@@ -79,9 +79,7 @@ async def claim(engine: AsyncEngine, key: str, every_s: float) -> bool:
             return True
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         first = await conn.execute(
-            dialect.insert(alert_state)
-            .values(key=key, last_sent_at=now)
-            .on_conflict_do_nothing()
+            dialect.insert(alert_state).values(key=key, last_sent_at=now).on_conflict_do_nothing()
         )
         return bool(first.rowcount)
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aio_pika
 import aiormq
@@ -101,8 +102,8 @@ class Broker:
         except (aiormq.exceptions.AMQPError, OSError, TimeoutError) as exc:
             raise BrokerUnavailable(f"cannot connect to RabbitMQ: {exc!r}") from exc
 
-    def _queue_args(self, *, dead: bool = True) -> dict[str, object]:
-        args: dict[str, object] = {"x-queue-type": self.queue_type}
+    def _queue_args(self, *, dead: bool = True) -> dict[str, Any]:
+        args: dict[str, Any] = {"x-queue-type": self.queue_type}
         if dead:
             args["x-dead-letter-exchange"] = f"{self.prefix}.dead"
             if self.queue_type == "quorum":

@@ -52,24 +52,31 @@ def demo_app() -> Starlette:
         status = int(request.query_params.get("status", "503"))
         times = int(request.query_params.get("times", "1"))
         failures[request.path_params["system"]].extend([status] * times)
-        return Response(orjson.dumps({"failing_next": times, "status": status}),
-                        media_type="application/json")
+        return Response(
+            orjson.dumps({"failing_next": times, "status": status}), media_type="application/json"
+        )
 
     async def receive(request: Request) -> Response:
         system = request.path_params["system"]
         if failures[system]:
             status = failures[system].popleft()
             log.info("demo stand-in failing on purpose", system=system, status=status)
-            return Response(orjson.dumps({"error": "demo failure"}), status_code=status,
-                            media_type="application/json")
+            return Response(
+                orjson.dumps({"error": "demo failure"}),
+                status_code=status,
+                media_type="application/json",
+            )
         body = await request.body()
         try:
             document: Any = orjson.loads(body)
         except orjson.JSONDecodeError:
             document = body.decode("utf-8", "replace")
         received[system].append(
-            {"path": request.url.path, "idempotency_key": request.headers.get("idempotency-key"),
-             "body": document}
+            {
+                "path": request.url.path,
+                "idempotency_key": request.headers.get("idempotency-key"),
+                "body": document,
+            }
         )
         log.info("demo stand-in received", system=system, path=request.url.path)
         return Response(orjson.dumps({"ok": True}), media_type="application/json")
@@ -82,8 +89,13 @@ def demo_app() -> Starlette:
         except xmlsafe.XmlRefused as exc:
             return Response(soap_fault("Client", str(exc)), status_code=500, media_type=SOAP_XML)
         order_no = envelope.findtext(f".//{{{PICK_NS}}}OrderNo") or "?"
-        received["wms"].append({"path": request.url.path, "order_no": order_no,
-                                "body": body.decode("utf-8", "replace")})
+        received["wms"].append(
+            {
+                "path": request.url.path,
+                "order_no": order_no,
+                "body": body.decode("utf-8", "replace"),
+            }
+        )
         log.info("demo stand-in received", system="wms", path=request.url.path)
         return Response(pick_response(f"PICK-{order_no}"), media_type=SOAP_XML)
 

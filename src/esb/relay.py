@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 import structlog
@@ -83,7 +84,7 @@ class BrokerRelay(Relay):
         return len(rows)
 
     @staticmethod
-    def _outgoing(row: Row[tuple]) -> Outgoing:
+    def _outgoing(row: Row[Any]) -> Outgoing:
         corrected = orjson.Fragment(row.corrected_body) if row.corrected_body else None
         task = to_task(row, raw_body(row.content_type, row.body), corrected)
         return Outgoing(
@@ -111,7 +112,7 @@ class LocalRelay(Relay):
             return 0
         now = utcnow()
         async with transaction(self.engine) as conn:
-            rows: Sequence[Row[tuple]] = await claim_due(conn, room, now)
+            rows: Sequence[Row[Any]] = await claim_due(conn, room, now)
             live = [r for r in rows if is_live(r)]
             await mark(
                 conn, [r.outbox_id for r in rows if not is_live(r)], OutboxStatus.DROPPED, now

@@ -18,4 +18,5 @@ async def inbound_call(interface: str, kind: str, request: Request) -> Response:
     source = request.app.state.gateway.inbound.http_source(interface, kind)
     if source is None:
         raise NotFound(f"interface {interface!r} has no {kind!r} inbound endpoint")
-    return await source.handle(request)
+    response: Response = await source.handle(request)
+    return response

@@ -54,8 +54,9 @@ class TargetBase(StrictModel):
         default=None, description="file name in mappings/ (no .yaml); none: body unchanged"
     )
     deadline: Duration | None = Field(
-        default=None, description="a document should reach this target within this time, "
-        "e.g. 5m; the report shows the share on time and the trace marks overdue ones"
+        default=None,
+        description="a document should reach this target within this time, "
+        "e.g. 5m; the report shows the share on time and the trace marks overdue ones",
     )
     retry: RetryPolicy | None = Field(default=None, description="overrides the interface's")
     health: HealthThresholds | None = Field(default=None, description="overrides the interface's")

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from esb.store.tables import metadata
 
 config = context.config
-url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
+url: str = config.attributes.get("url") or config.get_main_option("sqlalchemy.url") or ""
 
 
 def run(connection: Connection) -> None:

@@ -47,11 +47,12 @@ class Accepted:
 
 def _insert_messages(conn: AsyncConnection) -> Insert:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return (
+    statement: Insert = (
         dialect.insert(messages)
         .on_conflict_do_nothing(index_elements=["source_system", "message_type", "idempotency_key"])
         .returning(messages.c.id)
     )
+    return statement
 
 
 def _identity(new: NewMessage) -> tuple[str, str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -35,7 +36,7 @@ _DUE = (
 )
 
 
-async def claim_due(conn: AsyncConnection, limit: int, now: datetime) -> Sequence[Row[tuple]]:
+async def claim_due(conn: AsyncConnection, limit: int, now: datetime) -> Sequence[Row[Any]]:
     """Pending rows whose time has come, locked so concurrent relays skip them."""
     query = (
         _DUE.where(outbox.c.status == OutboxStatus.PENDING, outbox.c.available_at <= now)
@@ -43,15 +44,16 @@ async def claim_due(conn: AsyncConnection, limit: int, now: datetime) -> Sequenc
         .limit(limit)
         .with_for_update(of=outbox, skip_locked=True)
     )
-    return (await conn.execute(query)).all()
+    rows: Sequence[Any] = (await conn.execute(query)).all()
+    return rows
 
 
-def is_live(row: Row[tuple]) -> bool:
+def is_live(row: Row[Any]) -> bool:
     """An outbox row is worth sending only while its delivery still waits."""
     return bool(row.status == DeliveryStatus.PENDING)
 
 
-def to_task(row: Row[tuple], body: object, corrected: object = None) -> DeliveryTask:
+def to_task(row: Row[Any], body: object, corrected: object = None) -> DeliveryTask:
     return DeliveryTask(
         outbox_id=row.outbox_id,
         delivery_id=row.delivery_id,

@@ -21,11 +21,11 @@ def _bucket(conn: AsyncConnection, since: datetime, step_s: float) -> Any:
     """The bucket number of an attempt: whole steps since the window began."""
     a = attempts.c
     if conn.dialect.name == "postgresql":
-        seconds = func.extract("epoch", a.started_at - literal(since))
-        return cast(func.floor(seconds / step_s), Integer)
+        elapsed: Any = func.extract("epoch", a.started_at - literal(since))
+        return cast(func.floor(elapsed / step_s), Integer)
     naive = since.replace(tzinfo=None).isoformat(sep=" ")
-    seconds = (func.julianday(a.started_at) - func.julianday(naive)) * 86400.0
-    return cast(seconds / step_s, Integer)
+    elapsed = (func.julianday(a.started_at) - func.julianday(naive)) * 86400.0
+    return cast(elapsed / step_s, Integer)
 
 
 async def _p95(conn: AsyncConnection, bucket: Any, since: datetime) -> dict[Key, float]:

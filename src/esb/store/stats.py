@@ -85,9 +85,9 @@ def _latency(row: Any, offset: int, values: list[float] | None) -> Latency:
     if values is not None:
         values.sort()
         qs = [percentile(values, q) for q in QUANTILES]
-        return Latency(*qs, max=values[-1] if values else None)
+        return Latency(qs[0], qs[1], qs[2], max=values[-1] if values else None)
     qs = row[offset] or [None, None, None]
-    return Latency(*qs, max=row[offset + 1])
+    return Latency(qs[0], qs[1], qs[2], max=row[offset + 1])
 
 
 async def _values(conn: AsyncConnection, column: Any, where: Any, pair: Pair) -> list[float]:

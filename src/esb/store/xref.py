@@ -71,7 +71,7 @@ async def load_domain(engine: AsyncEngine, domain: str) -> tuple[DomainData, int
 
 async def domains(engine: AsyncEngine) -> list[dict[str, Any]]:
     async with transaction(engine) as conn:
-        counts = dict(
+        counts: dict[str, int] = dict(
             (
                 await conn.execute(
                     select(
