@@ -29,8 +29,8 @@ class SoapEndpointConfig(InboundConfig):
     auth: list[Credential] = Field(
         default=["wsse", "bearer", "basic"],
         min_length=1,
-        description="how callers may prove who they are: WS-Security UsernameToken, "
-        "Authorization: Bearer <key>, or Basic <system>:<key>",
+        description="how callers may prove who they are: a WS-Security UsernameToken, "
+        "Authorization: Bearer KEY, or Basic with SYSTEM:KEY",
     )
     response: dict[str, ResponseValue] = Field(
         default={"MessageId": "message_id"},

@@ -1,21 +1,25 @@
-"""The README's option table is the one the config model renders now."""
+"""The README's option tables are the ones the config models render now."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from esb_file import FileConfig
+import pytest
+from pydantic import BaseModel
+
+from esb_file import FileConfig, FileDropConfig
 from esb_soap.options_doc import options_table
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def test_readme_lists_every_option_as_the_model_says() -> None:
-    table = options_table(FileConfig)
+@pytest.mark.parametrize("model", [FileConfig, FileDropConfig])
+def test_readme_lists_every_option_as_the_model_says(model: type[BaseModel]) -> None:
+    table = options_table(model)
     assert table in README.read_text(), (
         "adapters/esb_file/README.md is stale: paste "
         "`python -c 'from esb_soap.options_doc import options_table; from esb_file import "
-        "FileConfig; print(options_table(FileConfig))'` between the generated markers"
+        f"{model.__name__}; print(options_table({model.__name__}))'` between its generated markers"
     )
-    for name in FileConfig.model_fields:
+    for name in model.model_fields:
         assert name == "kind" or f"`{name}`" in table

@@ -1,21 +1,25 @@
-"""The README's option table is the one the config model renders now."""
+"""The README's option tables are the ones the config models render now."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from esb_soap import SoapConfig
+import pytest
+from pydantic import BaseModel
+
+from esb_soap import SoapConfig, SoapEndpointConfig
 from esb_soap.options_doc import options_table
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def test_readme_lists_every_option_as_the_model_says() -> None:
-    table = options_table(SoapConfig)
+@pytest.mark.parametrize("model", [SoapConfig, SoapEndpointConfig])
+def test_readme_lists_every_option_as_the_model_says(model: type[BaseModel]) -> None:
+    table = options_table(model)
     assert table in README.read_text(), (
         "adapters/esb_soap/README.md is stale: paste "
         "`python -c 'from esb_soap.options_doc import options_table; from esb_soap import "
-        "SoapConfig; print(options_table(SoapConfig))'` between the generated markers"
+        f"{model.__name__}; print(options_table({model.__name__}))'` between its generated markers"
     )
-    for name in SoapConfig.model_fields:
+    for name in model.model_fields:
         assert name == "kind" or f"`{name}`" in table
