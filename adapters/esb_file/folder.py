@@ -95,11 +95,15 @@ class DropFolder:
 
     def open(self, *, create: bool) -> None:
         """Open the three folders (creating them if asked); FileNotFoundError if missing."""
-        for role, path in self.paths.items():
-            if create:
-                path.mkdir(parents=True, exist_ok=True)
-            flags = DIRECTORY if role == "folder" else DIRECTORY | os.O_NOFOLLOW
-            self._fds[role] = os.open(path, flags)
+        try:
+            for role, path in self.paths.items():
+                if create:
+                    path.mkdir(parents=True, exist_ok=True)
+                flags = DIRECTORY if role == "folder" else DIRECTORY | os.O_NOFOLLOW
+                self._fds[role] = os.open(path, flags)
+        except OSError:
+            self.close()
+            raise
 
     def close(self) -> None:
         for fd in self._fds.values():

@@ -85,9 +85,10 @@ def test_an_archive_that_is_a_link_cannot_be_opened(tmp_path: Path) -> None:
     (tmp_path / "outside").mkdir()
     (root / "archive").symlink_to(tmp_path / "outside", target_is_directory=True)
     drop = DropFolder(root, root / "archive", root / "error", "*", [])
+    open_before = len(os.listdir("/proc/self/fd"))
     with pytest.raises(OSError, match=r"Too many levels|symbolic|Not a directory"):
         drop.open(create=True)
-    drop.close()
+    assert len(os.listdir("/proc/self/fd")) == open_before  # nothing left open
 
 
 def test_a_file_settles_when_it_kept_its_size_and_time_long_enough(tmp_path: Path) -> None:
