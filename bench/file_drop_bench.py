@@ -287,7 +287,7 @@ def main() -> None:
         print(json.dumps(measure(Path(args.child[1]))))
         return
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = args.out or ROOT / "bench" / "results" / f"file-drop-{stamp}"
+    out = (args.out or ROOT / "bench" / "results" / f"file-drop-{stamp}").resolve()
     results = [run_size(label, args, out) for label in args.sizes.split(",")]
     (out / "results.json").write_text(json.dumps(results, indent=2))
     print(table(results, args.mode))
