@@ -65,11 +65,12 @@ def _store_errors() -> Iterator[None]:
 
 def _insert(conn: AsyncConnection) -> Insert:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return (
+    insert: Insert = (
         dialect.insert(inbound_files)
         .on_conflict_do_nothing(index_elements=["interface", "sha256"])
         .returning(inbound_files.c.id)
     )
+    return insert
 
 
 class Ledger:
@@ -164,7 +165,7 @@ class Ledger:
         await self._write(claim, report, status)
 
     async def _write(self, claim: Claim, report: FileReport, status: Status) -> None:
-        values = {
+        values: dict[str, object] = {
             "status": status,
             "rows_accepted": report.accepted,
             "rows_refused": report.refused,

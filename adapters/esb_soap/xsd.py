@@ -29,7 +29,7 @@ EXPECTED = re.compile(r"Expected is (?:one of )?\( \{?[^}]*\}?([A-Za-z_][\w.-]*)
 POSITION = re.compile(r"\[(\d+)\]$")
 
 
-class _LocalOnly(etree.Resolver):
+class _LocalOnly(etree.Resolver):  # type: ignore[misc]  # lxml's stubs are not installed
     """Serves the WSDL's inline schemas and files in ``folder``; refuses everything else."""
 
     def __init__(self, inline: dict[str, bytes], folder: Path) -> None:

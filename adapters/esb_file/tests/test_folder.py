@@ -100,7 +100,9 @@ def test_a_file_settles_when_it_kept_its_size_and_time_long_enough(tmp_path: Pat
         settling = Settling(1.0)
         files, _ = drop.scan()
         assert settling.update(files, now=100.0) == ([], 1.0)
-        assert settling.update(files, now=100.6) == ([], pytest.approx(0.4))
+        ready, wait = settling.update(files, now=100.6)
+        assert ready == []
+        assert wait == pytest.approx(0.4)
         with (root / "f.csv").open("a") as growing:
             growing.write("more")
         files, _ = drop.scan()

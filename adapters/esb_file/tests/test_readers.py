@@ -141,6 +141,7 @@ def test_xml_whole_document_or_one_message_per_record(tmp_path: Path) -> None:
         Row(2, {"order_no": "2"}),
     ]
     [whole] = read(tmp_path, content, format="xml")
+    assert isinstance(whole, Row)
     assert whole.body["@day"] == "26"
     assert [s["order_no"] for s in whole.body["Shipment"]] == ["1", "2"]
 

@@ -11,9 +11,10 @@ from starlette.requests import Request
 from esb.errors import Unauthenticated
 from esb_soap.answer import SOAP11
 from esb_soap.callers import WSSE, header_caller, token_caller
+from esb_soap.inbound_config import Credential
 
 KEYS = {"wms-key": "wms", "erp-key": "erp"}
-ALL = ("wsse", "bearer", "basic")
+ALL: tuple[Credential, ...] = ("wsse", "bearer", "basic")
 
 
 def check(key: str) -> str | None:
