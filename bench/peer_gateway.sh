@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start the gateway for the peer benchmark (../shared/peers/run.sh, GATEWAY_START):
-# production mode on the harness's RabbitMQ ($AMQP_URL) and a fresh PostgreSQL database,
+# production mode on the harness's RabbitMQ ($AMQP_URL, or ESB_BENCH_BROKER for a broker that is
+# already running) and a fresh PostgreSQL database,
 # one API process and ESB_BENCH_WORKERS worker processes. run.sh stops it by PID (and
 # its children). Usage: see bench/README.md "Against the peers".
 set -euo pipefail
@@ -9,7 +10,8 @@ ESB="$HERE/../.venv/bin/esb"
 DB="esb_peer_bench"   # recreated on every start, so at most one is left behind
 PG="${ESB_BENCH_POSTGRES:-postgresql://127.0.0.1:5432}"
 psql "$PG/test" -qc "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
-export ESB_CONFIG="$HERE/peer-config" ESB_DATABASE_URL="$PG/$DB" ESB_BROKER_URL="$AMQP_URL" \
+export ESB_CONFIG="$HERE/peer-config" ESB_DATABASE_URL="$PG/$DB" \
+       ESB_BROKER_URL="${ESB_BENCH_BROKER:-$AMQP_URL}" \
        ESB_BROKER_PREFIX="peer$$" ESB_ADMIN_KEY="peer-bench-admin-key" ESB_LOG_LEVEL=WARNING \
        ESB_QUEUE_TYPE="${ESB_QUEUE_TYPE:-quorum}" ESB_PORT="${GW_PORT:-8080}"
 "$ESB" db upgrade >/dev/null
