@@ -17,6 +17,7 @@ from jmespath.exceptions import JMESPathError, LexerError, ParseError
 from jmespath.visitor import Options, TreeInterpreter
 
 from esb.errors import MappingError
+from esb.mapping.compiled import compile_tree
 from esb.mapping.functions import SCOPE, FunctionFailed, MappingFunctions, scope
 from esb.mapping.paths import SourcePath, Step, getter
 
@@ -45,8 +46,13 @@ class Expression:
 
 
 @cache
+def _functions() -> MappingFunctions:
+    return MappingFunctions()
+
+
+@cache
 def _interpreter() -> TreeInterpreter:
-    return TreeInterpreter(Options(custom_functions=MappingFunctions()))
+    return TreeInterpreter(Options(custom_functions=_functions()))
 
 
 def _describe(exc: JMESPathError) -> str:
@@ -100,14 +106,18 @@ def _plain_steps(node: dict[str, Any]) -> list[Step] | None:
 
 
 def _tree_runner(text: str, parsed: Any) -> Callable[[Any], Any]:
+    """Closures when the tree allows (compiled.py), else the interpreter; same results."""
     interpreter = _interpreter()
+    evaluate = compile_tree(parsed, _functions()) or (
+        lambda data: interpreter.visit(parsed, data)
+    )
 
     def run(data: Any) -> Any:
         try:
             if SCOPE.get() is None:
                 with scope(data, {}):
-                    return interpreter.visit(parsed, data)
-            return interpreter.visit(parsed, data)
+                    return evaluate(data)
+            return evaluate(data)
         except (JMESPathError, FunctionFailed, ArithmeticError) as exc:
             raise MappingError(f"expression {text!r}: {exc}") from exc
 
