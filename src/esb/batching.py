@@ -18,6 +18,7 @@ from esb.errors import StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
+_STOPPED = "the gateway stopped before this was committed"
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -47,6 +48,7 @@ class GroupCommit(Generic[T, R]):
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
 
     def start(self) -> None:
         for n in range(self._writers):
@@ -71,7 +73,13 @@ class GroupCommit(Generic[T, R]):
             await self._wake.wait()
             self._wake.clear()
             while batch := self._take():
-                await self._flush(batch)
+                try:
+                    await self._flush(batch)
+                except asyncio.CancelledError:  # stopped mid-write: fail its callers
+                    self._settle(batch, StoreUnavailable(_STOPPED))
+                    raise
+            if self._closing:
+                return
 
     async def _flush(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         delay = 0.1
@@ -106,12 +114,25 @@ class GroupCommit(Generic[T, R]):
             if not future.done():
                 future.set_exception(exc)
 
-    async def aclose(self) -> None:
-        """Write what is queued, then stop."""
-        while batch := self._take():
-            await self._flush(batch)
+    async def aclose(self, grace_s: float = 10.0) -> None:
+        """Write what is queued, then stop; after ``grace_s`` the rest fails with StoreUnavailable.
+
+        A writer that retries while the database is away would otherwise keep a stopping
+        process alive for ever. An outcome not written leaves its delivery claimed, and
+        the next start or the consistency check puts it back: delivered again, not lost.
+        """
+        self._closing = True
+        self._wake.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=grace_s)
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        unwritten, self._pending = self._pending, []
+        if unwritten:
+            log.warning(
+                "gateway stopping; batch not committed", name=self._name, size=len(unwritten)
+            )
+        self._settle(unwritten, StoreUnavailable(_STOPPED))

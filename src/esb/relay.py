@@ -36,6 +36,16 @@ class Relay(ABC):
         self.batch = batch
         self.poll_interval = poll_interval
         self.wakeup = asyncio.Event()
+        self.stopping = False
+
+    def request_stop(self) -> None:
+        """Finish the batch in hand, then return from ``run``.
+
+        Cancelling mid-batch would roll back the "sent" marks of rows RabbitMQ already
+        confirmed, and whichever relay runs next would publish them a second time.
+        """
+        self.stopping = True
+        self.wakeup.set()
 
     @abstractmethod
     async def relay_once(self) -> int:
@@ -43,16 +53,18 @@ class Relay(ABC):
 
     async def run(self) -> None:
         backoff = 0.1
-        while True:
+        while not self.stopping:
             try:
                 moved = await self.relay_once()
                 backoff = 0.1
             except (StoreUnavailable, BrokerUnavailable) as exc:
+                if self.stopping:
+                    return
                 log.warning("relay waiting for a service", error=str(exc), retry_in=backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if moved < self.batch:
+            if moved < self.batch and not self.stopping:
                 self.wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wakeup.wait(), self.poll_interval)

@@ -194,4 +194,5 @@ async def test_a_file_waits_in_its_folder_while_the_database_is_away(
         await target.wait_received(30)
         assert await message_count(gut) == 30
     finally:
+        await gut.stop()  # while the database is reachable: its last outcomes get written
         await proxy.cut()

@@ -258,4 +258,5 @@ async def test_a_server_fault_while_the_database_is_away(
         assert response.status_code == 200, response.text
         await gut.wait_status(answer_field(root, "MessageId"), "delivered")
     finally:
+        await gut.stop()  # while the database is reachable: its last outcomes get written
         await proxy.cut()
