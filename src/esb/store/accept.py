@@ -8,7 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 import orjson
-from sqlalchemy import Insert, select, tuple_
+from sqlalchemy import Insert, TextClause, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -117,6 +117,129 @@ def _delivery_row(
     }
 
 
+#: PostgreSQL: the whole accept in one statement (one round trip before the COMMIT).
+#: Deliveries are inserted only for the messages that were new, their outbox rows only
+#: for those deliveries; the foreign keys are checked at the end of the statement,
+#: when the messages are there.
+ACCEPT_PG: TextClause = text(
+    """
+WITH inserted AS (
+    INSERT INTO messages (id, interface, message_type, source_system, business_key,
+                          idempotency_key, content_type, body, skipped, received_at)
+    SELECT m.*, CAST(:now AS timestamptz)
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:interfaces AS text[]), CAST(:types AS text[]),
+                CAST(:sources AS text[]), CAST(:business_keys AS text[]),
+                CAST(:idempotency_keys AS text[]), CAST(:content_types AS text[]),
+                CAST(:bodies AS text[]), CAST(:skipped AS text[])) AS m
+    ON CONFLICT (source_system, message_type, idempotency_key) DO NOTHING
+    RETURNING id
+), new_deliveries AS (
+    INSERT INTO deliveries (id, message_id, interface, target, status, attempts,
+                            round_attempts, next_attempt_at, created_at, updated_at)
+    SELECT d.id, d.message_id, d.interface, d.target, :pending, 0, 0,
+           CAST(:now AS timestamptz), CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    FROM unnest(CAST(:delivery_ids AS uuid[]), CAST(:delivery_messages AS uuid[]),
+                CAST(:delivery_interfaces AS text[]), CAST(:delivery_targets AS text[]))
+         AS d(id, message_id, interface, target)
+    JOIN inserted ON inserted.id = d.message_id
+    RETURNING id
+), new_outbox AS (
+    INSERT INTO outbox (delivery_id, status, available_at, created_at)
+    SELECT id, :outbox_pending, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    FROM new_deliveries
+)
+SELECT id FROM inserted
+"""
+)
+
+
+def _pg_parameters(
+    batch: Sequence[NewMessage],
+    ids: list[UUID],
+    planned: list[list[AcceptedDelivery]],
+    now: datetime,
+) -> dict[str, object]:
+    columns: dict[str, list[object]] = {
+        "ids": list(ids),
+        "interfaces": [n.interface for n in batch],
+        "types": [n.message_type for n in batch],
+        "sources": [n.source_system for n in batch],
+        "business_keys": [n.business_key for n in batch],
+        "idempotency_keys": [n.idempotency_key for n in batch],
+        "content_types": [n.content_type for n in batch],
+        "bodies": [n.body for n in batch],
+        "skipped": [orjson.dumps(n.skipped).decode() if n.skipped else None for n in batch],
+    }
+    delivery_columns: dict[str, list[object]] = {
+        "delivery_ids": [],
+        "delivery_messages": [],
+        "delivery_interfaces": [],
+        "delivery_targets": [],
+    }
+    for new, message_id, created in zip(batch, ids, planned, strict=True):
+        for d in created:
+            delivery_columns["delivery_ids"].append(d.id)
+            delivery_columns["delivery_messages"].append(message_id)
+            delivery_columns["delivery_interfaces"].append(new.interface)
+            delivery_columns["delivery_targets"].append(d.target)
+    return {
+        **columns,
+        **delivery_columns,
+        "now": now,
+        "pending": DeliveryStatus.PENDING.value,
+        "outbox_pending": OutboxStatus.PENDING.value,
+    }
+
+
+async def _insert_pg(
+    conn: AsyncConnection,
+    batch: Sequence[NewMessage],
+    ids: list[UUID],
+    planned: list[list[AcceptedDelivery]],
+    now: datetime,
+) -> set[UUID]:
+    result = await conn.execute(ACCEPT_PG, _pg_parameters(batch, ids, planned, now))
+    return set(result.scalars())
+
+
+async def _insert_each_table(
+    conn: AsyncConnection,
+    batch: Sequence[NewMessage],
+    ids: list[UUID],
+    planned: list[list[AcceptedDelivery]],
+    now: datetime,
+) -> set[UUID]:
+    """SQLite: one multi-row INSERT per table (no data-modifying WITH there)."""
+    inserted = set(
+        (
+            await conn.execute(
+                _insert_messages(conn),
+                [_message_row(n, i, now) for n, i in zip(batch, ids, strict=True)],
+            )
+        ).scalars()
+    )
+    rows, new_deliveries = [], []
+    for new, message_id, created in zip(batch, ids, planned, strict=True):
+        if message_id in inserted:
+            new_deliveries += created
+            rows += [_delivery_row(new, message_id, d, now) for d in created]
+    if rows:
+        await conn.execute(deliveries.insert(), rows)
+        await conn.execute(
+            outbox.insert(),
+            [
+                {
+                    "delivery_id": d.id,
+                    "status": OutboxStatus.PENDING,
+                    "available_at": now,
+                    "created_at": now,
+                }
+                for d in new_deliveries
+            ],
+        )
+    return inserted
+
+
 async def accept_messages(engine: AsyncEngine, batch: Sequence[NewMessage]) -> list[Accepted]:
     """Store messages, their deliveries and outbox rows in ONE transaction (group commit).
 
@@ -125,38 +248,18 @@ async def accept_messages(engine: AsyncEngine, batch: Sequence[NewMessage]) -> l
     """
     now = utcnow()
     ids = [uuid7() for _ in batch]
+    planned = [
+        [AcceptedDelivery(uuid7(), t, DeliveryStatus.PENDING) for t in new.targets]
+        for new in batch
+    ]
     async with transaction(engine) as conn:
-        inserted = set(
-            (
-                await conn.execute(
-                    _insert_messages(conn),
-                    [_message_row(n, i, now) for n, i in zip(batch, ids, strict=True)],
-                )
-            ).scalars()
-        )
+        insert = _insert_pg if conn.dialect.name == "postgresql" else _insert_each_table
+        inserted = await insert(conn, batch, ids, planned, now)
         repeats = [n for n, i in zip(batch, ids, strict=True) if i not in inserted]
         existing = await _existing(conn, repeats) if repeats else {}
-        results, new_deliveries, rows = [], [], []
-        for new, message_id in zip(batch, ids, strict=True):
-            if message_id not in inserted:
-                results.append(existing[_identity(new)])
-                continue
-            created = [AcceptedDelivery(uuid7(), t, DeliveryStatus.PENDING) for t in new.targets]
-            results.append(Accepted(message_id, True, created))
-            new_deliveries += created
-            rows += [_delivery_row(new, message_id, d, now) for d in created]
-        if rows:
-            await conn.execute(deliveries.insert(), rows)
-            await conn.execute(
-                outbox.insert(),
-                [
-                    {
-                        "delivery_id": d.id,
-                        "status": OutboxStatus.PENDING,
-                        "available_at": now,
-                        "created_at": now,
-                    }
-                    for d in new_deliveries
-                ],
-            )
-    return results
+    return [
+        Accepted(message_id, True, created)
+        if message_id in inserted
+        else existing[_identity(new)]
+        for new, message_id, created in zip(batch, ids, planned, strict=True)
+    ]

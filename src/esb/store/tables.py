@@ -105,8 +105,6 @@ deliveries = Table(
     Column("corrected_body", Text, doc="an operator's fix of the mapped body, sent instead"),
     Index(None, "interface", "target", "status"),
     Index(None, "status", "updated_at"),
-    Index(None, "interface", "target", "created_at"),
-    Index(None, "interface", "target", "delivered_at"),
     Index(None, "created_at"),  # the report's window scans
     Index(None, "delivered_at"),
 )
