@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from esb.errors import StoreUnavailable
 from esb.settings import Settings
+from esb.store.checkpoint import AUTOCHECKPOINT_PAGES
 
 
 def utcnow() -> datetime:
@@ -32,6 +33,7 @@ def _sqlite_pragmas(engine: AsyncEngine, synchronous: str) -> None:
             f"PRAGMA synchronous={synchronous}",
             "PRAGMA busy_timeout=10000",
             "PRAGMA foreign_keys=ON",
+            f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}",  # see store.checkpoint
         ):
             cursor.execute(pragma)
         cursor.close()
