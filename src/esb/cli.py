@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -66,6 +67,13 @@ def serve(
     relay: Annotated[bool, typer.Option(help="run the relay in this process")] = True,
     worker: Annotated[bool, typer.Option(help="run workers in this process")] = True,
     access_log: Annotated[bool, typer.Option(help="log every HTTP request")] = False,
+    reuse_port: Annotated[
+        bool,
+        typer.Option(
+            help="bind with SO_REUSEPORT so several `esb serve` processes share the port "
+            "(production mode; the kernel spreads connections over them)"
+        ),
+    ] = False,
 ) -> None:
     """Run the HTTP API (and, by default, relay and workers) in one process."""
     import uvicorn
@@ -73,16 +81,34 @@ def serve(
     from esb.api import create_app
 
     settings, config = settings_and_config()
+    if reuse_port and settings.embedded:
+        raise fail("--reuse-port needs production mode: embedded SQLite has one writer process")
     api = create_app(settings, config=config, relay=relay, worker=worker)
-    uvicorn.run(
-        api,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,
-        access_log=access_log,
-        timeout_graceful_shutdown=10,
-        server_header=False,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            api,
+            host=host or settings.host,
+            port=port or settings.port,
+            log_config=None,
+            access_log=access_log,
+            timeout_graceful_shutdown=10,
+            server_header=False,
+        )
     )
+    sockets = [shared_socket(server.config.host, server.config.port)] if reuse_port else None
+    server.run(sockets=sockets)
+
+
+def shared_socket(host: str, port: int) -> socket.socket:
+    """A listening socket that other processes may bind too (Linux balances between them)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 async def _run_parts(

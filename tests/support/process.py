@@ -13,8 +13,11 @@ import httpx
 
 
 class GatewayProcess:
-    def __init__(self, env: dict[str, str], port: int, log_path: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], port: int, log_path: Path, args: tuple[str, ...] = ()
+    ) -> None:
         self.env = {**os.environ, **env, "ESB_PORT": str(port)}
+        self.args = args
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
@@ -22,7 +25,7 @@ class GatewayProcess:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "esb", "serve"], env=self.env, stdout=log, stderr=log
+            [sys.executable, "-m", "esb", "serve", *self.args], env=self.env, stdout=log, stderr=log
         )
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
