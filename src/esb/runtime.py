@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -30,6 +31,7 @@ from esb.metrics import Metrics
 from esb.relay import BrokerRelay, LocalRelay, Relay
 from esb.settings import Settings
 from esb.store.accept import Accepted, NewMessage, accept_messages
+from esb.store.checkpoint import checkpoint_forever
 from esb.store.engine import create_engine
 from esb.store.migrate import ensure_schema
 from esb.store.outbox import release_claims
@@ -102,6 +104,8 @@ class Gateway:
         await seed(self.engine, self.config.folder)
         await self.xref.refresh()
         self._spawn(self.metrics.refresh_forever(self.engine), "metrics")
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            self._spawn(checkpoint_forever(Path(self.engine.url.database)), "wal-checkpoint")
         self._spawn(self.xref.watch(self.settings.xref_refresh), "xref-watch")
         if self.settings.config_watch:
             self._spawn(self.live.watch(), "config-watch")
@@ -203,11 +207,21 @@ class Gateway:
             self.engine, self.broker, self.settings.reconcile_stuck_after, trigger
         )
 
+    async def _stop_relay(self, grace_s: float = 5.0) -> None:
+        """Let the relay finish its batch (publish + mark sent); cancelled only if it hangs."""
+        task = next((t for t in self._background if t.get_name() == "relay"), None)
+        if self.relay is None or task is None:
+            return
+        self.relay.request_stop()
+        if self.broker is None or self.broker.connected:
+            await asyncio.wait({task}, timeout=grace_s)
+
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         self._background.append(asyncio.create_task(coro, name=name))
 
     async def stop(self) -> None:
         await self.inbound.stop()
+        await self._stop_relay()
         for task in self._background:
             task.cancel()
         for task in self._background:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from uuid import uuid4
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from esb import deliverer
 from esb.config.types import RetryPolicy, parse_duration
 from esb.connectors import Delivered, Park, RetryLater
 from esb.deliverer import decide, retry_delay
@@ -89,3 +92,21 @@ def test_rest_status_classification() -> None:
     limited = classify(429, {"Retry-After": "17"})
     assert isinstance(limited, RetryLater)
     assert limited.retry_after == 17.0
+
+
+class SilentConnector:
+    """A connector bug: its call never returns (no timeout of its own)."""
+
+    async def deliver(self, request: object) -> object:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_a_connector_that_never_answers_is_retried_not_waited_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(deliverer, "CALL_GUARD_S", 0.05)
+    guard = deliverer.Deliverer.__new__(deliverer.Deliverer)  # _call needs no collaborators
+    outcome = await guard._call(SilentConnector(), task(1), {"OrderNo": "SO-1"})  # type: ignore[arg-type]
+    assert isinstance(outcome, RetryLater)
+    assert outcome.reason == "connector gave no answer within 0s"
