@@ -331,6 +331,9 @@ async def test_assets_are_compressed_and_revalidated_by_etag() -> None:
         assert (again.status_code, again.content) == (304, b"")
         stale = await client.get("/dashboard/main.js", headers={"If-None-Match": '"old"'})
         assert stale.status_code == 200
+        probe = await client.head("/dashboard")
+        assert probe.status_code == 200
+        assert probe.headers["etag"] == page.headers["etag"]
         missing = await client.get("/dashboard/index.html")
         assert missing.json()["error"]["code"] == "not_found"
         assert (await client.get("/dashboard/router.py")).status_code == 404

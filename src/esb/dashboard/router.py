@@ -54,11 +54,12 @@ def dashboard_router() -> APIRouter:
     assets = load_assets()
     router = APIRouter(include_in_schema=False)
 
-    @router.get("/dashboard")
+    # HEAD too: uptime checks and wall-screen launchers probe the page before opening it
+    @router.api_route("/dashboard", methods=["GET", "HEAD"])
     async def page(request: Request) -> Response:
         return serve(assets[PAGE], request)
 
-    @router.get("/dashboard/{name}")
+    @router.api_route("/dashboard/{name}", methods=["GET", "HEAD"])
     async def asset(name: str, request: Request) -> Response:
         found = assets.get(name)
         if found is None or name == PAGE:
