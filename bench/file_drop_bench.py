@@ -9,6 +9,9 @@ every fourth row shipped), then measures, each in a fresh child process:
   rows: the fastest Python reads the file at all, the limit;
 - **reader**: the file drop's own reading alone (the SHA-256 + decoding pass, then the
   rows as dicts in batches), no database;
+- **store**: the floor of storing the rows: the message, delivery and outbox rows the
+  gateway writes for each CSV row, by plain sqlite3 into a migrated SQLite database
+  (so it is the embedded mode's floor, also in a ``--mode postgresql`` run);
 - **gateway**: ``esb serve --no-relay --no-worker`` on the shipped demo configuration,
   the file dropped into its folder, timed from the drop until the ledger says ``done``:
   every row checked against the interface's schema, routed, and committed as a message
@@ -91,6 +94,74 @@ def measure_reader(path: Path) -> dict[str, Any]:
     finally:
         os.close(fd)
     return {"rows": rows, "seconds": time.perf_counter() - started, "peak_mib": peak_rss_mib()}
+
+
+def measure_store(path: Path) -> dict[str, Any]:
+    """The store's floor: the rows the gateway writes per CSV row (the message; a delivery
+    and an outbox row for the ERP, and for finance when the row is shipped) by sqlite3's
+    executemany into the real (migrated) schema, 500 CSV rows per commit, WAL and
+    synchronous=FULL as the gateway runs: no validation, no mapping, no framework. Rows
+    come from csv.reader, so reading the file is included."""
+    import subprocess as sp
+    import tempfile
+
+    from esb.ids import uuid7
+
+    folder = Path(tempfile.mkdtemp(prefix="esb-store-floor-", dir=path.parent))
+    env = {**os.environ, "ESB_DATA_DIR": str(folder), "ESB_DATABASE_URL": ""}
+    sp.run([sys.executable, "-m", "esb", "db", "upgrade"], env=env, check=True, capture_output=True)
+    conn = sqlite3.connect(folder / "esb.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    message_sql = (
+        "INSERT INTO messages (id, interface, message_type, source_system, business_key, "
+        "idempotency_key, content_type, body, received_at) VALUES (?,?,?,?,?,?,?,?,?)"
+    )
+    delivery_sql = (
+        "INSERT INTO deliveries (id, message_id, interface, target, status, attempts, "
+        "round_attempts, next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,0,0,?,?,?)"
+    )
+    outbox_sql = (
+        "INSERT INTO outbox (delivery_id, status, available_at, created_at) VALUES (?,?,?,?)"
+    )
+    started, rows = time.perf_counter(), 0
+
+    def commit(chunk: list[list[str]], start: int) -> None:
+        now = time.strftime("%Y-%m-%d %H:%M:%S.000000")
+        messages, deliveries, outbox = [], [], []
+        for n, row in enumerate(chunk, start):
+            body = json.dumps(dict(zip(header, row, strict=True)), ensure_ascii=False)
+            mid = uuid7().hex
+            messages.append((mid, "shipment", "shipment", "wms", row[0], f"file:x:{n}",
+                             "application/json", body, now))  # fmt: skip
+            for target in ("erp", "finance") if row[4] == "S" else ("erp",):  # when: status == 'S'
+                did = uuid7().hex
+                deliveries.append((did, mid, "shipment", target, "pending", now, now, now))
+                outbox.append((did, "pending", now, now))
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(message_sql, messages)
+        conn.executemany(delivery_sql, deliveries)
+        conn.executemany(outbox_sql, outbox)
+        conn.execute("COMMIT")
+
+    with path.open(encoding="gb18030", newline="") as text:
+        reader = csv.reader(text)
+        header = next(reader)
+        chunk: list[list[str]] = []
+        for row in reader:
+            chunk.append(row)
+            if len(chunk) == 500:
+                commit(chunk, rows)
+                rows, chunk = rows + len(chunk), []
+        if chunk:
+            commit(chunk, rows)
+            rows += len(chunk)
+    seconds = time.perf_counter() - started
+    conn.close()
+    for leftover in folder.iterdir():
+        leftover.unlink()
+    folder.rmdir()
+    return {"rows": rows, "seconds": seconds, "peak_mib": peak_rss_mib()}
 
 
 def vm_kib(pid: int, field: str) -> int:
@@ -244,6 +315,7 @@ def run_size(label: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     result: dict[str, Any] = {"size": label, "bytes": path.stat().st_size, "rows": rows}
     result["raw"] = child("raw", path)
     result["reader"] = child("reader", path)
+    result["store"] = child("store", path)
     env = {"ESB_DATA_DIR": str(work / "var")}
     if args.mode == "postgresql":
         more, name = postgresql_env(args.pg_admin_url, f"{uuid.uuid4().hex[:8]}_{label.lower()}")
@@ -260,15 +332,19 @@ def run_size(label: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
 
 def table(results: list[dict[str, Any]], mode: str) -> str:
     lines = [
-        f"| file ({mode}) | rows | raw csv rows/s | reader rows/s | gateway rows/s | "
-        "gateway / raw | raw peak MiB | gateway peak MiB (idle) |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| file ({mode}) | rows | raw csv rows/s | reader rows/s | store floor rows/s | "
+        "gateway rows/s | gateway / raw | gateway / store floor | raw peak MiB | "
+        "gateway peak MiB (idle) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        raw, reader, gateway = (r["rows"] / r[k]["seconds"] for k in ("raw", "reader", "gateway"))
+        raw, reader, store, gateway = (
+            r["rows"] / r[k]["seconds"] for k in ("raw", "reader", "store", "gateway")
+        )
         lines.append(
             f"| {r['size']} ({r['bytes'] / 1e6:.0f} MB) | {r['rows']:,} | {raw:,.0f} | "
-            f"{reader:,.0f} | {gateway:,.0f} | {gateway / raw:.1%} | {r['raw']['peak_mib']:.0f} | "
+            f"{reader:,.0f} | {store:,.0f} | {gateway:,.0f} | {gateway / raw:.1%} | "
+            f"{gateway / store:.0%} | {r['raw']['peak_mib']:.0f} | "
             f"{r['gateway']['peak_mib']:.0f} ({r['gateway']['idle_mib']:.0f}) |"
         )
     return "\n".join(lines)
@@ -283,7 +359,9 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        measure = measure_raw if args.child[0] == "raw" else measure_reader
+        measure = {"raw": measure_raw, "reader": measure_reader, "store": measure_store}[
+            args.child[0]
+        ]
         print(json.dumps(measure(Path(args.child[1]))))
         return
     stamp = time.strftime("%Y%m%d-%H%M%S")

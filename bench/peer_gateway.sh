@@ -2,8 +2,9 @@
 # Start the gateway for the peer benchmark (../shared/peers/run.sh, GATEWAY_START):
 # production mode on the harness's RabbitMQ ($AMQP_URL, or ESB_BENCH_BROKER for a broker that is
 # already running) and a fresh PostgreSQL database,
-# one API process and ESB_BENCH_WORKERS worker processes. run.sh stops it by PID (and
-# its children). Usage: see bench/README.md "Against the peers".
+# ESB_BENCH_API API processes sharing the port (each with its own relay) and
+# ESB_BENCH_WORKERS worker processes. run.sh stops it by PID (and its children).
+# Usage: see bench/README.md "Against the peers".
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ESB="$HERE/../.venv/bin/esb"
@@ -16,4 +17,5 @@ export ESB_CONFIG="$HERE/peer-config" ESB_DATABASE_URL="$PG/$DB" \
        ESB_QUEUE_TYPE="${ESB_QUEUE_TYPE:-quorum}" ESB_PORT="${GW_PORT:-8080}"
 "$ESB" db upgrade >/dev/null
 for _ in $(seq "${ESB_BENCH_WORKERS:-1}"); do "$ESB" worker & done
-exec "$ESB" serve --no-worker
+for _ in $(seq 2 "${ESB_BENCH_API:-1}"); do "$ESB" serve --no-worker --reuse-port & done
+exec "$ESB" serve --no-worker --reuse-port
