@@ -12,7 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from esb.settings import Settings
+from esb.store.tables import outbox
 from tests.integration.test_faults import env_for
 from tests.support.gateway import rest_interface, write_config
 from tests.support.process import GatewayProcess
@@ -45,15 +49,21 @@ async def test_kill_mid_call_then_check_then_restart(mode_settings: dict[str, An
                                          headers={"Authorization": "Bearer erp-test-key-0123"})
         assert response.status_code == 202
         await target.wait_received(1)
+        # The relay commits "sent" just after RabbitMQ confirms; on a busy machine the
+        # worker can reach the target first. Kill only once it has, so what is tested is
+        # the kill between target call and ack (a kill before that commit republishes:
+        # another duplicate under the same key, covered by the fault tests' counts).
+        handed_over = "claimed" if mode == "embedded" else "sent"
+        await wait_outbox_status(Settings(config=config, **mode_settings), handed_over)
         gateway.kill()  # after the target call, before the outcome and the ack
         await asyncio.sleep(1.0)
 
         found = reconcile(env)["found"]
         if mode == "embedded":
-            assert found["claims_released"] == 1  # the dead process's claim, put back
+            assert found["claims_released"] == 1, found  # the dead process's claim, put back
         else:
-            assert found["waiting_in_queue"] == 1  # RabbitMQ requeued it: no second copy
-            assert found["lost"] == 0
+            assert found["waiting_in_queue"] == 1, found  # RabbitMQ requeued it: no 2nd copy
+            assert found["lost"] == 0, found
 
         target.delay_s = 0.0
         gateway.start()
@@ -67,3 +77,17 @@ async def test_kill_mid_call_then_check_then_restart(mode_settings: dict[str, An
         assert len(set(target.idempotency_keys())) == 1  # the same key: the target can drop it
     finally:
         gateway.stop()
+
+
+async def wait_outbox_status(settings: Settings, status: str, timeout: float = 2.5) -> None:
+    """Wait for the one outbox row to reach ``status`` (the target holds its answer 3 s)."""
+    engine = create_async_engine(settings.effective_database_url)
+    try:
+        for _ in range(int(timeout / 0.05)):
+            async with engine.connect() as conn:
+                if await conn.scalar(select(outbox.c.status)) == status:
+                    return
+            await asyncio.sleep(0.05)
+    finally:
+        await engine.dispose()
+    raise AssertionError(f"the outbox row never became {status!r}")
