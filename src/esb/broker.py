@@ -61,11 +61,17 @@ class Broker:
 
     @property
     def connected(self) -> bool:
+        """A connection is open; it may be reconnecting by itself right now."""
         return (
             self._connection is not None
             and self._exchange is not None
             and not self._connection.is_closed
         )
+
+    @property
+    def link_up(self) -> bool:
+        """Connected at this moment, not waiting for a reconnect."""
+        return self.connected and self._connection_or_raise().connected.is_set()
 
     # -- names ---------------------------------------------------------------------------
     @property
@@ -208,12 +214,21 @@ class Broker:
             raise BrokerUnavailable("broker not connected")
         return self._connection
 
-    async def stop_consuming(self) -> None:
-        """Take no new messages; those in flight can still be acknowledged."""
+    async def stop_consuming(self, timeout_s: float = 2.0) -> None:
+        """Take no new messages; those in flight can still be acknowledged.
+
+        While the broker is away there is nothing to cancel (its consumers went with the
+        connection), and a cancel would wait for the reconnect: a stop must not.
+        """
         consumers, self._consumers = self._consumers, []
+        if not self.link_up:
+            return
         for queue, tag in consumers:
-            with contextlib.suppress(aiormq.exceptions.AMQPError, RuntimeError, ConnectionError):
-                await queue.cancel(tag)
+            with contextlib.suppress(
+                aiormq.exceptions.AMQPError, RuntimeError, ConnectionError, TimeoutError
+            ):
+                async with asyncio.timeout(timeout_s):
+                    await queue.cancel(tag)
 
     async def close(self) -> None:
         if self._connection is not None:

@@ -213,7 +213,7 @@ class Gateway:
         if self.relay is None or task is None:
             return
         self.relay.request_stop()
-        if self.broker is None or self.broker.connected:
+        if self.broker is None or self.broker.link_up:
             await asyncio.wait({task}, timeout=grace_s)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:

@@ -33,7 +33,7 @@ async def readyz(request: Request) -> JsonResponse:
     except StoreUnavailable:
         checks["database"] = "unavailable"
     if gateway.broker is not None and (gateway.relay is not None or gateway.worker is not None):
-        checks["broker"] = "ok" if gateway.broker.connected else "unavailable"
+        checks["broker"] = "ok" if gateway.broker.link_up else "unavailable"
     ready = all(v == "ok" for v in checks.values())
     return JsonResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
