@@ -31,9 +31,11 @@ import csv
 import json
 import os
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -102,14 +104,13 @@ def measure_store(path: Path) -> dict[str, Any]:
     executemany into the real (migrated) schema, 500 CSV rows per commit, WAL and
     synchronous=FULL as the gateway runs: no validation, no mapping, no framework. Rows
     come from csv.reader, so reading the file is included."""
-    import subprocess as sp
-    import tempfile
-
     from esb.ids import uuid7
 
     folder = Path(tempfile.mkdtemp(prefix="esb-store-floor-", dir=path.parent))
     env = {**os.environ, "ESB_DATA_DIR": str(folder), "ESB_DATABASE_URL": ""}
-    sp.run([sys.executable, "-m", "esb", "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "esb", "db", "upgrade"], env=env, check=True, capture_output=True
+    )
     conn = sqlite3.connect(folder / "esb.db", isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
@@ -158,9 +159,7 @@ def measure_store(path: Path) -> dict[str, Any]:
             rows += len(chunk)
     seconds = time.perf_counter() - started
     conn.close()
-    for leftover in folder.iterdir():
-        leftover.unlink()
-    folder.rmdir()
+    shutil.rmtree(folder)
     return {"rows": rows, "seconds": seconds, "peak_mib": peak_rss_mib()}
 
 

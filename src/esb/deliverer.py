@@ -124,27 +124,7 @@ class Deliverer:
             body = await self.prepare(task)
         except MappingError as exc:
             return Park(f"mapping: {exc}"), None
-        return await self._call(connector, task, body), body
-
-    async def _call(self, connector: Connector, task: DeliveryTask, body: Any) -> Outcome:
-        request = DeliveryRequest(
-            message_id=task.message_id,
-            delivery_id=task.delivery_id,
-            interface=task.interface,
-            target=task.target,
-            message_type=task.message_type,
-            business_key=task.business_key,
-            attempt=task.attempt,
-            body=body,
-        )
-        try:
-            async with asyncio.timeout(CALL_GUARD_S):  # unlike wait_for, no task per call
-                return await connector.deliver(request)
-        except TimeoutError:
-            return RetryLater(f"connector gave no answer within {CALL_GUARD_S:.0f}s")
-        except Exception as exc:  # a connector bug: recorded and retried, never lost
-            log.exception("connector raised", target=task.target)
-            return RetryLater(f"connector error: {type(exc).__name__}: {exc}")
+        return await call_connector(connector, task, body), body
 
     def _policy(self, task: DeliveryTask) -> RetryPolicy:
         interface = self.live.config.interfaces.get(task.interface)
@@ -204,3 +184,27 @@ class Deliverer:
             error=error,
         )
         return kind
+
+
+async def call_connector(
+    connector: Connector, task: DeliveryTask, body: Any, guard_s: float = CALL_GUARD_S
+) -> Outcome:
+    """One call; a connector that raises or never answers becomes a retry, never a loss."""
+    request = DeliveryRequest(
+        message_id=task.message_id,
+        delivery_id=task.delivery_id,
+        interface=task.interface,
+        target=task.target,
+        message_type=task.message_type,
+        business_key=task.business_key,
+        attempt=task.attempt,
+        body=body,
+    )
+    try:
+        async with asyncio.timeout(guard_s):  # unlike wait_for, no task per call
+            return await connector.deliver(request)
+    except TimeoutError:
+        return RetryLater(f"connector gave no answer within {guard_s:g}s")
+    except Exception as exc:  # a connector bug: recorded and retried, never lost
+        log.exception("connector raised", target=task.target)
+        return RetryLater(f"connector error: {type(exc).__name__}: {exc}")

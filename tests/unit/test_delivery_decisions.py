@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import ClassVar
 from uuid import uuid4
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from esb import deliverer
 from esb.config.types import RetryPolicy, parse_duration
-from esb.connectors import Delivered, Park, RetryLater
-from esb.deliverer import decide, retry_delay
+from esb.connectors import ConnectorConfig, Delivered, DeliveryRequest, Outcome, Park, RetryLater
+from esb.deliverer import call_connector, decide, retry_delay
 from esb.status import AttemptOutcome
 from esb.task import DeliveryTask
 from esb_rest.connector import classify as rest_classify
@@ -97,16 +96,18 @@ def test_rest_status_classification() -> None:
 class SilentConnector:
     """A connector bug: its call never returns (no timeout of its own)."""
 
-    async def deliver(self, request: object) -> object:
+    kind: ClassVar[str] = "silent"
+    Config: ClassVar[type[ConnectorConfig]] = ConnectorConfig
+
+    async def deliver(self, request: DeliveryRequest) -> Outcome:
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
+    async def aclose(self) -> None:
+        pass
 
-async def test_a_connector_that_never_answers_is_retried_not_waited_for(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(deliverer, "CALL_GUARD_S", 0.05)
-    guard = deliverer.Deliverer.__new__(deliverer.Deliverer)  # _call needs no collaborators
-    outcome = await guard._call(SilentConnector(), task(1), {"OrderNo": "SO-1"})  # type: ignore[arg-type]
+
+async def test_a_connector_that_never_answers_is_retried_not_waited_for() -> None:
+    outcome = await call_connector(SilentConnector(), task(1), {"OrderNo": "SO-1"}, guard_s=0.05)
     assert isinstance(outcome, RetryLater)
-    assert outcome.reason == "connector gave no answer within 0s"
+    assert outcome.reason == "connector gave no answer within 0.05s"

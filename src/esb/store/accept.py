@@ -159,7 +159,13 @@ def _pg_parameters(
     planned: list[list[AcceptedDelivery]],
     now: datetime,
 ) -> dict[str, object]:
-    columns: dict[str, list[object]] = {
+    """One array per column: the messages', and the planned deliveries' (flattened)."""
+    planned_deliveries = [
+        (new, message_id, d)
+        for new, message_id, created in zip(batch, ids, planned, strict=True)
+        for d in created
+    ]
+    return {
         "ids": list(ids),
         "interfaces": [n.interface for n in batch],
         "types": [n.message_type for n in batch],
@@ -169,22 +175,10 @@ def _pg_parameters(
         "content_types": [n.content_type for n in batch],
         "bodies": [n.body for n in batch],
         "skipped": [orjson.dumps(n.skipped).decode() if n.skipped else None for n in batch],
-    }
-    delivery_columns: dict[str, list[object]] = {
-        "delivery_ids": [],
-        "delivery_messages": [],
-        "delivery_interfaces": [],
-        "delivery_targets": [],
-    }
-    for new, message_id, created in zip(batch, ids, planned, strict=True):
-        for d in created:
-            delivery_columns["delivery_ids"].append(d.id)
-            delivery_columns["delivery_messages"].append(message_id)
-            delivery_columns["delivery_interfaces"].append(new.interface)
-            delivery_columns["delivery_targets"].append(d.target)
-    return {
-        **columns,
-        **delivery_columns,
+        "delivery_ids": [d.id for _, _, d in planned_deliveries],
+        "delivery_messages": [message_id for _, message_id, _ in planned_deliveries],
+        "delivery_interfaces": [new.interface for new, _, _ in planned_deliveries],
+        "delivery_targets": [d.target for _, _, d in planned_deliveries],
         "now": now,
         "pending": DeliveryStatus.PENDING.value,
         "outbox_pending": OutboxStatus.PENDING.value,
