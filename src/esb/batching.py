@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 
 import structlog
 
-from esb.errors import StoreUnavailable
+from esb.errors import StoreRefused, StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -28,7 +28,8 @@ class GroupCommit(Generic[T, R]):
 
     ``retry_unavailable``: keep retrying a batch while the database is away (outcomes
     must not be lost); otherwise the callers get StoreUnavailable at once (ingress
-    answers 503).
+    answers 503). A batch that fails for any other reason is split until the member at
+    fault is alone: the others still commit, and only that caller gets the error.
     """
 
     def __init__(
@@ -82,31 +83,47 @@ class GroupCommit(Generic[T, R]):
                 return
 
     async def _flush(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        """Write ``batch``; if it fails for a reason other than the database being away,
+        write its halves apart, so one member's bad data fails that member alone."""
+        try:
+            results = await self._write_until_stored([item for item, _ in batch])
+        except StoreUnavailable as exc:  # the database is away: every member alike
+            self._settle(batch, exc)
+            return
+        except Exception as exc:
+            if len(batch) > 1:
+                log.warning(
+                    "batch refused; isolating its members", name=self._name, error=repr(exc)
+                )
+                middle = len(batch) // 2
+                await self._flush(batch[:middle])
+                await self._flush(batch[middle:])
+                return
+            if not isinstance(exc, StoreRefused):  # a bug: fail this caller loudly
+                log.exception("write failed", name=self._name)
+            self._settle(batch, exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+    async def _write_until_stored(self, items: list[T]) -> Sequence[R]:
+        """One write; with ``retry_unavailable`` it is repeated while the database is away."""
         delay = 0.1
         while True:
             try:
-                results = await self._write([item for item, _ in batch])
+                return await self._write(items)
             except StoreUnavailable as exc:
-                if self._retry:
-                    log.warning(
-                        "batch not committed yet, retrying",
-                        name=self._name,
-                        error=str(exc),
-                        size=len(batch),
-                    )
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
-                    continue
-                self._settle(batch, exc)
-                return
-            except Exception as exc:  # a bug: fail these callers loudly, keep serving others
-                log.exception("batch failed", name=self._name, size=len(batch))
-                self._settle(batch, exc)
-                return
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
-            return
+                if not self._retry:
+                    raise
+                log.warning(
+                    "batch not committed yet, retrying",
+                    name=self._name,
+                    error=str(exc),
+                    size=len(items),
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     @staticmethod
     def _settle(batch: list[tuple[T, asyncio.Future[R]]], exc: BaseException) -> None:

@@ -10,7 +10,8 @@
     │   ├── PayloadTooLarge         413
     │   ├── UnsupportedMediaType    415
     │   └── ValidationFailed        422 (every offending field)
-    ├── StoreUnavailable            the database cannot be reached (503)
+    ├── StoreUnavailable            the database cannot be reached (503, try again)
+    ├── StoreRefused                the database refused a value of this data (422, never retried)
     ├── BrokerUnavailable           RabbitMQ cannot be reached or refused a publish
     └── DeliveryError               one attempt failed; ``retryable`` decides retry or park
         ├── TransientError          retryable (connect error, timeout, 5xx, 429)
@@ -118,6 +119,15 @@ class StoreUnavailable(EsbError):
 
     http_status = 503
     code = "store_unavailable"
+
+
+class StoreRefused(EsbError):
+    """The database refused a value (too long, NUL, out of range): the data is at fault,
+    not the database, so sending it again cannot help. The door checks (esb.limits)
+    should have refused it first; this is the store's own last line."""
+
+    http_status = 422
+    code = "unstorable_value"
 
 
 class BrokerUnavailable(EsbError):

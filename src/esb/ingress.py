@@ -14,14 +14,26 @@ import orjson
 
 from esb.config.gateway import GatewayConfig
 from esb.errors import FieldProblem, UnsupportedMediaType, ValidationFailed
+from esb.limits import MAX_IDEMPOTENCY_KEY, MAX_INT, check_document
 from esb.store.accept import Accepted, NewMessage
 
-MAX_IDEMPOTENCY_KEY = 200
+
+def _by_value(value: Any) -> Any:
+    """A number by its value: ``10.0`` is written as ``10`` (RFC 8785 compares values)."""
+    if isinstance(value, dict):
+        return {key: _by_value(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_by_value(child) for child in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_INT:
+        return int(value)
+    return value
 
 
 def canonical_hash(body: Any) -> str:
-    """The same document with keys in another order or other spacing hashes the same."""
-    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    """The same document hashes the same whatever its key order, spacing or number
+    spelling (``10`` and ``10.0``); a different document never does. The body must have
+    passed ``check_document`` (numbers within 64 bits, bounded nesting)."""
+    canonical = orjson.dumps(_by_value(body), option=orjson.OPT_SORT_KEYS)
     return "sha256:" + hashlib.sha256(canonical).hexdigest()
 
 
@@ -94,20 +106,34 @@ class Ingress:
         """
         config = self.config()
         spec = config.interfaces[interface]
+        check_document(body)  # what the store and the encoder can hold, before the schema
         config.check_input(interface, body)
         targets, skipped = config.route(interface, body)
+        fingerprint = canonical_hash(body)
         new = NewMessage(
             interface=interface,
             message_type=spec.message_type,
             source_system=spec.source,
             business_key=config.business_key(interface, body),
-            idempotency_key=idempotency_key or canonical_hash(body),
+            idempotency_key=idempotency_key or fingerprint,
+            fingerprint=fingerprint,
             content_type="application/json",
             body=text if text is not None else orjson.dumps(body).decode(),
             targets=targets,
             skipped=skipped,
         )
         accepted = await self.store(new)
+        if not accepted.created and accepted.fingerprint not in (None, fingerprint):
+            raise ValidationFailed(
+                [
+                    FieldProblem(
+                        "Idempotency-Key",
+                        f"already used for a different body (message {accepted.message_id}); "
+                        "a new document needs a new key",
+                    )
+                ],
+                code="idempotency_key_reused",
+            )
         if accepted.created:
             self.counted(interface)
             if accepted.deliveries:

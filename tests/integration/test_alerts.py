@@ -11,16 +11,19 @@ from tests.support.gateway import rest_interface, write_config
 from tests.support.target import TargetServer
 
 
-async def test_failing_and_backlog_alerts_are_rate_limited(make_gateway, target: TargetServer,
-                                                           tmp_path: Path) -> None:
+async def test_failing_and_backlog_alerts_are_rate_limited(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
     webhook = await TargetServer().start()
     try:
         interfaces = rest_interface(target.url, schedule="[0.05s, 0.05s, 0.05s, 60s]").replace(
-            "    targets:", "    health: {backlog_above: 0}\n    targets:")
+            "    targets:", "    health: {backlog_above: 0}\n    targets:"
+        )
         folder = write_config(tmp_path / "cfg", interfaces)
         (folder / "alerts.yaml").write_text(
             f"alerts:\n  webhook: {webhook.url}/hooks/esb\n  every: 1h\n"
-            "  dashboard_url: http://gw.example/dashboard\n  headers: {X-Token: t0k3n}\n")
+            "  dashboard_url: http://gw.example/dashboard\n  headers: {X-Token: t0k3n}\n"
+        )
         target.default_status = 503
         gut = await make_gateway(folder)
         message_id = (await gut.send("sales_order", {"OrderNo": "SO-A1"})).json()["id"]

@@ -13,8 +13,9 @@ from esb.broker import Broker, Outgoing
 
 @pytest.fixture
 async def broker(rabbit_url: str):
-    b = Broker(rabbit_url, prefix=f"esbtest-{uuid.uuid4().hex[:8]}", queue_type="quorum",
-               publish_timeout=5)
+    b = Broker(
+        rabbit_url, prefix=f"esbtest-{uuid.uuid4().hex[:8]}", queue_type="quorum", publish_timeout=5
+    )
     await b.connect()
     yield b
     connection = await aio_pika.connect(rabbit_url)
@@ -32,8 +33,9 @@ async def test_unroutable_publish_is_an_error_and_routable_is_confirmed(broker: 
     assert isinstance(unroutable, aiormq.exceptions.PublishError)  # no queue bound yet
 
     await broker.declare([("i", "t")])
-    results = await broker.publish_many([Outgoing(("i", "t"), b'{"n": %d}' % n, f"m-{n}")
-                                         for n in range(20)])
+    results = await broker.publish_many(
+        [Outgoing(("i", "t"), b'{"n": %d}' % n, f"m-{n}") for n in range(20)]
+    )
     assert results == [None] * 20
     assert await broker.queue_depth(("i", "t")) == 20
 

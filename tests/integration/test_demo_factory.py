@@ -35,10 +35,17 @@ async def soap() -> Any:
 
 
 @pytest.fixture
-async def demo(make_gateway, target: TargetServer, soap: SoapServer,
-               tmp_path: Path) -> GatewayUnderTest:
-    env = {"ERP_API_KEY": ERP_KEY, "WMS_API_KEY": WMS_KEY, "MES_URL": target.url,
-           "ERP_URL": target.url, "WMS_URL": soap.base_url, "DROP_DIR": str(tmp_path / "drop")}
+async def demo(
+    make_gateway, target: TargetServer, soap: SoapServer, tmp_path: Path
+) -> GatewayUnderTest:
+    env = {
+        "ERP_API_KEY": ERP_KEY,
+        "WMS_API_KEY": WMS_KEY,
+        "MES_URL": target.url,
+        "ERP_URL": target.url,
+        "WMS_URL": soap.base_url,
+        "DROP_DIR": str(tmp_path / "drop"),
+    }
     return await make_gateway(demo_config_dir(), env=env, config_watch=False)
 
 
@@ -49,11 +56,13 @@ async def send_order(demo: GatewayUnderTest, name: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("kind", ["normal", "urgent", "sample"])
-async def test_each_order_reaches_mes_exactly(demo: GatewayUnderTest, target: TargetServer,
-                                              soap: SoapServer, kind: str) -> None:
+async def test_each_order_reaches_mes_exactly(
+    demo: GatewayUnderTest, target: TargetServer, soap: SoapServer, kind: str
+) -> None:
     accepted = await send_order(demo, f"sales_order_{kind}")
     assert {d["target"] for d in accepted["deliveries"]} == (
-        {"mes", "wms"} if kind == "urgent" else {"mes"})
+        {"mes", "wms"} if kind == "urgent" else {"mes"}
+    )
     message = await demo.wait_status(accepted["id"], "delivered")
 
     [mes_body] = target.bodies("/api/work-orders")
@@ -70,16 +79,19 @@ async def test_each_order_reaches_mes_exactly(demo: GatewayUnderTest, target: Ta
         assert message["skipped"] == [skipped]
 
 
-@pytest.mark.parametrize(("name", "field"), [
-    ("invalid_missing_order_no", "OrderNo"),
-    ("invalid_no_lines", "Lines"),
-    ("invalid_qty_not_a_number", "Lines[1].Qty"),
-    ("invalid_unknown_order_type", "OrderType"),
-    ("invalid_bad_delivery_date", "DeliveryDate"),
-])
-async def test_invalid_orders_are_refused_naming_the_field(demo: GatewayUnderTest,
-                                                          target: TargetServer, name: str,
-                                                          field: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [
+        ("invalid_missing_order_no", "OrderNo"),
+        ("invalid_no_lines", "Lines"),
+        ("invalid_qty_not_a_number", "Lines[1].Qty"),
+        ("invalid_unknown_order_type", "OrderType"),
+        ("invalid_bad_delivery_date", "DeliveryDate"),
+    ],
+)
+async def test_invalid_orders_are_refused_naming_the_field(
+    demo: GatewayUnderTest, target: TargetServer, name: str, field: str
+) -> None:
     response = await demo.send("sales_order", vector(f"inputs/{name}.json"), key=ERP_KEY)
     assert response.status_code == 422, response.text
     error = response.json()["error"]
@@ -102,20 +114,28 @@ async def test_unknown_customer_parks_then_fix_and_replay_delivers(
     assert "'C9999'" in mes["last_error"]
     assert target.received == []
 
-    fixed = await demo.admin("PUT", "/v1/xref/customer/erp/C9999",
-                             json={"codes": {"mes": "900999"}, "reason": "new customer"})
+    fixed = await demo.admin(
+        "PUT",
+        "/v1/xref/customer/erp/C9999",
+        json={"codes": {"mes": "900999"}, "reason": "new customer"},
+    )
     assert fixed.status_code == 200, fixed.text
-    replay = await demo.admin("POST", f"/v1/deliveries/{mes['id']}/replay",
-                              json={"reason": "customer C9999 added to master data"})
+    replay = await demo.admin(
+        "POST",
+        f"/v1/deliveries/{mes['id']}/replay",
+        json={"reason": "customer C9999 added to master data"},
+    )
     assert replay.status_code == 200, replay.text
 
     await demo.wait_status(accepted["id"], "delivered")
     assert target.bodies("/api/work-orders") == [
-        vector("expected/mes_work_order_unknown_customer_after_fix.json")]
+        vector("expected/mes_work_order_unknown_customer_after_fix.json")
+    ]
 
 
-async def test_the_same_order_twice_is_one_message(demo: GatewayUnderTest,
-                                                   target: TargetServer) -> None:
+async def test_the_same_order_twice_is_one_message(
+    demo: GatewayUnderTest, target: TargetServer
+) -> None:
     first = await send_order(demo, "sales_order_normal")
     again = await demo.send("sales_order", vector("inputs/sales_order_normal.json"), key=ERP_KEY)
     assert again.status_code == 200
@@ -126,24 +146,57 @@ async def test_the_same_order_twice_is_one_message(demo: GatewayUnderTest,
 
 
 SHIPMENT_ROWS = [  # the good rows of both CSV files, as the file drop will submit them
-    ({"order_no": "SO-20261124-0001", "ship_date": "2026-11-25 09:30", "carrier": "顺丰速运",
-      "tracking_no": "SF1234567890", "status": "S"}, 1, "SO-20261124-0001"),
-    ({"order_no": "SO-20261124-0002", "ship_date": "2026-11-25 10:05", "carrier": "京东物流",
-      "tracking_no": "JD0098765432", "status": "P"}, 2, None),
-    ({"order_no": "SO-20261124-0003", "ship_date": "2026-11-26 08:00", "carrier": "顺丰速运",
-      "tracking_no": "SF2000000001", "status": "S"}, 3, "SO-20261124-0003"),
+    (
+        {
+            "order_no": "SO-20261124-0001",
+            "ship_date": "2026-11-25 09:30",
+            "carrier": "顺丰速运",
+            "tracking_no": "SF1234567890",
+            "status": "S",
+        },
+        1,
+        "SO-20261124-0001",
+    ),
+    (
+        {
+            "order_no": "SO-20261124-0002",
+            "ship_date": "2026-11-25 10:05",
+            "carrier": "京东物流",
+            "tracking_no": "JD0098765432",
+            "status": "P",
+        },
+        2,
+        None,
+    ),
+    (
+        {
+            "order_no": "SO-20261124-0003",
+            "ship_date": "2026-11-26 08:00",
+            "carrier": "顺丰速运",
+            "tracking_no": "SF2000000001",
+            "status": "S",
+        },
+        3,
+        "SO-20261124-0003",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("row", "status_no", "invoice"), SHIPMENT_ROWS)
-async def test_shipment_rows_reach_erp_and_finance(demo: GatewayUnderTest, target: TargetServer,
-                                                   tmp_path: Path, row: dict[str, str],
-                                                   status_no: int, invoice: str | None) -> None:
+async def test_shipment_rows_reach_erp_and_finance(
+    demo: GatewayUnderTest,
+    target: TargetServer,
+    tmp_path: Path,
+    row: dict[str, str],
+    status_no: int,
+    invoice: str | None,
+) -> None:
     response = await demo.send("shipment", row, key=WMS_KEY)
     assert response.status_code == 202, response.text
     await demo.wait_status(response.json()["id"], "delivered")
     assert target.bodies("/api/order-status") == [
-        vector(f"expected/erp_order_status_{status_no}.json")]
+        vector(f"expected/erp_order_status_{status_no}.json")
+    ]
     folder = tmp_path / "drop" / "finance" / "invoice-requests"
     files = sorted(p.name for p in folder.glob("*")) if folder.exists() else []
     if invoice is None:
@@ -151,4 +204,5 @@ async def test_shipment_rows_reach_erp_and_finance(demo: GatewayUnderTest, targe
     else:
         assert files == [f"INV-{invoice}.json"]
         assert (folder / files[0]).read_bytes() == (
-            VECTORS / f"expected/finance_INV-{invoice}.json").read_bytes()
+            VECTORS / f"expected/finance_INV-{invoice}.json"
+        ).read_bytes()

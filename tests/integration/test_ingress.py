@@ -36,12 +36,20 @@ async def test_a_repeat_returns_the_first_id_and_the_target_gets_it_once(
 
 
 async def test_idempotency_key_header_wins_over_the_body(gut) -> None:
+    """A repeat under the same key is the same message; the same key with another body is
+    refused (422, as the IETF Idempotency-Key draft says), never answered as a repeat."""
     first = await gut.send("sales_order", ORDER, headers={"Idempotency-Key": "erp-42"})
+    reordered = dict(reversed(list(ORDER.items())))
+    repeat = await gut.send("sales_order", reordered, headers={"Idempotency-Key": "erp-42"})
+    assert repeat.status_code == 200
+    assert repeat.json()["id"] == first.json()["id"]
     other_body = await gut.send(
         "sales_order", {**ORDER, "OrderNo": "SO-I2"}, headers={"Idempotency-Key": "erp-42"}
     )
-    assert other_body.status_code == 200
-    assert other_body.json()["id"] == first.json()["id"]
+    assert other_body.status_code == 422, other_body.text
+    error = other_body.json()["error"]
+    assert (error["code"], error["field"]) == ("idempotency_key_reused", "Idempotency-Key")
+    assert first.json()["id"] in error["message"]
     fresh = await gut.send("sales_order", ORDER, headers={"Idempotency-Key": "erp-43"})
     assert fresh.status_code == 202
     assert fresh.json()["id"] != first.json()["id"]
@@ -120,9 +128,11 @@ async def test_tracing_by_business_key_and_visibility(gut) -> None:
 async def test_a_client_hanging_up_mid_body_is_not_an_error(gut, capsys) -> None:
     port = int(gut.url.rsplit(":", 1)[1])
     _, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"POST /v1/messages/sales_order HTTP/1.1\r\nHost: x\r\n"
-                 b"Authorization: Bearer " + ERP_KEY.encode() + b"\r\n"
-                 b"Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"OrderNo\":")
+    writer.write(
+        b"POST /v1/messages/sales_order HTTP/1.1\r\nHost: x\r\n"
+        b"Authorization: Bearer " + ERP_KEY.encode() + b"\r\n"
+        b'Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{"OrderNo":'
+    )
     await writer.drain()
     writer.close()
     await asyncio.sleep(0.3)

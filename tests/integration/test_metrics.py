@@ -13,12 +13,16 @@ from tests.support.target import TargetServer
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
-async def test_metrics_count_attempts_and_backlog(make_gateway, target: TargetServer,
-                                                  tmp_path: Path) -> None:
+async def test_metrics_count_attempts_and_backlog(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
     target.script.extend([503])
     gut = await make_gateway(write_config(tmp_path / "cfg", rest_interface(target.url)))
     message_id = (await gut.send("sales_order", {"OrderNo": "SO-M1"})).json()["id"]
@@ -39,8 +43,9 @@ async def test_metrics_count_attempts_and_backlog(make_gateway, target: TargetSe
 
 
 @pytest.mark.parametrize("mode", ["embedded"], indirect=True)
-async def test_log_lines_of_a_delivery_carry_its_ids(make_gateway, target: TargetServer,
-                                                     tmp_path: Path, capsys) -> None:
+async def test_log_lines_of_a_delivery_carry_its_ids(
+    make_gateway, target: TargetServer, tmp_path: Path, capsys
+) -> None:
     configure_logging("json", "INFO")
     target.script.extend([503])
     gut = await make_gateway(write_config(tmp_path / "cfg", rest_interface(target.url)))

@@ -102,8 +102,11 @@ async def test_correct_and_replay_sends_the_fixed_body_and_audits_the_diff(
     assert before["deliveries"][0]["sent_body"] == ORDER  # what the target refused
 
     fixed = {**ORDER, "OrderNo": "SO-OP1-A"}
-    response = await gut.admin("POST", f"/v1/deliveries/{delivery_id}/correct",
-                               json={"body": fixed, "reason": "MES wants a suffix for re-sends"})
+    response = await gut.admin(
+        "POST",
+        f"/v1/deliveries/{delivery_id}/correct",
+        json={"body": fixed, "reason": "MES wants a suffix for re-sends"},
+    )
     assert response.status_code == 200, response.text
 
     message = await gut.wait_status(message_id, "delivered")
@@ -116,6 +119,7 @@ async def test_correct_and_replay_sends_the_fixed_body_and_audits_the_diff(
     assert entry["after"]["body"] == fixed
     assert entry["after"]["changes"] == ['OrderNo: expected "SO-OP1", got "SO-OP1-A"']
 
-    again = await gut.admin("POST", f"/v1/deliveries/{delivery_id}/correct",
-                            json={"body": fixed, "reason": "x"})
+    again = await gut.admin(
+        "POST", f"/v1/deliveries/{delivery_id}/correct", json={"body": fixed, "reason": "x"}
+    )
     assert again.status_code == 409

@@ -25,11 +25,13 @@ async def reconcile(gut) -> dict:
 async def test_a_purged_queue_is_redriven_but_a_waiting_one_is_not(
     make_gateway, target: TargetServer, tmp_path: Path
 ) -> None:
-    gut = await make_gateway(write_config(tmp_path / "cfg", rest_interface(target.url)),
-                             start=False, reconcile_stuck_after=0.3)
+    gut = await make_gateway(
+        write_config(tmp_path / "cfg", rest_interface(target.url)),
+        start=False,
+        reconcile_stuck_after=0.3,
+    )
     await gut.start(relay=True, worker=False)  # published, nobody consumes
-    ids = [(await gut.send("sales_order", {"OrderNo": f"SO-P{n}"})).json()["id"]
-           for n in range(5)]
+    ids = [(await gut.send("sales_order", {"OrderNo": f"SO-P{n}"})).json()["id"] for n in range(5)]
     await asyncio.sleep(0.8)
     waiting = await reconcile(gut)
     assert waiting["found"]["waiting_in_queue"] == 5  # the messages are in the queue: left alone
@@ -38,8 +40,9 @@ async def test_a_purged_queue_is_redriven_but_a_waiting_one_is_not(
     connection = await aio_pika.connect(gut.settings.broker_url)
     async with connection:
         channel = await connection.channel()
-        queue = await channel.declare_queue(gut.gateway.broker.queue_name(("sales-order", "mes")),
-                                            passive=True)
+        queue = await channel.declare_queue(
+            gut.gateway.broker.queue_name(("sales-order", "mes")), passive=True
+        )
         await queue.purge()  # the broker lost them
     repaired = await reconcile(gut)
     assert repaired["found"]["lost"] == 5
@@ -56,10 +59,14 @@ async def test_a_purged_queue_is_redriven_but_a_waiting_one_is_not(
 
 
 @pytest.mark.parametrize("mode", ["embedded"], indirect=True)
-async def test_a_vanished_outbox_row_is_redriven(make_gateway, target: TargetServer,
-                                                 tmp_path: Path) -> None:
-    gut = await make_gateway(write_config(tmp_path / "cfg", rest_interface(target.url)),
-                             start=False, reconcile_stuck_after=0.3)
+async def test_a_vanished_outbox_row_is_redriven(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    gut = await make_gateway(
+        write_config(tmp_path / "cfg", rest_interface(target.url)),
+        start=False,
+        reconcile_stuck_after=0.3,
+    )
     await gut.start(relay=False, worker=False)
     message_id = (await gut.send("sales_order", {"OrderNo": "SO-V1"})).json()["id"]
     await asyncio.sleep(0.5)

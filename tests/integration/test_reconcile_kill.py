@@ -27,15 +27,21 @@ pytestmark = pytest.mark.fault
 
 
 def reconcile(env: dict[str, str]) -> dict[str, Any]:
-    result = subprocess.run([sys.executable, "-m", "esb", "reconcile"],
-                            env={**os.environ, **env, "ESB_RECONCILE_STUCK_AFTER": "0.5"},
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "esb", "reconcile"],
+        env={**os.environ, **env, "ESB_RECONCILE_STUCK_AFTER": "0.5"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout))
 
 
-async def test_kill_mid_call_then_check_then_restart(mode_settings: dict[str, Any], mode: str,
-                                                     target: TargetServer, tmp_path: Path) -> None:
+async def test_kill_mid_call_then_check_then_restart(
+    mode_settings: dict[str, Any], mode: str, target: TargetServer, tmp_path: Path
+) -> None:
     target.delay_s = 3.0  # the call is in flight when the process dies
     config = write_config(tmp_path / "cfg", rest_interface(target.url, schedule="[0.1s]"))
     env = env_for(mode_settings, config)
@@ -44,9 +50,11 @@ async def test_kill_mid_call_then_check_then_restart(mode_settings: dict[str, An
     await gateway.wait_ready()
     try:
         async with httpx.AsyncClient() as client:
-            response = await client.post(f"{gateway.url}/v1/messages/sales_order",
-                                         json={"OrderNo": "SO-K1"},
-                                         headers={"Authorization": "Bearer erp-test-key-0123"})
+            response = await client.post(
+                f"{gateway.url}/v1/messages/sales_order",
+                json={"OrderNo": "SO-K1"},
+                headers={"Authorization": "Bearer erp-test-key-0123"},
+            )
         assert response.status_code == 202
         await target.wait_received(1)
         # The relay commits "sent" just after RabbitMQ confirms; on a busy machine the

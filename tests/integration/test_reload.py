@@ -26,8 +26,9 @@ async def test_reload_applies_a_valid_change_and_refuses_a_broken_one(
     gut = await make_gateway(folder, config_watch=False)
     assert (await gut.send("purchase_order", {"PoNo": "PO-1"})).status_code == 404
 
-    (folder / "interfaces.yaml").write_text(rest_interface(target.url) + SECOND_TYPE.format(
-        url=target.url))
+    (folder / "interfaces.yaml").write_text(
+        rest_interface(target.url) + SECOND_TYPE.format(url=target.url)
+    )
     reloaded = await gut.admin("POST", "/v1/config/reload")
     assert reloaded.status_code == 200, reloaded.text
     assert reloaded.json()["new_routes"] == [{"interface": "purchase-order", "target": "mes"}]
@@ -45,12 +46,14 @@ async def test_reload_applies_a_valid_change_and_refuses_a_broken_one(
     await gut.wait_status(still.json()["id"], "delivered")
 
 
-async def test_a_changed_file_is_picked_up_by_itself(make_gateway, target: TargetServer,
-                                                     tmp_path: Path) -> None:
+async def test_a_changed_file_is_picked_up_by_itself(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
     folder = write_config(tmp_path / "cfg", rest_interface(target.url))
     gut = await make_gateway(folder)
-    (folder / "interfaces.yaml").write_text(rest_interface(target.url) + SECOND_TYPE.format(
-        url=target.url))
+    (folder / "interfaces.yaml").write_text(
+        rest_interface(target.url) + SECOND_TYPE.format(url=target.url)
+    )
     for _ in range(100):
         if "purchase-order" in gut.gateway.config.interfaces:
             break

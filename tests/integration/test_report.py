@@ -130,15 +130,18 @@ async def test_report_reflects_live_traffic(
     assert bad_window.status_code == 422
 
 
-async def test_thresholds_and_deadlines_come_from_yaml(make_gateway, target: TargetServer,
-                                                        tmp_path: Path) -> None:
+async def test_thresholds_and_deadlines_come_from_yaml(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
     extra = """
     deadline: 2s
     health: {degraded_below: 0.99, failing_below: 0.2, failing_after: 2, backlog_above: 0}
 """.rstrip("\n")
     config = rest_interface(target.url, schedule="[0.05s, 0.05s, 0.05s]").replace(
-        "        connector:", extra.replace("    deadline", "        deadline").replace(
-            "    health", "        health") + "\n        connector:")
+        "        connector:",
+        extra.replace("    deadline", "        deadline").replace("    health", "        health")
+        + "\n        connector:",
+    )
     target.script.extend([503, 503])
     gut = await make_gateway(write_config(tmp_path / "cfg", config))
     first = (await gut.send("sales_order", {"OrderNo": "SO-T1"})).json()["id"]

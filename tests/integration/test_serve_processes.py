@@ -75,5 +75,3 @@ def test_embedded_mode_refuses_reuse_port(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--reuse-port needs production mode" in result.output
-
-

@@ -14,16 +14,27 @@ VECTORS = Path(__file__).resolve().parents[1] / "data" / "scenario"
 ERP_KEY, WMS_KEY = "erp-trace-key-1", "wms-trace-key-1"
 
 
-async def test_one_order_on_one_timeline_across_interfaces(make_gateway, target: TargetServer,
-                                                           tmp_path: Path) -> None:
-    env = {"ERP_API_KEY": ERP_KEY, "WMS_API_KEY": WMS_KEY, "MES_URL": target.url,
-           "ERP_URL": target.url, "DROP_DIR": str(tmp_path / "drop")}
+async def test_one_order_on_one_timeline_across_interfaces(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    env = {
+        "ERP_API_KEY": ERP_KEY,
+        "WMS_API_KEY": WMS_KEY,
+        "MES_URL": target.url,
+        "ERP_URL": target.url,
+        "DROP_DIR": str(tmp_path / "drop"),
+    }
     gut = await make_gateway(demo_config_dir(), env=env, config_watch=False)
     order = json.loads((VECTORS / "inputs/sales_order_normal.json").read_text())
     sale = (await gut.send("sales_order", order, key=ERP_KEY)).json()["id"]
     await gut.wait_status(sale, "delivered")
-    row = {"order_no": order["OrderNo"], "ship_date": "2026-11-25 09:30", "carrier": "顺丰速运",
-           "tracking_no": "SF1234567890", "status": "S"}
+    row = {
+        "order_no": order["OrderNo"],
+        "ship_date": "2026-11-25 09:30",
+        "carrier": "顺丰速运",
+        "tracking_no": "SF1234567890",
+        "status": "S",
+    }
     shipment = (await gut.send("shipment", row, key=WMS_KEY)).json()["id"]
     await gut.wait_status(shipment, "delivered")
 
@@ -41,11 +52,13 @@ async def test_one_order_on_one_timeline_across_interfaces(make_gateway, target:
     assert trace["overdue"] is False
 
 
-async def test_a_hop_past_its_deadline_is_marked_overdue(make_gateway, target: TargetServer,
-                                                         tmp_path: Path) -> None:
+async def test_a_hop_past_its_deadline_is_marked_overdue(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
     await target.stop()
     config = rest_interface(target.url, schedule="[5s]").replace(
-        "      mes:\n", "      mes:\n        deadline: 500ms\n")
+        "      mes:\n", "      mes:\n        deadline: 500ms\n"
+    )
     gut = await make_gateway(write_config(tmp_path / "cfg", config))
     await gut.send("sales_order", {"OrderNo": "SO-LATE"})
     await asyncio.sleep(0.7)
@@ -60,8 +73,9 @@ async def test_series_buckets_add_up(make_gateway, target: TargetServer, tmp_pat
     for n in range(3):
         accepted = await gut.send("sales_order", {"OrderNo": f"SO-S{n}"})
         await gut.wait_status(accepted.json()["id"], "delivered")
-    data = (await gut.admin("GET", "/v1/report/series",
-                            params={"window": "10m", "step": "1m"})).json()
+    data = (
+        await gut.admin("GET", "/v1/report/series", params={"window": "10m", "step": "1m"})
+    ).json()
     [series] = data["series"]
     assert len(series["points"]) == 10
     assert sum(p["attempts"] for p in series["points"]) == 4

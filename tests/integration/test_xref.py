@@ -22,8 +22,9 @@ def config_with_masterdata(folder: Path, target: TargetServer) -> Path:
     return folder
 
 
-async def test_seeded_then_managed_over_http(make_gateway, target: TargetServer,
-                                             tmp_path: Path) -> None:
+async def test_seeded_then_managed_over_http(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
     gut = await make_gateway(config_with_masterdata(tmp_path / "cfg", target))
     assert gut.gateway.xref.lookup("customer", "erp", "mes", "C0001") == "900123"
     assert gut.gateway.xref.lookup("material", "erp", "wms", "MAT-3003") == "SKU3003"
@@ -33,8 +34,11 @@ async def test_seeded_then_managed_over_http(make_gateway, target: TargetServer,
     missing = await gut.admin("GET", "/v1/xref/customer/erp/C9999")
     assert missing.status_code == 404
 
-    put = await gut.admin("PUT", "/v1/xref/customer/erp/C9999",
-                          json={"codes": {"mes": "900999"}, "reason": "new customer"})
+    put = await gut.admin(
+        "PUT",
+        "/v1/xref/customer/erp/C9999",
+        json={"codes": {"mes": "900999"}, "reason": "new customer"},
+    )
     assert put.status_code == 200, put.text
     assert put.json() == {"erp": "C9999", "mes": "900999"}
     assert gut.gateway.xref.lookup("customer", "erp", "mes", "C9999") == "900999"
@@ -57,8 +61,12 @@ async def test_csv_import_reports_bad_rows_and_applies_good_ones(
 ) -> None:
     gut = await make_gateway(config_with_masterdata(tmp_path / "cfg", target))
     body = "erp,mes\nC0003,900789\nC0001,900124\nC0004,900456\n"  # last: 900456 is C0002's
-    response = await gut.admin("POST", "/v1/xref/customer/import", content=body.encode(),
-                               headers={"Content-Type": "text/csv"})
+    response = await gut.admin(
+        "POST",
+        "/v1/xref/customer/import",
+        content=body.encode(),
+        headers={"Content-Type": "text/csv"},
+    )
     assert response.status_code == 200, response.text
     result = response.json()
     assert (result["created"], result["updated"]) == (1, 1)
@@ -66,8 +74,12 @@ async def test_csv_import_reports_bad_rows_and_applies_good_ones(
     assert gut.gateway.xref.lookup("customer", "erp", "mes", "C0001") == "900124"
     assert gut.gateway.xref.lookup("customer", "erp", "wms", "C0001") == "CUST-01"  # kept
 
-    ragged = await gut.admin("POST", "/v1/xref/customer/import", content=b"erp,mes\nC1\n",
-                             headers={"Content-Type": "text/csv"})
+    ragged = await gut.admin(
+        "POST",
+        "/v1/xref/customer/import",
+        content=b"erp,mes\nC1\n",
+        headers={"Content-Type": "text/csv"},
+    )
     assert ragged.status_code == 422
     assert ragged.json()["error"]["field"] == "customer.csv:2"
 
@@ -99,10 +111,12 @@ def test_cli_import_and_export(tmp_path: Path) -> None:
     esb = [sys.executable, "-m", "esb"]
     assert subprocess.run([*esb, "db", "upgrade"], env=env, capture_output=True).returncode == 0
     csv_file = str(MASTERDATA / "customer.csv")
-    imported = subprocess.run([*esb, "xref", "import", "customer", csv_file],
-                              env=env, capture_output=True, text=True)
+    imported = subprocess.run(
+        [*esb, "xref", "import", "customer", csv_file], env=env, capture_output=True, text=True
+    )
     assert imported.returncode == 0, imported.stderr
     assert "customer: 2 created" in imported.stdout
-    exported = subprocess.run([*esb, "xref", "export", "customer"], env=env, capture_output=True,
-                              text=True)
+    exported = subprocess.run(
+        [*esb, "xref", "export", "customer"], env=env, capture_output=True, text=True
+    )
     assert exported.stdout == (MASTERDATA / "customer.csv").read_text()

@@ -116,8 +116,10 @@ def test_the_shipped_demo_configuration_is_valid() -> None:
 
 
 def test_nested_defaults_and_literal_dollar_brace(tmp_path: Path) -> None:
-    text = GOOD.replace("url: ${MES_URL}/api/work-orders",
-                        "url: ${NOPE:-${MES_URL}/v2}/api\n    description: cost $${PRICE}")
+    text = GOOD.replace(
+        "url: ${MES_URL}/api/work-orders",
+        "url: ${NOPE:-${MES_URL}/v2}/api\n    description: cost $${PRICE}",
+    )
     text = text.replace("    description: cost $${PRICE}\n", "")
     config = load(write_config(tmp_path, text))
     connector = config.interfaces["sales-order"].targets["mes"].connector

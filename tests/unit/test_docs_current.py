@@ -41,5 +41,8 @@ def test_shipped_examples_validate_against_the_schemas() -> None:
         schema = json.loads((folder / f"{kind}.schema.json").read_text())
         document = yaml.safe_load((example / f"{kind}.yaml").read_text())
         jsonschema.validate(document, schema)
-        assert (example / f"{kind}.yaml").read_text().startswith(
-            f"# yaml-language-server: $schema=../../schemas/{kind}.schema.json")
+        assert (
+            (example / f"{kind}.yaml")
+            .read_text()
+            .startswith(f"# yaml-language-server: $schema=../../schemas/{kind}.schema.json")
+        )

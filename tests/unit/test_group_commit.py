@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from esb.batching import GroupCommit
-from esb.errors import StoreUnavailable
+from esb.errors import StoreRefused, StoreUnavailable
 
 
 async def test_concurrent_callers_share_batches_and_get_their_own_results() -> None:
@@ -55,3 +55,40 @@ async def test_close_gives_up_on_a_database_that_stays_away() -> None:
     for caller in callers:
         with pytest.raises(StoreUnavailable, match="stopped before"):
             await caller
+
+
+async def test_a_refused_member_fails_alone_and_the_others_commit() -> None:
+    """One bad value must not fail its neighbours: the batch is split until it is alone."""
+    committed: list[int] = []
+
+    async def write(items: Sequence[int]) -> list[int]:
+        await asyncio.sleep(0.005)
+        if 13 in items or 40 in items:
+            raise StoreRefused("value too long")
+        committed.extend(items)
+        return list(items)
+
+    commit: GroupCommit[int, int] = GroupCommit(write)
+    results = await asyncio.gather(*(commit.submit(n) for n in range(60)), return_exceptions=True)
+    await commit.aclose()
+    refused = [n for n, r in enumerate(results) if isinstance(r, StoreRefused)]
+    assert refused == [13, 40]
+    assert sorted(committed) == [n for n in range(60) if n not in (13, 40)]
+    assert [r for r in results if not isinstance(r, BaseException)] == sorted(committed)
+
+
+async def test_a_database_that_is_away_fails_the_whole_batch_at_once() -> None:
+    """No isolation round trips for an outage: every member gets StoreUnavailable (503)."""
+    calls = 0
+
+    async def write(items: Sequence[int]) -> list[int]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.005)
+        raise StoreUnavailable("connection refused")
+
+    commit: GroupCommit[int, int] = GroupCommit(write)
+    results = await asyncio.gather(*(commit.submit(n) for n in range(30)), return_exceptions=True)
+    await commit.aclose()
+    assert all(isinstance(r, StoreUnavailable) for r in results)
+    assert calls <= 3  # the first caller's batch, then the rest together

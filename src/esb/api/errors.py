@@ -10,7 +10,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from esb.api.responses import JsonResponse
-from esb.errors import RequestError, StoreUnavailable
+from esb.errors import RequestError, StoreRefused, StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +33,12 @@ async def _store_unavailable(_: Request, exc: Exception) -> JsonResponse:
     )
     response.headers["Retry-After"] = "1"
     return response
+
+
+async def _store_refused(_: Request, exc: Exception) -> JsonResponse:
+    """Refused data is the caller's to fix: 422, never a 5xx that invites a retry."""
+    log.warning("refused: the database cannot hold a value", error=str(exc))
+    return error_response(StoreRefused.http_status, StoreRefused.code, str(exc))
 
 
 async def _validation(_: Request, exc: Exception) -> JsonResponse:
@@ -73,6 +79,7 @@ async def _unexpected(_: Request, exc: Exception) -> JsonResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestError, _request_error)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(StoreRefused, _store_refused)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(ClientDisconnect, _client_gone)

@@ -11,6 +11,7 @@ from typing import Any
 
 from esb.config.models import AlertsConfig, InterfaceBase, SystemConfig
 from esb.errors import FieldProblem, Forbidden, MappingError, NotFound, ValidationFailed
+from esb.limits import MAX_CODE, text_problem
 from esb.mapping import Expression, InputValidator, MappingSet
 
 Route = tuple[str, str]  # (interface, target)
@@ -57,6 +58,7 @@ class GatewayConfig:
         raise NotFound(f"no interface accepts message type {message_type!r}")
 
     def business_key(self, interface: str, body: Any) -> str | None:
+        """The document's business key; one the store cannot hold is refused, never cut."""
         expression = self.business_keys.get(interface)
         if expression is None:
             return None
@@ -64,7 +66,15 @@ class GatewayConfig:
             value = expression.search(body)
         except MappingError:
             return None
-        return None if value is None else str(value)[:200]
+        if value is None:
+            return None
+        key = str(value)
+        if (problem := text_problem(key, MAX_CODE)) is not None:
+            raise ValidationFailed(
+                [FieldProblem(expression.text, f"the business key {problem}")],
+                code="bad_business_key",
+            )
+        return key
 
     def check_input(self, interface: str, body: Any) -> None:
         """422 naming every offending field, before anything is stored."""

@@ -108,9 +108,7 @@ def _plain_steps(node: dict[str, Any]) -> list[Step] | None:
 def _tree_runner(text: str, parsed: Any) -> Callable[[Any], Any]:
     """Closures when the tree allows (compiled.py), else the interpreter; same results."""
     interpreter = _interpreter()
-    evaluate = compile_tree(parsed, _functions()) or (
-        lambda data: interpreter.visit(parsed, data)
-    )
+    evaluate = compile_tree(parsed, _functions()) or (lambda data: interpreter.visit(parsed, data))
 
     def run(data: Any) -> Any:
         try:

@@ -29,6 +29,7 @@ class NewMessage:
     body: str
     targets: list[str]
     skipped: list[dict[str, str]] = field(default_factory=list)
+    fingerprint: str | None = None  # the canonical hash of the body
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Accepted:
     message_id: UUID
     created: bool  # False: a repeat; the first message's id is returned
     deliveries: list[AcceptedDelivery]
+    fingerprint: str | None = None  # of the first message's body (a repeat's caller compares)
 
 
 def _insert_messages(conn: AsyncConnection) -> Insert:
@@ -71,10 +73,12 @@ async def _existing(
                 messages.c.source_system,
                 messages.c.message_type,
                 messages.c.idempotency_key,
+                messages.c.fingerprint,
             ).where(key.in_([_identity(n) for n in repeats]))
         )
     ).all()
     found = {(r[1], r[2], r[3]): r.id for r in rows}
+    fingerprints = {r.id: r.fingerprint for r in rows}
     dels: dict[UUID, list[AcceptedDelivery]] = {mid: [] for mid in found.values()}
     for d in await conn.execute(
         select(deliveries.c.message_id, deliveries.c.id, deliveries.c.target, deliveries.c.status)
@@ -82,7 +86,7 @@ async def _existing(
         .order_by(deliveries.c.target)
     ):
         dels[d.message_id].append(AcceptedDelivery(d.id, d.target, d.status))
-    return {k: Accepted(mid, False, dels[mid]) for k, mid in found.items()}
+    return {k: Accepted(mid, False, dels[mid], fingerprints[mid]) for k, mid in found.items()}
 
 
 def _message_row(new: NewMessage, message_id: UUID, now: datetime) -> dict[str, object]:
@@ -93,6 +97,7 @@ def _message_row(new: NewMessage, message_id: UUID, now: datetime) -> dict[str, 
         "source_system": new.source_system,
         "business_key": new.business_key,
         "idempotency_key": new.idempotency_key,
+        "fingerprint": new.fingerprint,
         "content_type": new.content_type,
         "body": new.body,
         "skipped": orjson.dumps(new.skipped).decode() if new.skipped else None,
@@ -125,12 +130,13 @@ ACCEPT_PG: TextClause = text(
     """
 WITH inserted AS (
     INSERT INTO messages (id, interface, message_type, source_system, business_key,
-                          idempotency_key, content_type, body, skipped, received_at)
+                          idempotency_key, fingerprint, content_type, body, skipped, received_at)
     SELECT m.*, CAST(:now AS timestamptz)
     FROM unnest(CAST(:ids AS uuid[]), CAST(:interfaces AS text[]), CAST(:types AS text[]),
                 CAST(:sources AS text[]), CAST(:business_keys AS text[]),
-                CAST(:idempotency_keys AS text[]), CAST(:content_types AS text[]),
-                CAST(:bodies AS text[]), CAST(:skipped AS text[])) AS m
+                CAST(:idempotency_keys AS text[]), CAST(:fingerprints AS text[]),
+                CAST(:content_types AS text[]), CAST(:bodies AS text[]),
+                CAST(:skipped AS text[])) AS m
     ON CONFLICT (source_system, message_type, idempotency_key) DO NOTHING
     RETURNING id
 ), new_deliveries AS (
@@ -172,6 +178,7 @@ def _pg_parameters(
         "sources": [n.source_system for n in batch],
         "business_keys": [n.business_key for n in batch],
         "idempotency_keys": [n.idempotency_key for n in batch],
+        "fingerprints": [n.fingerprint for n in batch],
         "content_types": [n.content_type for n in batch],
         "bodies": [n.body for n in batch],
         "skipped": [orjson.dumps(n.skipped).decode() if n.skipped else None for n in batch],
@@ -243,8 +250,7 @@ async def accept_messages(engine: AsyncEngine, batch: Sequence[NewMessage]) -> l
     now = utcnow()
     ids = [uuid7() for _ in batch]
     planned = [
-        [AcceptedDelivery(uuid7(), t, DeliveryStatus.PENDING) for t in new.targets]
-        for new in batch
+        [AcceptedDelivery(uuid7(), t, DeliveryStatus.PENDING) for t in new.targets] for new in batch
     ]
     async with transaction(engine) as conn:
         insert = _insert_pg if conn.dialect.name == "postgresql" else _insert_each_table
@@ -252,8 +258,6 @@ async def accept_messages(engine: AsyncEngine, batch: Sequence[NewMessage]) -> l
         repeats = [n for n, i in zip(batch, ids, strict=True) if i not in inserted]
         existing = await _existing(conn, repeats) if repeats else {}
     return [
-        Accepted(message_id, True, created)
-        if message_id in inserted
-        else existing[_identity(new)]
+        Accepted(message_id, True, created) if message_id in inserted else existing[_identity(new)]
         for new, message_id, created in zip(batch, ids, planned, strict=True)
     ]

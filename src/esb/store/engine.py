@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -12,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from esb.errors import StoreUnavailable
+from esb.errors import StoreRefused, StoreUnavailable
 from esb.settings import Settings
 from esb.store.checkpoint import AUTOCHECKPOINT_PAGES
 
@@ -65,25 +64,65 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+#: SQLSTATE classes that mean "the database is not there right now": connection
+#: exceptions, insufficient resources, operator intervention (shutdown, cannot connect
+#: now), transaction rollback (serialization, deadlock), system errors.
+_UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "40", "58"})
+#: Data exceptions (value too long, NUL in text, numeric out of range...): refused data.
+_REFUSED_CLASS = "22"
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return state if isinstance(state, str) and len(state) == 5 else None
+
+
 def is_unavailable(exc: BaseException) -> bool:
-    """True for 'the database is not there' failures, False for bugs and constraint errors."""
-    if isinstance(exc, sa_exc.IntegrityError | sa_exc.ProgrammingError | sa_exc.DataError):
+    """True for 'the database is not there' failures, False for refused data and bugs."""
+    if isinstance(exc, OSError | TimeoutError | sa_exc.TimeoutError):
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
         return False
-    return isinstance(
-        exc,
-        sa_exc.DBAPIError | sa_exc.TimeoutError | OSError | TimeoutError | asyncio.TimeoutError,
-    )
+    if exc.connection_invalidated:
+        return True
+    state = _sqlstate(exc)
+    if state is not None:
+        return state[:2] in _UNAVAILABLE_CLASSES
+    # no SQLSTATE: SQLite ("database is locked", disk I/O) or the driver lost its link
+    return not isinstance(exc, sa_exc.IntegrityError | sa_exc.ProgrammingError | sa_exc.DataError)
+
+
+def is_refused(exc: BaseException) -> bool:
+    """True when the database refused a value of the data itself (retrying cannot help)."""
+    if isinstance(exc, sa_exc.DataError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        state = _sqlstate(exc)
+        return state is not None and state[:2] == _REFUSED_CLASS
+    return isinstance(exc, UnicodeEncodeError)  # a lone surrogate on its way to the driver
+
+
+def translate(exc: Exception) -> Exception:
+    """The store's failure as the gateway's error (the exception itself for a bug)."""
+    if is_unavailable(exc):
+        return StoreUnavailable(f"database unavailable: {type(exc).__name__}")
+    if is_refused(exc):
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
+        return StoreRefused(f"the database refused a value: {detail}")
+    return exc
 
 
 @asynccontextmanager
 async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """``engine.begin()`` whose connection failures surface as StoreUnavailable."""
+    """``engine.begin()`` whose failures surface as StoreUnavailable (the database is away)
+    or StoreRefused (it cannot hold a value of this data)."""
     try:
         async with engine.begin() as conn:
             yield conn
-    except StoreUnavailable:
+    except (StoreUnavailable, StoreRefused):
         raise
     except Exception as exc:
-        if is_unavailable(exc):
-            raise StoreUnavailable(f"database unavailable: {type(exc).__name__}") from exc
-        raise
+        translated = translate(exc)
+        if translated is exc:
+            raise
+        raise translated from exc

@@ -76,7 +76,8 @@ def _message(row: Row[Any], dels: list[dict[str, Any]], *, with_body: bool) -> d
     if with_body:
         out["idempotency_key"] = row.idempotency_key
         out["content_type"] = row.content_type
-        out["body"] = orjson.loads(row.body) if "json" in row.content_type else row.body
+        # embedded as received: no parse and re-encode (which has its own depth limit)
+        out["body"] = orjson.Fragment(row.body) if "json" in row.content_type else row.body
     return out
 
 

@@ -16,18 +16,52 @@ FUNCTIONS = MappingFunctions()
 INTERPRETER = TreeInterpreter(Options(custom_functions=FUNCTIONS))
 
 EXPRESSIONS = [
-    "a", "a.b", "a.b.c", "a[0]", "a[-1].b", "`1`", "'x'", "@", "a | b", "[a, b, c]",
-    "a == b", "a != b", "a < b", "a <= `2`", "a > 'm'", "a >= b", "a && b", "a || b", "!a",
-    "!`0`", "a == `true`", "a == `1`", "a == `0`", "`false` == `0`",
-    "pad_left(multiply(a, `10`), `6`, '0')", "concat(a, '-', b)", "upper(a)",
-    "if_else(a == 'x', b, c)", "add(a, `1`)",
+    "a",
+    "a.b",
+    "a.b.c",
+    "a[0]",
+    "a[-1].b",
+    "`1`",
+    "'x'",
+    "@",
+    "a | b",
+    "[a, b, c]",
+    "a == b",
+    "a != b",
+    "a < b",
+    "a <= `2`",
+    "a > 'm'",
+    "a >= b",
+    "a && b",
+    "a || b",
+    "!a",
+    "!`0`",
+    "a == `true`",
+    "a == `1`",
+    "a == `0`",
+    "`false` == `0`",
+    "pad_left(multiply(a, `10`), `6`, '0')",
+    "concat(a, '-', b)",
+    "upper(a)",
+    "if_else(a == 'x', b, c)",
+    "add(a, `1`)",
 ]
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(
-    ["", "x", "m", "abc"]), st.floats(-2, 2, allow_nan=False))
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3),
-    st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3)), max_leaves=8)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from(["", "x", "m", "abc"]),
+    st.floats(-2, 2, allow_nan=False),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
 documents = st.dictionaries(st.sampled_from(["a", "b", "c"]), values, max_size=3)
 
 
