@@ -27,12 +27,14 @@ from esb.connectors import (
     RetryLater,
     json_default,
 )
-from esb.errors import MappingError, XrefMissing
+from esb.errors import MappingError, StoreRefused, StoreUnavailable, XrefMissing
+from esb.limits import clean_text
 from esb.live import LiveConfig
 from esb.logs import delivery_context
 from esb.mapping import MappingContext
 from esb.metrics import Metrics
 from esb.status import AttemptOutcome
+from esb.store.claims import Claim, ClaimState
 from esb.store.engine import utcnow
 from esb.store.outcomes import AttemptRecord
 from esb.task import DeliveryTask
@@ -80,16 +82,37 @@ def message_facts(task: DeliveryTask) -> dict[str, Any]:
     }
 
 
+#: Hand-outs without a recorded outcome (crashes, failed records) before a delivery is
+#: parked instead of being tried again: a poison message must not loop or hold others up.
+MAX_REDELIVERIES = 5
+#: Error text kept per attempt: enough to diagnose, bounded whatever a target answers.
+MAX_ERROR_TEXT = 4000
+
+
+def _stored_text(text: str | None) -> str | None:
+    return None if text is None else clean_text(text)[:MAX_ERROR_TEXT]
+
+
+def _encoded(value: Any) -> str | None:
+    """JSON text of ``value`` for the store, or None if it cannot be encoded."""
+    try:
+        return None if value is None else orjson.dumps(value, default=json_default).decode()
+    except TypeError:  # orjson.JSONEncodeError too: a value no JSON can hold
+        return None
+
+
 class Deliverer:
     def __init__(
         self,
         live: LiveConfig,
         recorder: GroupCommit[AttemptRecord, None],
+        claims: GroupCommit[Claim, ClaimState],
         xref: XrefCache,
         metrics: Metrics,
     ) -> None:
         self.live = live
         self.recorder = recorder
+        self.claims = claims
         self.xref = xref
         self.metrics = metrics
 
@@ -115,7 +138,9 @@ class Deliverer:
                 raise
         return self._map(task)
 
-    async def _attempt(self, task: DeliveryTask) -> tuple[Outcome, Any]:
+    async def _attempt(self, task: DeliveryTask) -> tuple[Outcome, str | None]:
+        """Map, encode, call: any failure on the way is an outcome (never an exception).
+        Returns the outcome and the mapped body as JSON text (what the target got)."""
         route = (task.interface, task.target)
         connector = self.live.snapshot.connectors.get(route)
         if connector is None or task.interface not in self.live.config.interfaces:
@@ -124,7 +149,15 @@ class Deliverer:
             body = await self.prepare(task)
         except MappingError as exc:
             return Park(f"mapping: {exc}"), None
-        return await call_connector(connector, task, body), body
+        except StoreUnavailable as exc:  # master data could not be re-checked: not its fault
+            return RetryLater(f"mapping: master data could not be checked: {exc}"), None
+        except Exception as exc:  # a mapping that raised what it should not: parked, not looped
+            log.exception("mapping raised")
+            return Park(f"mapping failed: {type(exc).__name__}: {exc}"), None
+        sent = _encoded(body)
+        if sent is None:
+            return Park("the mapped body cannot be written as JSON (a value beyond 64 bits?)"), None
+        return await call_connector(connector, task, body), sent
 
     def _policy(self, task: DeliveryTask) -> RetryPolicy:
         interface = self.live.config.interfaces.get(task.interface)
@@ -132,21 +165,40 @@ class Deliverer:
             return RetryPolicy()
         return interface.target_retry(task.target)
 
-    async def handle(self, task: DeliveryTask, *, close_claim: bool = False) -> AttemptOutcome:
-        """Attempt ``task`` and return once the outcome is committed; every log line meanwhile
-        (the connector's too) carries the message, delivery, interface and target."""
+    async def handle(
+        self, task: DeliveryTask, *, close_claim: bool = False
+    ) -> AttemptOutcome | None:
+        """Attempt ``task`` and return once the outcome is committed (None: not sent, the
+        delivery is no longer pending); every log line meanwhile (the connector's too)
+        carries the message, delivery, interface and target."""
         with delivery_context(
             message_id=str(task.message_id),
             delivery_id=str(task.delivery_id),
             interface=task.interface,
             target=task.target,
         ):
-            return await self._handle(task, close_claim)
+            claim = Claim(
+                task.delivery_id, task.redelivered, task.outbox_id if close_claim else None
+            )
+            state = await self.claims.submit(claim)
+            if not state.pending:  # discarded, parked or delivered meanwhile: never sent
+                log.info("not sent: the delivery is no longer pending")
+                return None
+            return await self._handle(task, close_claim, state.redeliveries)
 
-    async def _handle(self, task: DeliveryTask, close_claim: bool) -> AttemptOutcome:
+    async def _handle(
+        self, task: DeliveryTask, close_claim: bool, redeliveries: int
+    ) -> AttemptOutcome:
         started = utcnow()
         t0 = time.perf_counter()
-        outcome, body = await self._attempt(task)
+        if redeliveries >= MAX_REDELIVERIES:
+            outcome: Outcome = Park(
+                f"handed to a worker {redeliveries} times without a recorded outcome; parked "
+                "so that it cannot hold up other messages (the gateway log says why)"
+            )
+            sent = None
+        else:
+            outcome, sent = await self._attempt(task)
         duration_ms = (time.perf_counter() - t0) * 1000.0
         kind, error, delay = decide(task, outcome, self._policy(task))
         finished = utcnow()
@@ -159,8 +211,8 @@ class Deliverer:
             duration_ms=round(duration_ms, 3),
             outcome=kind,
             status_code=outcome.status_code,
-            error=error,
-            detail=outcome.detail if isinstance(outcome, Delivered) else None,
+            error=_stored_text(error),
+            detail=_encoded(outcome.detail) if isinstance(outcome, Delivered) else None,
             next_attempt_at=finished + timedelta(seconds=delay) if delay is not None else None,
             end_to_end_ms=(
                 (finished - task.received_at).total_seconds() * 1000.0
@@ -168,28 +220,46 @@ class Deliverer:
                 else None
             ),
             outbox_id=task.outbox_id if close_claim else None,
-            sent_body=None if body is None else orjson.dumps(body, default=json_default).decode(),
+            sent_body=sent,
         )
-        await self.recorder.submit(record)
+        record = await self._record(record)
         end_to_end = None if record.end_to_end_ms is None else record.end_to_end_ms / 1000.0
-        self.metrics.attempt(task.interface, task.target, kind, duration_ms / 1000.0, end_to_end)
+        self.metrics.attempt(
+            task.interface, task.target, record.outcome, duration_ms / 1000.0, end_to_end
+        )
         # one line per failure at INFO; successes only at DEBUG (a line each costs CPU)
-        emit = log.debug if kind == AttemptOutcome.DELIVERED else log.info
+        emit = log.debug if record.outcome == AttemptOutcome.DELIVERED else log.info
         emit(
             "attempt",
             attempt=task.attempt,
-            outcome=kind.value,
+            outcome=record.outcome.value,
             status_code=outcome.status_code,
             duration_ms=record.duration_ms,
-            error=error,
+            error=record.error,
         )
-        return kind
+        return record.outcome
+
+    async def _record(self, record: AttemptRecord) -> AttemptRecord:
+        """Commit ``record``; if the database refuses it (a value it cannot hold), park the
+        delivery with a record that holds nothing but the reason."""
+        try:
+            await self.recorder.submit(record)
+            return record
+        except StoreRefused as exc:
+            log.error("outcome refused by the database; parking the delivery", error=str(exc))
+            parked = record.parked(
+                _stored_text(f"the {record.outcome.value} outcome could not be recorded: {exc}")
+                or ""
+            )
+            await self.recorder.submit(parked)
+            return parked
 
 
 async def call_connector(
     connector: Connector, task: DeliveryTask, body: Any, guard_s: float = CALL_GUARD_S
 ) -> Outcome:
-    """One call; a connector that raises or never answers becomes a retry, never a loss."""
+    """One call; a connector that never answers is retried later, one that raises (a failure
+    it did not classify, such as a body its protocol cannot carry) is parked."""
     request = DeliveryRequest(
         message_id=task.message_id,
         delivery_id=task.delivery_id,
@@ -205,6 +275,6 @@ async def call_connector(
             return await connector.deliver(request)
     except TimeoutError:
         return RetryLater(f"connector gave no answer within {guard_s:g}s")
-    except Exception as exc:  # a connector bug: recorded and retried, never lost
+    except Exception as exc:  # outside the connector's own classification: parked, not looped
         log.exception("connector raised", target=task.target)
-        return RetryLater(f"connector error: {type(exc).__name__}: {exc}")
+        return Park(f"connector error: {type(exc).__name__}: {exc}")

@@ -32,6 +32,7 @@ from esb.relay import BrokerRelay, LocalRelay, Relay
 from esb.settings import Settings
 from esb.store.accept import Accepted, NewMessage, accept_messages
 from esb.store.checkpoint import checkpoint_forever
+from esb.store.claims import Claim, ClaimState, check_claims
 from esb.store.engine import create_engine
 from esb.store.migrate import ensure_schema
 from esb.store.outbox import release_claims
@@ -68,6 +69,12 @@ class Gateway:
             name="outcomes",
         )
         sqlite = self.engine.dialect.name == "sqlite"
+        self.claims: GroupCommit[Claim, ClaimState] = GroupCommit(
+            lambda batch: check_claims(self.engine, batch),
+            writers=1 if sqlite else 2,
+            retry_unavailable=True,
+            name="claims",
+        )
         self.accepts: GroupCommit[NewMessage, Accepted] = GroupCommit(
             lambda batch: accept_messages(self.engine, batch),
             writers=1 if sqlite else settings.accept_writers,
@@ -144,7 +151,7 @@ class Gateway:
 
     def _deliverer(self) -> Deliverer:
         self.live.start_connectors()
-        return Deliverer(self.live, self.recorder, self.xref, self.metrics)
+        return Deliverer(self.live, self.recorder, self.claims, self.xref, self.metrics)
 
     def _start_broker_relay(self) -> None:
         assert self.broker is not None
@@ -230,6 +237,7 @@ class Gateway:
         if self.worker is not None:
             await self.worker.stop()
         await self.accepts.aclose()
+        await self.claims.aclose()
         await self.recorder.aclose()
         await self.live.aclose()
         if self.broker is not None:

@@ -25,6 +25,7 @@ class DeliveryTask:
     content_type: str
     body: Any  # the source body, parsed when JSON
     corrected: Any = None  # an operator's corrected target body: sent as is, no mapping
+    redelivered: bool = False  # the broker hands it out again (no outcome was recorded)
 
     def encode(self) -> bytes:
         """The broker envelope; a JSON body travels as-is, without a parse/serialise round."""
@@ -47,7 +48,7 @@ class DeliveryTask:
         )
 
     @classmethod
-    def decode(cls, raw: bytes) -> DeliveryTask:
+    def decode(cls, raw: bytes, *, redelivered: bool = False) -> DeliveryTask:
         data = orjson.loads(raw)
         return cls(
             outbox_id=int(data["outbox_id"]),
@@ -63,6 +64,7 @@ class DeliveryTask:
             content_type=data["content_type"],
             body=data["body"],
             corrected=data.get("corrected"),
+            redelivered=redelivered,
         )
 
 

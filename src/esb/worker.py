@@ -19,9 +19,13 @@ from aio_pika.abc import AbstractIncomingMessage
 from esb.broker import Broker, Route
 from esb.deliverer import Deliverer
 from esb.relay import Relay
+from esb.store.outbox import return_claim
 from esb.task import DeliveryTask
 
 log = structlog.get_logger(__name__)
+
+#: A delivery whose outcome could not be recorded is offered again after this long.
+RETURN_DELAY_S = 1.0
 
 
 class TaskSet:
@@ -71,19 +75,19 @@ class BrokerWorker:
 
     async def _process(self, message: AbstractIncomingMessage) -> None:
         try:
-            task = DeliveryTask.decode(message.body)
+            task = DeliveryTask.decode(message.body, redelivered=bool(message.redelivered))
         except (ValueError, KeyError, TypeError) as exc:
             log.error("undecodable delivery message dead-lettered", error=repr(exc))
             await self._settle(message.reject(requeue=False))
             return
         try:
             await self.deliverer.handle(task)
-        except Exception:
+        except Exception:  # counted as a redelivery when it comes back; parked past the bound
             log.exception(
                 "delivery not recorded; message returned to the queue",
                 delivery_id=str(task.delivery_id),
             )
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(RETURN_DELAY_S)
             await self._settle(message.nack(requeue=True))
             return
         await self._settle(message.ack())
@@ -125,8 +129,12 @@ class LocalWorker:
     async def _handle(self, task: DeliveryTask) -> None:
         try:
             await self.deliverer.handle(task, close_claim=True)
-        except Exception:  # left claimed; the next start puts it back to pending
+        except Exception:  # offered again later, counted; parked past the bound
             log.exception("delivery not recorded", delivery_id=str(task.delivery_id))
+            try:
+                await return_claim(self.relay.engine, task.outbox_id, RETURN_DELAY_S)
+            except Exception:  # the database is away: the next start puts it back
+                log.exception("claim not returned", delivery_id=str(task.delivery_id))
 
     async def _loop(self) -> None:
         while True:

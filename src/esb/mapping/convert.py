@@ -14,6 +14,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from esb.limits import MAX_INT, MIN_INT
 from esb.mapping.faults import Fault, show
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -60,19 +61,28 @@ def _ascii_digits(text: str) -> bool:
     return text.isdigit() and text.isascii() and len(text) <= _MAX_DIGITS
 
 
+def _int64(value: Any, number: int) -> int:
+    """``number`` if JSON encoders and targets can hold it (64 bits), else a Fault."""
+    if MIN_INT <= number <= MAX_INT:
+        return number
+    raise Fault(f"{show(value)} is beyond the 64-bit integer range")
+
+
 def to_int(value: Any) -> int:
     if type(value) is int or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
+        return _int64(value, value)
     if isinstance(value, str) and _ascii_digits(value):
-        return int(value)
+        return _int64(value, int(value))
     if isinstance(value, str) and _INTEGER.fullmatch(text := value.strip()):
         if len(text) > _MAX_DIGITS:
             raise Fault(f"{show(value)} is out of range")
-        return int(text)
+        return _int64(value, int(text))
     number = _finite_decimal(value, "a whole number")
     if number != number.to_integral_value():
         raise Fault(f"{show(value)} is not a whole number")
-    return int(number)
+    if number.adjusted() > 20:
+        raise Fault(f"{show(value)} is beyond the 64-bit integer range")
+    return _int64(value, int(number))
 
 
 def _float(text: str) -> float | None:
@@ -84,22 +94,29 @@ def _float(text: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def to_number(value: Any) -> int | float:
-    """A JSON number: whole-number text stays an int, other text becomes a float."""
+def _whole(text: str) -> int | Decimal:
+    """Whole-number text as an int while it fits 64 bits, else as an exact decimal."""
+    number = int(text)
+    return number if MIN_INT <= number <= MAX_INT else Decimal(number)
+
+
+def to_number(value: Any) -> int | float | Decimal:
+    """A JSON number: whole-number text stays an int (an exact decimal beyond 64 bits),
+    other text becomes a float."""
     if type(value) is str and value.isascii():  # the common case first: "120", "2.5"
         if value.isdigit() and len(value) <= _MAX_DIGITS:
-            return int(value)
+            return _whole(value)
         if "_" not in value and (quick := _float(value)) is not None:
             whole = quick.is_integer() and value.strip().lstrip("+-").isdigit()
-            return int(value) if whole else quick  # "-3" stays whole, "1e3" is a float
+            return _whole(value) if whole else quick  # "-3" stays whole, "1e3" is a float
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
+        return value if MIN_INT <= value <= MAX_INT else Decimal(value)
     if isinstance(value, float) and math.isfinite(value):
         return value
     if isinstance(value, str) and _INTEGER.fullmatch(text := value.strip()):
         if len(text) > _MAX_DIGITS:
             raise Fault(f"{show(value)} is out of range")
-        return int(text)
+        return _whole(text)
     number = _finite_decimal(value, "a number")
     result = float(number)
     if not math.isfinite(result):

@@ -19,6 +19,8 @@ from typing import Any
 
 from jmespath import functions
 
+from esb.limits import MAX_INT, MIN_INT
+
 _ANY: Any = {"types": []}  # we check types ourselves to give null-in, null-out
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _MAX_WIDTH = 1000
@@ -54,6 +56,8 @@ def text_of(value: Any, function: str) -> str:
 
 
 def _decimal(value: Any, function: str) -> Decimal:
+    if isinstance(value, Decimal) and value.is_finite():
+        return value
     if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
         return Decimal(value.strip())
     if isinstance(value, int) and not isinstance(value, bool):
@@ -71,10 +75,13 @@ def _whole(value: Any, function: str, what: str) -> int:
     raise FunctionFailed(f"{function}(): {what} must be a whole number, got {value!r}")
 
 
-def _number(value: Decimal) -> int | float:
-    """Decimal results as JSON numbers: whole ones as int."""
-    if value == value.to_integral_value() and value.adjusted() < 300:
-        return int(value)
+def _number(value: Decimal) -> int | float | Decimal:
+    """Decimal results as JSON numbers: whole ones as int while they fit 64 bits (what JSON
+    encoders and targets hold); bigger whole ones stay exact decimals."""
+    if value == value.to_integral_value():
+        if value.adjusted() < 20 and MIN_INT <= (whole := int(value)) <= MAX_INT:
+            return whole
+        return value
     return float(value)
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import ColumnElement, Row, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.status import DeliveryStatus, OutboxStatus
@@ -82,15 +82,34 @@ async def mark(
         )
 
 
+async def put_back(
+    conn: AsyncConnection, claimed: ColumnElement[bool], available_at: datetime | None = None
+) -> int:
+    """Claimed rows matching ``claimed`` go back to pending (embedded), and each delivery
+    counts one more hand-out without an outcome: past a bound it is parked, not looped."""
+    condition = (outbox.c.status == OutboxStatus.CLAIMED) & claimed
+    await conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(select(outbox.c.delivery_id).where(condition)))
+        .values(redeliveries=deliveries.c.redeliveries + 1)
+    )
+    values: dict[str, Any] = {"status": OutboxStatus.PENDING}
+    if available_at is not None:
+        values["available_at"] = available_at
+    result = await conn.execute(update(outbox).where(condition).values(**values))
+    return int(result.rowcount)
+
+
 async def release_claims(engine: AsyncEngine) -> int:
     """Embedded start-up: rows handed to workers of a process that died go back to pending."""
     async with transaction(engine) as conn:
-        result = await conn.execute(
-            update(outbox)
-            .where(outbox.c.status == OutboxStatus.CLAIMED)
-            .values(status=OutboxStatus.PENDING)
-        )
-    return int(result.rowcount)
+        return await put_back(conn, true())
+
+
+async def return_claim(engine: AsyncEngine, outbox_id: int, delay_s: float) -> None:
+    """A worker could not record its outcome: the row is offered again after ``delay_s``."""
+    async with transaction(engine) as conn:
+        await put_back(conn, outbox.c.id == outbox_id, utcnow() + timedelta(seconds=delay_s))
 
 
 async def earliest_pending(engine: AsyncEngine) -> datetime | None:
@@ -108,7 +127,9 @@ __all__ = [
     "earliest_pending",
     "is_live",
     "mark",
+    "put_back",
     "release_claims",
+    "return_claim",
     "to_task",
     "utcnow",
 ]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import orjson
 from sqlalchemy import bindparam, func, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,11 +27,24 @@ class AttemptRecord:
     outcome: AttemptOutcome
     status_code: int | None = None
     error: str | None = None
-    detail: dict[str, Any] | None = None
+    detail: str | None = None  # JSON text of what the target answered
     next_attempt_at: datetime | None = None  # for RETRY
     end_to_end_ms: float | None = None  # for DELIVERED
     outbox_id: int | None = None  # embedded: the claimed row to close
     sent_body: str | None = None  # the mapped body this attempt sent (JSON text)
+
+    def parked(self, reason: str) -> AttemptRecord:
+        """This attempt as a park that holds only the reason (nothing else to refuse)."""
+        return replace(
+            self,
+            outcome=AttemptOutcome.PARKED,
+            error=reason,
+            status_code=None,
+            detail=None,
+            next_attempt_at=None,
+            end_to_end_ms=None,
+            sent_body=None,
+        )
 
 
 _b = bindparam
@@ -48,6 +60,7 @@ _DELIVERED = (
     .where(_STILL_PENDING)
     .values(
         status=DeliveryStatus.DELIVERED,
+        last_error=None,
         delivered_at=_b("b_now"),
         end_to_end_ms=_b("b_e2e"),
         next_attempt_at=None,
@@ -87,7 +100,7 @@ def _attempt_row(r: AttemptRecord) -> dict[str, Any]:
         "outcome": r.outcome,
         "status_code": r.status_code,
         "error": r.error,
-        "detail": orjson.dumps(r.detail).decode() if r.detail else None,
+        "detail": r.detail,
     }
 
 

@@ -9,11 +9,12 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.status import DeliveryStatus, OutboxStatus
 from esb.store.engine import transaction, utcnow
+from esb.store.outbox import put_back
 from esb.store.tables import deliveries, outbox, reconcile_runs
 
 Route = tuple[str, str]
@@ -51,13 +52,7 @@ async def _unpublished(conn: AsyncConnection, cutoff: datetime, found: Findings)
 
 
 async def _release_claims(conn: AsyncConnection, cutoff: datetime, found: Findings) -> None:
-    o = outbox.c
-    result = await conn.execute(
-        update(outbox)
-        .where(o.status == OutboxStatus.CLAIMED, o.available_at < cutoff)
-        .values(status=OutboxStatus.PENDING)
-    )
-    found.claims_released = int(result.rowcount)
+    found.claims_released = await put_back(conn, outbox.c.available_at < cutoff)
 
 
 def _lost_query(cutoff: datetime) -> Any:

@@ -6,10 +6,12 @@ import math
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from esb.connectors import json_default
 from esb.mapping.convert import CONVERTERS, to_decimal, to_int, to_number, to_string
 from esb.mapping.faults import Fault
 
@@ -41,11 +43,23 @@ def test_refused_values(name: str, value: Any) -> None:
         CONVERTERS[name](value)
 
 
-@given(st.integers())
+@given(st.integers(min_value=-(2**63), max_value=2**64 - 1))
 def test_integers_survive_text(value: int) -> None:
     assert to_int(str(value)) == value
     assert to_number(str(value)) == value
     assert to_string(value) == str(value)
+
+
+@given(st.one_of(st.integers(min_value=2**64), st.integers(max_value=-(2**63) - 1)))
+def test_integers_beyond_64_bits_stay_exact_numbers_or_are_refused_as_int(value: int) -> None:
+    """An encoder stops at 64 bits: ``number`` keeps such a value as an exact decimal (it is
+    written digit for digit), ``int`` refuses it with a fault (the delivery parks)."""
+    assert to_number(str(value)) == Decimal(value)
+    assert orjson.dumps(to_number(str(value)), default=json_default) == str(value).encode()
+    with pytest.raises(Fault, match="64-bit"):
+        to_int(str(value))
+    with pytest.raises(Fault, match="64-bit"):
+        to_int(float(value) if abs(value) < 1e308 else value)
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))

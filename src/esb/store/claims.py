@@ -1,0 +1,67 @@
+"""The check a worker makes before it calls a target: may this delivery still be sent?
+
+An operator's discard (or a duplicate that already delivered) wins over a message
+already on its way through RabbitMQ or the in-process queue; and a delivery handed
+out again and again without a recorded outcome (a crash, an error while recording)
+is counted, so the deliverer can park it instead of letting it loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from esb.status import DeliveryStatus, OutboxStatus
+from esb.store.engine import transaction
+from esb.store.tables import deliveries, outbox
+
+
+@dataclass(frozen=True)
+class Claim:
+    delivery_id: UUID
+    redelivered: bool = False  # handed out again without an outcome: counted here
+    outbox_id: int | None = None  # embedded: the claimed row, closed if nothing is to be sent
+
+
+@dataclass(frozen=True)
+class ClaimState:
+    pending: bool  # False: discarded, delivered or parked meanwhile; do not send
+    redeliveries: int  # times handed out again without a recorded outcome
+
+
+_GONE = ClaimState(pending=False, redeliveries=0)
+
+
+async def check_claims(engine: AsyncEngine, claims: Sequence[Claim]) -> list[ClaimState]:
+    """One transaction for a batch of workers about to call their targets."""
+    ids = [c.delivery_id for c in claims]
+    counted = [c.delivery_id for c in claims if c.redelivered]
+    async with transaction(engine) as conn:
+        if counted:
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(counted), deliveries.c.status == DeliveryStatus.PENDING)
+                .values(redeliveries=deliveries.c.redeliveries + 1)
+            )
+        rows = await conn.execute(
+            select(deliveries.c.id, deliveries.c.status, deliveries.c.redeliveries).where(
+                deliveries.c.id.in_(ids)
+            )
+        )
+        states = {
+            r.id: ClaimState(r.status == DeliveryStatus.PENDING, r.redeliveries) for r in rows
+        }
+        closed = [
+            c.outbox_id
+            for c in claims
+            if c.outbox_id is not None and not states.get(c.delivery_id, _GONE).pending
+        ]
+        if closed:
+            await conn.execute(
+                update(outbox).where(outbox.c.id.in_(closed)).values(status=OutboxStatus.DROPPED)
+            )
+    return [states.get(c.delivery_id, _GONE) for c in claims]
