@@ -42,6 +42,11 @@ def text_problem(value: str, max_length: int | None = None) -> str | None:
         return NUL_PROBLEM
     if max_length is not None and len(value) > max_length:
         return f"is longer than {max_length} characters ({len(value)})"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains an unpaired surrogate, which is not text"
     return None
 
 
@@ -90,7 +95,7 @@ def document_problems(body: Any, *, max_problems: int = 20) -> list[FieldProblem
             if not MIN_INT <= value <= MAX_INT:
                 problems.append(FieldProblem(path, "is beyond the 64-bit integer range"))
         elif isinstance(value, float):
-            if not -MAX_NUMBER < value < MAX_NUMBER:
+            if not MIN_INT <= value < MAX_NUMBER:
                 problems.append(FieldProblem(path, "is beyond the 64-bit range; send it as text"))
         elif isinstance(value, dict | list):
             if depth > MAX_DEPTH:
@@ -99,7 +104,8 @@ def document_problems(body: Any, *, max_problems: int = 20) -> list[FieldProblem
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, child in items:
                 if isinstance(key, str) and "\x00" in key:
-                    problems.append(FieldProblem(path, f"has a key that {NUL_PROBLEM}"))
+                    shown = _join(path, key.replace("\x00", "\\u0000"))
+                    problems.append(FieldProblem(shown, f"the name {NUL_PROBLEM}"))
                     continue
                 stack.append((child, _join(path, key), depth + 1))
     problems.sort(key=lambda p: p.field)

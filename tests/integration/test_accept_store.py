@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
 
+from esb.batching import GroupCommit
+from esb.errors import StoreRefused
 from esb.settings import Settings
 from esb.store.accept import NewMessage, accept_messages
 from esb.store.engine import create_engine
@@ -76,4 +80,32 @@ async def test_one_batch_stores_new_messages_once_and_answers_repeats_with_the_f
             (again[1].message_id, "wms"),
         }
     finally:
+        await engine.dispose()
+
+
+async def test_a_value_postgresql_refuses_fails_only_its_own_accept(pg_clean: str) -> None:
+    """Behind the door checks, the store's last line: a batch with one value PostgreSQL
+    refuses (NUL, too long) commits everyone else; that caller alone gets StoreRefused
+    (422), never StoreUnavailable (503, which would invite a retry that cannot succeed)."""
+    engine = create_engine(Settings(database_url=pg_clean))
+    accepts: GroupCommit[NewMessage, Any] = GroupCommit(lambda b: accept_messages(engine, b))
+    try:
+        good = [order(f"G{n}", ["mes"]) for n in range(40)]
+        bad = [
+            replace(order("NUL", ["mes"]), business_key="N\x00L"),
+            replace(order("LONG", ["mes"]), idempotency_key="key:" + "k" * 300),
+        ]
+        results = await asyncio.gather(
+            *(accepts.submit(n) for n in [*good[:20], bad[0], *good[20:], bad[1]]),
+            return_exceptions=True,
+        )
+        refused = [r for r in results if isinstance(r, BaseException)]
+        assert len(refused) == 2
+        assert all(isinstance(r, StoreRefused) for r in refused), refused
+        assert all(getattr(r, "created", False) for r in results if r not in refused)
+        async with engine.connect() as conn:
+            stored = await conn.scalar(select(func.count()).select_from(messages))
+        assert stored == 40
+    finally:
+        await accepts.aclose()
         await engine.dispose()

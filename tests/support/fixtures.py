@@ -126,10 +126,15 @@ async def make_gateway(
     made: list[GatewayUnderTest] = []
 
     async def factory(
-        config: Path, *, start: bool = True, env: dict[str, str] | None = None, **overrides: Any
+        config: Path,
+        *,
+        start: bool = True,
+        env: dict[str, str] | None = None,
+        connectors: dict[str, type[Any]] | None = None,
+        **overrides: Any,
     ) -> GatewayUnderTest:
         settings = Settings(config=config, **{**mode_settings, **overrides})
-        gut = GatewayUnderTest(settings, env)
+        gut = GatewayUnderTest(settings, env, connectors)
         made.append(gut)
         return await gut.start() if start else gut
 

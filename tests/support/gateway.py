@@ -62,10 +62,15 @@ interfaces:
 
 
 class GatewayUnderTest:
-    def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        env: dict[str, str] | None = None,
+        connectors: dict[str, type[Any]] | None = None,
+    ) -> None:
         self.settings = settings
         self.env = env or {}
-        self.registry = load_registry()
+        self.registry = load_registry(connectors)
         self.config: GatewayConfig = load_config(
             settings.config, self.registry, {**settings.config_env(), **self.env}
         )
