@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import structlog
 
 from esb.settings import Settings
 from esb.store.migrate import upgrade_sync
@@ -53,6 +54,18 @@ def _clean_environment() -> Iterator[None]:
     }
     yield
     os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _plain_tracebacks() -> None:
+    """structlog's default console renderer draws each traceback with every frame's locals
+    (rich): seconds of a blocked event loop in a test that logs many errors. The plain
+    formatter keeps the text and the default's late binding to the captured stdout."""
+    processors = list(structlog.get_config()["processors"])
+    processors[-1] = structlog.dev.ConsoleRenderer(
+        colors=False, exception_formatter=structlog.dev.plain_traceback
+    )
+    structlog.configure(processors=processors)
 
 
 @pytest.fixture(scope="session")
