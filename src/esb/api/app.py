@@ -14,6 +14,7 @@ from esb.api import config as config_api
 from esb.api import deliveries, errors, health, mappings, messages, trace, xref
 from esb.api import inbound as inbound_api
 from esb.api import metrics as metrics_api
+from esb.api.inputs import RefuseNulInUrl
 from esb.config.loader import GatewayConfig, load_config
 from esb.connectors import ConnectorRegistry, load_registry
 from esb.dashboard import dashboard_router
@@ -75,6 +76,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(RefuseNulInUrl)
     errors.install(app)
     routers = (
         messages,

@@ -6,19 +6,26 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from esb.api.auth import AdminDep
+from esb.api.inputs import StoredText, operator_document
+from esb.api.messages import read_body
 from esb.api.responses import JsonResponse
 from esb.errors import NotFound
+from esb.limits import MAX_OPERATOR, MAX_REASON
 from esb.store.operator import correct, discard, replay
 
 router = APIRouter(prefix="/v1/deliveries", tags=["operations"])
 
 
 class OperatorAction(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000, description="why; kept in the audit log")
-    operator: str | None = Field(default=None, max_length=100, description="who, for the audit")
+    reason: StoredText = Field(
+        min_length=1, max_length=MAX_REASON, description="why; kept in the audit log"
+    )
+    operator: StoredText | None = Field(
+        default=None, max_length=MAX_OPERATOR, description="who, for the audit"
+    )
 
 
 def _id(value: str) -> UUID:
@@ -45,15 +52,29 @@ async def replay_delivery(
 class Correction(OperatorAction):
     body: Any = Field(description="the target body to send instead of the mapping's output")
 
+    @field_validator("body")
+    @classmethod
+    def _a_body(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("the target body to send is required (null is not a body)")
+        return value
+
 
 @router.post(
     "/{delivery_id}/correct",
     summary="Fix a parked delivery's target body and send it (original kept, diff audited)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": Correction.model_json_schema()}},
+        }
+    },
 )
-async def correct_delivery(
-    delivery_id: str, action: Correction, request: Request, _: AdminDep
-) -> JsonResponse:
+async def correct_delivery(delivery_id: str, request: Request, _: AdminDep) -> JsonResponse:
+    """Read like a message body (strict JSON, door limits): the body is sent to a target."""
     gateway = request.app.state.gateway
+    raw = await read_body(request, request.app.state.settings.max_body_bytes)
+    action = operator_document(raw, Correction)
     result = await correct(
         gateway.engine, _id(delivery_id), action.body, _actor(action), action.reason
     )

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import text
 
+from esb.api import inputs
 from esb.api.auth import AdminDep
 from esb.api.responses import JsonResponse
-from esb.config.types import parse_duration
-from esb.errors import FieldProblem, StoreUnavailable, ValidationFailed
+from esb.errors import StoreUnavailable
 from esb.report import build_report
 from esb.store.engine import transaction
 from esb.store.reconcile import last_run
@@ -44,10 +44,7 @@ async def report(
     _: AdminDep,
     window: Annotated[str, Query(description="e.g. 15m, 1h, 1d")] = "15m",
 ) -> JsonResponse:
-    try:
-        parse_duration(window)
-    except ValueError as exc:
-        raise ValidationFailed([FieldProblem("window", str(exc))]) from None
+    inputs.window("window", window)
     gateway = request.app.state.gateway
     report = await build_report(gateway.engine, gateway.config, window)
     report["consistency_check"] = await last_run(gateway.engine)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -10,12 +9,11 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from esb.api import inputs
 from esb.api.auth import CallerDep, authenticate
 from esb.api.responses import JsonResponse
-from esb.config.types import parse_duration
-from esb.errors import FieldProblem, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
+from esb.errors import Forbidden, NotFound, PayloadTooLarge
 from esb.store.accept import Accepted
-from esb.store.engine import utcnow
 from esb.store.operator import audit_entries
 from esb.store.queries import get_message, search_messages
 
@@ -168,25 +166,6 @@ async def read_message(message_id: str, request: Request, caller: CallerDep) -> 
     return JsonResponse(found)
 
 
-def parse_since(value: str | None) -> datetime | None:
-    """An ISO time, or a duration back from now (``15m``, ``2h``, ``1d``)."""
-    if value is None:
-        return None
-    try:
-        return utcnow() - timedelta(seconds=parse_duration(value))
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(
-            [FieldProblem("since", "an ISO 8601 time or e.g. 15m, 2h")]
-        ) from None
-    if parsed.tzinfo is None:
-        raise ValidationFailed([FieldProblem("since", "give a time zone, e.g. 2026-11-24T08:00Z")])
-    return parsed
-
-
 @router.get("", summary="Search messages (newest first), e.g. every message about one order")
 async def list_messages(
     request: Request,
@@ -204,7 +183,7 @@ async def list_messages(
         interface=interface,
         target=target,
         status=status,
-        since=parse_since(since),
+        since=inputs.since(since),
         source=None if caller.admin else caller.system,
         limit=limit,
     )

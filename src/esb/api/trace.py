@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from esb.api import inputs
 from esb.api.auth import AdminDep
 from esb.api.responses import JsonResponse
 from esb.config.gateway import GatewayConfig
-from esb.config.types import parse_duration
 from esb.errors import FieldProblem, ValidationFailed
 from esb.store.engine import utcnow
 from esb.store.series import attempt_series
@@ -98,10 +98,7 @@ async def series(
     window: Annotated[str, Query()] = "1h",
     step: Annotated[str, Query()] = "1m",
 ) -> JsonResponse:
-    try:
-        window_s, step_s = parse_duration(window), parse_duration(step)
-    except ValueError as exc:
-        raise ValidationFailed([FieldProblem("window", str(exc))]) from None
+    window_s, step_s = inputs.window("window", window), inputs.window("step", step)
     buckets = int(window_s // step_s) if step_s > 0 else 0
     if not 0 < buckets <= MAX_POINTS:
         raise ValidationFailed(
