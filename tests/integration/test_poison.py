@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import pytest
 from sqlalchemy import text
 
 from esb.connectors import DeliveryRequest, Outcome
@@ -145,3 +146,28 @@ async def run_poison_then_valid(gut: GatewayUnderTest, target: TargetServer) -> 
     got = {r.json()["workOrderNo"] for r in target.received}
     assert {f"OK-{n}" for n in range(20)} <= got
     assert not {no for no in got if no.startswith(("P-MAP", "P-CON"))}  # never sent
+
+
+@pytest.mark.parametrize("mode", ["production"])
+async def test_the_redelivery_bound_holds_on_classic_queues_too(
+    make_gateway: Any, target: TargetServer, tmp_path: Path
+) -> None:
+    """Classic queues count no deliveries (quorum ones do): the bound is the gateway's own,
+    kept in the database, so it holds on both."""
+    folder = write_config(tmp_path / "cfg", INTERFACES.format(url=target.url))
+    (folder / "mappings").mkdir()
+    (folder / "mappings" / "to-mes.yaml").write_text(MAPPING)
+    gut = await make_gateway(
+        folder, connectors={"fragile": FragileConnector}, prefetch=2, queue_type="classic"
+    )
+    await execute(gut, PG_TRIGGER)
+    try:
+        poison_bodies = [{"OrderNo": f"P-{n}", "Remark": POISON_RECORD} for n in range(3)]
+        bad = [await gut.send("sales_order", body) for body in poison_bodies]
+        good = await gut.send("sales_order", {"OrderNo": "OK-1"})
+        for response in bad:
+            message = await gut.wait_status(response.json()["id"], "parked", timeout=60)
+            assert "without a recorded outcome" in message["deliveries"][0]["last_error"]
+        await gut.wait_status(good.json()["id"], "delivered", timeout=60)
+    finally:
+        await execute(gut, PG_DROP)
