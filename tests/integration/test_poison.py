@@ -169,5 +169,14 @@ async def test_the_redelivery_bound_holds_on_classic_queues_too(
             message = await gut.wait_status(response.json()["id"], "parked", timeout=60)
             assert "without a recorded outcome" in message["deliveries"][0]["last_error"]
         await gut.wait_status(good.json()["id"], "delivered", timeout=60)
+        await execute(gut, PG_DROP)  # the cause is fixed: a replay starts the count afresh
+        message = await gut.message(bad[0].json()["id"])
+        replay = await gut.admin(
+            "POST",
+            f"/v1/deliveries/{message['deliveries'][0]['id']}/replay",
+            json={"reason": "recording fixed"},
+        )
+        assert replay.status_code == 200, replay.text
+        await gut.wait_status(bad[0].json()["id"], "delivered", timeout=30)
     finally:
         await execute(gut, PG_DROP)

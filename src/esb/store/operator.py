@@ -54,6 +54,7 @@ async def _requeue(conn: AsyncConnection, delivery_id: UUID, **values: Any) -> N
         .values(
             status=DeliveryStatus.PENDING,
             round_attempts=0,
+            redeliveries=0,
             next_attempt_at=now,
             updated_at=now,
             **values,

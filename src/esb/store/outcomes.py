@@ -52,6 +52,7 @@ _STILL_PENDING = (deliveries.c.id == _b("b_id")) & (deliveries.c.status == Deliv
 _COUNT = {
     "attempts": deliveries.c.attempts + 1,
     "round_attempts": deliveries.c.round_attempts + 1,
+    "redeliveries": 0,  # an outcome was recorded: the count of those without one restarts
     "updated_at": _b("b_now"),
     "sent_body": func.coalesce(_b("b_body"), deliveries.c.sent_body),
 }
