@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.status import DeliveryStatus, OutboxStatus
-from esb.store.engine import transaction
+from esb.store.engine import statements
 from esb.store.tables import deliveries, outbox
 
 
@@ -40,7 +40,7 @@ async def check_claims(engine: AsyncEngine, claims: Sequence[Claim]) -> list[Cla
     """One transaction for a batch of workers about to call their targets."""
     ids = [c.delivery_id for c in claims]
     counted = [c.delivery_id for c in claims if c.redelivered]
-    async with transaction(engine) as conn:
+    async with statements(engine) as conn:  # each statement stands alone
         if counted:
             await conn.execute(
                 update(deliveries)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,17 +112,38 @@ def translate(exc: Exception) -> Exception:
     return exc
 
 
-@asynccontextmanager
-async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """``engine.begin()`` whose failures surface as StoreUnavailable (the database is away)
-    or StoreRefused (it cannot hold a value of this data)."""
+@contextmanager
+def translated() -> Iterator[None]:
+    """The store's failures as StoreUnavailable (the database is away) or StoreRefused (it
+    cannot hold a value of this data); anything else (a bug) as it is."""
     try:
-        async with engine.begin() as conn:
-            yield conn
+        yield
     except (StoreUnavailable, StoreRefused):
         raise
     except Exception as exc:
-        translated = translate(exc)
-        if translated is exc:
+        translation = translate(exc)
+        if translation is exc:
             raise
-        raise translated from exc
+        raise translation from exc
+
+
+@asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """``engine.begin()`` with its failures ``translated``."""
+    with translated():
+        async with engine.begin() as conn:
+            yield conn
+
+
+@asynccontextmanager
+async def statements(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for statements that stand alone: on PostgreSQL each commits by itself
+    (no BEGIN/COMMIT round trips: a third of the time for a read); on SQLite, whose
+    transactions the gateway drives itself, an ordinary transaction."""
+    if engine.dialect.name != "postgresql":
+        async with transaction(engine) as conn:
+            yield conn
+        return
+    with translated():
+        async with engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
