@@ -44,12 +44,14 @@ def share_between_processes(folder: Path) -> None:
     """
     folder.mkdir(parents=True, exist_ok=True)
     os.environ[SHARED_DIR_VARIABLE] = str(folder.resolve())
+    # prometheus-client chose its value class from the environment when imported: again
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 
 
 def _shared_folder() -> str | None:
     folder = os.environ.get(SHARED_DIR_VARIABLE)
     if folder and not getattr(values.ValueClass, "_multiprocess", False):
-        # prometheus-client picks its value class when first imported
+        # set outside share_between_processes, after prometheus-client chose its value class
         raise RuntimeError(f"{SHARED_DIR_VARIABLE} was set after prometheus_client was imported")
     return folder or None
 

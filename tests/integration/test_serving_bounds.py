@@ -70,7 +70,9 @@ class Server:
 async def server(request: pytest.FixtureRequest) -> AsyncIterator[Server]:
     served = Server(request.param, getattr(request, "max_connections", 100))
     task = asyncio.create_task(served.server.serve(sockets=[served.sock]))
-    while not served.server.started:
+    for _ in range(1000):
+        if served.server.started:
+            break
         await asyncio.sleep(0.01)
     yield served
     served.server.should_exit = True
