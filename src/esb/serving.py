@@ -132,14 +132,9 @@ class RequestDeadlines(asyncio.Protocol):
             self._arm(phase)  # the client is waiting for us, not we for it
             return
         seconds = self.bounds.header_timeout if phase == "headers" else self.bounds.body_timeout
-        what = "headers" if phase == "headers" else "body"
-        message = f"the request's {what} did not arrive within {seconds:g} s"
-        self._cut(
-            "header_timeout" if phase == "headers" else "body_timeout",
-            408,
-            "request_timeout",
-            message,
-        )
+        reason: Reason = "header_timeout" if phase == "headers" else "body_timeout"
+        message = f"the request's {phase} did not arrive within {seconds:g} s"
+        self._cut(reason, 408, "request_timeout", message)
 
     def _server_busy(self) -> bool:
         if self.flow.read_paused:

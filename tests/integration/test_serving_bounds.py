@@ -211,3 +211,19 @@ async def test_beyond_the_connection_cap_requests_get_503_until_idle_ones_are_cu
     assert status_of(answer) == 200, answer
     for _, idle_writer in idle:
         idle_writer.close()
+
+
+async def test_a_pipelined_request_waits_for_the_app_without_being_cut(server: Server) -> None:
+    """The second request's deadline does not run while the app still answers the first."""
+    reader, writer = await server.connect()
+    writer.write(b"POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab")
+    await writer.drain()
+    await asyncio.sleep(0.1)
+    writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabcd")  # pipelined
+    await writer.drain()
+    for length in (b"2", b"4"):  # both answered, in order, after 1.5 s > both deadlines
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+        assert status_of(head) == 200, head
+        assert await reader.readexactly(1) == length
+    writer.close()
+    assert server.cuts == []
