@@ -53,7 +53,7 @@ async def test_every_asset_of_the_api_page_comes_from_the_gateway(gut: GatewayUn
         answer = await gut.client.get(urljoin(f"{gut.url}{page}", reference))
         assert answer.status_code == 200, reference
         assert answer.content, reference
-    assert "://" not in re.sub(r"https?://(www\.)?w3\.org/[\w/.-]*", "", html)
+    assert "://" not in html
 
 
 async def test_the_api_page_renders_with_no_internet(gut: GatewayUnderTest, browser: Any) -> None:
