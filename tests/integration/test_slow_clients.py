@@ -150,6 +150,6 @@ async def test_300_slow_clients_are_cut_in_time_while_orders_flow(
         assert BODY_S <= cut.after_s <= BODY_S + SLACK_S, cut
     assert metrics[("esb_http_requests_cut_total", (("reason", "header_timeout"),))] == 200
     assert metrics[("esb_http_requests_cut_total", (("reason", "body_timeout"),))] == 100
-    assert len(latencies) >= 20
+    assert len(latencies) >= 10
     assert statistics.median(latencies) < 0.5
     assert max(latencies) < 3.0
