@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -71,44 +70,32 @@ def serve(
         bool,
         typer.Option(
             help="bind with SO_REUSEPORT so several `esb serve` processes share the port "
-            "(production mode; the kernel spreads connections over them)"
+            "(production mode; the kernel spreads connections over them; /metrics reports "
+            "them together through ESB_METRICS_DIR)"
         ),
     ] = False,
 ) -> None:
     """Run the HTTP API (and, by default, relay and workers) in one process."""
-    import uvicorn
-
-    from esb.api import create_app
-
     settings, config = settings_and_config()
     if reuse_port and settings.embedded:
         raise fail("--reuse-port needs production mode: embedded SQLite has one writer process")
+    shared_metrics = settings.metrics_dir or (settings.data_dir / "metrics" if reuse_port else None)
+    if shared_metrics is not None:
+        from esb.metrics import share_between_processes
+
+        share_between_processes(shared_metrics)  # before create_app makes the first metric
+    from esb.api import create_app
+    from esb.serving import serve_forever
+
     api = create_app(settings, config=config, relay=relay, worker=worker)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            api,
-            host=host or settings.host,
-            port=port or settings.port,
-            log_config=None,
-            access_log=access_log,
-            timeout_graceful_shutdown=10,
-            server_header=False,
-        )
+    serve_forever(
+        api,
+        settings,
+        host=host or settings.host,
+        port=port or settings.port,
+        reuse_port=reuse_port,
+        access_log=access_log,
     )
-    sockets = [shared_socket(server.config.host, server.config.port)] if reuse_port else None
-    server.run(sockets=sockets)
-
-
-def shared_socket(host: str, port: int) -> socket.socket:
-    """A listening socket that other processes may bind too (Linux balances between them)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
 
 
 async def _run_parts(

@@ -25,6 +25,8 @@ MAX_IDEMPOTENCY_KEY = 200
 MAX_REASON = 2000
 #: Who did something (an operator's name), as the audit log keeps it.
 MAX_OPERATOR = 100
+#: An HTTP request's line and headers together (h11's default; httptools has no limit).
+MAX_HEADER_BYTES = 16_384
 
 #: Integers the pipeline carries exactly (orjson writes signed and unsigned 64-bit).
 MIN_INT = -(2**63)

@@ -1,17 +1,26 @@
-"""Prometheus metrics of one gateway process (``GET /metrics``; workers: ESB_METRICS_PORT).
+"""Prometheus metrics of a gateway process (``GET /metrics``; workers: ESB_METRICS_PORT).
 
 Counters and histograms are updated where things happen (accept, attempt);
 gauges that describe the database (backlog, parked, oldest pending, relay lag) are
 refreshed by a periodic query, so a scrape never touches the database.
+
+Processes that share a port (``esb serve --reuse-port``) share a folder too
+(``share_between_processes``, prometheus-client's multiprocess mode): each writes its
+values there and any of them answers a scrape with the sums of all, so the counters
+Prometheus sees do not jump with whichever process took the connection. The gauges
+read the database, which every process sees alike: the most recent value wins.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import datetime
+from pathlib import Path
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
+from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,12 +32,46 @@ from esb.store.tables import deliveries, outbox
 log = structlog.get_logger(__name__)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
 PAIR = ("interface", "target")
+#: prometheus-client's switch for multiprocess mode (read when a metric is created).
+SHARED_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def share_between_processes(folder: Path) -> None:
+    """Keep this process's metrics in ``folder`` with those of the other processes there.
+
+    Must run before the first metric of the process is created; values of processes
+    that ended stay in the folder, so the sums never go down while the group runs.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ[SHARED_DIR_VARIABLE] = str(folder.resolve())
+    # prometheus-client chose its value class from the environment when imported: again
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+
+
+def _shared_folder() -> str | None:
+    folder = os.environ.get(SHARED_DIR_VARIABLE)
+    if folder and not getattr(values.ValueClass, "_multiprocess", False):
+        # set outside share_between_processes, after prometheus-client chose its value class
+        raise RuntimeError(f"{SHARED_DIR_VARIABLE} was set after prometheus_client was imported")
+    return folder or None
+
+
+def _database_gauge(
+    name: str, documentation: str, labels: tuple[str, ...], registry: CollectorRegistry
+) -> Gauge:
+    """Every process reads the same database: shared, the most recent value is the one."""
+    return Gauge(name, documentation, labels, registry=registry, multiprocess_mode="mostrecent")
 
 
 class Metrics:
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        r = self.registry
+        r = CollectorRegistry()
+        #: what a scrape reads: this process's registry, or the sums over the shared folder
+        self.registry = r
+        self.shared_folder = _shared_folder()
+        if self.shared_folder is not None:
+            self.registry = CollectorRegistry()
+            MultiProcessCollector(self.registry, path=self.shared_folder)  # type: ignore[no-untyped-call]
         self.accepted = Counter(
             "esb_messages_accepted", "Messages accepted (202)", ["interface"], registry=r
         )
@@ -49,16 +92,21 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        self.backlog = Gauge("esb_backlog", "Pending deliveries", PAIR, registry=r)
-        self.parked = Gauge("esb_parked", "Parked deliveries", PAIR, registry=r)
-        self.oldest_pending = Gauge(
-            "esb_oldest_pending_seconds", "Age of the oldest pending delivery", PAIR, registry=r
-        )
-        self.relay_lag = Gauge(
-            "esb_relay_lag_seconds",
-            "Age of the oldest due outbox row not yet published",
+        self.http_cut = Counter(
+            "esb_http_requests_cut",
+            "Connections closed because a request was too slow or its headers too large",
+            ["reason"],
             registry=r,
         )
+        self.backlog = _database_gauge("esb_backlog", "Pending deliveries", PAIR, r)
+        self.parked = _database_gauge("esb_parked", "Parked deliveries", PAIR, r)
+        self.oldest_pending = _database_gauge(
+            "esb_oldest_pending_seconds", "Age of the oldest pending delivery", PAIR, r
+        )
+        self.relay_lag = _database_gauge(
+            "esb_relay_lag_seconds", "Age of the oldest due outbox row not yet published", (), r
+        )
+        self._pairs: set[tuple[str, str]] = set()  # every pair reported so far
 
     def attempt(
         self,
@@ -89,14 +137,20 @@ class Metrics:
                     o.status == OutboxStatus.PENDING, o.available_at <= now
                 )
             )
-        for gauge in (self.backlog, self.parked, self.oldest_pending):
-            gauge.clear()
+        pending: dict[tuple[str, str], tuple[int, float]] = {}
+        parked: dict[tuple[str, str], int] = {}
         for interface, target, status, count, oldest in rows:
             if status == DeliveryStatus.PENDING:
-                self.backlog.labels(interface, target).set(count)
-                self.oldest_pending.labels(interface, target).set((now - oldest).total_seconds())
+                pending[(interface, target)] = (count, (now - oldest).total_seconds())
             else:
-                self.parked.labels(interface, target).set(count)
+                parked[(interface, target)] = count
+        # a pair with nothing left reads 0 (multiprocess mode cannot remove a series)
+        self._pairs |= pending.keys() | parked.keys()
+        for pair in self._pairs:
+            count, age = pending.get(pair, (0, 0.0))
+            self.backlog.labels(*pair).set(count)
+            self.oldest_pending.labels(*pair).set(age)
+            self.parked.labels(*pair).set(parked.get(pair, 0))
         self.relay_lag.set((now - due).total_seconds() if due else 0.0)
 
     async def refresh_forever(self, engine: AsyncEngine, every_s: float = 15.0) -> None:

@@ -62,6 +62,26 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"
 
+    # The HTTP server (esb serve): how long a client may take to send a request, and
+    # how many connections one process holds open (see docs/operations.md).
+    http_header_timeout: float = Field(
+        default=10.0, gt=0, description="seconds to receive a request's line and headers"
+    )
+    http_body_timeout: float = Field(
+        default=60.0, gt=0, description="seconds to receive a request's body after its headers"
+    )
+    http_max_connections: int = Field(
+        default=1000, ge=1, description="open connections per process; beyond them: 503"
+    )
+    http_keep_alive: int = Field(
+        default=5, ge=1, description="seconds an idle keep-alive connection stays open"
+    )
+    metrics_dir: Path | None = Field(
+        default=None,
+        description="folder shared by the processes of one host so /metrics reports them "
+        "together (default with --reuse-port: <ESB_DATA_DIR>/metrics)",
+    )
+
     @field_validator("admin_key")
     @classmethod
     def _refuse_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
