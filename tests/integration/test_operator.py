@@ -197,6 +197,7 @@ async def test_operator_input_the_store_cannot_hold_is_a_422_naming_the_field(
         ("GET", "/v1/report/series?window=999999999d&step=999999d", None, "window"),
         ("POST", f"/v1/deliveries/{delivery_id}/discard", b'{"reason": "a\\u0000b"}', "reason"),
         ("POST", f"/v1/deliveries/{delivery_id}/replay", b'{"reason": "\\ud800"}', "reason"),
+        ("POST", f"/v1/deliveries/{delivery_id}/replay", b"\t\xff{", "body"),
         (
             "POST",
             f"/v1/deliveries/{delivery_id}/replay",

@@ -59,6 +59,8 @@ async def _validation(_: Request, exc: Exception) -> JsonResponse:
 
 async def _http(_: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:  # FastAPI could not parse a body: as ingress answers it
+        return error_response(422, "malformed_json", "body is not valid JSON (UTF-8)", field="body")
     codes = {404: "not_found", 405: "method_not_allowed"}
     return error_response(
         exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)
