@@ -29,6 +29,11 @@ class YamlDocument:
     data: Any
     lines: dict[Loc, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    unset: set[Loc] = field(default_factory=set)  # values that name an unset ${VAR}
+
+    def is_unset(self, loc: Loc) -> bool:
+        """True at or under a value whose ${VAR} is unset (its only problem is that)."""
+        return any(loc[:end] in self.unset for end in range(len(loc), 0, -1))
 
     def line_of(self, loc: Loc) -> int:
         """The line of the deepest known key on ``loc`` (1 when nothing is known)."""
@@ -87,7 +92,11 @@ def _walk(data: Any, loc: Loc, doc: YamlDocument, env: Mapping[str, str]) -> Any
     if isinstance(data, list):
         return [_walk(v, (*loc, i), doc, env) for i, v in enumerate(data)]
     if isinstance(data, str) and "$" in data:
-        return _substitute(data, env, f"{doc.where(loc)}: {format_loc(loc)}", doc.problems)
+        before = len(doc.problems)
+        value = _substitute(data, env, f"{doc.where(loc)}: {format_loc(loc)}", doc.problems)
+        if len(doc.problems) > before:
+            doc.unset.add(loc)
+        return value
     return data
 
 
