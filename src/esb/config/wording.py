@@ -15,7 +15,7 @@ import types
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Tag
 from pydantic_core import ErrorDetails
 
 from esb.config.types import NAME_PATTERN
@@ -99,10 +99,18 @@ def _strip(annotation: Any) -> Any:
     return annotation
 
 
-def _members(annotation: Any) -> list[Any]:
-    if get_origin(annotation) in (Union, types.UnionType):
-        return [_strip(a) for a in get_args(annotation) if a is not type(None)]
-    return [annotation]
+def _options(annotation: Any) -> list[tuple[Any, set[str]]]:
+    """A union's members, each with the tags pydantic may put in an error's path for it
+    (its ``kind``/``type`` literal, an explicit ``Tag``, its class name)."""
+    args = get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else ()
+    options = []
+    for arg in [a for a in args if a is not type(None)] or [annotation]:
+        tags = {m.tag for m in get_args(arg)[1:] if isinstance(m, Tag)}
+        member = _strip(arg)
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            tags |= _tag_of(member)
+        options.append((member, tags))
+    return options
 
 
 def _field(model: type[BaseModel], key: Any) -> Any:
@@ -113,7 +121,6 @@ def _field(model: type[BaseModel], key: Any) -> Any:
 
 
 def _tag_of(model: type[BaseModel]) -> set[str]:
-    """The literal values a union member answers to (its ``kind`` or ``type``), and its name."""
     tags = {model.__name__}
     for name in ("kind", "type"):
         info = model.model_fields.get(name)
@@ -124,17 +131,10 @@ def _tag_of(model: type[BaseModel]) -> set[str]:
 
 def _step(annotation: Any, key: Any) -> tuple[Any, bool]:
     """The annotation one step down ``key``; True when ``key`` was a union tag (consumed)."""
-    members = _members(_strip(annotation))
-    if len(members) > 1:
-        for member in members:
-            if (
-                isinstance(member, type)
-                and issubclass(member, BaseModel)
-                and key in _tag_of(member)
-            ):
-                return member, True
-        return None, True
-    only = members[0]
+    options = _options(_strip(annotation))
+    if len(options) > 1:
+        return next((m for m, tags in options if key in tags), None), True
+    only = options[0][0]
     if isinstance(only, type) and issubclass(only, BaseModel):
         return _field(only, key), False
     origin, args = get_origin(only), get_args(only)
@@ -152,7 +152,7 @@ def allowed_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
         annotation, _ = _step(annotation, key)
         if annotation is None:
             return []
-    found = [m for m in _members(_strip(annotation)) if isinstance(m, type)]
+    found = [m for m, _ in _options(_strip(annotation)) if isinstance(m, type)]
     if len(found) == 1 and issubclass(found[0], BaseModel):
         return [info.alias or name for name, info in found[0].model_fields.items()]
     return []

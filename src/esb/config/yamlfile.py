@@ -100,6 +100,15 @@ def _walk(data: Any, loc: Loc, doc: YamlDocument, env: Mapping[str, str]) -> Any
     return data
 
 
+def _syntax_problem(path: Path, exc: yaml.MarkedYAMLError) -> str:
+    """``file:line: YAML syntax: what``, and where the construct it broke began."""
+    mark = exc.problem_mark
+    line = mark.line + 1 if mark is not None else 1
+    began = exc.context_mark.line + 1 if exc.context_mark is not None else line
+    context = f" ({exc.context}, line {began})" if exc.context and began != line else ""
+    return f"{path}:{line}: YAML syntax: {exc.problem or exc}{context}"
+
+
 def read_yaml(path: Path, env: Mapping[str, str]) -> YamlDocument:
     """Parse ``path``; syntax errors and unset variables land in ``problems``, not exceptions."""
     doc = YamlDocument(path=path, data=None)
@@ -115,9 +124,7 @@ def read_yaml(path: Path, env: Mapping[str, str]) -> YamlDocument:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark is not None else 1
-        doc.problems.append(f"{path}:{line}: YAML syntax: {exc.problem or exc}")
+        doc.problems.append(_syntax_problem(path, exc))
         return doc
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         doc.problems.append(f"{path}:1: cannot read: {exc}")
