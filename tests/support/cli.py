@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
+
 from tests.support.fixtures import PG_ADMIN_URL
 
 ESB = [sys.executable, "-m", "esb"]

@@ -66,8 +66,7 @@ def test_unknown_connector_kind_and_bad_values(tmp_path: Path) -> None:
     bad_url = GOOD.replace("url: ${MES_URL}/api/work-orders", "url: ftp://mes")
     [problem] = problems(write_config(tmp_path, bad_url))
     assert problem.endswith(
-        ":11: interfaces.sales-order.targets.mes.connector.url: "
-        "must start with http:// or https://"
+        ":11: interfaces.sales-order.targets.mes.connector.url: must start with http:// or https://"
     )
 
 
@@ -121,8 +120,10 @@ def test_the_shipped_demo_configuration_is_valid() -> None:
 
 
 def test_nested_defaults_and_literal_dollar_brace(tmp_path: Path) -> None:
-    text = GOOD.replace("url: ${MES_URL}/api/work-orders",
-                        "url: ${NOPE:-${MES_URL}/v2}/api\n    description: cost $${PRICE}")
+    text = GOOD.replace(
+        "url: ${MES_URL}/api/work-orders",
+        "url: ${NOPE:-${MES_URL}/v2}/api\n    description: cost $${PRICE}",
+    )
     text = text.replace("    description: cost $${PRICE}\n", "")
     config = load(write_config(tmp_path, text))
     connector = config.interfaces["sales-order"].targets["mes"].connector
@@ -205,20 +206,24 @@ def test_pydantic_wording_never_reaches_the_reader(tmp_path: Path) -> None:
 
 def test_an_inbound_source_kind_gets_the_same_help(tmp_path: Path) -> None:
     inbound = "    inbound:\n      - {kind: file-dorp, folder: /tmp/x}\n      - {kind: staging}\n"
-    found = problems(write_config(tmp_path, GOOD.replace("    key: OrderNo\n",
-                                                          "    key: OrderNo\n" + inbound)))
+    found = problems(
+        write_config(tmp_path, GOOD.replace("    key: OrderNo\n", "    key: OrderNo\n" + inbound))
+    )
     assert len(found) == 2
     assert found[0].endswith(
         "interfaces.sales-order.inbound[0].kind: unknown source kind 'file-dorp': "
         "did you mean 'file-drop'? (installed: file-drop, soap)"
     )
-    assert "'staging'" in found[1] and "entry-point group esb.inbound" in found[1]
+    assert "'staging'" in found[1]
+    assert "entry-point group esb.inbound" in found[1]
 
 
 def test_a_broken_systems_file_does_not_make_every_system_unknown(tmp_path: Path) -> None:
     write_config(tmp_path, GOOD.replace("source: erp", "source: sap"), "systems:\n  erp: [\n")
     found = problems(tmp_path)
-    assert len(found) == 1 and "systems.yaml" in found[0] and "YAML syntax" in found[0]
+    assert len(found) == 1
+    assert "systems.yaml" in found[0]
+    assert "YAML syntax" in found[0]
     write_config(tmp_path, GOOD.replace("source: erp", "source: sap"),
                  "systems:\n  erp: {api_key: x, colour: red}\n  mes: {}\n")  # fmt: skip
     found = problems(tmp_path)
@@ -229,5 +234,6 @@ def test_a_broken_systems_file_does_not_make_every_system_unknown(tmp_path: Path
 def test_a_yaml_syntax_error_says_where_the_broken_construct_began(tmp_path: Path) -> None:
     write_config(tmp_path, GOOD.replace("key: OrderNo", 'key: "OrderNo'))
     [problem] = problems(tmp_path)
-    assert "interfaces.yaml:" in problem and "YAML syntax: " in problem
+    assert "interfaces.yaml:" in problem
+    assert "YAML syntax: " in problem
     assert "(while scanning a quoted scalar, line 6)" in problem
