@@ -53,7 +53,9 @@ def test_each_kind_of_error_reads_as_what_to_write() -> None:
         {
             "targets": {
                 "a": {"connector": {"kind": "rets"}},
-                "b": {"connector": {"kind": "rest", "url": "ftp://x", "retries": "many", "urll": 1}},
+                "b": {
+                    "connector": {"kind": "rest", "url": "ftp://x", "retries": "many", "urll": 1}
+                },
                 "c": {"connector": {"kind": "soap"}, "tags": ["x", "y"], "enabled": "maybe"},
                 "d": {"connector": {"url": "http://x"}, "colour": "red"},
                 "e": {"connector": {"kind": "rest", "url": "http://x", "retries": 11}},
