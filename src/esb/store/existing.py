@@ -52,7 +52,8 @@ def _looked(settings: Settings) -> str:
 
 def unreachable(settings: Settings, exc: BaseException) -> StoreUnavailable:
     """The driver's own first line (refused, no such database, wrong password) and where."""
-    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0] or type(exc).__name__
+    lines = str(getattr(exc, "orig", None) or exc).splitlines()
+    reason = (lines[0] if lines else "") or type(exc).__name__
     return StoreUnavailable(
         f"cannot reach the database at {describe(settings)}: {reason} (check ESB_DATABASE_URL)"
     )
