@@ -29,8 +29,6 @@ from esb.config.loader import GatewayConfig, load_config
 from esb.connectors import load_registry
 from esb.logs import configure_logging
 from esb.settings import Settings
-from esb.startup import ready_to_serve
-from esb.store.existing import no_work
 
 # Locals are never shown in a traceback: they may hold keys and bodies.
 app = typer.Typer(
@@ -75,6 +73,7 @@ def serve(
     import uvicorn
 
     from esb.api import create_app
+    from esb.startup import ready_to_serve
 
     settings, config = settings_and_config()
     if reuse_port and settings.embedded:
@@ -148,6 +147,7 @@ def relay_command() -> None:
 def reconcile_command() -> None:
     """Run the consistency check once: re-drive what is lost, report what is stuck."""
     from esb.runtime import Gateway
+    from esb.store.existing import no_work
 
     settings, config = settings_and_config()
 

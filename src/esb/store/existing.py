@@ -18,7 +18,6 @@ from esb.errors import StoreUnavailable
 from esb.logs import scrub
 from esb.settings import Settings
 from esb.store.engine import create_engine, is_unavailable
-from esb.store.migrate import head_revision
 
 VERSION_TABLE = "alembic_version"
 
@@ -81,6 +80,8 @@ async def check_schema(engine: AsyncEngine, settings: Settings) -> None:
         if not is_unavailable(exc):
             raise
         raise unreachable(settings, exc) from exc
+    from esb.store.migrate import head_revision  # Alembic: 0.2 s to import, only here
+
     head = head_revision(settings.effective_database_url)
     if current is None:
         raise StoreUnavailable(
