@@ -2,6 +2,7 @@
 
     EsbError
     ├── ConfigError                 a YAML file is wrong (file, line, key)
+    │   └── SettingsError           an ESB_* environment variable is wrong (names it)
     ├── RequestError                refused at the door; ``http_status`` + ``code``
     │   ├── Unauthenticated         401
     │   ├── Forbidden               403
@@ -38,6 +39,10 @@ class ConfigError(EsbError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+class SettingsError(ConfigError):
+    """An ESB_* variable is wrong; each problem names the variable and what to do."""
 
 
 @dataclass(frozen=True)

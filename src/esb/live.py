@@ -2,7 +2,9 @@
 
 A reload reads and checks every file first; only a fully valid configuration
 replaces the running one, in one swap (config and connectors together). A broken
-file is reported and the working configuration stays. Connectors whose settings did
+file is reported and the working configuration stays; ``status()`` says so (with each
+problem as ``file:line: key: message``) in the health report and on the dashboard
+until a good reload clears it. Connectors whose settings did
 not change are kept (their pooled connections too); replaced ones are closed once
 the calls in flight had time to finish.
 """
@@ -65,6 +67,7 @@ class LiveConfig:
         self.env = env
         self.registry = registry
         self.snapshot = Snapshot(initial)
+        self.loaded_at = utcnow()  # when the running configuration was read
         self.last_reload: ReloadResult | None = None
         self.with_connectors = False
         self.on_routes_added: list[Callable[[list[Route]], Awaitable[None]]] = []
@@ -98,7 +101,7 @@ class LiveConfig:
         try:
             config = load_config(self.folder, self.registry, self.env)
         except ConfigError as exc:
-            self.last_reload = ReloadResult(False, exc.problems)
+            self.last_reload = ReloadResult(False, self._relative(exc.problems))
             log.error("configuration not reloaded: the running one stays", problems=exc.problems)
             return self.last_reload
         old = self.snapshot
@@ -116,8 +119,25 @@ class LiveConfig:
         if retired:
             asyncio.get_running_loop().call_later(RETIRE_AFTER_S, self._retire, retired)
         self.last_reload = ReloadResult(True, added=added)
+        self.loaded_at = self.last_reload.at
         log.info("configuration reloaded", interfaces=len(config.interfaces), new_routes=added)
         return self.last_reload
+
+    def _relative(self, problems: list[str]) -> list[str]:
+        """``interfaces.yaml:12: ...`` rather than the folder's full path on this machine."""
+        prefix = f"{self.folder.resolve()}/"
+        return [p.removeprefix(prefix) for p in problems]
+
+    def status(self) -> dict[str, Any]:
+        """Whether the running configuration is what the files say; if a change was refused,
+        when and why. For the health report and the dashboard; cleared by a good reload."""
+        failed = self.last_reload if self.last_reload and not self.last_reload.ok else None
+        return {
+            "status": "ok" if failed is None else "reload_failed",
+            "loaded_at": self.loaded_at.isoformat(),
+            "failed_at": None if failed is None else failed.at.isoformat(),
+            "problems": [] if failed is None else failed.problems,
+        }
 
     def _retire(self, connectors: list[Connector]) -> None:
         for connector in connectors:

@@ -10,13 +10,26 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from esb.config.wording import plain_message
+from esb.errors import SettingsError
 
 #: Values people paste from tutorials; refusing them beats running with a guessable key.
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "admin", "secret", "password", "test", "xxx"}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: Settings whose value is never repeated in a message (keys, URLs with passwords).
+SECRET_SETTINGS = {"admin_key", "database_url", "broker_url"}
+#: What to do about a wrong value, where "fix it or unset it" is not enough.
+ADVICE = {
+    "admin_key": "set it to a random value of 12 or more characters, e.g. $(openssl rand -hex 24)",
+    "database_url": "e.g. postgresql://user:password@host:5432/esb; unset: embedded SQLite",
+    "broker_url": "e.g. amqp://user:password@host:5672/; unset: embedded (no broker)",
+}
 
 
 def demo_config_dir() -> Path:
@@ -32,7 +45,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     broker_url: str | None = None
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=0, le=65535)
     admin_key: SecretStr | None = None
 
     broker_prefix: str = Field(default="esb", pattern=r"^[A-Za-z0-9_.-]+$")
@@ -87,8 +100,10 @@ class Settings(BaseSettings):
     def _refuse_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
             raw = value.get_secret_value()
-            if raw.lower() in PLACEHOLDER_SECRETS or len(raw) < 12:
-                raise ValueError("ESB_ADMIN_KEY is a placeholder or shorter than 12 characters")
+            if raw.lower() in PLACEHOLDER_SECRETS:
+                raise ValueError("is a placeholder anyone could guess")
+            if len(raw) < 12:
+                raise ValueError("is shorter than 12 characters")
         return value
 
     @field_validator("database_url")
@@ -104,7 +119,23 @@ class Settings(BaseSettings):
         ):
             if value.startswith(plain):
                 return driver + value[len(plain) :]
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("is not a PostgreSQL (postgresql://...) or SQLite URL")
         return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _amqp(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("amqp://", "amqps://")):
+            raise ValueError("is not a RabbitMQ URL (amqp://... or amqps://...)")
+        return value or None
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
 
     @property
     def serve_demo_standins(self) -> bool:
@@ -142,3 +173,27 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(24) + "\n")
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+def _problem(error: Any) -> str:
+    name = str(error["loc"][0]) if error["loc"] else ""
+    variable = f"ESB_{name.upper()}"
+    shown = "" if name in SECRET_SETTINGS else f"={str(error['input'])!r}"
+    field = Settings.model_fields.get(name)
+    has_default = field is not None and (
+        field.default is not PydanticUndefined or field.default_factory is not None
+    )
+    default = "" if field is None or field.default in (None, PydanticUndefined) else field.default
+    usual = f"fix it, or unset it for the default{f' ({default})' if default != '' else ''}"
+    advice = ADVICE.get(name) or (usual if has_default else "")
+    return f"{variable}{shown}: {plain_message(error, Settings)}" + (
+        f"; {advice}" if advice else ""
+    )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings, or SettingsError naming each wrong ESB_* variable and what to do."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError([_problem(e) for e in exc.errors(include_url=False)]) from None

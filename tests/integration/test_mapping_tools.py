@@ -120,3 +120,67 @@ async def test_diff_shows_what_the_target_would_now_receive(
     assert "unchanged" in result.stdout
     assert 'priority: expected "SAMPLE", got "PROTOTYPE"' in result.stdout
     assert "1 message(s) would be sent differently" in result.stdout
+
+
+def test_mapping_test_says_to_edit_the_masterdata_csv_it_reads(tmp_path: Path) -> None:
+    folder = demo_copy(tmp_path)
+    env = {"ESB_CONFIG": str(folder), "ESB_DATA_DIR": str(tmp_path / "var")}
+    sample = str(VECTORS / "inputs/sales_order_unknown_customer.json")
+    for expected in ([], [str(VECTORS / "expected/mes_work_order_normal.json")]):
+        result = esb("mapping", "test", "sales-order-to-mes", sample, *expected, env=env)
+        assert result.returncode == 1, result.stdout
+        assert "Traceback" not in result.stderr
+        assert "no mes code for erp code 'C9999'" in result.stderr
+        assert f"in {folder / 'masterdata'}; add a row to masterdata/customer.csv" in result.stderr
+        assert "with 'C9999' under erp and its mes code" in result.stderr
+        assert "/v1/xref" not in result.stderr  # the API is not where this command looks
+    with (folder / "masterdata" / "customer.csv").open("a", encoding="utf-8") as csv:
+        csv.write("C9999,900999,CUST-99\n")  # what the message said to do
+    fixed = esb("mapping", "test", "sales-order-to-mes", sample, env=env)
+    assert fixed.returncode == 0, fixed.stderr
+    assert '"900999"' in fixed.stdout
+    (folder / "masterdata" / "customer.csv").write_text("erp,wms\nC0001,CUST-01\n")
+    no_column = esb("mapping", "test", "sales-order-to-mes", sample, env=env)
+    assert "add a mes column to masterdata/customer.csv, and a row" in no_column.stderr
+    (folder / "masterdata" / "customer.csv").unlink()
+    no_file = esb("mapping", "test", "sales-order-to-mes", sample, env=env)
+    assert "create masterdata/customer.csv with a header erp,mes and a row" in no_file.stderr
+    assert not (tmp_path / "var").exists()  # an offline tool: no database
+
+
+async def test_diff_of_an_unedited_mapping_ignores_operator_corrections(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    folder = demo_copy(tmp_path)
+    env = {"ERP_API_KEY": ERP_KEY, "MES_URL": target.url, "DROP_DIR": str(tmp_path / "drop")}
+    gut: GatewayUnderTest = await make_gateway(folder, env=env, config_watch=False)
+    target.script.append(400)  # the MES refuses the first order: an operator corrects it
+    order = json.loads((VECTORS / "inputs/sales_order_normal.json").read_text())
+    parked = await gut.wait_status((await gut.send("sales_order", order)).json()["id"], "parked")
+    [delivery] = parked["deliveries"]
+    fixed = {**delivery["sent_body"], "priority": "URGENT"}
+    corrected = await gut.admin("POST", f"/v1/deliveries/{delivery['id']}/correct",
+                                json={"reason": "customer called", "body": fixed})  # fmt: skip
+    assert corrected.status_code == 200, corrected.text
+    await gut.wait_status(parked["id"], "delivered")
+    sample = json.loads((VECTORS / "inputs/sales_order_sample.json").read_text())
+    await gut.wait_status((await gut.send("sales_order", sample)).json()["id"], "delivered")
+    assert target.bodies()[-2]["priority"] == "URGENT"  # the MES got the operator's body
+
+    settings: Settings = gut.settings
+    process_env = {**env, "ESB_CONFIG": str(folder), "ESB_DATA_DIR": str(settings.data_dir)}
+    if settings.database_url:
+        process_env["ESB_DATABASE_URL"] = settings.database_url
+    unedited = esb("mapping", "diff", "sales-order-to-mes", env=process_env)
+    assert unedited.returncode == 0, unedited.stdout + unedited.stderr
+    assert "[corrected by an operator: compared with what the mapping produced]: unchanged" in (
+        unedited.stdout
+    )
+    assert "0 message(s) would be sent differently" in unedited.stdout
+
+    mapping = folder / "mappings" / "sales-order-to-mes.yaml"
+    mapping.write_text(mapping.read_text().replace('"01": NORMAL', '"01": ROUTINE'))
+    edited = esb("mapping", "diff", "sales-order-to-mes", env=process_env)
+    assert edited.returncode == 1, edited.stderr
+    assert 'priority: expected "NORMAL", got "ROUTINE"' in edited.stdout  # against the mapping's
+    assert "1 message(s) would be sent differently" in edited.stdout

@@ -59,3 +59,50 @@ async def test_a_changed_file_is_picked_up_by_itself(
             break
         await asyncio.sleep(0.1)
     assert (await gut.send("purchase_order", {"PoNo": "PO-9"})).status_code == 202
+
+
+async def _configuration(gut) -> dict[str, object]:
+    report = await gut.admin("GET", "/v1/report")
+    assert report.status_code == 200, report.text
+    return dict(report.json()["configuration"])
+
+
+async def _until(gut, status: str) -> dict[str, object]:
+    for _ in range(100):
+        state = await _configuration(gut)
+        if state["status"] == status:
+            return state
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"configuration never became {status}: {state}")
+
+
+async def test_a_refused_reload_shows_in_the_health_report_until_a_good_one(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    folder = write_config(tmp_path / "cfg", rest_interface(target.url))
+    gut = await make_gateway(folder)  # watching the folder, as a gateway does
+    first = await _configuration(gut)
+    assert first["status"] == "ok"
+    assert first["problems"] == []
+
+    (folder / "interfaces.yaml").write_text(
+        rest_interface(target.url).replace("kind: rest", "kind: rets")
+    )
+    refused = await _until(gut, "reload_failed")
+    assert refused["problems"] == [
+        "interfaces.yaml:10: interfaces.sales-order.targets.mes.connector.kind: "
+        "unknown connector kind 'rets': did you mean 'rest'? (installed: file, rest, soap)"
+    ]
+    assert refused["loaded_at"] == first["loaded_at"]  # still running the old one
+    assert refused["failed_at"] is not None
+    still = await gut.send("sales_order", {"OrderNo": "SO-R1"})
+    await gut.wait_status(still.json()["id"], "delivered")
+    ready = await gut.client.get(f"{gut.url}/readyz")  # serving on the old one: still ready
+    assert ready.status_code == 200
+
+    (folder / "interfaces.yaml").write_text(rest_interface(target.url) + SECOND_TYPE.format(
+        url=target.url))  # fmt: skip
+    cleared = await _until(gut, "ok")
+    assert cleared["problems"] == []
+    assert cleared["failed_at"] is None
+    assert str(cleared["loaded_at"]) > str(first["loaded_at"])

@@ -84,3 +84,48 @@ async def test_series_buckets_add_up(make_gateway, target: TargetServer, tmp_pat
     assert all(p["p95_ms"] > 0 for p in busy)
     too_many = await gut.admin("GET", "/v1/report/series", params={"window": "1d", "step": "1s"})
     assert too_many.status_code == 422
+
+
+def _delivery(message: dict[str, object]) -> str:
+    [delivery] = message["deliveries"]  # type: ignore[misc]
+    return str(delivery["id"])  # type: ignore[index]
+
+
+async def test_operator_actions_are_on_the_timeline(make_gateway, target: TargetServer,
+                                                    tmp_path: Path) -> None:
+    """Replay, correct and discard come from the audit log: who, why, and when, in order."""
+    gut = await make_gateway(write_config(tmp_path / "cfg", rest_interface(target.url)))
+    target.script.extend([400, 400, 400])  # each of the three is refused once: parked
+    parked = []
+    for n in range(3):
+        accepted = await gut.send("sales_order", {"OrderNo": "SO-OPS", "Line": n})
+        parked.append(await gut.wait_status(accepted.json()["id"], "parked"))
+    action = {"reason": "MES fixed", "operator": "li"}
+    assert (await gut.admin("POST", f"/v1/deliveries/{_delivery(parked[0])}/replay",
+                            json=action)).status_code == 200  # fmt: skip
+    corrected = {**action, "reason": "line number", "body": {"OrderNo": "SO-OPS", "Line": 9}}
+    assert (await gut.admin("POST", f"/v1/deliveries/{_delivery(parked[1])}/correct",
+                            json=corrected)).status_code == 200  # fmt: skip
+    assert (await gut.admin("POST", f"/v1/deliveries/{_delivery(parked[2])}/discard",
+                            json={"reason": "duplicate order"})).status_code == 200  # fmt: skip
+    for message in parked[:2]:
+        await gut.wait_status(message["id"], "delivered")
+
+    trace = (await gut.admin("GET", "/v1/trace", params={"key": "SO-OPS"})).json()
+    ops = [(e["event"], e["message_id"], e["detail"]) for e in trace["events"] if "actor" in e]
+    assert ops == [
+        ("replayed", parked[0]["id"], "admin:li: MES fixed"),
+        ("corrected", parked[1]["id"], "admin:li: line number"),
+        ("discarded", parked[2]["id"], "admin: duplicate order"),
+    ]
+    corrected_event = next(e for e in trace["events"] if e["event"] == "corrected")
+    assert corrected_event["changes"] == ["Line: expected 1, got 9"]
+    for message in parked[:2]:  # refused, then the operator, then delivered
+        mine = [e["event"] for e in trace["events"] if e["message_id"] == message["id"]]
+        assert mine[0] == "received"
+        assert mine[1] == "parked"
+        assert mine[2] in ("replayed", "corrected")
+        assert mine[-1] == "delivered"
+    actions = [d["actions"] for m in trace["messages"] for d in m["deliveries"]]
+    assert [[a["action"] for a in acts] for acts in actions] == [["replay"], ["correct"],
+                                                                  ["discard"]]  # fmt: skip

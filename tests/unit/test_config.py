@@ -51,19 +51,23 @@ def test_unset_variable_names_file_line_and_variable(tmp_path: Path) -> None:
 def test_unknown_key_is_refused_with_its_line(tmp_path: Path) -> None:
     write_config(tmp_path, GOOD.replace("    key: OrderNo", "    key: OrderNo\n    retires: 3"))
     [problem] = problems(tmp_path)
-    assert problem.startswith(f"{tmp_path / 'interfaces.yaml'}:7: interfaces.sales-order.retires")
-    assert "Extra inputs are not permitted" in problem
+    assert problem == (
+        f"{tmp_path / 'interfaces.yaml'}:7: interfaces.sales-order.retires: "
+        "unknown key 'retires': did you mean 'retry'?"
+    )
 
 
 def test_unknown_connector_kind_and_bad_values(tmp_path: Path) -> None:
     bad = GOOD.replace("kind: rest", "kind: carrier-pigeon")
     [problem] = problems(write_config(tmp_path, bad))
     assert ":10: interfaces.sales-order.targets.mes.connector.kind:" in problem
-    assert "'carrier-pigeon'" in problem
-    assert "'rest'" in problem
+    assert "unknown connector kind 'carrier-pigeon' (installed: file, rest, soap)" in problem
+    assert "registers 'carrier-pigeon' in the entry-point group esb.connectors" in problem
     bad_url = GOOD.replace("url: ${MES_URL}/api/work-orders", "url: ftp://mes")
     [problem] = problems(write_config(tmp_path, bad_url))
-    assert ":11: interfaces.sales-order.targets.mes.connector.url: String should match" in problem
+    assert problem.endswith(
+        ":11: interfaces.sales-order.targets.mes.connector.url: must start with http:// or https://"
+    )
 
 
 def test_references_between_files_are_checked(tmp_path: Path) -> None:
@@ -129,3 +133,107 @@ def test_nested_defaults_and_literal_dollar_brace(tmp_path: Path) -> None:
     problems: list[str] = []
     assert _substitute("a $${B} ${C:-${D:-x}}", {}, "f:1", problems) == "a ${B} x"
     assert problems == []
+
+
+# -- esb check: every problem of every file in one run, in plain words (issue 9, item 13) --
+
+BROKEN = """
+interfaces:
+  sales-order:
+    source: erp
+    message_type: sales_order
+    key: OrderNo
+    schema: schemas/missing.schema.json
+    retires: 3
+    targets:
+      mes:
+        mapping: broken-map
+        connector:
+          kind: rets
+          url: ${MES_URL}/api/work-orders
+      wms:
+        when: "OrderType =="
+        mapping: no-such-map
+        connector: {kind: rest, url: "${NOPE_URL}/x", colour: red}
+      plm:
+        connector: {kind: kingdee}
+"""
+BROKEN_MAPPING = "source: erp\ntarget: mes\nfields:\n  a: [\n"
+
+
+def _located(found: list[str], folder: Path) -> list[str]:
+    """``file:line: key`` of each problem, the file relative to ``folder``."""
+    return [":".join(p.removeprefix(f"{folder}/").split(":")[:3]) for p in found]
+
+
+def test_one_run_reports_every_problem_of_every_file_once(tmp_path: Path) -> None:
+    write_config(tmp_path, BROKEN)
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "broken-map.yaml").write_text(BROKEN_MAPPING)
+    found = problems(tmp_path)
+    assert sorted(_located(found, tmp_path)) == sorted([
+        "interfaces.yaml:7: interfaces.sales-order.schema",
+        "interfaces.yaml:8: interfaces.sales-order.retires",
+        "interfaces.yaml:13: interfaces.sales-order.targets.mes.connector.kind",
+        "interfaces.yaml:16: interfaces.sales-order.targets.wms.when",
+        "interfaces.yaml:17: interfaces.sales-order.targets.wms.mapping",
+        "interfaces.yaml:18: interfaces.sales-order.targets.wms.connector.url",  # NOPE_URL
+        "interfaces.yaml:18: interfaces.sales-order.targets.wms.connector.colour",
+        "interfaces.yaml:19: interfaces.sales-order.targets.plm",  # no system plm
+        "interfaces.yaml:20: interfaces.sales-order.targets.plm.connector.kind",
+        "mappings/broken-map.yaml:5: YAML syntax",
+    ])  # fmt: skip
+    text = "\n".join(found)
+    assert "unknown mapping 'no-such-map'" in text
+    assert "'broken-map'" not in text  # reported in its own file, not as unknown here
+    assert "NOPE_URL is not set" in text
+    assert "must start with http" not in text  # the unset value's only problem is that
+
+
+def test_pydantic_wording_never_reaches_the_reader(tmp_path: Path) -> None:
+    write_config(tmp_path, BROKEN.replace("retires: 3", "retry: {max_attempts: many}"))
+    text = "\n".join(problems(tmp_path))
+    for leak in ("Value error", "Input tag", "Input should", "Extra inputs", "Field required",
+                 "discriminator", "String should"):  # fmt: skip
+        assert leak not in text
+    assert "retry.max_attempts: must be a whole number" in text
+    assert "kind 'rets': did you mean 'rest'? (installed: file, rest, soap)" in text
+    assert "colour: unknown key 'colour' (allowed here: " in text
+    kingdee = next(p for p in text.splitlines() if "'kingdee'" in p)
+    assert "no installed package provides it" in kingdee
+    assert "entry-point group esb.connectors" in kingdee
+
+
+def test_an_inbound_source_kind_gets_the_same_help(tmp_path: Path) -> None:
+    inbound = "    inbound:\n      - {kind: file-dorp, folder: /tmp/x}\n      - {kind: staging}\n"
+    found = problems(
+        write_config(tmp_path, GOOD.replace("    key: OrderNo\n", "    key: OrderNo\n" + inbound))
+    )
+    assert len(found) == 2
+    assert found[0].endswith(
+        "interfaces.sales-order.inbound[0].kind: unknown source kind 'file-dorp': "
+        "did you mean 'file-drop'? (installed: file-drop, soap)"
+    )
+    assert "'staging'" in found[1]
+    assert "entry-point group esb.inbound" in found[1]
+
+
+def test_a_broken_systems_file_does_not_make_every_system_unknown(tmp_path: Path) -> None:
+    write_config(tmp_path, GOOD.replace("source: erp", "source: sap"), "systems:\n  erp: [\n")
+    found = problems(tmp_path)
+    assert len(found) == 1
+    assert "systems.yaml" in found[0]
+    assert "YAML syntax" in found[0]
+    write_config(tmp_path, GOOD.replace("source: erp", "source: sap"),
+                 "systems:\n  erp: {api_key: x, colour: red}\n  mes: {}\n")  # fmt: skip
+    found = problems(tmp_path)
+    assert any("systems.erp.colour: unknown key 'colour'" in p for p in found)
+    assert any("source: unknown system 'sap' (known: erp, mes)" in p for p in found)
+
+
+def test_a_yaml_syntax_error_says_where_the_broken_construct_began(tmp_path: Path) -> None:
+    write_config(tmp_path, GOOD.replace("key: OrderNo", 'key: "OrderNo'))
+    [problem] = problems(tmp_path)
+    assert "interfaces.yaml:" in problem
+    assert "YAML syntax: " in problem
+    assert "(while scanning a quoted scalar, line 6)" in problem

@@ -48,6 +48,7 @@ async def report(
     gateway = request.app.state.gateway
     report = await build_report(gateway.engine, gateway.config, window)
     report["consistency_check"] = await last_run(gateway.engine)
+    report["configuration"] = gateway.live.status()  # a refused reload, until a good one
     return JsonResponse(report)
 
 

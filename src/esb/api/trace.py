@@ -1,4 +1,5 @@
-"""Tracing: one business document across interfaces on one timeline, and chart series."""
+"""Tracing: one business document across interfaces on one timeline (what the gateway did
+and what operators did), and chart series."""
 
 from __future__ import annotations
 
@@ -31,6 +32,25 @@ def _hop(delivery: dict[str, Any], deadline: float | None, now: datetime) -> Non
     delivery["overdue"] = done is None and delivery["status"] != "discarded" and now > due
 
 
+#: An operator's action as a timeline event (past tense, like "delivered").
+ACTION_EVENTS = {"replay": "replayed", "discard": "discarded", "correct": "corrected"}
+
+
+def _operator_events(base: dict[str, Any], delivery: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            **base,
+            "at": act["at"],
+            "event": ACTION_EVENTS.get(act["action"], act["action"]),
+            "target": delivery["target"],
+            "actor": act["actor"],
+            "detail": f"{act['actor']}: {act['reason']}",
+            "changes": act["changes"],
+        }
+        for act in delivery["actions"]
+    ]
+
+
 def _events(message: dict[str, Any]) -> list[dict[str, Any]]:
     base = {"message_id": message["id"], "interface": message["interface"]}
     events = [
@@ -42,6 +62,7 @@ def _events(message: dict[str, Any]) -> list[dict[str, Any]]:
         }
     ]
     for d in message["deliveries"]:
+        events.extend(_operator_events(base, d))
         for a in d["attempts"]:
             events.append(
                 {

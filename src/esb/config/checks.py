@@ -1,16 +1,21 @@
-"""Checks across files, and compiling what the files reference, each problem as file:line."""
+"""Checks across files, and compiling what the files reference, each problem as file:line.
+
+They read every interface as written (``InterfaceRefs``), valid or not, and say nothing
+about a reference to a file that has problems of its own (those are reported there):
+one run of ``esb check`` shows every problem once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from esb.config.gateway import Route
-from esb.config.models import InterfaceBase, SystemConfig
-from esb.config.yamlfile import YamlDocument, format_loc
+from esb.config.refs import InterfaceRefs
+from esb.config.validate import problem
 from esb.mapping import (
     Expression,
     ExpressionError,
@@ -21,64 +26,60 @@ from esb.mapping import (
     compile_input_schema,
 )
 
-Interfaces = Mapping[str, tuple[YamlDocument, InterfaceBase]]
+Interfaces = Iterable[InterfaceRefs]
 
 
-def _at(doc: YamlDocument, loc: tuple[Any, ...], message: str) -> str:
-    return f"{doc.where(loc)}: {format_loc(loc)}: {message}"
+def _at(problems: list[str], ref: InterfaceRefs, loc: tuple[Any, ...], message: str) -> None:
+    """Add a problem, unless the value there names an unset ${VAR} (reported already)."""
+    if not ref.doc.is_unset(loc):
+        problems.append(problem(ref.doc, loc, message))
 
 
-def check_systems(systems: Mapping[str, SystemConfig], interfaces: Interfaces) -> list[str]:
-    """Every system named exists; a source sends each message type through one interface."""
-    problems = []
+def check_systems(systems: Collection[str] | None, interfaces: Interfaces) -> list[str]:
+    """Every system named exists; a source sends each message type through one interface.
+    ``systems`` is None when systems.yaml could not be read: nothing is called unknown."""
+    problems: list[str] = []
     seen: dict[tuple[str, str], str] = {}
-    for name, (doc, interface) in interfaces.items():
-        loc = ("interfaces", name)
-        if interface.source not in systems:
-            problems.append(_at(doc, (*loc, "source"), f"unknown system {interface.source!r}"))
-        pair = (interface.source, interface.message_type)
-        if pair in seen:
-            problems.append(
-                _at(
-                    doc,
-                    loc,
-                    f"{interface.source} already sends "
-                    f"{interface.message_type!r} through interface {seen[pair]!r}",
-                )
-            )
-        seen[pair] = name
-        for target in interface.targets:
-            if (system := interface.target_system(target)) not in systems:
-                problems.append(_at(doc, (*loc, "targets", target), f"unknown system {system!r}"))
+    known = ", ".join(sorted(systems or ())) or "none"
+    for ref in interfaces:
+        loc = ("interfaces", ref.name)
+        if systems is not None and ref.source is not None and ref.source not in systems:
+            _at(problems, ref, (*loc, "source"), f"unknown system {ref.source!r} (known: {known})")
+        if ref.source is not None and ref.message_type is not None:
+            pair = (ref.source, ref.message_type)
+            if pair in seen:
+                text = f"{pair[0]} already sends {pair[1]!r} through interface {seen[pair]!r}"
+                _at(problems, ref, loc, text)
+            seen[pair] = ref.name
+        for target in ref.targets:
+            if systems is not None and target.system not in systems:
+                where = (*loc, "targets", target.name)
+                _at(problems, ref, where, f"unknown system {target.system!r} (known: {known})")
     return problems
 
 
-def check_mappings(interfaces: Interfaces, mappings: MappingSet) -> list[str]:
-    """A target's mapping exists and maps from the interface's source to the target system."""
-    problems = []
-    for name, (doc, interface) in interfaces.items():
-        for target, spec in interface.targets.items():
-            if spec.mapping is None:
+def check_mappings(interfaces: Interfaces, mappings: MappingSet, broken: set[str]) -> list[str]:
+    """A target's mapping exists and maps from the interface's source to the target system.
+    A mapping in ``broken`` exists but has problems of its own: not reported here again."""
+    problems: list[str] = []
+    for ref in interfaces:
+        for target in ref.targets:
+            name = target.mapping
+            if name is None or name in broken:
                 continue
-            loc = ("interfaces", name, "targets", target, "mapping")
-            if spec.mapping not in mappings:
+            loc = ("interfaces", ref.name, "targets", target.name, "mapping")
+            if name not in mappings:
                 known = ", ".join(mappings.names()) or "none"
-                problems.append(
-                    _at(doc, loc, f"unknown mapping {spec.mapping!r} (in mappings/: {known})")
-                )
+                _at(problems, ref, loc, f"unknown mapping {name!r} (in mappings/: {known})")
                 continue
-            mapping = mappings.get(spec.mapping)
-            wanted = (interface.source, interface.target_system(target))
-            if (mapping.source_system, mapping.target_system) != wanted:
-                problems.append(
-                    _at(
-                        doc,
-                        loc,
-                        f"mapping {spec.mapping!r} maps "
-                        f"{mapping.source_system} -> {mapping.target_system}, this "
-                        f"target needs {wanted[0]} -> {wanted[1]}",
-                    )
+            mapping = mappings.get(name)
+            wanted = (ref.source, target.system)
+            if ref.source is not None and (mapping.source_system, mapping.target_system) != wanted:
+                text = (
+                    f"mapping {name!r} maps {mapping.source_system} -> {mapping.target_system}, "
+                    f"this target needs {wanted[0]} -> {wanted[1]}"
                 )
+                _at(problems, ref, loc, text)
     return problems
 
 
@@ -88,19 +89,20 @@ def compile_expressions(
     """Business keys and routing conditions, compiled once; bad ones become problems."""
     keys: dict[str, Expression] = {}
     conditions: dict[Route, Expression] = {}
-    for name, (doc, interface) in interfaces.items():
-        if interface.key is not None:
+    for ref in interfaces:
+        if ref.key is not None:
             try:
-                keys[name] = compile_expression(interface.key)
+                keys[ref.name] = compile_expression(ref.key)
             except ExpressionError as exc:
-                problems.append(_at(doc, ("interfaces", name, "key"), str(exc)))
-        for target, spec in interface.targets.items():
-            if spec.when is None:
+                _at(problems, ref, ("interfaces", ref.name, "key"), str(exc))
+        for target in ref.targets:
+            if target.when is None:
                 continue
             try:
-                conditions[(name, target)] = compile_expression(spec.when)
+                conditions[(ref.name, target.name)] = compile_expression(target.when)
             except ExpressionError as exc:
-                problems.append(_at(doc, ("interfaces", name, "targets", target, "when"), str(exc)))
+                where = ("interfaces", ref.name, "targets", target.name, "when")
+                _at(problems, ref, where, str(exc))
     return keys, conditions
 
 
@@ -109,17 +111,17 @@ def compile_schemas(
 ) -> dict[str, InputValidator]:
     """Each interface's input JSON Schema file, read and compiled once."""
     validators = {}
-    for name, (doc, interface) in interfaces.items():
-        if interface.input_schema is None:
+    for ref in interfaces:
+        if ref.schema is None:
             continue
-        loc = ("interfaces", name, "schema")
-        path = folder / interface.input_schema
+        loc = ("interfaces", ref.name, "schema")
+        path = folder / ref.schema
         try:
-            validators[name] = compile_input_schema(orjson.loads(path.read_bytes()))
+            validators[ref.name] = compile_input_schema(orjson.loads(path.read_bytes()))
         except OSError as exc:
-            problems.append(_at(doc, loc, f"cannot read {path}: {exc.strerror}"))
+            _at(problems, ref, loc, f"cannot read {path}: {exc.strerror}")
         except orjson.JSONDecodeError as exc:
-            problems.append(_at(doc, loc, f"{path} is not JSON: {exc}"))
+            _at(problems, ref, loc, f"{path} is not JSON: {exc}")
         except InputSchemaError as exc:
-            problems.append(_at(doc, loc, f"{path}: {exc}"))
+            _at(problems, ref, loc, f"{path}: {exc}")
     return validators

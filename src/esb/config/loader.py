@@ -5,9 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ValidationError
 
 from esb.config.checks import check_mappings, check_systems, compile_expressions, compile_schemas
 from esb.config.gateway import GatewayConfig, hash_key
@@ -20,50 +17,14 @@ from esb.config.models import (
     SystemsFile,
     interfaces_file_model,
 )
-from esb.config.yamlfile import YamlDocument, format_loc, read_yaml
+from esb.config.refs import InterfaceRefs, interface_refs, names
+from esb.config.validate import validate
+from esb.config.yamlfile import YamlDocument, read_yaml
 from esb.connectors.registry import ConnectorRegistry
 from esb.errors import ConfigError
-from esb.mapping import MappingSet, load_mappings
+from esb.mapping.loader import read_mappings
 
 __all__ = ["GatewayConfig", "hash_key", "load_config"]
-
-
-def file_loc(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Pydantic's error path as it reads in the file: steps it inserts (union tags such
-    as ``rest``, validator names) are dropped; a missing key at the end is kept."""
-    out: list[Any] = []
-    for n, part in enumerate(loc):
-        if (isinstance(data, dict) and part in data) or (
-            isinstance(data, list) and isinstance(part, int) and part < len(data)
-        ):
-            data = data[part]
-        elif n < len(loc) - 1:
-            continue
-        out.append(part)
-    return tuple(out)
-
-
-def _validation_problems(doc: YamlDocument, exc: ValidationError) -> list[str]:
-    problems = []
-    for error in exc.errors(include_url=False):
-        loc = file_loc(doc.data, tuple(error["loc"]))
-        if error["type"] == "union_tag_invalid":
-            loc = (*loc, "kind")
-        problems.append(f"{doc.where(loc)}: {format_loc(loc) or '(file)'}: {error['msg']}")
-    return problems
-
-
-def _validate(doc: YamlDocument, model: type[BaseModel]) -> Any:
-    if doc.problems:
-        return None
-    if doc.data is None:
-        doc.problems.append(f"{doc.path}:1: the file is empty")
-        return None
-    try:
-        return model.model_validate(doc.data)
-    except ValidationError as exc:
-        doc.problems.extend(_validation_problems(doc, exc))
-        return None
 
 
 def _interface_docs(folder: Path, env: Mapping[str, str]) -> list[YamlDocument]:
@@ -85,48 +46,55 @@ def _key_hashes(systems: Mapping[str, SystemConfig]) -> dict[str, bytes]:
     return hashes
 
 
+def _read_interfaces(
+    folder: Path, env: Mapping[str, str], registry: ConnectorRegistry, problems: list[str]
+) -> tuple[dict[str, InterfaceBase], list[InterfaceRefs]]:
+    """The valid interfaces, and what every interface (valid or not) refers to."""
+    docs = _interface_docs(folder, env)
+    if not docs:
+        problems.append(f"{folder}: no interfaces.yaml or interfaces/*.yaml")
+    file_model = interfaces_file_model(registry.config_models(), registry.inbound_models())
+    models: dict[str, InterfaceBase] = {}
+    refs: list[InterfaceRefs] = []
+    for doc in docs:
+        parsed: InterfacesFileBase | None = validate(doc, file_model)
+        problems.extend(doc.problems)
+        for ref in interface_refs(doc):
+            if any(r.name == ref.name for r in refs):
+                where = doc.where(("interfaces", ref.name))
+                problems.append(f"{where}: interfaces.{ref.name}: defined twice")
+            refs.append(ref)
+        models.update(parsed.interfaces if parsed else {})
+    return models, refs
+
+
 def load_config(
     folder: Path, registry: ConnectorRegistry, env: Mapping[str, str] | None = None
 ) -> GatewayConfig:
-    """Read and check every file of ``folder``; raise ConfigError listing every problem."""
+    """Read and check every file of ``folder``; raise ConfigError listing every problem of
+    every file (a broken file does not hide the others' problems)."""
     env = os.environ if env is None else env
     folder = folder.resolve()
     if not (folder / "systems.yaml").is_file():
         raise ConfigError([f"{folder}: no systems.yaml (is ESB_CONFIG the configuration folder?)"])
     systems_doc = read_yaml(folder / "systems.yaml", env)
-    systems_file = _validate(systems_doc, SystemsFile)
+    systems_file = validate(systems_doc, SystemsFile)
     problems = list(systems_doc.problems)
-
-    interface_docs = _interface_docs(folder, env)
-    if not interface_docs:
-        problems.append(f"{folder}: no interfaces.yaml or interfaces/*.yaml")
-    file_model = interfaces_file_model(registry.config_models(), registry.inbound_models())
-    interfaces: dict[str, tuple[YamlDocument, InterfaceBase]] = {}
-    for doc in interface_docs:
-        parsed: InterfacesFileBase | None = _validate(doc, file_model)
-        problems.extend(doc.problems)
-        for name, interface in (parsed.interfaces if parsed else {}).items():
-            if name in interfaces:
-                problems.append(
-                    f"{doc.where(('interfaces', name))}: interface {name!r} defined twice"
-                )
-            interfaces[name] = (doc, interface)
-
-    systems = systems_file.systems if systems_file else {}
-    if systems_file is not None:
-        problems.extend(check_systems(systems, interfaces))
+    interfaces, refs = _read_interfaces(folder, env, registry, problems)
+    problems.extend(check_systems(names(systems_doc, "systems"), refs))
     alerts = _alerts(folder, env, problems)
-    mappings = _mappings(folder, env, problems)
-    problems.extend(check_mappings(interfaces, mappings))
-    business_keys, conditions = compile_expressions(interfaces, problems)
-    validators = compile_schemas(folder, interfaces, problems)
-    if problems:
+    mappings, broken, mapping_problems = read_mappings(folder, env)
+    problems.extend(mapping_problems)
+    problems.extend(check_mappings(refs, mappings, broken))
+    business_keys, conditions = compile_expressions(refs, problems)
+    validators = compile_schemas(folder, refs, problems)
+    if problems or systems_file is None:
         raise ConfigError(problems)
     return GatewayConfig(
         folder=folder,
-        systems=systems,
-        interfaces={name: interface for name, (_, interface) in interfaces.items()},
-        key_hashes=_key_hashes(systems),
+        systems=systems_file.systems,
+        interfaces=interfaces,
+        key_hashes=_key_hashes(systems_file.systems),
         business_keys=business_keys,
         validators=validators,
         conditions=conditions,
@@ -140,14 +108,6 @@ def _alerts(folder: Path, env: Mapping[str, str], problems: list[str]) -> Alerts
     if not (folder / "alerts.yaml").is_file():
         return None
     doc = read_yaml(folder / "alerts.yaml", env)
-    parsed: AlertsFile | None = _validate(doc, AlertsFile)
+    parsed: AlertsFile | None = validate(doc, AlertsFile)
     problems.extend(doc.problems)
     return parsed.alerts if parsed else None
-
-
-def _mappings(folder: Path, env: Mapping[str, str], problems: list[str]) -> MappingSet:
-    try:
-        return load_mappings(folder, env)
-    except ConfigError as exc:
-        problems.extend(exc.problems)
-        return MappingSet()

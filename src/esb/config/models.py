@@ -14,11 +14,11 @@ from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, create_model
 
+from esb.config.types import NAME_PATTERN as NAME_PATTERN  # re-exported: its old home
 from esb.config.types import Duration, HealthThresholds, RetryPolicy, StrictModel
 from esb.connectors.base import ConnectorConfig
 from esb.connectors.inbound import InboundConfig
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
 
 

@@ -16,6 +16,8 @@ from pydantic import (
     model_validator,
 )
 
+#: Names of systems, interfaces, targets and mappings (they appear in URLs and queues).
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 

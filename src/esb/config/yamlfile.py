@@ -29,6 +29,11 @@ class YamlDocument:
     data: Any
     lines: dict[Loc, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    unset: set[Loc] = field(default_factory=set)  # values that name an unset ${VAR}
+
+    def is_unset(self, loc: Loc) -> bool:
+        """True at or under a value whose ${VAR} is unset (its only problem is that)."""
+        return any(loc[:end] in self.unset for end in range(len(loc), 0, -1))
 
     def line_of(self, loc: Loc) -> int:
         """The line of the deepest known key on ``loc`` (1 when nothing is known)."""
@@ -87,8 +92,21 @@ def _walk(data: Any, loc: Loc, doc: YamlDocument, env: Mapping[str, str]) -> Any
     if isinstance(data, list):
         return [_walk(v, (*loc, i), doc, env) for i, v in enumerate(data)]
     if isinstance(data, str) and "$" in data:
-        return _substitute(data, env, f"{doc.where(loc)}: {format_loc(loc)}", doc.problems)
+        before = len(doc.problems)
+        value = _substitute(data, env, f"{doc.where(loc)}: {format_loc(loc)}", doc.problems)
+        if len(doc.problems) > before:
+            doc.unset.add(loc)
+        return value
     return data
+
+
+def _syntax_problem(path: Path, exc: yaml.MarkedYAMLError) -> str:
+    """``file:line: YAML syntax: what``, and where the construct it broke began."""
+    mark = exc.problem_mark
+    line = mark.line + 1 if mark is not None else 1
+    began = exc.context_mark.line + 1 if exc.context_mark is not None else line
+    context = f" ({exc.context}, line {began})" if exc.context and began != line else ""
+    return f"{path}:{line}: YAML syntax: {exc.problem or exc}{context}"
 
 
 def read_yaml(path: Path, env: Mapping[str, str]) -> YamlDocument:
@@ -106,9 +124,7 @@ def read_yaml(path: Path, env: Mapping[str, str]) -> YamlDocument:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark is not None else 1
-        doc.problems.append(f"{path}:{line}: YAML syntax: {exc.problem or exc}")
+        doc.problems.append(_syntax_problem(path, exc))
         return doc
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         doc.problems.append(f"{path}:1: cannot read: {exc}")

@@ -6,6 +6,11 @@ export function count(value) {
   return value === null || value === undefined ? NONE : value.toLocaleString("en-US");
 }
 
+// "1 message", "2 messages": a count with its noun, singular when it is one.
+export function plural(value, noun, nouns = `${noun}s`) {
+  return `${count(value)} ${value === 1 ? noun : nouns}`;
+}
+
 export function percent(rate) {
   return rate === null || rate === undefined ? NONE : `${(rate * 100).toFixed(1)} %`;
 }

@@ -3,6 +3,7 @@
 import * as api from "./api.js";
 import { openAction, setupActions } from "./actions.js";
 import { renderCharts } from "./charts.js";
+import { renderConfiguration } from "./configuration.js";
 import { byId } from "./dom.js";
 import { clock } from "./format.js";
 import { renderParked } from "./parked.js";
@@ -31,6 +32,7 @@ function showTiles(report) {
   renderTiles(byId("tiles"), report.interfaces);
   byId("summary").textContent = summary(report.interfaces);
   byId("consistency").textContent = consistency(report.consistency_check);
+  renderConfiguration(report.configuration);
   if (first) {
     performance.mark("esb:tiles");
     focusTile(location.hash);

@@ -1,8 +1,9 @@
-// The trace view: every message and delivery about one business key on one timeline.
+// The trace view: every message and delivery about one business key on one timeline,
+// with what operators did (replay, correct, discard: who and why, from the audit log).
 
 import { trace as fetchTrace } from "./api.js";
 import { byId, h } from "./dom.js";
-import { clock, count, offset, preciseClock } from "./format.js";
+import { clock, count, offset, plural, preciseClock } from "./format.js";
 
 function deadline(delivery) {
   if (!delivery.due_at) return "";
@@ -30,17 +31,22 @@ function deliveriesTable(messages) {
     h("tbody", {}, deliveryRows(messages)));
 }
 
+function detail(event) {
+  const changes = event.changes?.length ? ` (${event.changes.join("; ")})` : "";
+  return `${event.detail ?? ""}${changes}`;
+}
+
 function timeline(events) {
   const first = events.length ? Date.parse(events[0].at) : 0;
   return h("ol", { class: "timeline", "aria-label": "Timeline" }, events.map((event) => h("li", {
-    class: `event-${event.event}`,
+    class: `event-${event.event}${event.actor ? " operator" : ""}`,
     dataset: { event: event.event, interface: event.interface, target: event.target ?? "" },
   },
   h("time", { datetime: event.at }, preciseClock(event.at)),
   h("span", { class: "offset" }, offset((Date.parse(event.at) - first) / 1000)),
   h("span", { class: "where" }, event.target ? `${event.interface} → ${event.target}` : event.interface),
   h("strong", {}, event.event),
-  h("span", { class: "detail" }, event.detail ?? ""))));
+  h("span", { class: "detail" }, detail(event)))));
 }
 
 function render(data) {
@@ -49,10 +55,13 @@ function render(data) {
     out.replaceChildren(h("p", {}, `Nothing found for ${data.key}.`));
     return;
   }
-  const deliveries = data.messages.reduce((sum, m) => sum + m.deliveries.length, 0);
+  const deliveries = data.messages.flatMap((m) => m.deliveries);
+  const actions = deliveries.reduce((sum, d) => sum + (d.actions?.length ?? 0), 0);
   out.replaceChildren(
     h("p", { class: "summary" },
-      `${data.key}: ${data.messages.length} messages, ${deliveries} deliveries`,
+      `${data.key}: ${plural(data.messages.length, "message")}, `,
+      `${plural(deliveries.length, "delivery", "deliveries")}, `,
+      plural(actions, "operator action"),
       data.overdue ? h("span", { class: "result parked" }, " · overdue") : null),
     deliveriesTable(data.messages),
     timeline(data.events));

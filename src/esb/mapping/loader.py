@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from esb.config.models import NAME_PATTERN
+from esb.config.validate import validate
 from esb.config.yamlfile import YamlDocument, format_loc, read_yaml
 from esb.errors import ConfigError
 from esb.mapping.codetables import Converter, table_converter
@@ -48,20 +49,15 @@ def _where(doc: YamlDocument, loc: Loc, message: str) -> str:
     return f"{doc.where(loc)}: {format_loc(loc) or '(file)'}: {message}"
 
 
+def _without_tags(_: object, loc: Loc) -> Loc:
+    return tuple(p for p in loc if p not in TAGS)
+
+
 def _validate(doc: YamlDocument, model: type[M], problems: list[str]) -> M | None:
+    """The file's model; None (its problems added) when it has any problem."""
+    parsed = validate(doc, model, _without_tags)
     problems.extend(doc.problems)
-    if doc.problems:
-        return None
-    if doc.data is None:
-        problems.append(f"{doc.path}:1: the file is empty")
-        return None
-    try:
-        return model.model_validate(doc.data)
-    except ValidationError as exc:
-        for error in exc.errors(include_url=False):
-            loc = tuple(p for p in error["loc"] if p not in TAGS)
-            problems.append(_where(doc, loc, error["msg"].removeprefix("Value error, ")))
-        return None
+    return None if doc.problems else parsed
 
 
 def _table(name: str, table: CodeTable) -> Converter:
@@ -111,7 +107,9 @@ def _compile(
     tables = _tables(doc, parsed, shared, broken, problems)
     env = Compilation(parsed.source, parsed.target, tables, frozenset(broken))
     build = compile_object(parsed.fields, ("fields",), env)
-    problems.extend(_where(doc, loc, message) for loc, message in env.problems)
+    problems.extend(
+        _where(doc, loc, message) for loc, message in env.problems if not doc.is_unset(loc)
+    )
     if env.problems:
         return None
     return CompiledMapping(
@@ -125,20 +123,31 @@ def _compile(
     )
 
 
-def load_mappings(folder: Path, env: Mapping[str, str]) -> MappingSet:
-    """Compile ``folder``'s mappings and shared code tables; ConfigError lists every problem."""
+def read_mappings(folder: Path, env: Mapping[str, str]) -> tuple[MappingSet, set[str], list[str]]:
+    """Every mapping that compiles, the names of those that do not, and every problem:
+    ``esb check`` reports a broken mapping once, not as unknown wherever it is used."""
     problems: list[str] = []
     shared, broken = _shared_tables(folder / CODE_TABLES, env, problems)
     mappings: dict[str, CompiledMapping] = {}
+    failed: set[str] = set()
     for path in _files(folder / MAPPINGS, problems):
         doc = read_yaml(path, env)
-        parsed = _validate(doc, MappingFile, problems)
+        parsed = validate(doc, MappingFile, _without_tags)  # also when a ${VAR} is unset
+        problems.extend(doc.problems)
         compiled = None if parsed is None else _compile(doc, parsed, shared, broken, problems)
-        if compiled is not None:
+        if compiled is None or doc.problems:
+            failed.add(path.stem)
+        else:
             mappings[path.stem] = compiled
+    return MappingSet(mappings), failed, problems
+
+
+def load_mappings(folder: Path, env: Mapping[str, str]) -> MappingSet:
+    """Compile ``folder``'s mappings and shared code tables; ConfigError lists every problem."""
+    mappings, _, problems = read_mappings(folder, env)
     if problems:
         raise ConfigError(problems)
-    return MappingSet(mappings)
+    return mappings
 
 
 def schema_models() -> dict[str, type[BaseModel]]:

@@ -74,7 +74,7 @@ async def replay(engine: AsyncEngine, delivery_id: UUID, actor: str, reason: str
         after = {**_state(row), "status": DeliveryStatus.PENDING.value}
         await _requeue(conn, delivery_id)
         await audit(conn, "replay", actor, reason, _state(row), after, delivery_id)
-    return {"id": str(delivery_id), **after}
+    return {"id": str(delivery_id), **after, "previous_status": row.status}
 
 
 async def correct(

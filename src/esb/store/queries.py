@@ -152,7 +152,8 @@ async def search_messages(
 async def recent_sent(
     engine: AsyncEngine, interface: str, target: str, limit: int
 ) -> list[dict[str, Any]]:
-    """The last ``limit`` messages routed to a target: their body and what was sent."""
+    """The last ``limit`` messages routed to a target: their body, what was sent, and
+    whether an operator corrected the body (then what was sent is the operator's)."""
     query = (
         select(
             messages.c.id,
@@ -160,7 +161,9 @@ async def recent_sent(
             messages.c.received_at,
             messages.c.content_type,
             messages.c.body,
+            deliveries.c.id.label("delivery_id"),
             deliveries.c.sent_body,
+            deliveries.c.corrected_body,
             deliveries.c.status,
         )
         .join(deliveries, deliveries.c.message_id == messages.c.id)
@@ -178,6 +181,8 @@ async def recent_sent(
             "body": orjson.loads(r.body) if "json" in r.content_type else r.body,
             "sent": orjson.loads(r.sent_body) if r.sent_body else None,
             "status": r.status,
+            "delivery_id": r.delivery_id,
+            "corrected": r.corrected_body is not None,
         }
         for r in rows
     ]

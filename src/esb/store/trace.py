@@ -1,4 +1,5 @@
-"""Everything about one business document (an order number) across interfaces."""
+"""Everything about one business document (an order number) across interfaces: its
+messages, their deliveries and attempts, and what operators did to them (the audit log)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,21 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.store.engine import transaction
-from esb.store.tables import attempts, deliveries, messages
+from esb.store.tables import attempts, audit_log, deliveries, messages
 
 LIMIT = 200
+
+
+def _action(row: Any) -> dict[str, Any]:
+    """An operator's action on a delivery: who, when, why; a correction's changed fields."""
+    after = orjson.loads(row.after) if row.after else {}
+    return {
+        "at": row.at,
+        "action": row.action,
+        "actor": row.actor,
+        "reason": row.reason,
+        "changes": after.get("changes", []) if isinstance(after, dict) else [],
+    }
 
 
 async def trace_rows(engine: AsyncEngine, key: str) -> list[dict[str, Any]]:
@@ -41,6 +54,16 @@ async def trace_rows(engine: AsyncEngine, key: str) -> list[dict[str, Any]]:
                 .order_by(attempts.c.id)
             )
         ).all()
+        acts = (
+            await conn.execute(
+                select(audit_log)
+                .where(audit_log.c.delivery_id.in_([d.id for d in dels]))
+                .order_by(audit_log.c.id)
+            )
+        ).all()
+    actions: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
+    for act in acts:
+        actions[act.delivery_id].append(_action(act))
     by_delivery: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
     for a in tries:
         by_delivery[a.delivery_id].append(
@@ -64,6 +87,7 @@ async def trace_rows(engine: AsyncEngine, key: str) -> list[dict[str, Any]]:
                 "delivered_at": d.delivered_at,
                 "last_error": d.last_error,
                 "attempts": by_delivery[d.id],
+                "actions": actions[d.id],
             }
         )
     return [

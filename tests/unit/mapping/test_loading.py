@@ -66,7 +66,7 @@ def one_problem(root: Path, fields: str, extra: str = "", **tables: str) -> str:
             "  a:\n    path: A..B\n",
             "2: fields.a.path: bad path 'A..B': a key is missing before the dot at position 3",
         ),
-        ("  a:\n    paht: A\n", "2: fields.a.paht: Extra inputs are not permitted"),
+        ("  a:\n    paht: A\n", "2: fields.a.paht: unknown key 'paht': did you mean 'path'?"),
         (
             "  a: {path: A, const: 1}\n",
             "1: fields.a: use one of path, const, expr, each (found path, const)",
@@ -109,7 +109,7 @@ def test_unknown_needs_a_policy_and_default_needs_unknown_default(tmp_path: Path
     write_folder(tmp_path, {"m": HEADER + "  a: A\n" + extra})
     problems = [p.split(":", 2)[2] for p in problems_of(tmp_path)]
     assert problems == [
-        " code_tables.t.unknown: Field required",
+        " code_tables.t.unknown: missing (required)",
         " code_tables.u: unknown: default needs a default: value",
     ]
 
@@ -139,7 +139,7 @@ def test_every_problem_of_every_file_is_reported(tmp_path: Path) -> None:
         f"{folder / 'd.yaml'}:1",
     ]
     assert "rename to e.yaml" in problems[1]
-    assert "target: Field required" in problems[4]
+    assert "target: missing (required)" in problems[4]
     assert "YAML syntax" in problems[5]
     assert "the file is empty" in problems[6]
 
@@ -152,7 +152,7 @@ def test_a_broken_shared_table_is_reported_once_not_as_unknown(tmp_path: Path) -
     )
     first, second = problems_of(tmp_path)
     assert "code-tables" in first
-    assert "unknown: Input should be 'error', 'default' or 'pass'" in first
+    assert "unknown: must be 'error', 'default' or 'pass'" in first
     assert second.endswith("fields.u.code_table: code table 'uom' has errors (reported above)")
 
 

@@ -1,0 +1,141 @@
+"""``esb replay`` and ``esb report``: an operator's commands on a gateway's database."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from esb.commands.support import (
+    FAILED,
+    fail,
+    load_settings,
+    run,
+    settings_and_config,
+    with_database,
+)
+from esb.config.types import parse_duration
+from esb.errors import RequestError
+from esb.logs import configure_logging
+
+#: The longest report window the command accepts (ten years).
+MAX_WINDOW_S = 3650 * 86400.0
+
+
+def window_option(value: str) -> str:
+    """``--window``: a duration such as 15m, 1h or 7d, refused in words otherwise."""
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if not 0 < seconds <= MAX_WINDOW_S:
+        raise typer.BadParameter(f"{value!r} must be more than 0 and at most 3650d")
+    return value
+
+
+def delivery_id(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a delivery id (a UUID, as GET /v1/messages shows them)"
+        ) from None
+
+
+@dataclass(frozen=True)
+class ReplayRequest:
+    ids: list[UUID]
+    all_parked: bool
+    interface: str | None
+    target: str | None
+    actor: str
+    reason: str
+
+
+async def _replay_all(
+    engine: AsyncEngine, request: ReplayRequest
+) -> list[tuple[UUID, dict[str, Any] | str]]:
+    """Each delivery replayed on its own: one that cannot be (not parked any more, unknown)
+    is reported and the others still go."""
+    from esb.store import operator as ops
+
+    ids = list(request.ids)
+    if request.all_parked:
+        ids += await ops.parked(engine, interface=request.interface, target=request.target)
+    done: list[tuple[UUID, dict[str, Any] | str]] = []
+    for one in ids:
+        try:
+            done.append((one, await ops.replay(engine, one, request.actor, request.reason)))
+        except RequestError as exc:
+            done.append((one, exc.message))
+    return done
+
+
+def replay(
+    delivery_ids: Annotated[
+        list[UUID] | None, typer.Argument(help="deliveries to replay", parser=delivery_id)
+    ] = None,
+    reason: Annotated[str, typer.Option(help="why (kept in the audit log)")] = "",
+    all_parked: Annotated[
+        bool, typer.Option(help="every parked delivery (filtered below)")
+    ] = False,
+    interface: Annotated[str | None, typer.Option()] = None,
+    target: Annotated[str | None, typer.Option()] = None,
+    operator: Annotated[str, typer.Option(help="who, for the audit log")] = "cli",
+) -> None:
+    """Queue parked deliveries again; each replay is audited with the reason."""
+    if not reason.strip():
+        raise fail("--reason is required: the audit log keeps why a delivery was replayed")
+    if not delivery_ids and not all_parked:
+        raise fail("name the deliveries to replay, or use --all-parked")
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    request = ReplayRequest(
+        list(delivery_ids or []), all_parked, interface, target, f"cli:{operator}", reason
+    )
+    done = run(lambda: with_database(settings, lambda e: _replay_all(e, request)))
+    refused = [(one, why) for one, why in done if isinstance(why, str)]
+    for one, result in done:
+        if not isinstance(result, str):
+            typer.echo(f"replayed {one} (was {result['previous_status']}, now {result['status']})")
+    for one, why in refused:
+        typer.echo(f"not replayed {one}: {why}", err=True)
+    count = len(done) - len(refused)
+    typer.echo(f"{count} deliver{'y' if count == 1 else 'ies'} queued again; a running "
+               "gateway picks them up")  # fmt: skip
+    if refused:
+        raise typer.Exit(FAILED)
+
+
+def _table(data: dict[str, Any]) -> None:
+    typer.echo(
+        f"{'interface/target':32} {'status':9} {'recv':>6} {'deliv':>6} {'fail':>5} "
+        f"{'park':>5} {'pend':>5} {'success':>8} {'p95 ms':>8}"
+    )
+    for row in data["interfaces"]:
+        rate = "-" if row["success_rate"] is None else f"{row['success_rate']:.1%}"
+        p95 = row["attempt_latency_ms"]["p95"]
+        typer.echo(
+            f"{row['interface'] + '/' + row['target']:32} {row['status']:9} {row['received']:>6} "
+            f"{row['delivered']:>6} {row['failed_attempts']:>5} {row['parked']:>5} "
+            f"{row['pending']:>5} {rate:>8} {'-' if p95 is None else f'{p95:.1f}':>8}"
+        )
+
+
+def report(
+    window: Annotated[str, typer.Option(help="e.g. 15m, 1h, 1d", parser=window_option)] = "15m",
+    as_json: Annotated[bool, typer.Option("--json", help="print the raw JSON")] = False,
+) -> None:
+    """The health report per interface and target."""
+    from esb.report import build_report
+
+    settings, config = settings_and_config()
+    data = run(lambda: with_database(settings, lambda e: build_report(e, config, window)))
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        _table(data)

@@ -1,0 +1,62 @@
+"""``esb replay`` and ``esb report`` through the real command, on a gateway's real database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.support.cli import esb
+from tests.support.gateway import GatewayUnderTest, rest_interface, write_config
+from tests.support.target import TargetServer
+
+
+def command_env(gut: GatewayUnderTest) -> dict[str, str]:
+    """The environment that points a command at this gateway's database and files."""
+    env = {"ESB_CONFIG": str(gut.settings.config), "ESB_DATA_DIR": str(gut.settings.data_dir)}
+    if gut.settings.database_url:
+        env["ESB_DATABASE_URL"] = gut.settings.database_url
+    return env
+
+
+async def test_replay_all_parked_says_what_each_was(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    gut = await make_gateway(write_config(tmp_path / "cfg", rest_interface(target.url)))
+    target.script.extend([400, 400])
+    parked = []
+    for n in (1, 2):
+        accepted = await gut.send("sales_order", {"OrderNo": f"SO-RP{n}"})
+        parked.append(await gut.wait_status(accepted.json()["id"], "parked"))
+    ids = [m["deliveries"][0]["id"] for m in parked]
+
+    result = esb("replay", "--all-parked", "--reason", "MES fixed", "--operator", "li",
+                 env=command_env(gut), cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert sorted(lines[:2]) == sorted(f"replayed {i} (was parked, now pending)" for i in ids)
+    assert lines[2] == "2 deliveries queued again; a running gateway picks them up"
+    for message in parked:
+        await gut.wait_status(message["id"], "delivered")
+    audit = (await gut.message(parked[0]["id"]))["audit"]
+    assert [(a["actor"], a["reason"]) for a in audit] == [("cli:li", "MES fixed")]
+
+    again = esb("replay", ids[0], "--reason", "twice", env=command_env(gut), cwd=tmp_path)
+    assert again.returncode == 1
+    assert "Traceback" not in again.stderr
+    assert f"not replayed {ids[0]}: delivery {ids[0]} is delivered" in again.stderr
+    assert "0 deliveries queued again" in again.stdout
+
+
+async def test_report_reads_the_gateway_it_is_pointed_at(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    gut = await make_gateway(write_config(tmp_path / "cfg", rest_interface(target.url)))
+    accepted = await gut.send("sales_order", {"OrderNo": "SO-REP1"})
+    await gut.wait_status(accepted.json()["id"], "delivered")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = esb("report", "--window", "1h", "--json", env=command_env(gut), cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    [row] = json.loads(result.stdout)["interfaces"]
+    assert (row["interface"], row["target"], row["delivered"]) == ("sales-order", "mes", 1)
+    assert list(elsewhere.iterdir()) == []

@@ -1,0 +1,111 @@
+"""The dashboard in a real headless Chromium: a refused configuration change is shown
+until a good one, and the trace reads in words with the operators' actions on it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.test_dashboard import CHROMIUM_ARGS, TIMEOUT_MS, chromium_path
+from tests.support.gateway import ADMIN_KEY, GatewayUnderTest, rest_interface, write_config
+from tests.support.target import TargetServer
+
+
+@pytest.fixture
+async def browser_page() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS
+        )
+        page = await browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(TIMEOUT_MS)
+        yield page
+        await browser.close()
+
+
+async def sign_in(page: Any, gut: GatewayUnderTest) -> None:
+    await page.goto(f"{gut.url}/dashboard")
+    await page.fill("#admin-key", ADMIN_KEY)
+    await page.press("#admin-key", "Enter")
+    await page.locator("#updated", has_text="Updated").wait_for()
+
+
+async def reopen(page: Any) -> None:
+    """The tab keeps the key: a reload refreshes the board at once (no 15 s wait)."""
+    await page.reload()
+    await page.locator("#updated", has_text="Updated").wait_for()
+
+
+async def reload_state(gut: GatewayUnderTest, status: str) -> None:
+    for _ in range(100):
+        report = (await gut.admin("GET", "/v1/report")).json()
+        if report["configuration"]["status"] == status:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"configuration never {status}")
+
+
+async def test_a_refused_change_is_on_the_board_until_a_good_one(
+    browser_page: Any, make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    page = browser_page
+    folder = write_config(tmp_path / "cfg", rest_interface(target.url))
+    gut = await make_gateway(folder)
+    await sign_in(page, gut)
+    banner = page.locator("#configuration")
+    assert await banner.is_hidden()
+
+    (folder / "interfaces.yaml").write_text(
+        rest_interface(target.url).replace("kind: rest", "kind: rets")
+    )
+    await reload_state(gut, "reload_failed")
+    await reopen(page)
+    await banner.wait_for(state="visible")
+    assert await banner.get_attribute("role") == "alert"
+    text = " ".join((await banner.inner_text()).split())
+    assert "Configuration change refused" in text
+    assert "1 problem;" in text
+    assert "keeps running on the configuration loaded at" in text
+    [problem] = await banner.locator("li").all_inner_texts()
+    assert problem.startswith("interfaces.yaml:10: interfaces.sales-order.targets.mes.connector")
+    assert "did you mean 'rest'?" in problem
+
+    (folder / "interfaces.yaml").write_text(rest_interface(target.url))
+    await reload_state(gut, "ok")
+    await reopen(page)
+    await banner.wait_for(state="hidden")
+
+
+async def test_the_trace_reads_in_words_with_the_operators_actions(
+    browser_page: Any, make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    page = browser_page
+    gut = await make_gateway(write_config(tmp_path / "cfg", rest_interface(target.url)))
+    target.script.append(400)
+    accepted = await gut.send("sales_order", {"OrderNo": "SO-DASH-1"})
+    message = await gut.wait_status(accepted.json()["id"], "parked")
+    [delivery] = message["deliveries"]
+    action = {"reason": "MES fixed", "operator": "li"}
+    replayed = await gut.admin("POST", f"/v1/deliveries/{delivery['id']}/replay", json=action)
+    assert replayed.json()["previous_status"] == "parked"
+    await gut.wait_status(message["id"], "delivered")
+
+    await sign_in(page, gut)
+    await page.fill("#trace-key", "SO-DASH-1")
+    await page.press("#trace-key", "Enter")
+    summary = page.locator("#trace .summary")
+    await summary.wait_for()
+    assert await summary.inner_text() == "SO-DASH-1: 1 message, 1 delivery, 1 operator action"
+    events = await page.locator(".timeline li").evaluate_all(
+        "items => items.map(i => [i.dataset.event, i.classList.contains('operator'),"
+        " i.querySelector('.detail').textContent])"
+    )
+    assert [e[0] for e in events] == ["received", "parked", "replayed", "delivered"]
+    assert events[2][1:] == [True, "admin:li: MES fixed"]
+    assert not any(e[1] for e in events[:2] + events[3:])
