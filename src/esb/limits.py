@@ -28,6 +28,9 @@ MAX_OPERATOR = 100
 #: An HTTP request's line and headers together (h11's default; httptools has no limit).
 MAX_HEADER_BYTES = 16_384
 
+#: The longest window or look-back a report, search or series may span.
+MAX_WINDOW_DAYS = 400
+
 #: Integers the pipeline carries exactly (orjson writes signed and unsigned 64-bit).
 MIN_INT = -(2**63)
 MAX_INT = 2**64 - 1

@@ -19,11 +19,8 @@ from esb.api.responses import JsonResponse
 from esb.config.types import parse_duration
 from esb.errors import FieldProblem, ValidationFailed
 from esb.ingress import parse_json
-from esb.limits import NUL_PROBLEM, check_document, text_problem
+from esb.limits import MAX_WINDOW_DAYS, NUL_PROBLEM, check_document, text_problem
 from esb.store.engine import utcnow
-
-#: The longest window or look-back a query may span (the report, search, series).
-MAX_WINDOW_DAYS = 400
 
 
 def _storable(value: str) -> str:

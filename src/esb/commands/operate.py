@@ -20,10 +20,11 @@ from esb.commands.support import (
 )
 from esb.config.types import parse_duration
 from esb.errors import RequestError
+from esb.limits import MAX_WINDOW_DAYS
 from esb.logs import configure_logging
 
 #: The longest report window the command accepts (ten years).
-MAX_WINDOW_S = 3650 * 86400.0
+MAX_WINDOW_S = MAX_WINDOW_DAYS * 86400.0  # as the HTTP API
 
 
 def window_option(value: str) -> str:
@@ -33,7 +34,7 @@ def window_option(value: str) -> str:
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not 0 < seconds <= MAX_WINDOW_S:
-        raise typer.BadParameter(f"{value!r} must be more than 0 and at most 3650d")
+        raise typer.BadParameter(f"{value!r} must be more than 0 and at most {MAX_WINDOW_DAYS}d")
     return value
 
 
