@@ -89,7 +89,15 @@ class LiveConfig:
                 connectors[route] = kept
                 continue
             context = ConnectorContext(config.folder, target=route[1], interface=route[0])
-            connectors[route] = self.registry.build(connector_settings(config, route), context)
+            try:
+                connectors[route] = self.registry.build(connector_settings(config, route), context)
+            except ConfigError:
+                raise
+            except Exception as exc:  # a connector's constructor refused its settings
+                where = f"interfaces.yaml: {route[0]}.targets.{route[1]}.connector"
+                raise ConfigError(
+                    [f"{where}: cannot be built: {type(exc).__name__}: {exc}"]
+                ) from exc
         return connectors
 
     def start_connectors(self) -> None:
@@ -98,14 +106,14 @@ class LiveConfig:
         self.snapshot = Snapshot(self.config, self._build(self.config, Snapshot(self.config)))
 
     async def reload(self) -> ReloadResult:
+        old = self.snapshot
         try:
             config = load_config(self.folder, self.registry, self.env)
+            connectors = self._build(config, old) if self.with_connectors else {}
         except ConfigError as exc:
             self.last_reload = ReloadResult(False, self._relative(exc.problems))
             log.error("configuration not reloaded: the running one stays", problems=exc.problems)
             return self.last_reload
-        old = self.snapshot
-        connectors = self._build(config, old) if self.with_connectors else {}
         self.snapshot = Snapshot(config, connectors)
         added = [r for r in routes(config) if r not in routes(old.config)]
         for callback in self.on_routes_added:
@@ -150,7 +158,10 @@ class LiveConfig:
         from watchfiles import awatch
 
         async for _changes in awatch(self.folder, debounce=debounce_ms, recursive=True):
-            await self.reload()
+            try:
+                await self.reload()
+            except Exception:  # the watcher outlives any one reload's failure
+                log.exception("configuration reload failed; still watching")
 
     async def aclose(self) -> None:
         for connector in self.snapshot.connectors.values():

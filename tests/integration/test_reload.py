@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import ClassVar, Literal
 
+from esb.connectors import ConnectorContext
+from esb_rest import RestConnector
+from esb_rest.connector import RestConfig
 from tests.support.gateway import rest_interface, write_config
 from tests.support.target import TargetServer
 
@@ -106,3 +110,48 @@ async def test_a_refused_reload_shows_in_the_health_report_until_a_good_one(
     assert cleared["problems"] == []
     assert cleared["failed_at"] is None
     assert str(cleared["loaded_at"]) > str(first["loaded_at"])
+
+
+class BrittleConfig(RestConfig):
+    kind: Literal["brittle"] = "brittle"
+
+
+class BrittleConnector(RestConnector):
+    """A connector whose constructor refuses some settings with an exception of its own."""
+
+    kind: ClassVar[str] = "brittle"
+    Config: ClassVar[type[BrittleConfig]] = BrittleConfig
+
+    def __init__(self, config: BrittleConfig, context: ConnectorContext) -> None:
+        if "broken" in config.url:
+            raise ValueError("this address is not for me")
+        super().__init__(config, context)
+
+
+async def test_a_connector_that_cannot_be_built_refuses_the_reload_and_the_watch_goes_on(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    folder = write_config(tmp_path / "cfg", rest_interface(target.url))
+    gut = await make_gateway(folder, connectors={"brittle": BrittleConnector})
+    (folder / "interfaces.yaml").write_text(
+        rest_interface(target.url)
+        .replace("kind: rest", "kind: brittle")
+        .replace("/api/work-orders", "/broken")
+    )
+    refused = await gut.admin("POST", "/v1/config/reload")
+    assert refused.status_code == 422, refused.text
+    assert "cannot be built: ValueError: this address is not for me" in refused.text
+    report = (await gut.admin("GET", "/v1/report")).json()
+    assert report["configuration"]["status"] == "reload_failed"
+    accepted = await gut.send("sales_order", {"OrderNo": "SO-R9"})  # the old one still runs
+    await gut.wait_status(accepted.json()["id"], "delivered")
+
+    (folder / "interfaces.yaml").write_text(  # the watcher is still there for the fix
+        rest_interface(target.url).replace("kind: rest", "kind: brittle")
+    )
+    for _ in range(100):
+        report = (await gut.admin("GET", "/v1/report")).json()
+        if report["configuration"]["status"] == "ok":
+            break
+        await asyncio.sleep(0.1)
+    assert report["configuration"]["status"] == "ok"
