@@ -126,9 +126,9 @@ class PutAway:
         source: Role = "folder",
     ) -> None:
         """A file that changed after it was read: read on as a continuation, or set aside."""
-        report.changed_to = change.now() | {"continuable": change.continues}
-        self.forget(read_as.name)
         appended = change.continues and status == "done" and self.config.format in LINE_FORMATS
+        report.changed_to = change.now() | {"continuable": appended}
+        self.forget(read_as.name)
         if appended and await self._back_in_folder(folder, name, source, read_as):
             report.moved_to = None
             report.changed = (

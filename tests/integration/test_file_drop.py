@@ -119,19 +119,21 @@ async def test_unreadable_files_go_to_the_error_folder_with_a_report(
 ) -> None:
     folder = shipments(tmp_path)
     text = (VECTORS / "inputs" / GOOD).read_bytes().decode("gb18030")
-    drop(folder, "utf16.csv", text.encode("utf-16"))
-    drop(folder, "binary.csv", bytes(range(256)) * 8)
+    drop(folder, "utf16.csv", text.encode("utf-16-le"))  # no byte-order mark to say so
+    drop(folder, "binary.csv", bytes(range(1, 256)) * 8)
     drop(folder, "empty.csv", b"")
 
     errors = folder / "error"
     await eventually(lambda: len(names(errors)) == 6, what="three files set aside")
-    problems = {
-        name: orjson.loads((errors / f"{name}.report.json").read_bytes())["problem"]
+    reports = {
+        name: orjson.loads((errors / f"{name}.report.json").read_bytes())
         for name in ("utf16.csv", "binary.csv", "empty.csv")
     }
-    assert "not gb18030 text" in problems["utf16.csv"]
-    assert "not gb18030 text" in problems["binary.csv"] or "NUL" in problems["binary.csv"]
-    assert "header" in problems["empty.csv"]
+    assert "NUL characters at byte 1: not a text file" in reports["utf16.csv"]["problem"]
+    assert "neither UTF-8 nor GB18030 text" in reports["binary.csv"]["problem"]
+    assert "header" in reports["empty.csv"]["problem"]
+    for name, report in reports.items():
+        assert report["moved_to"] == f"error/{name}"  # the folder's real name
     assert {r.status for r in await ledger(demo)} == {"failed"}
     assert await message_count(demo) == 0
     assert target.received == []
