@@ -6,20 +6,22 @@ Both modes: PostgreSQL cannot store the lone surrogates Python holds such names 
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
-from structlog.stdlib import ProcessorFormatter as Rendered
 
-from esb.logs import configure_logging
-from tests.support.drops import HEADER, drop, eventually, ledger, message_count, names
+from tests.support.drops import (
+    HEADER,
+    drop,
+    eventually,
+    json_log,
+    ledger,
+    message_count,
+    names,
+)
 from tests.support.gateway import write_config
 from tests.support.target import TargetServer
 
@@ -38,17 +40,6 @@ interfaces:
 """
 GBK_NAME = "发货单.csv".encode("gbk")  # b"\xb7\xa2\xbb\xf5\xb5\xa5.csv": not UTF-8
 ON_DISK = "\\xb7\\xa2\\xbb\\xf5\\xb5\\xa5.csv"
-
-
-@contextmanager
-def json_log() -> Iterator[None]:
-    """The gateway's log as JSON lines on the (captured) stderr while the block runs."""
-    configure_logging("json", "INFO")
-    [ours] = [h for h in logging.getLogger().handlers if isinstance(h.formatter, Rendered)]
-    try:
-        yield
-    finally:
-        ours.stream = sys.__stderr__  # the captured stream is closed after the test
 
 
 def raw_names(folder: Path) -> list[bytes]:
