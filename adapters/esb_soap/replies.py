@@ -27,7 +27,7 @@ __all__ = ["FAULT_NS", "Code", "fault", "summary"]
 
 FAULT_NS = "urn:esb:fault"
 MAX_REASON = 1000
-IN_SUMMARY = 5  # problems named in the faultstring (the detail lists more)
+IN_SUMMARY = 3  # problems named in the faultstring (the detail lists more)
 Code = Literal["Client", "Server", "VersionMismatch"]
 SOAP12_CODES = {"Client": "Sender", "Server": "Receiver", "VersionMismatch": "VersionMismatch"}
 
@@ -36,7 +36,7 @@ def summary(problems: list[FieldProblem], total: int | None = None) -> str:
     """The faultstring for refused fields: the first few, short, and how many more."""
     total = len(problems) if total is None else total
     named = [
-        f"{shorten(p.field or '(body)', 100)}: {shorten(p.message, 150)}"
+        f"{shorten(p.field or '(body)', 80)}: {shorten(p.message, 150)}"
         for p in problems[:IN_SUMMARY]
     ]
     return "; ".join(named) + more(len(named), total)
