@@ -43,7 +43,9 @@ ON_DISK = "\\xb7\\xa2\\xbb\\xf5\\xb5\\xa5.csv"
 
 
 def raw_names(folder: Path) -> list[bytes]:
-    return sorted(os.listdir(os.fsencode(folder))) if folder.exists() else []
+    """The names as bytes, without the gateway's temporary files (``.esb-*.tmp``)."""
+    found = os.listdir(os.fsencode(folder)) if folder.exists() else []
+    return sorted(name for name in found if not name.startswith(b"."))
 
 
 def shipment(rows: list[str]) -> bytes:

@@ -47,7 +47,11 @@ def shipment_csv(tag: str, rows: int, shipped_every: int = 0) -> bytes:
 
 
 def names(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    """What a folder holds, without the gateway's hidden temporary files (``.esb-*.tmp``)
+    that exist for a moment while a report is written."""
+    if not folder.exists():
+        return []
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
 
 
 async def eventually(check: Any, timeout: float = 20.0, what: str = "") -> Any:
