@@ -5,7 +5,8 @@ is often GBK, which is not UTF-8, so Python holds it with lone surrogates
 (``os.fsdecode``) that no JSON log line, JSON report or PostgreSQL column can carry.
 The file itself is always reached by its real name; people and the store get a
 readable one: UTF-8 as it is, else GB18030 (which covers GBK), else the bytes escaped
-(``\\xff``); control characters are escaped in all of them (``\\n``).
+(``\\xff``); control characters are escaped in all of them (``\\n``), and a name
+escaped that much is shortened to fit the ledger's column.
 """
 
 from __future__ import annotations
@@ -13,9 +14,14 @@ from __future__ import annotations
 import os
 import unicodedata
 
+from esb_soap.bounded import shorten
+
 __all__ = ["has_control_characters", "on_disk", "readable"]
 
 LEGACY = "gb18030"
+#: Characters of a shown name: 255 bytes escaped as ``\xff`` would be 1,020, and the
+#: ledger's ``name`` column holds 500.
+MAX_SHOWN_NAME = 400
 #: Control and format characters, line and paragraph separators, surrogates: never shown
 #: as they are (a line break would split a log line, U+202E would reverse the text).
 HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
@@ -36,10 +42,10 @@ def readable(name: str) -> str:
     raw = os.fsencode(name)
     for codec in ("utf-8", LEGACY):
         try:
-            return _printable(raw.decode(codec))
+            return shorten(_printable(raw.decode(codec)), MAX_SHOWN_NAME)
         except UnicodeDecodeError:
             continue
-    return _printable(raw.decode("utf-8", "backslashreplace"))
+    return shorten(_printable(raw.decode("utf-8", "backslashreplace")), MAX_SHOWN_NAME)
 
 
 def on_disk(name: str) -> str | None:

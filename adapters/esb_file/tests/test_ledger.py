@@ -5,6 +5,7 @@ and a lease that dies with the gateway that held it."""
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from esb.settings import Settings
 from esb.store.engine import create_engine
 from esb_file.ledger import Ledger
+from esb_file.names import readable
 from esb_file.report import FileReport
 
 SHA = "ab" * 32
@@ -138,3 +140,13 @@ async def test_a_changed_content_is_continued_once_by_the_longest_match(
     done = await ledger.claim("day.csv", longer[0], 20)
     previous = FileReport.from_json(done.checkpoint, file="x", sha256=SHA, limit=10)
     assert (previous.continued_by, previous.accepted) == ("55" * 32, 4)
+
+
+async def test_any_file_name_can_be_stored_once_shown(engine: AsyncEngine) -> None:
+    """PostgreSQL holds no lone surrogate (a GBK name as Python lists it) and 500 characters."""
+    ledger = Ledger(engine, "shipment")
+    for n, raw in enumerate(("发货单.csv".encode("gbk"), b"\xff" * 251 + b".csv")):
+        claim = await ledger.claim(readable(os.fsdecode(raw)), f"{n}" * 64, 1)
+        await ledger.finish(claim, report(accepted=1), "done")
+    again = await ledger.claim("copy.csv", "0" * 64, 1)
+    assert (again.state, again.name) == ("done", "发货单.csv")
