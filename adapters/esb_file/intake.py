@@ -26,7 +26,7 @@ import structlog
 from esb.connectors import InboundContext
 from esb.errors import EsbError, ValidationFailed
 
-from .changes import prefix_sha256
+from .changes import ends_at_line_end, prefix_sha256
 from .folder import DropFolder, Entry, Refused, Stray
 from .inbound_config import FileDropConfig
 from .ledger import Claim, Ledger, Status
@@ -150,7 +150,8 @@ class Intake:
             if earlier.size >= found.size:
                 continue
             prefix = await blocking(functools.partial(prefix_sha256, fd, earlier.size))
-            if prefix != earlier.sha256:
+            whole_rows = await blocking(functools.partial(ends_at_line_end, fd, earlier.size))
+            if prefix != earlier.sha256 or not whole_rows:
                 continue
             report.continues = {
                 "sha256": earlier.sha256,

@@ -176,8 +176,9 @@ class Ledger:
             return Claim(row.id, "resume", row.name, row.report)
 
     async def changed_earlier(self, name: str) -> list[Earlier]:
-        """Contents once found under ``name`` that changed after they were read and were
-        not continued yet, the longest first."""
+        """Contents once found under ``name`` that a new content of that name may continue,
+        the longest first: read, then changed by appended rows, or read and never put
+        away (the gateway stopped in between), and not continued yet."""
         async with transaction(self.engine) as conn:
             rows = (
                 await conn.execute(
@@ -200,7 +201,8 @@ class Ledger:
         for row in rows:
             report = FileReport.from_json(row.report, file=name, sha256=row.sha256, limit=0)
             continuable = (report.changed_to or {}).get("continuable")
-            if continuable and not report.continued_by:
+            never_put_away = report.moved_to is None and not report.changed  # stopped before
+            if (continuable or never_put_away) and not report.continued_by:
                 found.append(Earlier(row.id, row.sha256, row.size, report.last_row))
         return sorted(found, key=lambda earlier: earlier.size, reverse=True)
 

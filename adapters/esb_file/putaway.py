@@ -81,7 +81,7 @@ class PutAway:
         """Put away a file whose rows are settled, and record in the ledger where it went."""
         change = await blocking(lambda: look_again(fd, found))
         if change is not None:
-            await self._changed(folder, entry.name, entry, found, report, change, status)
+            await self._changed(folder, entry.name, entry, found, claim, report, change, status)
         else:
             await self._move_as_read(folder, entry, fd, found, claim, report, status)
         await self.ledger.finish(claim, report, status)
@@ -120,6 +120,7 @@ class PutAway:
         name: str,
         read_as: Entry,
         found: Fingerprint,
+        claim: Claim,
         report: FileReport,
         change: Change,
         status: Status,
@@ -129,15 +130,19 @@ class PutAway:
         appended = change.continues and status == "done" and self.config.format in LINE_FORMATS
         report.changed_to = change.now() | {"continuable": appended}
         self.forget(read_as.name)
-        if appended and await self._back_in_folder(folder, name, source, read_as):
+        if appended:
             report.moved_to = None
             report.changed = (
                 f"{change.size - found.size} bytes were appended after the file was read "
                 f"({found.size} bytes, rows up to {report.last_row}): it is read again as a "
                 f"new content, from row {report.last_row + 1} on"
             )
-            log.warning("file changed after it was read", file=read_as.shown, done=report.changed)
-            return
+            await self.ledger.finish(claim, report, status)  # known before it is read again
+            if await self._back_in_folder(folder, name, source, read_as):
+                log.warning(
+                    "file changed after it was read", file=read_as.shown, done=report.changed
+                )
+                return
         report.changed = (
             f"the file changed after it was read: its first {found.size} bytes (sha256 "
             f"{found.sha256}) were read and stay taken in ({report.accepted} rows accepted, "
@@ -175,18 +180,12 @@ class PutAway:
             change = await blocking(functools.partial(_written_since, folder, archived))
             if change is None:
                 continue
-            del self._archived[name]
+            a = archived
             await self._changed(
-                folder,
-                name,
-                archived.read_as,
-                archived.found,
-                archived.report,
-                change,
-                "done",
-                "archive",
+                folder, name, a.read_as, a.found, a.claim, a.report, change, "done", "archive"
             )
-            await self.ledger.finish(archived.claim, archived.report, "done")
+            await self.ledger.finish(a.claim, a.report, "done")
+            del self._archived[name]
 
     async def set_aside(self, folder: DropFolder, stray: Stray) -> None:
         """A file that is never read: to the error folder, with the reason beside it."""

@@ -120,16 +120,20 @@ async def test_a_changed_content_is_continued_once_by_the_longest_match(
         changed.changed, changed.changed_to = "appended", {"continuable": True}
         await ledger.finish(claim, changed, "done")
     plain = await ledger.claim("day.csv", "44" * 32, 40)
-    await ledger.finish(plain, report(), "done")  # not changed: never continued
+    archived = report()
+    archived.moved_to = "archive/day.csv"
+    await ledger.finish(plain, archived, "done")  # read and put away: never continued
+    stopped = await ledger.claim("day.csv", "66" * 32, 5)
+    await ledger.finish(stopped, report(last_row=2), "done")  # killed before the move
 
     earlier = await ledger.changed_earlier("day.csv")
-    assert [(e.sha256, e.size, e.last_row) for e in earlier] == [longer, short]
+    assert [(e.sha256, e.size, e.last_row) for e in earlier] == [longer, short, ("66" * 32, 5, 2)]
 
     follow = await ledger.claim("day.csv", "55" * 32, 50)
     going_on = report(last_row=5, accepted=0)
     going_on.sha256, going_on.continues = "55" * 32, {"sha256": longer[0], "last_row": 5}
     await ledger.continue_from(follow, going_on, earlier[0])
-    assert [e.sha256 for e in await ledger.changed_earlier("day.csv")] == [short[0]]
+    assert [e.sha256 for e in await ledger.changed_earlier("day.csv")] == [short[0], "66" * 32]
     resumed = await ledger.claim("day.csv", "55" * 32, 50)  # killed before its first checkpoint
     checkpoint = FileReport.from_json(resumed.checkpoint, file="x", sha256=SHA, limit=10)
     assert (resumed.state, checkpoint.last_row, checkpoint.continues) == (
