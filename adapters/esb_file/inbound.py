@@ -36,6 +36,7 @@ from .threads import blocking
 __all__ = ["FileDropSource", "Settling"]
 
 log = structlog.get_logger(__name__)
+UNDECODABLE = "Unable to decode path"  # watchfiles, on a file name that is not UTF-8
 
 
 class Settling:
@@ -63,10 +64,10 @@ class Settling:
         return ready, wait
 
 
-def _first_error(exc: BaseException) -> str:
+def _first_error(exc: BaseException) -> BaseException:
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
-    return shorten(f"{type(exc).__name__}: {exc}")
+    return exc
 
 
 def _under(path: str, base: Path) -> Path:
@@ -163,21 +164,24 @@ class FileDropSource:
 
     async def _follow_events(self) -> None:
         """Passes at once on file-system events. watchfiles stops on a name it cannot
-        decode (not UTF-8): then a pass runs now and the next one watches again."""
+        decode (not UTF-8): then a pass runs now and the next one watches again. Any
+        other failure leaves the rescans alone to find files."""
         folder = self.folder.paths["folder"]
         try:
             async for _ in awatch(folder, watch_filter=None, recursive=False, debounce=500):
                 self._changed.set()
-        except OSError as exc:
+        except Exception as exc:  # watchfiles' errors may come wrapped in exception groups
+            error = _first_error(exc)
+            if isinstance(error, RuntimeError) and UNDECODABLE in str(error):
+                self._changed.set()
+                log.info("file-system events stopped on a name; watching again")
+                return
             self._events_failed = True
             log.warning(
                 "no file-system events; rescanning every poll_interval",
                 folder=readable(str(folder)),
-                error=shorten(str(exc)),
+                error=shorten(f"{type(error).__name__}: {error}"),
             )
-        except Exception as exc:  # watchfiles' own errors come wrapped in exception groups
-            self._changed.set()
-            log.info("file-system events stopped; watching again", error=_first_error(exc))
 
     async def _stop_watching(self) -> None:
         if self._watcher is not None:
