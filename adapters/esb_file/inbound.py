@@ -37,6 +37,9 @@ __all__ = ["FileDropSource", "Settling"]
 
 log = structlog.get_logger(__name__)
 UNDECODABLE = "Unable to decode path"  # watchfiles, on a file name that is not UTF-8
+#: A new watcher sees no event until it is set up: one more pass this soon after it
+#: starts finds what arrived meanwhile, instead of the rescan a poll_interval later.
+WATCH_STARTING_S = 1.0
 
 
 class Settling:
@@ -124,8 +127,9 @@ class FileDropSource:
             return self.config.poll_interval
         self._folder_missing = False
         try:
-            self._watch()
-            return await self._take_ready()
+            started = self._watch()
+            wait = await self._take_ready()
+            return min(wait, WATCH_STARTING_S) if started else wait
         except StoreUnavailable as exc:
             log.warning("database unavailable; files wait for the next pass", error=str(exc))
             return self.config.poll_interval
@@ -156,11 +160,13 @@ class FileDropSource:
                 error=f"{exc.strerror or type(exc).__name__}: {readable(where)}",
             )
 
-    def _watch(self) -> None:
+    def _watch(self) -> bool:
+        """Start following events unless they are followed (or failed); True if started."""
         if self._events_failed or (self._watcher is not None and not self._watcher.done()):
-            return
+            return False
         name = f"watch-{self.context.interface}"
         self._watcher = asyncio.create_task(self._follow_events(), name=name)
+        return True
 
     async def _follow_events(self) -> None:
         """Passes at once on file-system events. watchfiles stops on a name it cannot

@@ -48,7 +48,9 @@ def lines(rows: list[str], header: bool = False) -> bytes:
 
 
 async def delivered_once(gut: GatewayUnderTest, target: TargetServer, expected: list[str]) -> None:
-    await eventually(lambda: len(target.received) >= len(expected), what="every row delivered")
+    await eventually(
+        lambda: len(target.received) >= len(expected), timeout=90, what="every row delivered"
+    )
     await asyncio.sleep(0.5)  # nothing more may arrive
     orders = [body["order_no"] for body in target.bodies()]
     assert sorted(orders) == sorted(row.split(",")[0] for row in expected)
