@@ -90,8 +90,9 @@ def measure_reader(path: Path) -> dict[str, Any]:
     started, rows = time.perf_counter(), 0
     fd = os.open(path, os.O_RDONLY)
     try:
-        assert fingerprint(fd, config).problem is None
-        for batch in batches(fd, config):
+        found = fingerprint(fd, config)
+        assert found.problem is None
+        for batch in batches(fd, config, found):
             rows += sum(1 for item in batch if isinstance(item, Row))
     finally:
         os.close(fd)

@@ -4,11 +4,14 @@ Every file is reached as one name relative to an open folder, with ``O_NOFOLLOW`
 nothing dropped into the folder can make the gateway read or move anything outside
 it: a symbolic link is never followed (it is moved aside, itself), a hard link to a
 file elsewhere is refused, a name is one path component by construction, and the
-archive and error folders may not be symbolic links either. Blocking: call from a thread.
+archive and error folders may not be symbolic links either. A name that is not UTF-8
+(GBK from a Windows share) is just a name: such files are read like any other, and
+shown by :mod:`esb_file.names`. Blocking: call from a thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fnmatch
 import hashlib
@@ -20,9 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["DropFolder", "Entry", "Refused", "Stray"]
+from .names import has_control_characters, readable
 
-Where = Literal["archive", "errors"]
+__all__ = ["DropFolder", "Entry", "Refused", "Replaced", "Stray"]
+
+Role = Literal["folder", "archive", "errors"]
 CHUNK = 1024 * 1024
 DIRECTORY = os.O_RDONLY | os.O_DIRECTORY
 FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
@@ -30,6 +35,10 @@ FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 
 class Refused(Exception):
     """A file the gateway will not read (it is moved to the error folder with the reason)."""
+
+
+class Replaced(Exception):
+    """The name no longer holds the file that was read: another file took its place."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,10 @@ class Entry:
     def signature(self) -> tuple[int, int, int]:
         return (self.size, self.mtime_ns, self.inode)
 
+    @property
+    def shown(self) -> str:
+        return readable(self.name)
+
 
 @dataclass(frozen=True)
 class Stray:
@@ -54,31 +67,22 @@ class Stray:
     safe_name: str
     why: str
 
-
-def _safe_name(name: str) -> str | None:
-    """``name`` if it can be stored and shown as it is, else ``None``."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return None
-    return name if name.isprintable() else None
+    @property
+    def shown(self) -> str:
+        return readable(self.name)
 
 
 def _stray(name: str, mode: int, links: int) -> Stray | None:
-    safe = _safe_name(name)
-    if safe is None:
+    if has_control_characters(name):
         digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:12]
-        return Stray(
-            name,
-            f"unsafe-name-{digest}",
-            "the name has control characters or bytes that are not UTF-8",
-        )
+        why = "the name has control characters (a line break, a tab...)"
+        return Stray(name, f"unsafe-name-{digest}", why)
     if stat.S_ISLNK(mode):
-        return Stray(name, safe, "a symbolic link is never followed")
+        return Stray(name, name, "a symbolic link is never followed")
     if not stat.S_ISREG(mode):
-        return Stray(name, safe, "not a regular file")
+        return Stray(name, name, "not a regular file")
     if links > 1:
-        return Stray(name, safe, "a hard link to another file is never read")
+        return Stray(name, name, "a hard link to another file is never read")
     return None
 
 
@@ -132,10 +136,11 @@ class DropFolder:
                     files.append(Entry(item.name, info.st_size, info.st_mtime_ns, info.st_ino))
         return sorted(files, key=lambda e: (e.mtime_ns, e.name)), strays
 
-    def open_file(self, entry: Entry) -> int:
-        """A descriptor of ``entry``'s file, checked to be the same plain file that was seen."""
+    def open_file(self, entry: Entry, where: Role = "folder") -> int:
+        """A descriptor of ``entry``'s file (in ``where``, under ``entry.name``), checked to
+        be the same plain file that was seen."""
         try:
-            fd = os.open(entry.name, FILE, dir_fd=self._fds["folder"])
+            fd = os.open(entry.name, FILE, dir_fd=self._fds[where])
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise Refused("a symbolic link is never followed") from exc
@@ -147,6 +152,19 @@ class DropFolder:
         os.set_blocking(fd, True)
         return fd
 
+    def look(self, where: Role, name: str) -> Entry | None:
+        """``name`` in that folder as ``stat`` sees it now; None if nothing has that name."""
+        try:
+            info = os.stat(name, dir_fd=self._fds[where], follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        return Entry(name, info.st_size, info.st_mtime_ns, info.st_ino)
+
+    def remove(self, where: Role, name: str) -> None:
+        """Delete ``name`` from that folder, if it is there (a report that no longer holds)."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=self._fds[where])
+
     def exists(self, name: str) -> bool:
         try:
             os.stat(name, dir_fd=self._fds["folder"], follow_symlinks=False)
@@ -154,24 +172,48 @@ class DropFolder:
             return False
         return True
 
-    def move(self, name: str, where: Where, new_name: str | None = None) -> str:
-        """Move ``name`` into the archive or error folder without replacing anything there;
-        the name it got (``stem-1.ext``... when taken)."""
-        target = self._fds[where]
-        final = self._free_name(new_name or name, target)
+    def shown(self, where: Role, name: str) -> str:
+        """Where ``name`` in that folder is, for people: ``error/x.csv`` inside the drop
+        folder, the full path elsewhere."""
+        path = self.paths[where]
+        if where != "folder":
+            with contextlib.suppress(ValueError):
+                path = path.relative_to(self.paths["folder"])
+        return f"{readable(os.fspath(path))}/{readable(name)}"
+
+    def move(
+        self,
+        name: str,
+        where: Role,
+        new_name: str | None = None,
+        *,
+        inode: int | None = None,
+        source: Role = "folder",
+        exact: bool = False,
+    ) -> str:
+        """Move ``name`` from ``source`` into ``where`` without replacing anything there;
+        the name it got (``stem-1.ext``... when taken; FileExistsError instead if
+        ``exact``). With ``inode``, Replaced if the name holds another file than that one."""
+        origin, target = self._fds[source], self._fds[where]
+        if (
+            inode is not None
+            and os.stat(name, dir_fd=origin, follow_symlinks=False).st_ino != inode
+        ):
+            raise Replaced(name)
+        final = self._free_name(new_name or name, target, tries=1 if exact else 10_000)
         try:
-            os.rename(name, final, src_dir_fd=self._fds["folder"], dst_dir_fd=target)
+            os.rename(name, final, src_dir_fd=origin, dst_dir_fd=target)
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise
-            self._copy_across(name, final, target)
+            self._copy_across(name, final, origin, target)
         os.fsync(target)
-        os.fsync(self._fds["folder"])
+        os.fsync(origin)
         return final
 
-    def _free_name(self, name: str, folder_fd: int) -> str:
+    def _free_name(self, name: str, folder_fd: int, tries: int) -> str:
         stem, dot, extension = name.partition(".")
-        for n in range(10_000):
+        for n in range(tries):
             candidate = name if n == 0 else f"{stem}-{n}{dot}{extension}"
             try:
                 os.stat(candidate, dir_fd=folder_fd, follow_symlinks=False)
@@ -179,18 +221,18 @@ class DropFolder:
                 return candidate
         raise FileExistsError(errno.EEXIST, "no free name", name)
 
-    def _copy_across(self, name: str, final: str, target: int) -> None:
+    def _copy_across(self, name: str, final: str, origin: int, target: int) -> None:
         """The archive is on another file system: copy, flush, name, then remove the original."""
-        source = os.open(name, FILE, dir_fd=self._fds["folder"])
+        source = os.open(name, FILE, dir_fd=origin)
         try:
             os.set_blocking(source, True)
             temporary = self._write_temporary(target, iter(lambda: os.read(source, CHUNK), b""))
         finally:
             os.close(source)
         os.rename(temporary, final, src_dir_fd=target, dst_dir_fd=target)
-        os.unlink(name, dir_fd=self._fds["folder"])
+        os.unlink(name, dir_fd=origin)
 
-    def write_beside(self, name: str, where: Where, content: bytes) -> None:
+    def write_beside(self, name: str, where: Role, content: bytes) -> None:
         """Write ``content`` as ``name`` in the archive or error folder, atomically."""
         target = self._fds[where]
         temporary = self._write_temporary(target, iter([content]))

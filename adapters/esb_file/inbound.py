@@ -24,16 +24,22 @@ from watchfiles import awatch
 
 from esb.connectors import InboundConfig, InboundContext
 from esb.errors import StoreUnavailable
+from esb_soap.bounded import shorten
 
 from .folder import DropFolder, Entry
 from .inbound_config import FileDropConfig
 from .intake import Intake
 from .ledger import Ledger
+from .names import readable
 from .threads import blocking
 
 __all__ = ["FileDropSource", "Settling"]
 
 log = structlog.get_logger(__name__)
+UNDECODABLE = "Unable to decode path"  # watchfiles, on a file name that is not UTF-8
+#: A new watcher sees no event until it is set up: one more pass this soon after it
+#: starts finds what arrived meanwhile, instead of the rescan a poll_interval later.
+WATCH_STARTING_S = 1.0
 
 
 class Settling:
@@ -59,6 +65,12 @@ class Settling:
                 wait = min(wait, left)
         self._since = since
         return ready, wait
+
+
+def _first_error(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _under(path: str, base: Path) -> Path:
@@ -108,15 +120,16 @@ class FileDropSource:
             if not self._folder_missing:
                 log.warning(
                     "drop folder cannot be opened; waiting for it",
-                    error=str(exc),
-                    folder=str(self.folder.paths["folder"]),
+                    error=shorten(str(exc)),
+                    folder=readable(str(self.folder.paths["folder"])),
                 )
             self._folder_missing = True
             return self.config.poll_interval
         self._folder_missing = False
         try:
-            self._watch()
-            return await self._take_ready()
+            started = self._watch()
+            wait = await self._take_ready()
+            return min(wait, WATCH_STARTING_S) if started else wait
         except StoreUnavailable as exc:
             log.warning("database unavailable; files wait for the next pass", error=str(exc))
             return self.config.poll_interval
@@ -126,12 +139,13 @@ class FileDropSource:
     async def _take_ready(self) -> float:
         files, strays = await blocking(self.folder.scan)
         for stray in strays:
-            log.warning("set aside unread", file=stray.name, why=stray.why)
+            log.warning("set aside unread", file=stray.shown, why=stray.why)
             await self._guarded(stray.name, self.intake.set_aside(self.folder, stray))
         ready, wait = self.settling.update(files, time.monotonic())
         self.intake.forget_all_but({entry.name for entry in files})
         for entry in ready:
             await self._guarded(entry.name, self.intake.take(self.folder, entry))
+        await self._guarded("archive", self.intake.put_away.recheck(self.folder))
         return min(wait, self.config.poll_interval)
 
     async def _guarded(self, name: str, work: Awaitable[None]) -> None:
@@ -139,29 +153,40 @@ class FileDropSource:
         try:
             await work
         except OSError as exc:
+            where = exc.filename if isinstance(exc.filename, str) else name
             log.error(
                 "file could not be handled; tried again next pass",
-                file=name,
-                error=f"{exc.strerror or type(exc).__name__}: {exc.filename or name}",
+                file=readable(name),
+                error=f"{exc.strerror or type(exc).__name__}: {readable(where)}",
             )
 
-    def _watch(self) -> None:
+    def _watch(self) -> bool:
+        """Start following events unless they are followed (or failed); True if started."""
         if self._events_failed or (self._watcher is not None and not self._watcher.done()):
-            return
+            return False
         name = f"watch-{self.context.interface}"
         self._watcher = asyncio.create_task(self._follow_events(), name=name)
+        return True
 
     async def _follow_events(self) -> None:
+        """Passes at once on file-system events. watchfiles stops on a name it cannot
+        decode (not UTF-8): then a pass runs now and the next one watches again. Any
+        other failure leaves the rescans alone to find files."""
         folder = self.folder.paths["folder"]
         try:
             async for _ in awatch(folder, watch_filter=None, recursive=False, debounce=500):
                 self._changed.set()
-        except (OSError, RuntimeError) as exc:
+        except Exception as exc:  # watchfiles' errors may come wrapped in exception groups
+            error = _first_error(exc)
+            if isinstance(error, RuntimeError) and UNDECODABLE in str(error):
+                self._changed.set()
+                log.info("file-system events stopped on a name; watching again")
+                return
             self._events_failed = True
             log.warning(
                 "no file-system events; rescanning every poll_interval",
-                folder=str(folder),
-                error=str(exc),
+                folder=readable(str(folder)),
+                error=shorten(f"{type(error).__name__}: {error}"),
             )
 
     async def _stop_watching(self) -> None:

@@ -10,6 +10,8 @@ from pydantic import Field, field_validator, model_validator
 from esb.config.types import Duration, StrictModel
 from esb.connectors import InboundConfig
 
+from .decoding import AUTO
+
 __all__ = ["CsvInput", "FileDropConfig", "XmlInput"]
 
 DEFAULT_IGNORE = (".*", "*.tmp", "*.part", "*.partial", "*.filepart", "~*")
@@ -59,7 +61,11 @@ class FileDropConfig(InboundConfig):
         description="names never taken: files still being written under a temporary name",
     )
     format: Literal["csv", "json", "jsonl", "xml"] = Field(default="csv", description="content")
-    encoding: str = Field(default="utf-8", description="text encoding, e.g. utf-8, gb18030")
+    encoding: str = Field(
+        default="utf-8",
+        description="text encoding, e.g. utf-8, gb18030, or `auto`: a byte-order mark "
+        "decides, else strict UTF-8, else GB18030",
+    )
     csv: CsvInput = Field(default_factory=CsvInput, description="csv layout")
     split_array: bool = Field(
         default=False, description="json: a top-level array gives one message per item"
@@ -76,6 +82,13 @@ class FileDropConfig(InboundConfig):
         default=1.0,
         description="a file is taken once its size and time stayed the same this "
         "long (longer than the writer's longest pause)",
+    )
+    watch_archived: Duration = Field(
+        default=60.0,
+        ge=0,
+        description="how long an archived file is still looked at for writes (a writer that "
+        "kept it open): appended rows are read as a continuation, other changes go to the "
+        "error folder with a report; 0: not looked at",
     )
     watch: Literal["events", "polling"] = Field(
         default="events",
@@ -104,6 +117,8 @@ class FileDropConfig(InboundConfig):
     @field_validator("encoding")
     @classmethod
     def _codec(cls, value: str) -> str:
+        if value.lower() == AUTO:
+            return AUTO
         try:
             codecs.lookup(value)
         except LookupError as exc:

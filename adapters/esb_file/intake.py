@@ -1,30 +1,37 @@
-"""Take one file in: its rows into the pipeline under the ledger's lease, then move it.
+"""Take one file in: its rows into the pipeline under the ledger's lease, then put it away.
 
 Each row goes to ``context.accept`` with the idempotency key ``file:<sha256>:<row>``; a
-batch of rows is submitted at once so they share one commit. A refused row is counted
-and reported with the file, its row number and the field, and the others go on. The
-file is moved to the archive once the ledger says ``done``, or to the error folder
-with a report beside it when it cannot be read at all. If the database goes away
-(StoreUnavailable) the file stays where it is and is resumed on a later pass.
+batch of rows is submitted at once so they share one commit. A row the pipeline
+refuses (its schema, a value the store cannot hold) is counted and reported with the
+file, its row number and the field, and the others go on. A file whose earlier
+content was read and then appended to continues after that content's last row, so
+no row is taken in twice. Once every row is settled the file is put away
+(:mod:`.putaway`). If the database goes away (StoreUnavailable) the file stays where
+it is and is resumed on a later pass.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
 from esb.connectors import InboundContext
-from esb.errors import ValidationFailed
+from esb.errors import EsbError, ValidationFailed
 
-from .folder import DropFolder, Entry, Refused, Stray, Where
+from .changes import ends_at_line_end, prefix_sha256
+from .folder import DropFolder, Entry, Refused, Stray
 from .inbound_config import FileDropConfig
 from .ledger import Claim, Ledger, Status
+from .names import on_disk
+from .putaway import LINE_FORMATS, PutAway
 from .readers import Fingerprint, Item, Refusal, Row, Unreadable, batches, fingerprint
 from .report import FileReport
 from .threads import blocking, iterate_on_daemon_thread
@@ -42,12 +49,30 @@ class _Cached:
     fingerprint: Fingerprint
 
 
+def _refusal(result: BaseException) -> list[tuple[str, str]] | None:
+    """The fields a refused row failed on; None for an error that is not the row's fault.
+
+    A request error (4xx: the schema, the door's limits) or the store refusing a value
+    is the row's; anything else (the database away) stops the file, to resume later."""
+    if isinstance(result, ValidationFailed):
+        return [(p.field, p.message) for p in result.problems]
+    status = getattr(result, "http_status", 500)
+    if isinstance(result, EsbError) and isinstance(status, int) and 400 <= status < 500:
+        return [(getattr(result, "field", None) or "", str(result))]
+    return None
+
+
 class Intake:
     def __init__(self, config: FileDropConfig, context: InboundContext, ledger: Ledger) -> None:
         self.config = config
         self.context = context
         self.ledger = ledger
         self._fingerprints: dict[str, _Cached] = {}
+        self.put_away = PutAway(config, ledger, self.forget)
+
+    def forget(self, name: str) -> None:
+        """Forget what is known of ``name`` (it changed: its next content is new)."""
+        self._fingerprints.pop(name, None)
 
     def forget_all_but(self, names: set[str]) -> None:
         """Drop what is known of files that left the folder."""
@@ -69,9 +94,7 @@ class Intake:
             os.close(fd)
 
     async def set_aside(self, folder: DropFolder, stray: Stray) -> None:
-        """A file that is never read: to the error folder, with the reason beside it."""
-        report = FileReport(file=stray.name, sha256="", problem=stray.why)
-        await self._move(folder, stray.name, "errors", report, new_name=stray.safe_name)
+        await self.put_away.set_aside(folder, stray)
 
     async def _fingerprint(self, entry: Entry, fd: int) -> Fingerprint:
         cached = self._fingerprints.get(entry.name)
@@ -85,50 +108,66 @@ class Intake:
         async with self.ledger.lease(found.sha256) as held:
             if not held:
                 return
-            claim = await self.ledger.claim(entry.name, found.sha256, found.size)
+            claim = await self.ledger.claim(entry.shown, found.sha256, found.size)
             report = self._report(claim.checkpoint, entry, found)
             if claim.state == "done":
-                await self._archive_again(folder, entry, claim, report)
+                await self.put_away.again(folder, entry, claim, report)
                 return
             if claim.state == "resume":
-                log.info("resuming an interrupted file", file=entry.name, after_row=report.last_row)
-            status = await self._read(fd, claim, report, found.problem)
+                log.info(
+                    "resuming an interrupted file", file=entry.shown, after_row=report.last_row
+                )
+            elif found.problem is None and self.config.format in LINE_FORMATS:
+                await self._continue_earlier(entry, fd, found, claim, report)
+            status = await self._read(fd, claim, report, found)
             await self.ledger.finish(claim, report, status)
             log.info(
                 "file taken in",
                 interface=self.context.interface,
-                file=entry.name,
+                file=entry.shown,
                 status=status,
                 accepted=report.accepted,
                 refused=report.refused,
                 repeated=report.repeated,
             )
-            where: Where = "errors" if status == "failed" else "archive"
-            shown = report if (status == "failed" or report.refused) else None
-            report.moved_to = await self._move(folder, entry.name, where, shown)
-            await self.ledger.finish(claim, report, status)  # remember where it went
+            await self.put_away.file(folder, entry, fd, found, claim, report, status)
 
     def _report(self, checkpoint: str | None, entry: Entry, found: Fingerprint) -> FileReport:
         limit = self.config.max_reported_rows
-        return FileReport.from_json(checkpoint, file=entry.name, sha256=found.sha256, limit=limit)
+        report = FileReport.from_json(
+            checkpoint, file=entry.shown, sha256=found.sha256, limit=limit
+        )
+        report.encoding = str(found.encoding) if found.encoding else None
+        report.name_on_disk = on_disk(entry.name)
+        return report
 
-    async def _archive_again(
-        self, folder: DropFolder, entry: Entry, claim: Claim, report: FileReport
+    async def _continue_earlier(
+        self, entry: Entry, fd: int, found: Fingerprint, claim: Claim, report: FileReport
     ) -> None:
-        """Content taken in before: finish the earlier move, or set a copy aside unread."""
-        if claim.name == entry.name and report.moved_to is None:  # stopped before the move
-            shown = report if report.refused else None
-            report.moved_to = await self._move(folder, entry.name, "archive", shown)
-            await self.ledger.finish(claim, report, "done")
+        """A new content that starts with every byte of an earlier read of the same file
+        (rows were appended) is read on after that read's last row."""
+        for earlier in await self.ledger.changed_earlier(entry.shown):
+            if earlier.size >= found.size:
+                continue
+            prefix = await blocking(functools.partial(prefix_sha256, fd, earlier.size))
+            whole_rows = await blocking(functools.partial(ends_at_line_end, fd, earlier.size))
+            if prefix != earlier.sha256 or not whole_rows:
+                continue
+            report.continues = {
+                "sha256": earlier.sha256,
+                "size": earlier.size,
+                "last_row": earlier.last_row,
+            }
+            report.last_row = earlier.last_row
+            await self.ledger.continue_from(claim, report, earlier)
+            log.info("file continues an earlier read", file=entry.shown, after_row=report.last_row)
             return
-        copy = FileReport(file=entry.name, sha256=report.sha256, duplicate_of=claim.name)
-        log.info("file already taken in; archived unread", file=entry.name, same_as=claim.name)
-        await self._move(folder, entry.name, "archive", copy)
 
-    async def _read(self, fd: int, claim: Claim, report: FileReport, problem: str | None) -> Status:
+    async def _read(self, fd: int, claim: Claim, report: FileReport, found: Fingerprint) -> Status:
+        problem = found.problem
         if problem is None:
             try:
-                await self._rows(fd, claim, report)
+                await self._rows(fd, claim, report, found)
                 return "done"
             except Unreadable as exc:
                 problem = str(exc)
@@ -136,9 +175,9 @@ class Intake:
         log.warning("file cannot be read", file=report.file, problem=problem)
         return "failed"
 
-    async def _rows(self, fd: int, claim: Claim, report: FileReport) -> None:
+    async def _rows(self, fd: int, claim: Claim, report: FileReport, found: Fingerprint) -> None:
         checkpointed, batches_since = time.monotonic(), 0
-        reader = iterate_on_daemon_thread(lambda: _batches_of_copy(fd, self.config))
+        reader = iterate_on_daemon_thread(lambda: _batches_of_copy(fd, self.config, found))
         async with contextlib.aclosing(reader):  # stops the reading thread on any exit
             async for batch in reader:
                 todo = [item for item in batch if item.number > report.last_row]
@@ -160,55 +199,33 @@ class Intake:
             ),
             return_exceptions=True,
         )
-        outcome = {row.number: result for row, result in zip(rows, results, strict=True)}
+        outcome: dict[int, Any] = {
+            row.number: result for row, result in zip(rows, results, strict=True)
+        }
         for item in items:
             if isinstance(item, Refusal):
                 self._refuse(report, item.number, [(item.field, item.reason)])
                 continue
             result = outcome[item.number]
-            if isinstance(result, ValidationFailed):
-                problems = [(p.field, p.message) for p in result.problems]
-                self._refuse(report, item.number, problems)
-            elif isinstance(result, BaseException):
-                raise result  # StoreUnavailable: the file is resumed on a later pass
-            else:
+            if not isinstance(result, BaseException):
                 report.accepted += 1
-                if not result.created:
-                    report.repeated += 1
+                report.repeated += 0 if result.created else 1
+            elif (problems := _refusal(result)) is not None:
+                self._refuse(report, item.number, problems)
+            else:
+                raise result  # StoreUnavailable: the file is resumed on a later pass
 
     def _refuse(self, report: FileReport, row: int, problems: list[tuple[str, str]]) -> None:
         for reason in report.refuse(row, problems):
             if report.refused <= self.config.max_reported_rows:
                 log.warning("row refused", interface=self.context.interface, reason=reason)
 
-    async def _move(
-        self,
-        folder: DropFolder,
-        name: str,
-        where: Where,
-        report: FileReport | None,
-        *,
-        new_name: str | None = None,
-    ) -> str | None:
-        """Where the file went (``archive/<name>``); None if another gateway moved it first."""
-        try:
-            final = await blocking(lambda: folder.move(name, where, new_name))
-        except FileNotFoundError:
-            return None
-        moved_to = f"{where}/{final}"
-        if report is not None:
-            report.moved_to = moved_to
-            content = report.to_json()
-            await blocking(lambda: folder.write_beside(f"{final}.report.json", where, content))
-        log.info("file moved", file=name, moved_to=moved_to)
-        return moved_to
 
-
-def _batches_of_copy(fd: int, config: FileDropConfig) -> Iterator[list[Item]]:
+def _batches_of_copy(fd: int, config: FileDropConfig, found: Fingerprint) -> Iterator[list[Item]]:
     """Batches read through a descriptor of their own, closed when reading stops, so the
     thread never reads a number that the loop has closed and reused for another file."""
     own = os.dup(fd)
     try:
-        yield from batches(own, config)
+        yield from batches(own, config, found)
     finally:
         os.close(own)

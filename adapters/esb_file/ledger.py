@@ -7,6 +7,10 @@ one folder and a file abandoned by a killed one is resumed by the next that sees
 embedded (SQLite, one process) a lock held in this process. A file whose row says
 ``processing`` while nobody holds its lease was abandoned: it is resumed from its
 checkpoint, and the rows' idempotency keys make anything submitted again harmless.
+
+A file that changed after it was read is remembered in its report (``changed``); when
+the new content starts with every byte that was read (rows appended), it *continues*
+the earlier one: only its later rows are read, so no row is taken in twice.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
+import orjson
 from sqlalchemy import Insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,10 +34,12 @@ from esb.store.tables import inbound_files
 
 from .report import FileReport
 
-__all__ = ["Claim", "Ledger"]
+__all__ = ["Claim", "Earlier", "Ledger"]
 
 Status = Literal["processing", "done", "failed"]
 
+#: Recent contents of one name looked at for a continuation.
+RECENT = 20
 #: Leases held by this process (embedded mode: SQLite serves one process).
 _held_here: set[tuple[str, str]] = set()
 
@@ -45,6 +52,16 @@ class Claim:
     state: Literal["new", "resume", "done"]
     name: str  # the name the content had when it was first found
     checkpoint: str | None  # the report so far (resume) or the final one (done)
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A content of the same name that changed after it was read, not yet continued."""
+
+    id: int
+    sha256: str
+    size: int
+    last_row: int
 
 
 def _lock_key(interface: str, sha256: str) -> int:
@@ -157,6 +174,53 @@ class Ledger:
                 )
                 return Claim(row.id, "new", name, None)
             return Claim(row.id, "resume", row.name, row.report)
+
+    async def changed_earlier(self, name: str) -> list[Earlier]:
+        """Contents once found under ``name`` that a new content of that name may continue,
+        the longest first: read, then changed by appended rows, or read and never put
+        away (the gateway stopped in between), and not continued yet."""
+        async with transaction(self.engine) as conn:
+            rows = (
+                await conn.execute(
+                    select(
+                        inbound_files.c.id,
+                        inbound_files.c.sha256,
+                        inbound_files.c.size,
+                        inbound_files.c.report,
+                    )
+                    .where(
+                        inbound_files.c.interface == self.interface,
+                        inbound_files.c.name == name,
+                        inbound_files.c.status == "done",
+                    )
+                    .order_by(inbound_files.c.id.desc())
+                    .limit(RECENT)
+                )
+            ).all()
+        found = []
+        for row in rows:
+            report = FileReport.from_json(row.report, file=name, sha256=row.sha256, limit=0)
+            continuable = (report.changed_to or {}).get("continuable")
+            never_put_away = report.moved_to is None and not report.changed  # stopped before
+            if (continuable or never_put_away) and not report.continued_by:
+                found.append(Earlier(row.id, row.sha256, row.size, report.last_row))
+        return sorted(found, key=lambda earlier: earlier.size, reverse=True)
+
+    async def continue_from(self, claim: Claim, report: FileReport, earlier: Earlier) -> None:
+        """Record, at once, that ``claim``'s content goes on after ``earlier``'s rows."""
+        async with transaction(self.engine) as conn:
+            old = await conn.scalar(
+                select(inbound_files.c.report).where(inbound_files.c.id == earlier.id)
+            )
+            previous = orjson.loads(old) if old else {}
+            previous["continued_by"] = report.sha256
+            written = {earlier.id: orjson.dumps(previous), claim.id: report.to_json()}
+            for row_id, content in written.items():
+                await conn.execute(
+                    update(inbound_files)
+                    .where(inbound_files.c.id == row_id)
+                    .values(report=content.decode())
+                )
 
     async def checkpoint(self, claim: Claim, report: FileReport) -> None:
         await self._write(claim, report, "processing")

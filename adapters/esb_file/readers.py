@@ -1,16 +1,17 @@
 """Read a dropped file as batches of rows (one message each), streaming, in bounded memory.
 
 ``fingerprint`` makes a first pass: the SHA-256 of the content (the file's identity in
-the ledger and in every row's idempotency key) and whether it can be read at all, so
-a file in the wrong encoding is refused before any of its rows is accepted. ``batches``
-then yields ``Row``s and ``Refusal``s, ``batch`` at a time. Rows are numbered as a
-spreadsheet shows them: with a header, the first data row is row 2. Blocking: run on a
-thread (see :mod:`esb_file.threads`).
+the ledger and in every row's idempotency key), the encoding that reads all of it
+(:mod:`esb_file.decoding`) and whether it can be read at all, so a file in the wrong
+encoding is refused before any of its rows is accepted. ``batches`` then yields
+``Row``s and ``Refusal``s, ``batch`` at a time, from exactly the bytes the fingerprint
+covered: rows a writer appends later are not read under this content's identity.
+Rows are numbered as a spreadsheet shows them: with a header, the first data row is
+row 2. Blocking: run on a thread (see :mod:`esb_file.threads`).
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import io
@@ -24,6 +25,7 @@ import orjson
 from esb_soap import xmlsafe
 from esb_soap.xmldict import to_data
 
+from .decoding import Encoding, TextCheck
 from .inbound_config import FileDropConfig
 
 __all__ = ["Fingerprint", "Refusal", "Row", "Unreadable", "batches", "fingerprint"]
@@ -60,37 +62,43 @@ class Fingerprint:
     sha256: str
     size: int
     problem: str | None  # why the file cannot be read; None: it can
-
-
-def _text_problem(text: str, offset: int) -> str | None:
-    if "\x00" in text:
-        return f"NUL characters near byte {offset}: not a text file"
-    return None
+    encoding: Encoding | None = None  # how its text is read (None: xml, or unreadable)
 
 
 def fingerprint(fd: int, config: FileDropConfig) -> Fingerprint:
     """Hash the whole file; check on the way that it decodes (csv, jsonl, json) and fits."""
-    digest, size, problem = hashlib.sha256(), 0, None
-    decoder = codecs.getincrementaldecoder(config.encoding)("strict")
-    text_format = config.format != "xml"
-    while chunk := os.read(fd, CHUNK):
+    digest, size = hashlib.sha256(), 0
+    check = TextCheck(config.encoding) if config.format != "xml" else None
+    while chunk := os.pread(fd, CHUNK, size):
         digest.update(chunk)
-        if text_format and problem is None:
-            try:
-                problem = _text_problem(decoder.decode(chunk), size)
-            except UnicodeDecodeError as exc:
-                problem = (
-                    f"not {config.encoding} text: undecodable bytes at byte {size + exc.start}"
-                )
+        if check is not None:
+            check.feed(chunk)
         size += len(chunk)
-    if text_format and problem is None:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            problem = f"not {config.encoding} text: the file ends inside a character"
+    encoding, problem = check.finish() if check is not None else (None, None)
     if problem is None and config.format in ("json", "xml") and size > config.max_document_bytes:
         problem = f"{size} bytes, more than max_document_bytes ({config.max_document_bytes})"
-    return Fingerprint(digest.hexdigest(), size, problem)
+    return Fingerprint(digest.hexdigest(), size, problem, encoding)
+
+
+class _Window(io.RawIOBase):
+    """Bytes ``start`` to ``end`` of ``fd``, read with ``pread`` (the descriptor's own
+    offset is left alone, so a duplicate of it can be read on another thread)."""
+
+    def __init__(self, fd: int, start: int, end: int) -> None:
+        super().__init__()
+        self.fd, self.position, self.end = fd, start, end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        wanted = min(len(buffer), self.end - self.position)
+        if wanted <= 0:
+            return 0
+        data = os.pread(self.fd, wanted, self.position)
+        buffer[: len(data)] = data
+        self.position += len(data)
+        return len(data)
 
 
 class _Lines:
@@ -115,9 +123,10 @@ class _Lines:
         return line
 
 
-def _text(fd: int, config: FileDropConfig) -> io.TextIOWrapper:
-    raw = os.fdopen(fd, "rb", buffering=CHUNK, closefd=False)
-    return io.TextIOWrapper(raw, encoding=config.encoding, newline="")
+def _text(fd: int, found: Fingerprint) -> io.TextIOWrapper:
+    encoding = found.encoding or Encoding("utf-8")
+    raw = io.BufferedReader(_Window(fd, encoding.bom, found.size), CHUNK)
+    return io.TextIOWrapper(raw, encoding=encoding.codec, newline="")
 
 
 def _columns(reader: Any, config: FileDropConfig) -> list[str]:
@@ -150,8 +159,8 @@ def _csv_row(number: int, cells: list[str], columns: list[str]) -> Item:
     return Refusal(number, "", f"{len(cells)} cells, the header has {len(columns)}")
 
 
-def _csv_items(fd: int, config: FileDropConfig) -> Iterator[Item]:
-    lines = _Lines(_text(fd, config), config.max_row_length)
+def _csv_items(fd: int, config: FileDropConfig, found: Fingerprint) -> Iterator[Item]:
+    lines = _Lines(_text(fd, found), config.max_row_length)
     reader = csv.reader(lines, delimiter=config.csv.delimiter, quotechar=config.csv.quote)
     columns = _columns(reader, config)
     number = 1 if config.csv.header else 0
@@ -169,8 +178,8 @@ def _csv_items(fd: int, config: FileDropConfig) -> Iterator[Item]:
             yield _csv_row(number, cells, columns)
 
 
-def _jsonl_items(fd: int, config: FileDropConfig) -> Iterator[Item]:
-    lines = _Lines(_text(fd, config), config.max_row_length)
+def _jsonl_items(fd: int, config: FileDropConfig, found: Fingerprint) -> Iterator[Item]:
+    lines = _Lines(_text(fd, found), config.max_row_length)
     number = 0
     while True:
         number += 1
@@ -189,18 +198,20 @@ def _jsonl_items(fd: int, config: FileDropConfig) -> Iterator[Item]:
                 yield Refusal(number, "", f"not JSON: {exc}")
 
 
-def _read_all(fd: int, limit: int) -> bytes:
-    with os.fdopen(fd, "rb", closefd=False) as raw:
-        data = raw.read(limit + 1)
+def _read_all(fd: int, found: Fingerprint, limit: int) -> bytes:
+    start = found.encoding.bom if found.encoding else 0
+    with io.BufferedReader(_Window(fd, start, min(found.size, start + limit + 1))) as raw:
+        data = raw.read()
     if len(data) > limit:
         raise Unreadable(f"more than max_document_bytes ({limit})")
     return data
 
 
-def _json_items(fd: int, config: FileDropConfig) -> Iterator[Item]:
-    data = _read_all(fd, config.max_document_bytes)
+def _json_items(fd: int, config: FileDropConfig, found: Fingerprint) -> Iterator[Item]:
+    data = _read_all(fd, found, config.max_document_bytes)
+    codec = found.encoding.codec if found.encoding else "utf-8"
     try:
-        document = orjson.loads(data.decode(config.encoding))
+        document = orjson.loads(data.decode(codec))
     except (UnicodeDecodeError, orjson.JSONDecodeError) as exc:
         raise Unreadable(f"not a JSON document: {exc}") from exc
     if config.split_array and isinstance(document, list):
@@ -209,10 +220,10 @@ def _json_items(fd: int, config: FileDropConfig) -> Iterator[Item]:
         yield Row(1, document)
 
 
-def _xml_items(fd: int, config: FileDropConfig) -> Iterator[Item]:
+def _xml_items(fd: int, config: FileDropConfig, found: Fingerprint) -> Iterator[Item]:
     try:
         root = xmlsafe.parse(
-            _read_all(fd, config.max_document_bytes), max_bytes=config.max_document_bytes
+            _read_all(fd, found, config.max_document_bytes), max_bytes=config.max_document_bytes
         )
     except xmlsafe.XmlRefused as exc:
         raise Unreadable(str(exc)) from exc
@@ -227,21 +238,21 @@ def _xml_items(fd: int, config: FileDropConfig) -> Iterator[Item]:
 READERS = {"csv": _csv_items, "jsonl": _jsonl_items, "json": _json_items, "xml": _xml_items}
 
 
-def batches(fd: int, config: FileDropConfig) -> Iterator[list[Item]]:
-    """The file's rows, ``config.batch`` at a time, from the start of ``fd``.
+def batches(fd: int, config: FileDropConfig, found: Fingerprint) -> Iterator[list[Item]]:
+    """The rows of the ``found.size`` bytes ``found`` covers, ``config.batch`` at a time,
+    in ``found.encoding`` after its byte-order mark.
 
     Raises :class:`Unreadable` before the first batch when the file as a whole is bad
     (a header, a JSON or XML document that cannot be read).
     """
-    os.lseek(fd, 0, os.SEEK_SET)
     batch: list[Item] = []
     try:
-        for item in READERS[config.format](fd, config):
+        for item in READERS[config.format](fd, config, found):
             batch.append(item)
             if len(batch) >= config.batch:
                 yield batch
                 batch = []
     except UnicodeDecodeError as exc:  # the file changed since its fingerprint was taken
-        raise Unreadable(f"not {config.encoding} text: {exc}") from exc
+        raise Unreadable(f"not {found.encoding} text: {exc}") from exc
     if batch:
         yield batch

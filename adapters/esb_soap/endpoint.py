@@ -1,26 +1,30 @@
 """The ``soap`` inbound source: an interface's own SOAP endpoint, served from a WSDL.
 
 For systems that can only call a WebService. The gateway serves it at
-``POST /inbound/{interface}/soap``. A request is read (bounded), parsed by
-:mod:`esb_soap.xmlsafe`, its caller authenticated as the interface's source system,
-its element validated against the WSDL's schema, then handed to the pipeline exactly
-like an HTTP message: the interface's JSON Schema, routing, one transaction. Only then
-is the operation's response sent, with the message id; anything refused gets a fault.
+``POST /inbound/{interface}/soap``. A request is read (bounded), then parsed by
+:mod:`esb_soap.xmlsafe`, bounded in shape, its caller authenticated as the interface's
+source system and its element validated against the WSDL's schema, all on a worker
+thread (:mod:`esb_soap.request`); then it is handed to the pipeline exactly like an
+HTTP message: the interface's JSON Schema, the door's limits, routing, one
+transaction. Only then is the operation's response sent, with the message id;
+anything refused gets a fault, and every fault and log line stays small.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import structlog
-from lxml import etree
 from starlette.requests import Request
 from starlette.responses import Response
 
 from esb.connectors import InboundConfig, InboundContext
 from esb.errors import (
+    EsbError,
     FieldProblem,
     Forbidden,
     PayloadTooLarge,
@@ -32,21 +36,22 @@ from esb.ingress import check_idempotency_key
 
 from . import xmlsafe
 from .answer import SOAP11
-from .callers import KeyCheck, header_caller, token_caller
+from .bounded import MAX_LISTED, shorten
+from .callers import KeyCheck, header_caller
 from .inbound_config import SoapEndpointConfig
-from .replies import fault
+from .replies import fault, summary
+from .request import Document, SchemaProblems, WrongVersion, read_request
 from .service import NotTheOperation, ServedOperation, serve_operation
-from .wsdl import ZEEP_DATA_ERRORS, WsdlInvalid
+from .wsdl import WsdlInvalid
 
 __all__ = ["SoapEndpoint"]
 
 log = structlog.get_logger(__name__)
 RETRY_AFTER_S = "5"
 CHALLENGE = 'Basic realm="esb", Bearer realm="esb"'
-
-
-class WrongVersion(ValueError):
-    """The envelope is not of the SOAP version the WSDL's binding speaks."""
+#: Requests read at once per endpoint; more wait their turn without holding the loop.
+READERS = 2
+T = TypeVar("T")
 
 
 def _key_check(request: Request) -> KeyCheck:
@@ -67,12 +72,10 @@ async def _read(request: Request, limit: int) -> bytes:
     return bytes(data)
 
 
-def _envelope(data: bytes, served: ServedOperation, limit: int) -> etree._Element:
-    envelope = xmlsafe.parse(data, max_bytes=limit)
-    if envelope.tag != f"{{{served.envelope_ns}}}Envelope":
-        found = etree.QName(envelope).namespace
-        raise WrongVersion(f"expected a SOAP envelope in {served.envelope_ns}, not {found}")
-    return envelope
+def _client_error(exc: BaseException) -> bool:
+    """An error of the pipeline that is the request's fault (4xx), e.g. a value refused."""
+    status = getattr(exc, "http_status", 500)
+    return isinstance(exc, EsbError) and isinstance(status, int) and 400 <= status < 500
 
 
 class SoapEndpoint:
@@ -85,6 +88,7 @@ class SoapEndpoint:
         self.path = (context.config_dir / Path(config.wsdl)).resolve()
         self._served: ServedOperation | None = None
         self._loading = asyncio.Lock()
+        self._readers = ThreadPoolExecutor(READERS, thread_name_prefix=f"soap-{context.interface}")
 
     async def run(self) -> None:
         """Read the WSDL at once, so a broken one is reported at start; then just serve."""
@@ -104,7 +108,7 @@ class SoapEndpoint:
             log.error(
                 "SOAP endpoint cannot serve its WSDL",
                 interface=self.context.interface,
-                error=str(exc),
+                error=shorten(str(exc), 1000),
             )
             return fault(SOAP11, "Server", "this endpoint is not configured correctly")
         ns = served.envelope_ns
@@ -115,9 +119,10 @@ class SoapEndpoint:
             return fault(ns, "Client", exc.message, status=401, headers=headers)
         except (Forbidden, PayloadTooLarge) as exc:
             return fault(ns, "Client", exc.message, status=exc.http_status)
+        except SchemaProblems as exc:
+            return self._refused(ns, exc.problems, exc.total)
         except ValidationFailed as exc:
-            self._refused(exc.problems)
-            return fault(ns, "Client", str(exc), exc.problems)
+            return self._refused(ns, exc.problems, len(exc.problems))
         except (xmlsafe.XmlRefused, NotTheOperation) as exc:
             return fault(ns, "Client", str(exc))
         except WrongVersion as exc:
@@ -125,42 +130,44 @@ class SoapEndpoint:
         except StoreUnavailable:
             reason = "the gateway cannot store messages right now; send again later"
             return fault(ns, "Server", reason, headers={"Retry-After": RETRY_AFTER_S})
+        except EsbError as exc:
+            if not _client_error(exc):
+                raise
+            field = getattr(exc, "field", None) or ""
+            return self._refused(ns, [FieldProblem(field, str(exc))], 1)
 
     async def _answer(self, request: Request, served: ServedOperation) -> Response:
         check = _key_check(request)
-        system = header_caller(request, self.config.auth, check)
-        envelope = _envelope(
-            await _read(request, self.config.max_request_bytes),
-            served,
-            self.config.max_request_bytes,
+        caller = header_caller(request, self.config.auth, check)
+        data = await _read(request, self.config.max_request_bytes)
+        allowed = (self.context.source_system, self.context.message_type)
+        read = functools.partial(
+            read_request, data, served, self.config, allowed, caller=caller, check=check
         )
-        system = system or token_caller(envelope, served.envelope_ns, self.config.auth, check)
-        if system != self.context.source_system:
-            raise Forbidden(f"system {system!r} may not send {self.context.message_type!r}")
-        payload = served.payload(envelope)
-        if problems := served.problems(payload):
-            raise ValidationFailed(problems)
-        body = _read_fields(served, envelope)
+        document: Document = await self._in_thread(read)
         key = check_idempotency_key(request.headers.get("idempotency-key"))
-        accepted = await self.context.accept(body, idempotency_key=key)
+        accepted = await self.context.accept(document.body, idempotency_key=key)
         content = served.reply(_values(accepted))
         if content is None:
             return Response(status_code=202)
         return Response(content, 200, media_type=served.content_type)
 
-    def _refused(self, problems: list[FieldProblem]) -> None:
-        fields = [p.field for p in problems]
-        log.info("SOAP request refused", interface=self.context.interface, fields=fields)
+    async def _in_thread(self, work: functools.partial[T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._readers, work)
+
+    def _refused(self, ns: str, problems: list[FieldProblem], total: int) -> Response:
+        fields = [shorten(p.field, 100) for p in problems[:MAX_LISTED]]
+        log.info(
+            "SOAP request refused",
+            interface=self.context.interface,
+            fields=fields,
+            problems=total,
+        )
+        return fault(ns, "Client", summary(problems, total), problems, total=total)
 
     async def aclose(self) -> None:
-        """Nothing to release: the WSDL is held in memory, requests come through the API."""
-
-
-def _read_fields(served: ServedOperation, envelope: etree._Element) -> dict[str, Any]:
-    try:
-        return served.read(envelope)
-    except ZEEP_DATA_ERRORS as exc:  # valid by the schema, yet zeep could not read it
-        raise ValidationFailed([FieldProblem("", f"the request cannot be read: {exc}")]) from exc
+        """Let the reading threads go; a request still in one finishes on its own."""
+        self._readers.shutdown(wait=False, cancel_futures=True)
 
 
 def _values(accepted: Any) -> dict[str, Any]:

@@ -40,3 +40,15 @@ class SoapEndpointConfig(InboundConfig):
     max_request_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="a larger request is refused (HTTP 413)"
     )
+    max_elements: int = Field(
+        default=20_000,
+        ge=10,
+        description="elements in one request (envelope included); more: a Client fault, "
+        "before the schema looks at any of them",
+    )
+    max_attributes: int = Field(
+        default=2_000,
+        ge=0,
+        description="attributes in one request; more: a Client fault, before the schema "
+        "looks at any of them",
+    )

@@ -35,7 +35,7 @@ from .wsdl import (
     read_wsdl_file,
     zeep_settings,
 )
-from .xsd import field_problems, wsdl_schema
+from .xsd import field_problems, verdict, wsdl_schema
 
 __all__ = ["NotTheOperation", "ServedOperation", "serve_operation"]
 
@@ -73,6 +73,10 @@ class ServedOperation:
 
     def problems(self, payload: etree._Element) -> list[FieldProblem]:
         return field_problems(self.schema, payload)
+
+    def verdict(self, payload: etree._Element) -> tuple[list[FieldProblem], int]:
+        """The first problems of the request element, and how many there are in all."""
+        return verdict(self.schema, payload)
 
     def read(self, envelope: etree._Element) -> dict[str, Any]:
         """The request's fields as JSON values (typed as the schema says)."""

@@ -5,17 +5,36 @@ internal subset is used, so XXE and billion-laughs payloads are refused in milli
 with no expansion, in any encoding libxml2 reads (GB18030 included); the tree is then
 built with entity resolution, DTD loading and network access off.
 
+A parsed document's shape can be bounded too (``check_shape``): how many elements and
+attributes it has, and how deep it nests, counted by libxml2's XPath in C before
+anything else (a schema validator, zeep) spends time on each of them.
+
     XmlRefused          the bytes cannot be used as XML from outside
     ├── UnsafeXml       a DTD, hence entity declarations (XXE, billion laughs)
     ├── XmlTooLarge     more than ``max_bytes``
+    ├── XmlTooComplex   more elements or attributes than allowed
+    ├── XmlTooDeep      nested deeper than allowed; ``path`` names the first such element
     └── MalformedXml    not well-formed
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from lxml import etree
 
-__all__ = ["MAX_BYTES", "MalformedXml", "UnsafeXml", "XmlRefused", "XmlTooLarge", "parse"]
+__all__ = [
+    "MAX_BYTES",
+    "MalformedXml",
+    "Shape",
+    "UnsafeXml",
+    "XmlRefused",
+    "XmlTooComplex",
+    "XmlTooDeep",
+    "XmlTooLarge",
+    "check_shape",
+    "parse",
+]
 
 MAX_BYTES = 10 * 1024 * 1024
 
@@ -34,6 +53,28 @@ class XmlTooLarge(XmlRefused):
 
 class MalformedXml(XmlRefused):
     """The document is not well-formed XML."""
+
+
+class XmlTooComplex(XmlRefused):
+    """The document has more elements or attributes than the caller allows."""
+
+
+class XmlTooDeep(XmlRefused):
+    """The document nests deeper than the caller allows; ``path`` leads to the first
+    element too deep (local names, from the root)."""
+
+    def __init__(self, message: str, path: list[str]) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Bounds of a document: elements and attributes in all, levels of elements."""
+
+    elements: int
+    attributes: int
+    depth: int
 
 
 class _DoctypeScreen:
@@ -88,3 +129,19 @@ def parse(data: bytes, *, max_bytes: int = MAX_BYTES) -> etree._Element:
     if root.getroottree().docinfo.doctype:
         raise UnsafeXml("a DTD is not allowed")
     return root
+
+
+def check_shape(root: etree._Element, shape: Shape) -> None:
+    """XmlTooComplex or XmlTooDeep if the document of ``root`` goes beyond ``shape``."""
+    document = root.getroottree()
+    for what, query, limit in (
+        ("elements", "count(//*)", shape.elements),
+        ("attributes", "count(//@*)", shape.attributes),
+    ):
+        found = int(document.xpath(query))
+        if found > limit:
+            raise XmlTooComplex(f"{found} {what}, more than the {limit} allowed")
+    too_deep = root.xpath("*/" * (shape.depth - 1) + "*")  # children are level 2
+    if too_deep:
+        path = [etree.QName(e).localname for e in (too_deep[0], *too_deep[0].iterancestors())]
+        raise XmlTooDeep(f"nested deeper than {shape.depth} levels", path[::-1])

@@ -8,6 +8,7 @@ from the WSDL's own folder. Anything else a schema asks for is refused, never fe
 from __future__ import annotations
 
 import re
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -16,9 +17,10 @@ from lxml import etree
 
 from esb.errors import FieldProblem
 
+from .bounded import MAX_LISTED
 from .wsdl import WsdlInvalid
 
-__all__ = ["field_problems", "wsdl_schema"]
+__all__ = ["field_problems", "verdict", "wsdl_schema"]
 
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
@@ -112,8 +114,20 @@ def _problem(error: Any) -> FieldProblem:
     return FieldProblem(field, message)
 
 
-def field_problems(schema: etree.XMLSchema, element: etree._Element) -> list[FieldProblem]:
-    """Why ``element`` does not fit ``schema``, one problem per error; [] when it does."""
+def verdict(
+    schema: etree.XMLSchema, element: etree._Element, *, limit: int = MAX_LISTED
+) -> tuple[list[FieldProblem], int]:
+    """The first ``limit`` reasons why ``element`` does not fit ``schema``, and how many
+    there are in all (0: it fits). Only the listed ones are described: a request can
+    break a rule ninety thousand times."""
     if schema.validate(element):
-        return []
-    return [_problem(error) for error in schema.error_log]
+        return [], 0
+    errors = schema.error_log
+    return [_problem(error) for error in islice(errors, limit)], len(errors)
+
+
+def field_problems(
+    schema: etree.XMLSchema, element: etree._Element, *, limit: int = MAX_LISTED
+) -> list[FieldProblem]:
+    """Why ``element`` does not fit ``schema``, one problem per error (the first ``limit``)."""
+    return verdict(schema, element, limit=limit)[0]

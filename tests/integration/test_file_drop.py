@@ -119,19 +119,21 @@ async def test_unreadable_files_go_to_the_error_folder_with_a_report(
 ) -> None:
     folder = shipments(tmp_path)
     text = (VECTORS / "inputs" / GOOD).read_bytes().decode("gb18030")
-    drop(folder, "utf16.csv", text.encode("utf-16"))
-    drop(folder, "binary.csv", bytes(range(256)) * 8)
+    drop(folder, "utf16.csv", text.encode("utf-16-le"))  # no byte-order mark to say so
+    drop(folder, "binary.csv", bytes(range(1, 256)) * 8)
     drop(folder, "empty.csv", b"")
 
     errors = folder / "error"
     await eventually(lambda: len(names(errors)) == 6, what="three files set aside")
-    problems = {
-        name: orjson.loads((errors / f"{name}.report.json").read_bytes())["problem"]
+    reports = {
+        name: orjson.loads((errors / f"{name}.report.json").read_bytes())
         for name in ("utf16.csv", "binary.csv", "empty.csv")
     }
-    assert "not gb18030 text" in problems["utf16.csv"]
-    assert "not gb18030 text" in problems["binary.csv"] or "NUL" in problems["binary.csv"]
-    assert "header" in problems["empty.csv"]
+    assert "NUL characters at byte 1: not a text file" in reports["utf16.csv"]["problem"]
+    assert "neither UTF-8 nor GB18030 text" in reports["binary.csv"]["problem"]
+    assert "header" in reports["empty.csv"]["problem"]
+    for name, report in reports.items():
+        assert report["moved_to"] == f"error/{name}"  # the folder's real name
     assert {r.status for r in await ledger(demo)} == {"failed"}
     assert await message_count(demo) == 0
     assert target.received == []
@@ -196,3 +198,56 @@ async def test_a_file_waits_in_its_folder_while_the_database_is_away(
     finally:
         await gut.stop()  # while the database is reachable: its last outcomes get written
         await proxy.cut()
+
+
+JSONL_INTERFACE = """
+interfaces:
+  shipment:
+    source: wms
+    message_type: shipment
+    key: order_no
+    inbound:
+      - {{kind: file-drop, folder: "{folder}", format: jsonl, settle: 0.2s, poll_interval: 0.3s}}
+    targets:
+      erp:
+        connector: {{kind: rest, url: "{url}/api/order-status"}}
+"""
+
+
+def nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+async def test_rows_with_values_the_store_cannot_hold_are_refused_one_by_one(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    folder = tmp_path / "drop"
+    config = write_config(tmp_path / "cfg", JSONL_INTERFACE.format(folder=folder, url=target.url))
+    gut = await make_gateway(config, config_watch=False)
+    rows = [
+        {"order_no": "SO-OK-1", "status": "P"},
+        {"order_no": "SO-NUL-\u0000", "status": "P"},  # PostgreSQL cannot store NUL
+        {"order_no": "SO-" + "9" * 297, "status": "P"},  # a 300-character business key
+        {"order_no": "SO-BIG", "qty": 1e20},  # beyond 64 bits
+        {"order_no": "SO-DEEP", "a": nested(100)},
+        {"order_no": "SO-OK-2", "status": "S"},
+    ]
+    drop(folder, "odd.jsonl", b"".join(orjson.dumps(row) + b"\n" for row in rows))
+
+    archive = folder / "archive"
+    await eventually(lambda: len(names(archive)) == 2, what="archived with a report")
+    await target.wait_received(2)
+    await asyncio.sleep(0.3)
+    assert sorted(b["order_no"] for b in target.bodies()) == ["SO-OK-1", "SO-OK-2"]
+    report = orjson.loads((archive / "odd.jsonl.report.json").read_bytes())
+    assert (report["accepted"], report["refused"]) == (2, 4)
+    fields = {r["row"]: r["field"] for r in report["refusals"]}
+    assert (fields[2], fields[3], fields[4]) == ("order_no", "order_no", "qty")
+    assert fields[5].startswith("a.a.a")
+    assert "NUL" in report["refusals"][0]["reason"]
+    [row] = await ledger(gut)
+    assert (row.status, row.rows_accepted, row.rows_refused) == ("done", 2, 4)
+    assert await message_count(gut) == 2

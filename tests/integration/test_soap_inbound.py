@@ -24,7 +24,7 @@ from esb.settings import demo_config_dir
 from esb_soap.answer import SOAP11, find_fault
 from esb_soap.callers import WSSE
 from esb_soap.replies import FAULT_NS
-from tests.support.drops import message_count
+from tests.support.drops import json_log, message_count
 from tests.support.gateway import GatewayUnderTest
 from tests.support.soap_server import billion_laughs_dtd
 from tests.support.target import TargetServer
@@ -260,3 +260,158 @@ async def test_a_server_fault_while_the_database_is_away(
     finally:
         await gut.stop()  # while the database is reachable: its last outcomes get written
         await proxy.cut()
+
+
+def with_attributes(count: int, *, on: str = "carrier", row: dict[str, str] = ROW) -> bytes:
+    """A request whose ``on`` element carries ``count`` attributes the schema does not allow."""
+    attributes = "".join(f' a{n}="1"' for n in range(count))
+    fields = "".join(
+        f"<s:{name}{attributes if name == on else ''}>{value}</s:{name}>"
+        for name, value in row.items()
+    )
+    return (
+        f'<soap:Envelope xmlns:soap="{SOAP11}" xmlns:s="{NS}"><soap:Body><s:ReportShipment>'
+        f"{fields}</s:ReportShipment></soap:Body></soap:Envelope>"
+    ).encode()
+
+
+class LoopLag:
+    """How late the event loop wakes a task that sleeps 10 ms: the longest wait of any
+    callback behind work that holds the loop."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _probe(self) -> None:
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(0.01)
+            self.worst = max(self.worst, time.monotonic() - started - 0.01)
+
+    def __enter__(self) -> LoopLag:
+        self._task = asyncio.create_task(self._probe())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+@pytest.mark.parametrize("mode", ["embedded"], indirect=True)
+async def test_a_huge_request_gets_a_small_fault_quickly_while_others_are_answered(
+    demo: GatewayUnderTest,
+) -> None:
+    """979 KB with 90,000 attributes once got a 10.7 MB fault after holding the event loop
+    for 2-3.5 s. Three at once now: a small fault each, and small requests sent meanwhile
+    answered as fast as ever. (Bounds are generous: the machine may be busy.)"""
+    bomb = with_attributes(90_000)
+    assert 950_000 < len(bomb) < 1024 * 1024
+    bearer = {"Authorization": f"Bearer {WMS_KEY}"}
+    warm, _ = await call(demo, envelope(dict(ROW, order_no="SO-WARM")), **bearer)
+    assert warm.status_code == 200
+
+    async def big() -> tuple[Any, Any, float]:
+        started = time.monotonic()
+        response, root = await call(demo, bomb, **bearer)
+        return response, root, time.monotonic() - started
+
+    async def small(n: int) -> tuple[int, float]:
+        started = time.monotonic()
+        response, _ = await call(demo, envelope(dict(ROW, order_no=f"SO-LAT-{n}")), **bearer)
+        return response.status_code, time.monotonic() - started
+
+    with LoopLag() as lag:
+        bigs = asyncio.gather(big(), big(), big())
+        smalls = []
+        while not bigs.done() or len(smalls) < 5:
+            smalls.append(await small(len(smalls)))
+        answers = await bigs
+
+    assert {status for status, _ in smalls} == {200}
+    slowest = max(latency for _, latency in smalls)
+    assert slowest < 1.0, f"a small request waited {slowest:.2f} s"
+    assert lag.worst < 0.5, f"the event loop was held for {lag.worst:.2f} s"
+    for response, root, elapsed in answers:
+        found = find_fault(root)
+        assert found is not None
+        assert (response.status_code, found.code) == (500, "Client")
+        assert found.reason == "90000 attributes, more than the 2000 allowed"
+        assert len(response.content) < 2_000
+        assert elapsed < 5.0
+    assert await message_count(demo) == 1 + len(smalls)
+
+
+@pytest.mark.parametrize("mode", ["embedded"], indirect=True)
+async def test_a_fault_lists_a_bounded_number_of_problems_and_says_how_many_more(
+    demo: GatewayUnderTest, capsys: Any
+) -> None:
+    long_value = dict(ROW, status="X" * 100_000)  # quoted by the validator's message
+    with json_log():
+        response, root = await call(
+            demo, with_attributes(1500, row=long_value), Authorization=f"Bearer {WMS_KEY}"
+        )
+        logged = capsys.readouterr().err
+    found = find_fault(root)
+    assert found is not None
+    assert found.code == "Client"
+    assert found.reason.endswith("(and 1498 more)")
+    assert len(found.reason) < 1_100
+    problems = root.find(f".//{{{FAULT_NS}}}problems")
+    assert problems is not None
+    assert problems.get("total") == "1501"
+    listed = list(problems)
+    assert len(listed) == 20
+    assert all(len(p.text or "") < 400 for p in listed)
+    assert len(response.content) < 16_000
+    refused = [line for line in logged.splitlines() if "SOAP request refused" in line]
+    assert len(refused) == 1
+    assert len(refused[0]) < 4_000
+    assert json.loads(refused[0])["problems"] == 1501
+    assert max(len(line) for line in logged.splitlines()) < 4_000
+
+
+@pytest.mark.parametrize("mode", ["embedded"], indirect=True)
+async def test_too_many_elements_or_too_deep_a_request_is_refused_before_the_schema(
+    demo: GatewayUnderTest,
+) -> None:
+    bearer = {"Authorization": f"Bearer {WMS_KEY}"}
+    many = dict(ROW, carrier="<s:x/>" * 25_000)
+    _, root = await call(demo, envelope(many), **bearer)
+    found = find_fault(root)
+    assert found is not None
+    assert (found.code, found.reason) == ("Client", "25008 elements, more than the 20000 allowed")
+
+    deep = dict(ROW, carrier="<s:x>" * 100 + "</s:x>" * 100)
+    _, root = await call(demo, envelope(deep), **bearer)
+    found = find_fault(root)
+    assert found is not None
+    assert found.code == "Client"
+    [field] = problem_fields(root)
+    assert field.startswith("carrier.x.x.x")
+    assert "is nested deeper than 64 levels" in found.reason
+    assert await message_count(demo) == 0
+
+
+async def test_values_the_store_cannot_hold_get_a_client_fault_naming_the_field(
+    demo: GatewayUnderTest, target: TargetServer
+) -> None:
+    """Refused at the door (esb.limits via accept_document), in both modes alike."""
+    bearer = {"Authorization": f"Bearer {WMS_KEY}"}
+    long_key = dict(ROW, order_no="SO-" + "9" * 297)  # the business key: 300 characters
+    response, root = await call(demo, envelope(long_key), **bearer)
+    found = find_fault(root)
+    assert found is not None
+    assert (response.status_code, found.code) == (500, "Client")
+    assert problem_fields(root) == ["order_no"]
+    assert "200" in found.reason
+
+    for nul in ("&#0;", "\x00"):  # XML 1.0 cannot carry NUL: not well-formed, never stored
+        response, root = await call(demo, envelope(dict(ROW, carrier=f"SF{nul}")), **bearer)
+        found = find_fault(root)
+        assert found is not None
+        assert (response.status_code, found.code) == (500, "Client")
+        assert "not well-formed" in found.reason
+    ok, _ = await call(demo, envelope(dict(ROW, order_no="SO-AFTER")), **bearer)
+    assert ok.status_code == 200  # the endpoint goes on as ever
+    assert await message_count(demo) == 1

@@ -1,14 +1,21 @@
-"""Helpers for file-drop tests: drop a file as writers do, wait, read the ledger, count."""
+"""Helpers for file-drop and SOAP endpoint tests: drop a file as writers do, wait, read
+the ledger, count, read the log."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from structlog.stdlib import ProcessorFormatter
 
+from esb.logs import configure_logging
 from esb.store.tables import inbound_files, messages
 from tests.support.gateway import GatewayUnderTest
 
@@ -40,7 +47,11 @@ def shipment_csv(tag: str, rows: int, shipped_every: int = 0) -> bytes:
 
 
 def names(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    """What a folder holds, without the gateway's hidden temporary files (``.esb-*.tmp``)
+    that exist for a moment while a report is written."""
+    if not folder.exists():
+        return []
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
 
 
 async def eventually(check: Any, timeout: float = 20.0, what: str = "") -> Any:
@@ -66,3 +77,17 @@ async def message_count(gut: GatewayUnderTest, interface: str = "shipment") -> i
     async with gut.gateway.engine.connect() as conn:
         query = select(func.count()).select_from(messages).where(messages.c.interface == interface)
         return int(await conn.scalar(query) or 0)
+
+
+@contextmanager
+def json_log() -> Iterator[None]:
+    """The gateway's log as JSON lines on the (captured) stderr while the block runs:
+    read it with ``capsys.readouterr()`` inside the block."""
+    configure_logging("json", "INFO")
+    handlers = logging.getLogger().handlers
+    [ours] = [h for h in handlers if isinstance(h.formatter, ProcessorFormatter)]
+    try:
+        yield
+    finally:
+        assert isinstance(ours, logging.StreamHandler)
+        ours.stream = sys.__stderr__  # the captured stream is closed after the test

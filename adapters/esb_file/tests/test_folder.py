@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from esb_file.folder import DropFolder, Refused, Stray
+from esb_file.folder import DropFolder, Refused, Replaced, Stray
 from esb_file.inbound import Settling
 
 
@@ -63,6 +63,46 @@ def test_moves_never_replace_a_file_and_reports_go_beside(folder: DropFolder) ->
     (root / "x.csv").write_text("x")
     assert folder.move("x.csv", "errors", "renamed.csv") == "renamed.csv"
     assert (folder.paths["errors"] / "renamed.csv").read_text() == "x"
+
+
+def test_a_name_that_is_not_utf8_is_a_file_like_any_other(folder: DropFolder) -> None:
+    root = os.fsencode(folder.paths["folder"])
+    gbk = "发货单.csv".encode("gbk")  # from a Windows share: not UTF-8
+    for raw in (gbk, b"\xff\xfe.csv", b"tab\there.csv"):
+        with open(os.path.join(root, raw), "wb") as file:
+            file.write(b"a")
+    files, strays = folder.scan()
+    shown = {entry.shown: entry for entry in files}
+    assert set(shown) == {"发货单.csv", "\\xff\\xfe.csv"}
+    assert os.fsencode(shown["发货单.csv"].name) == gbk  # reached by its real name
+    assert [stray.shown for stray in strays] == ["tab\\there.csv"]  # control characters
+
+    final = folder.move(shown["发货单.csv"].name, "archive")
+    assert os.fsencode(final) == gbk
+    assert folder.shown("archive", final) == "archive/发货单.csv"
+    folder.write_beside(f"{final}.report.json", "archive", b"{}")
+    assert gbk + b".report.json" in os.listdir(os.fsencode(folder.paths["archive"]))
+
+
+def test_a_move_checks_the_name_still_holds_the_file_that_was_read(
+    folder: DropFolder, tmp_path: Path
+) -> None:
+    root = folder.paths["folder"]
+    (root / "a.csv").write_text("a")
+    [entry], _ = folder.scan()
+    (root / "a.csv").rename(tmp_path / "kept")
+    (root / "a.csv").write_text("another file, another inode")
+    with pytest.raises(Replaced):
+        folder.move("a.csv", "archive", inode=entry.inode)
+    assert folder.move("a.csv", "archive") == "a.csv"
+
+    (root / "b.csv").write_text("b")
+    (root / "a.csv").write_text("a again")
+    with pytest.raises(FileExistsError):  # back in the folder only under the very same name
+        folder.move("a.csv", "folder", "b.csv", source="archive", exact=True)
+    assert folder.move("a.csv", "folder", "c.csv", source="archive", exact=True) == "c.csv"
+    assert folder.look("folder", "c.csv") is not None
+    assert folder.look("archive", "a.csv") is None
 
 
 def test_a_file_swapped_after_the_scan_is_not_read(folder: DropFolder, tmp_path: Path) -> None:

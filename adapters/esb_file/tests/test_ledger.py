@@ -5,7 +5,7 @@ and a lease that dies with the gateway that held it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.settings import Settings
 from esb.store.engine import create_engine
-from esb.store.migrate import upgrade
 from esb_file.ledger import Ledger
+from esb_file.names import readable
 from esb_file.report import FileReport
 
 SHA = "ab" * 32
-
-
-@pytest.fixture
-async def engine(mode_settings: dict[str, Any], tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    settings = Settings(config=tmp_path, **mode_settings)
-    made = create_engine(settings)
-    if settings.embedded:
-        await upgrade(settings.effective_database_url)
-    yield made
-    await made.dispose()
 
 
 def report(**counts: int) -> FileReport:
@@ -117,3 +107,50 @@ async def _terminate_other_sessions(engine: AsyncEngine) -> None:
                 "AND l.locktype = 'advisory' AND l.pid <> pg_backend_pid()"
             )
         )
+
+
+async def test_a_changed_content_is_continued_once_by_the_longest_match(
+    engine: AsyncEngine,
+) -> None:
+    ledger = Ledger(engine, "shipment")
+    short, longer, other = ("11" * 32, 10, 3), ("22" * 32, 20, 5), ("33" * 32, 30, 7)
+    for sha, size, last_row in (short, longer, other):
+        claim = await ledger.claim("day.csv" if sha != other[0] else "other.csv", sha, size)
+        changed = report(last_row=last_row, accepted=last_row - 1)
+        changed.changed, changed.changed_to = "appended", {"continuable": True}
+        await ledger.finish(claim, changed, "done")
+    plain = await ledger.claim("day.csv", "44" * 32, 40)
+    archived = report()
+    archived.moved_to = "archive/day.csv"
+    await ledger.finish(plain, archived, "done")  # read and put away: never continued
+    stopped = await ledger.claim("day.csv", "66" * 32, 5)
+    await ledger.finish(stopped, report(last_row=2), "done")  # killed before the move
+
+    earlier = await ledger.changed_earlier("day.csv")
+    assert [(e.sha256, e.size, e.last_row) for e in earlier] == [longer, short, ("66" * 32, 5, 2)]
+
+    follow = await ledger.claim("day.csv", "55" * 32, 50)
+    going_on = report(last_row=5, accepted=0)
+    going_on.sha256, going_on.continues = "55" * 32, {"sha256": longer[0], "last_row": 5}
+    await ledger.continue_from(follow, going_on, earlier[0])
+    assert [e.sha256 for e in await ledger.changed_earlier("day.csv")] == [short[0], "66" * 32]
+    resumed = await ledger.claim("day.csv", "55" * 32, 50)  # killed before its first checkpoint
+    checkpoint = FileReport.from_json(resumed.checkpoint, file="x", sha256=SHA, limit=10)
+    assert (resumed.state, checkpoint.last_row, checkpoint.continues) == (
+        "resume",
+        5,
+        {"sha256": longer[0], "last_row": 5},
+    )
+    done = await ledger.claim("day.csv", longer[0], 20)
+    previous = FileReport.from_json(done.checkpoint, file="x", sha256=SHA, limit=10)
+    assert (previous.continued_by, previous.accepted) == ("55" * 32, 4)
+
+
+async def test_any_file_name_can_be_stored_once_shown(engine: AsyncEngine) -> None:
+    """PostgreSQL holds no lone surrogate (a GBK name as Python lists it) and 500 characters."""
+    ledger = Ledger(engine, "shipment")
+    for n, raw in enumerate(("发货单.csv".encode("gbk"), b"\xff" * 251 + b".csv")):
+        claim = await ledger.claim(readable(os.fsdecode(raw)), f"{n}" * 64, 1)
+        await ledger.finish(claim, report(accepted=1), "done")
+    again = await ledger.claim("copy.csv", "0" * 64, 1)
+    assert (again.state, again.name) == ("done", "发货单.csv")

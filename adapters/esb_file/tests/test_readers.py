@@ -34,8 +34,11 @@ def opened(tmp_path: Path, content: bytes) -> Iterator[int]:
 
 
 def read(tmp_path: Path, content: bytes, **options: Any) -> list[Row | Refusal]:
+    chosen = config(**options)
     with opened(tmp_path, content) as fd:
-        return [item for batch in batches(fd, config(**options)) for item in batch]
+        found = fingerprint(fd, chosen)
+        assert found.problem is None, found.problem
+        return [item for batch in batches(fd, chosen, found) for item in batch]
 
 
 def test_the_scenario_file_is_read_as_rows_numbered_like_a_spreadsheet(tmp_path: Path) -> None:
@@ -148,8 +151,9 @@ def test_xml_whole_document_or_one_message_per_record(tmp_path: Path) -> None:
 
 def test_batches_hold_at_most_batch_rows(tmp_path: Path) -> None:
     content = b"a\n" + b"".join(b"%d\n" % n for n in range(25))
+    chosen = config(batch=10)
     with opened(tmp_path, content) as fd:
-        sizes = [len(batch) for batch in batches(fd, config(batch=10))]
+        sizes = [len(batch) for batch in batches(fd, chosen, fingerprint(fd, chosen))]
     assert sizes == [10, 10, 5]
 
 
@@ -164,7 +168,11 @@ def test_fingerprint_hashes_the_content_and_finds_text_that_is_not_text(tmp_path
     )
     text = good.decode("gb18030")
     for content, problem in [
-        (text.encode("utf-16"), "not gb18030 text: undecodable bytes at byte 0"),
+        (text.encode("utf-16-le"), "NUL characters"),  # no byte-order mark: NUL bytes
+        (text.encode("utf-16"), "a UTF-16 byte-order mark: it is UTF-16 text, not gb18030"),
+        (text.encode("utf-8-sig"), "a UTF-8 byte-order mark: it is UTF-8 text, not gb18030"),
+        (text.encode(), "the file is UTF-8 text, not gb18030: set `encoding: auto`"),
+        (b"a,b\n\xff,1\n", "not gb18030 text: undecodable bytes at byte 4"),
         (good + b"\x81", "ends inside a character"),
         (b"a,b\n1,\x00\n", "NUL characters"),
     ]:
@@ -176,3 +184,39 @@ def test_fingerprint_refuses_a_document_over_the_limit(tmp_path: Path) -> None:
     with opened(tmp_path, b"[" + b"1," * 1000 + b"1]") as fd:
         found = fingerprint(fd, config(format="json", max_document_bytes=1024))
     assert "more than max_document_bytes" in (found.problem or "")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "auto"])
+@pytest.mark.parametrize("format_", ["csv", "jsonl", "json"])
+def test_a_byte_order_mark_is_never_part_of_the_first_row(
+    tmp_path: Path, encoding: str, format_: str
+) -> None:
+    content = {
+        "csv": "order_no,carrier\r\nSO-1,顺丰速运\r\n",
+        "jsonl": '{"order_no": "SO-1", "carrier": "顺丰速运"}\n',
+        "json": '{"order_no": "SO-1", "carrier": "顺丰速运"}',
+    }[format_].encode("utf-8-sig")  # what Excel's "CSV UTF-8" writes
+    [row] = read(tmp_path, content, encoding=encoding, format=format_)
+    assert row == Row(1 if format_ != "csv" else 2, {"order_no": "SO-1", "carrier": "顺丰速运"})
+
+
+def test_auto_reads_utf8_and_gb18030_files_each_as_written(tmp_path: Path) -> None:
+    text = "order_no,carrier\r\nSO-1,顺丰速运\r\n"
+    for content in (text.encode(), text.encode("gb18030"), text.encode("utf-16")):
+        [row] = read(tmp_path, content, encoding="auto")
+        assert row == Row(2, {"order_no": "SO-1", "carrier": "顺丰速运"})  # not 椤轰赴閫熻繍
+
+
+def test_rows_are_read_from_the_fingerprinted_bytes_only(tmp_path: Path) -> None:
+    chosen = config()
+    path = tmp_path / "file"
+    path.write_bytes(b"a,b\n1,x\n")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        found = fingerprint(fd, chosen)
+        with path.open("ab") as writer:  # a writer appends after the fingerprint was taken
+            writer.write(b"2,y\n")
+        items = [item for batch in batches(fd, chosen, found) for item in batch]
+    finally:
+        os.close(fd)
+    assert items == [Row(2, {"a": "1", "b": "x"})]

@@ -12,10 +12,10 @@ from lxml import etree
 from esb.errors import FieldProblem
 from esb_soap import SoapEndpointConfig, xmlsafe
 from esb_soap.answer import SOAP11, SOAP12, find_fault
-from esb_soap.replies import FAULT_NS, fault
+from esb_soap.replies import FAULT_NS, fault, summary
 from esb_soap.service import NotTheOperation, serve_operation
 from esb_soap.wsdl import WsdlInvalid
-from esb_soap.xsd import field_problems, wsdl_schema
+from esb_soap.xsd import field_problems, verdict, wsdl_schema
 from tests.support.soap_server import SoapServer
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -183,3 +183,29 @@ def test_faults_in_both_versions_carry_every_field(version: str, http: int, code
     assert (found.code, found.reason) == (code, "status: not S or P")
     listed = [(p.get("field"), p.text) for p in root.iter(f"{{{FAULT_NS}}}problem")]
     assert listed == [("status", "not S or P"), ("Lines[0].Qty", "not a number")]
+
+
+def test_a_fault_stays_small_whatever_the_problems() -> None:
+    field, message = "x" * 5000, "m" * 100_000  # a validator quoting what it was sent
+    problems = [FieldProblem(field, message)] * 90_000
+    response = fault(SOAP11, "Client", summary(problems), problems)
+    assert len(response.body) < 16_000
+    root = etree.fromstring(response.body)
+    found = find_fault(root)
+    assert found is not None
+    assert found.reason.endswith("(and 89997 more)")
+    assert len(found.reason) < 1000
+    listed = root.find(f".//{{{FAULT_NS}}}problems")
+    assert listed is not None
+    assert (listed.get("total"), len(listed)) == ("90000", 20)
+    assert all(len(p.get("field", "")) < 400 and len(p.text or "") < 400 for p in listed)
+
+
+def test_a_schema_verdict_describes_the_first_problems_and_counts_them_all() -> None:
+    wsdl = etree.parse(str(SCENARIO / "wsdl" / "wms_pick.wsdl")).getroot()
+    schema = wsdl_schema(wsdl, SCENARIO / "wsdl")
+    lines = "".join(line(f"q{n}") for n in range(200))
+    problems, total = verdict(schema, pick(lines), limit=3)
+    assert total == 200
+    assert [p.field for p in problems] == ["Lines.Line[0].Qty", "Lines.Line[1].Qty",
+                                           "Lines.Line[2].Qty"]  # fmt: skip

@@ -81,3 +81,24 @@ def test_every_refusal_is_a_value_error_under_one_base() -> None:
 def test_chinese_text_in_gb18030_parses() -> None:
     xml = '<?xml version="1.0" encoding="GB18030"?><r><carrier>顺丰速运</carrier></r>'
     assert xmlsafe.parse(xml.encode("gb18030")).findtext("carrier") == "顺丰速运"
+
+
+def test_a_documents_shape_is_bounded_in_elements_attributes_and_depth() -> None:
+    root = xmlsafe.parse(b'<a x="1" y="2"><b><c><d/></c></b><b/></a>')
+    xmlsafe.check_shape(root, xmlsafe.Shape(elements=5, attributes=2, depth=4))
+    with pytest.raises(xmlsafe.XmlTooComplex, match="5 elements, more than the 4 allowed"):
+        xmlsafe.check_shape(root, xmlsafe.Shape(elements=4, attributes=2, depth=4))
+    with pytest.raises(xmlsafe.XmlTooComplex, match="2 attributes, more than the 1 allowed"):
+        xmlsafe.check_shape(root, xmlsafe.Shape(elements=5, attributes=1, depth=4))
+    with pytest.raises(xmlsafe.XmlTooDeep, match="deeper than 3 levels") as deep:
+        xmlsafe.check_shape(root, xmlsafe.Shape(elements=5, attributes=2, depth=3))
+    assert deep.value.path == ["a", "b", "c", "d"]
+
+
+def test_counting_90000_attributes_takes_milliseconds() -> None:
+    attributes = "".join(f' a{n}="1"' for n in range(90_000))
+    root = xmlsafe.parse(f"<r><e{attributes}/></r>".encode(), max_bytes=2 << 20)
+    started = time.monotonic()
+    with pytest.raises(xmlsafe.XmlTooComplex, match="90000 attributes"):
+        xmlsafe.check_shape(root, xmlsafe.Shape(elements=10, attributes=2000, depth=64))
+    assert time.monotonic() - started < 0.5  # C, not a Python loop (3 ms when idle)
