@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,8 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from esb.errors import StoreUnavailable
-from esb.store.engine import is_unavailable, transaction, utcnow
+from esb.store.engine import transaction, translated, utcnow
 from esb.store.tables import inbound_files
 
 from .report import FileReport
@@ -69,17 +68,6 @@ def _lock_key(interface: str, sha256: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-@contextmanager
-def _store_errors() -> Iterator[None]:
-    """The database's connection failures as StoreUnavailable, as ``transaction`` does."""
-    try:
-        yield
-    except Exception as exc:
-        if is_unavailable(exc):
-            raise StoreUnavailable(f"database unavailable: {type(exc).__name__}") from exc
-        raise
-
-
 def _insert(conn: AsyncConnection) -> Insert:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     insert: Insert = (
@@ -113,10 +101,10 @@ class Ledger:
 
     async def _lock(self, key: int) -> AsyncConnection | None:
         """A connection holding the advisory lock ``key``, or None if another session has it."""
-        with _store_errors():
+        with translated():
             conn = await self.engine.connect()
         try:
-            with _store_errors():
+            with translated():
                 held = await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
                 await conn.commit()
         except BaseException:
