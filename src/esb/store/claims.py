@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Row, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.status import DeliveryStatus, OutboxStatus
 from esb.store.engine import statements
@@ -36,6 +37,22 @@ class ClaimState:
 _GONE = ClaimState(pending=False, redeliveries=0)
 
 
+#: PostgreSQL: one statement text whatever the batch size, prepared once (``IN (...)``
+#: is a new statement, and a new server-side prepare, for every size), and plain text
+#: rather than a Core construct: this runs before every call to a target.
+_STATES_PG = text("SELECT id, status, redeliveries FROM deliveries WHERE id = ANY(:ids)")
+
+
+async def _states(conn: AsyncConnection, ids: list[UUID]) -> Sequence[Row[Any]]:
+    if conn.dialect.name == "postgresql":
+        result = await conn.execute(_STATES_PG, {"ids": ids})
+    else:
+        columns = (deliveries.c.id, deliveries.c.status, deliveries.c.redeliveries)
+        result = await conn.execute(select(*columns).where(deliveries.c.id.in_(ids)))
+    rows: Sequence[Row[Any]] = result.all()
+    return rows
+
+
 async def check_claims(engine: AsyncEngine, claims: Sequence[Claim]) -> list[ClaimState]:
     """One transaction for a batch of workers about to call their targets."""
     ids = [c.delivery_id for c in claims]
@@ -47,11 +64,7 @@ async def check_claims(engine: AsyncEngine, claims: Sequence[Claim]) -> list[Cla
                 .where(deliveries.c.id.in_(counted), deliveries.c.status == DeliveryStatus.PENDING)
                 .values(redeliveries=deliveries.c.redeliveries + 1)
             )
-        rows = await conn.execute(
-            select(deliveries.c.id, deliveries.c.status, deliveries.c.redeliveries).where(
-                deliveries.c.id.in_(ids)
-            )
-        )
+        rows = await _states(conn, ids)
         states = {
             r.id: ClaimState(r.status == DeliveryStatus.PENDING, r.redeliveries) for r in rows
         }
