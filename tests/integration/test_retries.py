@@ -30,6 +30,8 @@ async def test_three_503_then_200_is_delivered_after_four_attempts(
     assert [a["number"] for a in log] == [1, 2, 3, 4]
     assert all(a["duration_ms"] > 0 and a["started_at"] for a in log)
     assert message["deliveries"][0]["attempts"] == 4
+    assert message["deliveries"][0]["last_error"] is None  # delivered: the 503 is history
+    assert log[2]["error"].startswith("HTTP 503")  # ... kept in its attempt
     assert len(target.received) == 4
     assert set(target.idempotency_keys()) == {f"{message_id}:mes"}
 
