@@ -47,7 +47,10 @@ async def test_seeded_then_managed_over_http(make_gateway, target: TargetServer,
     assert gut.gateway.xref.lookup("customer", "erp", "mes", "C9999") is None
 
     csv = await gut.admin("GET", "/v1/xref/customer", params={"format": "csv"})
-    assert csv.text.splitlines() == ["erp,mes,wms", "C0001,900123,CUST-01", "C0002,900456,CUST-02"]
+    assert csv.content.startswith("\ufeff".encode())  # Excel shows Chinese only with a BOM
+    assert csv.content.decode("utf-8-sig").splitlines() == [
+        "erp,mes,wms", "C0001,900123,CUST-01", "C0002,900456,CUST-02"
+    ]
     domains = (await gut.admin("GET", "/v1/xref")).json()["domains"]
     assert {d["domain"]: d["entities"] for d in domains} == {"customer": 2, "material": 3}
 
@@ -105,4 +108,4 @@ def test_cli_import_and_export(tmp_path: Path) -> None:
     assert "customer: 2 created" in imported.stdout
     exported = subprocess.run([*esb, "xref", "export", "customer"], env=env, capture_output=True,
                               text=True)
-    assert exported.stdout == (MASTERDATA / "customer.csv").read_text()
+    assert exported.stdout == "\ufeff" + (MASTERDATA / "customer.csv").read_text()

@@ -1,17 +1,23 @@
 """Master data in the database: for a domain, which code each system uses for one entity.
 
-Every change bumps the domain's version in the same transaction (so every process's
-cache knows to reload) and is written to the audit log.
+A change reads only the entities it can touch (never the whole domain), plans in
+Python against them (``EntitySet``), writes the difference, and is written to the
+audit log. Writers of one domain take turns: SQLite has one writer anyway, and
+PostgreSQL takes a transaction-level advisory lock per domain, so a plan is never
+made against codes another writer is changing. Each change bumps the domain's
+version in its transaction, so every process's cache knows to reload (an import
+bumps it once, at its end: see ``store.xref_import``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.errors import Conflict
@@ -21,25 +27,155 @@ from esb.store.engine import transaction, utcnow
 from esb.store.tables import xref_codes, xref_versions
 
 Entity = dict[str, str]  # system -> code
+Pair = tuple[str, str]  # (system, code)
+
+#: Entities per page when a domain is read whole (export, cache): each page is its own
+#: short transaction, so a slow reader never holds embedded mode's one connection.
+PAGE = 5000
 
 
 @dataclass
-class DomainData:
-    """One domain loaded whole: entities and the index (system, code) -> entity."""
+class Change:
+    """One entity before and after a planned change (``before`` None: a new entity)."""
+
+    entity: UUID
+    before: Entity | None
+    after: Entity
+
+
+@dataclass
+class EntitySet:
+    """The entities a change can touch, as they are now, kept exact as changes are planned."""
 
     entities: dict[UUID, Entity] = field(default_factory=dict)
-    index: dict[tuple[str, str], UUID] = field(default_factory=dict)
+    index: dict[Pair, UUID] = field(default_factory=dict)
+    last_new: int = 0
 
-    def find(self, codes: Entity) -> set[UUID]:
-        return {e for s, c in codes.items() if (e := self.index.get((s, c))) is not None}
+    def new_id(self) -> UUID:
+        """A UUIDv7 above the previous one: entities export in the order they were planned,
+        also within one millisecond."""
+        self.last_new = max(uuid7().int, self.last_new + 1)
+        return UUID(int=self.last_new)
+
+    def add(self, entity: UUID, system: str, code: str) -> None:
+        self.entities.setdefault(entity, {})[system] = code
+        self.index[(system, code)] = entity
+
+    def owner(self, system: str, code: str) -> UUID | None:
+        return self.index.get((system, code))
+
+    def plan(self, system: str, code: str, codes: Entity, *, empty_removes: bool) -> Change | None:
+        """Set ``codes`` on the entity ``system`` calls ``code`` (new if none); None: no change.
+
+        A code that already names a different entity is a Conflict: master data is never
+        re-keyed as a side effect. The set is updated, so the next plan sees this one.
+        """
+        entity = self.owner(system, code)
+        before = self.entities.get(entity) if entity is not None else None
+        after = dict(before or {system: code})
+        for other, value in codes.items():
+            if other == system:
+                continue
+            if value:
+                owner = self.owner(other, value)
+                if owner is not None and owner != entity:
+                    raise Conflict(
+                        f"{other} code {value!r} already names another entity "
+                        f"({self.describe(owner)})"
+                    )
+                after[other] = value
+            elif empty_removes:
+                after.pop(other, None)
+        if after == before:
+            return None
+        change = Change(entity or self.new_id(), before, after)
+        self._apply(change)
+        return change
+
+    def describe(self, entity: UUID) -> str:
+        return ", ".join(f"{s} {c!r}" for s, c in self.entities[entity].items())
+
+    def _apply(self, change: Change) -> None:
+        """Codes the entity gave up name nothing any more: a later row may take them."""
+        for pair in (change.before or {}).items():
+            if self.index.get(pair) == change.entity:
+                del self.index[pair]
+        self.entities[change.entity] = change.after
+        self.index.update(dict.fromkeys(change.after.items(), change.entity))
 
 
 @dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
+class Writes:
+    """The rows a batch of changes deletes and inserts (a code that changed is both)."""
+
+    deletes: list[dict[str, Any]] = field(default_factory=list)
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, domain: str, change: Change) -> None:
+        before = change.before or {}
+        for system, code in before.items():
+            if change.after.get(system) != code:
+                self.deletes.append({"d": domain, "e": change.entity, "s": system})
+        for system, code in change.after.items():
+            if before.get(system) != code:
+                self.inserts.append(
+                    {"domain": domain, "entity": change.entity, "system": system, "code": code}
+                )
+
+
+_DELETE = delete(xref_codes).where(
+    xref_codes.c.domain == bindparam("d"),
+    xref_codes.c.entity == bindparam("e"),
+    xref_codes.c.system == bindparam("s"),
+)
+
+
+async def write(conn: AsyncConnection, writes: Writes) -> None:
+    """Deletes first: a code given up by one entity may be taken by another in the batch."""
+    if writes.deletes:
+        await conn.execute(_DELETE, writes.deletes)
+    if writes.inserts:
+        await conn.execute(xref_codes.insert(), writes.inserts)
+
+
+async def lock_domain(conn: AsyncConnection, domain: str) -> None:
+    """PostgreSQL: one writer per domain at a time, until the transaction ends."""
+    if conn.dialect.name == "postgresql":
+        digest = hashlib.sha256(f"esb.xref:{domain}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        await conn.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+async def entity_set(conn: AsyncConnection, domain: str, pairs: Iterable[Pair]) -> EntitySet:
+    """Every entity named by one of ``pairs``, with all its codes."""
+    by_system: dict[str, set[str]] = {}
+    for system, code in pairs:
+        by_system.setdefault(system, set()).add(code)
+    found = EntitySet()
+    if not by_system:
+        return found
+    c = xref_codes.c
+    named = select(c.entity).where(
+        c.domain == domain,
+        or_(*(and_(c.system == s, c.code.in_(codes)) for s, codes in by_system.items())),
+    )
+    rows = await conn.execute(
+        select(c.entity, c.system, c.code).where(c.domain == domain, c.entity.in_(named))
+    )
+    for entity, system, code in rows:
+        found.add(entity, system, code)
+    return found
+
+
+async def bump(conn: AsyncConnection, domain: str) -> None:
+    now = utcnow()
+    changed = await conn.execute(
+        update(xref_versions)
+        .where(xref_versions.c.domain == domain)
+        .values(version=xref_versions.c.version + 1, updated_at=now)
+    )
+    if changed.rowcount == 0:
+        await conn.execute(xref_versions.insert().values(domain=domain, version=1, updated_at=now))
 
 
 async def versions(engine: AsyncEngine) -> dict[str, int]:
@@ -48,25 +184,57 @@ async def versions(engine: AsyncEngine) -> dict[str, int]:
         return {r.domain: r.version for r in rows}
 
 
-async def _load(conn: AsyncConnection, domain: str) -> DomainData:
-    data = DomainData()
-    rows = await conn.execute(
-        select(xref_codes.c.entity, xref_codes.c.system, xref_codes.c.code).where(
-            xref_codes.c.domain == domain
-        )
-    )
-    for entity, system, code in rows:
-        data.entities.setdefault(entity, {})[system] = code
-        data.index[(system, code)] = entity
-    return data
-
-
-async def load_domain(engine: AsyncEngine, domain: str) -> tuple[DomainData, int]:
+async def version(engine: AsyncEngine, domain: str) -> int:
     async with transaction(engine) as conn:
-        version = await conn.scalar(
+        found = await conn.scalar(
             select(xref_versions.c.version).where(xref_versions.c.domain == domain)
         )
-        return await _load(conn, domain), int(version or 0)
+    return int(found or 0)
+
+
+async def systems(engine: AsyncEngine, domain: str) -> list[str]:
+    """The domain's systems in the order they first appeared (the import's key first)."""
+    c = xref_codes.c
+    async with transaction(engine) as conn:
+        rows = await conn.execute(
+            select(c.system).where(c.domain == domain).group_by(c.system).order_by(func.min(c.id))
+        )
+        return list(rows.scalars())
+
+
+async def pages(engine: AsyncEngine, domain: str) -> AsyncIterator[list[Entity]]:
+    """Every entity of a domain in creation order, a page at a time (one transaction each)."""
+    c = xref_codes.c
+    after: UUID | None = None
+    while True:
+        ids = select(c.entity).where(c.domain == domain).group_by(c.entity)
+        if after is not None:
+            ids = ids.where(c.entity > after)
+        ids = ids.order_by(c.entity).limit(PAGE)
+        async with transaction(engine) as conn:
+            rows = (
+                await conn.execute(
+                    select(c.entity, c.system, c.code)
+                    .where(c.domain == domain, c.entity.in_(ids))
+                    .order_by(c.entity, c.id)
+                )
+            ).all()
+        page: dict[UUID, Entity] = {}
+        for entity, system, code in rows:
+            page.setdefault(entity, {})[system] = code
+        if not page:
+            return
+        yield list(page.values())
+        if len(page) < PAGE:
+            return
+        after = rows[-1].entity
+
+
+async def find(engine: AsyncEngine, domain: str, system: str, code: str) -> Entity | None:
+    async with transaction(engine) as conn:
+        found = await entity_set(conn, domain, [(system, code)])
+    entity = found.owner(system, code)
+    return None if entity is None else found.entities[entity]
 
 
 async def domains(engine: AsyncEngine) -> list[dict[str, Any]]:
@@ -92,49 +260,6 @@ async def domains(engine: AsyncEngine) -> list[dict[str, Any]]:
     ]
 
 
-async def _bump(conn: AsyncConnection, domain: str) -> None:
-    now = utcnow()
-    changed = await conn.execute(
-        update(xref_versions)
-        .where(xref_versions.c.domain == domain)
-        .values(version=xref_versions.c.version + 1, updated_at=now)
-    )
-    if changed.rowcount == 0:
-        await conn.execute(xref_versions.insert().values(domain=domain, version=1, updated_at=now))
-
-
-async def _write_entity(conn: AsyncConnection, domain: str, entity: UUID, codes: Entity) -> None:
-    await conn.execute(
-        delete(xref_codes).where(xref_codes.c.domain == domain, xref_codes.c.entity == entity)
-    )
-    rows = [
-        {"domain": domain, "entity": entity, "system": s, "code": c} for s, c in codes.items() if c
-    ]
-    if rows:
-        await conn.execute(xref_codes.insert(), rows)
-
-
-def _plan(
-    data: DomainData, system: str, code: str, codes: Entity, *, empty_removes: bool
-) -> tuple[UUID | None, Entity]:
-    """The entity ``system`` calls ``code`` (None: new) and its codes after the change.
-
-    A code that already names a different entity is a Conflict: master data is never
-    re-keyed as a side effect.
-    """
-    entity = data.index.get((system, code))
-    wanted = {s: c for s, c in codes.items() if s != system}
-    if data.find({s: c for s, c in wanted.items() if c}) - {entity}:
-        raise Conflict(f"another {system}:{code} entity already has one of the codes {wanted}")
-    merged = {**data.entities.get(entity, {}), system: code} if entity else {system: code}
-    for s, c in wanted.items():
-        if c:
-            merged[s] = c
-        elif empty_removes:
-            merged.pop(s, None)
-    return entity, merged
-
-
 async def put_entity(
     engine: AsyncEngine,
     domain: str,
@@ -147,112 +272,47 @@ async def put_entity(
 ) -> Entity:
     """Set codes on the entity that ``system`` calls ``code`` (created if new); "" removes."""
     async with transaction(engine) as conn:
-        data = await _load(conn, domain)
-        entity, merged = _plan(data, system, code, codes, empty_removes=True)
-        before = data.entities.get(entity) if entity else None
-        await _write_entity(conn, domain, entity or uuid7(), merged)
-        await _bump(conn, domain)
+        await lock_domain(conn, domain)
+        found = await entity_set(conn, domain, [(system, code), *codes.items()])
+        change = found.plan(system, code, codes, empty_removes=True)
+        if change is None:
+            entity = found.owner(system, code)
+            assert entity is not None
+            return found.entities[entity]
+        writes = Writes()
+        writes.add(domain, change)
+        await write(conn, writes)
+        await bump(conn, domain)
         await audit(
             conn,
             "xref.put",
             actor,
             reason,
-            {"domain": domain, "entity": before},
-            {"domain": domain, "entity": merged},
+            {"domain": domain, "entity": change.before},
+            {"domain": domain, "entity": change.after},
         )
-    return merged
+    return change.after
 
 
 async def delete_entity(
     engine: AsyncEngine, domain: str, system: str, code: str, *, actor: str, reason: str = ""
 ) -> Entity | None:
     async with transaction(engine) as conn:
-        data = await _load(conn, domain)
-        entity = data.index.get((system, code))
+        await lock_domain(conn, domain)
+        found = await entity_set(conn, domain, [(system, code)])
+        entity = found.owner(system, code)
         if entity is None:
             return None
-        await _write_entity(conn, domain, entity, {})
-        await _bump(conn, domain)
+        await conn.execute(
+            delete(xref_codes).where(xref_codes.c.domain == domain, xref_codes.c.entity == entity)
+        )
+        await bump(conn, domain)
         await audit(
             conn,
             "xref.delete",
             actor,
             reason,
-            {"domain": domain, "entity": data.entities[entity]},
+            {"domain": domain, "entity": found.entities[entity]},
             {"domain": domain},
         )
-    return data.entities[entity]
-
-
-async def import_entities(
-    engine: AsyncEngine,
-    domain: str,
-    rows: Iterable[Entity],
-    *,
-    actor: str,
-    reason: str = "",
-    only_if_new_domain: bool = False,
-) -> ImportResult | None:
-    """Upsert many entities in one transaction; bad rows are reported, good ones applied.
-
-    Each row's first system is its key (the CSV's first column); an empty cell keeps
-    the code the entity has. ``only_if_new_domain``: do nothing if the domain exists
-    (seeding never overwrites what an operator changed later).
-    """
-    result = ImportResult()
-    async with transaction(engine) as conn:
-        if (
-            only_if_new_domain
-            and await conn.scalar(
-                select(xref_versions.c.version).where(xref_versions.c.domain == domain)
-            )
-            is not None
-        ):
-            return None
-        data = await _load(conn, domain)
-        for number, codes in enumerate(rows, start=2):  # row 1 is the header
-            key_system, key_code = next(iter(codes.items()), ("", ""))
-            if not key_code:
-                result.errors.append({"row": number, "message": "the key (first column) is empty"})
-                continue
-            try:
-                entity, merged = _plan(data, key_system, key_code, codes, empty_removes=False)
-            except Conflict as exc:
-                result.errors.append({"row": number, "message": exc.message})
-                continue
-            if entity is not None and merged == data.entities[entity]:
-                result.unchanged += 1
-                continue
-            entity = entity or uuid7()
-            result.created += entity not in data.entities
-            result.updated += entity in data.entities
-            await _write_entity(conn, domain, entity, merged)
-            data.entities[entity] = merged
-            data.index.update({(s, c): entity for s, c in merged.items()})
-        await _bump(conn, domain)
-        await audit(
-            conn,
-            "xref.import",
-            actor,
-            reason,
-            {"domain": domain},
-            {
-                "domain": domain,
-                "created": result.created,
-                "updated": result.updated,
-                "errors": len(result.errors),
-            },
-        )
-    return result
-
-
-def entities_sorted(data: DomainData) -> list[Entity]:
-    return sorted(data.entities.values(), key=lambda e: sorted(e.items()))
-
-
-def systems_of(entities: Iterable[Entity]) -> list[str]:
-    """Every system named by some entity, in first-seen order (the CSV's columns)."""
-    seen: dict[str, None] = {}
-    for entity in entities:
-        seen.update(dict.fromkeys(entity))
-    return list(seen)
+    return found.entities[entity]
