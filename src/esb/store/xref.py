@@ -12,12 +12,11 @@ bumps it once, at its end: see ``store.xref_import``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.errors import Conflict
@@ -25,20 +24,21 @@ from esb.ids import uuid7
 from esb.store.audit import audit
 from esb.store.engine import transaction, utcnow
 from esb.store.tables import xref_codes, xref_versions
+from esb.store.xref_sql import DELETE_ENTITY, PAGE, CodeRow, CodesSql, EntityId, codes_sql
 
 Entity = dict[str, str]  # system -> code
 Pair = tuple[str, str]  # (system, code)
 
 #: Entities per page when a domain is read whole (export, cache): each page is its own
 #: short transaction, so a slow reader never holds embedded mode's one connection.
-PAGE = 5000
+PAGE_SIZE = 5000
 
 
 @dataclass
 class Change:
     """One entity before and after a planned change (``before`` None: a new entity)."""
 
-    entity: UUID
+    entity: EntityId
     before: Entity | None
     after: Entity
 
@@ -47,22 +47,29 @@ class Change:
 class EntitySet:
     """The entities a change can touch, as they are now, kept exact as changes are planned."""
 
-    entities: dict[UUID, Entity] = field(default_factory=dict)
-    index: dict[Pair, UUID] = field(default_factory=dict)
+    sql: CodesSql
+    entities: dict[EntityId, Entity] = field(default_factory=dict)
+    index: dict[Pair, EntityId] = field(default_factory=dict)
     last_new: int = 0
 
-    def new_id(self) -> UUID:
-        """A UUIDv7 above the previous one: entities export in the order they were planned,
-        also within one millisecond."""
-        self.last_new = max(uuid7().int, self.last_new + 1)
-        return UUID(int=self.last_new)
-
-    def add(self, entity: UUID, system: str, code: str) -> None:
+    def add(self, entity: EntityId, system: str, code: str) -> None:
         self.entities.setdefault(entity, {})[system] = code
         self.index[(system, code)] = entity
 
-    def owner(self, system: str, code: str) -> UUID | None:
+    def owner(self, system: str, code: str) -> EntityId | None:
         return self.index.get((system, code))
+
+    def entities_to_read(self, rows: Sequence[Entity], *, whole_keys: bool) -> set[EntityId]:
+        """The entities known only by the codes ``rows`` name that planning needs whole."""
+        wanted: set[EntityId] = set()
+        for row in rows:
+            key = self.index.get(next(iter(row.items())))
+            if whole_keys and key is not None:
+                wanted.add(key)
+            for pair in row.items():
+                if pair[1] and (owner := self.index.get(pair)) != key:
+                    wanted.update(e for e in (key, owner) if e is not None)
+        return wanted
 
     def plan(self, system: str, code: str, codes: Entity, *, empty_removes: bool) -> Change | None:
         """Set ``codes`` on the entity ``system`` calls ``code`` (new if none); None: no change.
@@ -88,12 +95,18 @@ class EntitySet:
                 after.pop(other, None)
         if after == before:
             return None
-        change = Change(entity or self.new_id(), before, after)
+        change = Change(self._new_id() if entity is None else entity, before, after)
         self._apply(change)
         return change
 
-    def describe(self, entity: UUID) -> str:
+    def describe(self, entity: EntityId) -> str:
         return ", ".join(f"{s} {c!r}" for s, c in self.entities[entity].items())
+
+    def _new_id(self) -> EntityId:
+        """A UUIDv7 above the previous one: entities export in the order they were planned,
+        also within one millisecond."""
+        self.last_new = max(uuid7().int, self.last_new + 1)
+        return self.sql.new_id(self.last_new)
 
     def _apply(self, change: Change) -> None:
         """Codes the entity gave up name nothing any more: a later row may take them."""
@@ -108,34 +121,17 @@ class EntitySet:
 class Writes:
     """The rows a batch of changes deletes and inserts (a code that changed is both)."""
 
-    deletes: list[dict[str, Any]] = field(default_factory=list)
-    inserts: list[dict[str, Any]] = field(default_factory=list)
+    deletes: list[tuple[EntityId, str]] = field(default_factory=list)
+    inserts: list[CodeRow] = field(default_factory=list)
 
-    def add(self, domain: str, change: Change) -> None:
+    def add(self, change: Change) -> None:
         before = change.before or {}
         for system, code in before.items():
             if change.after.get(system) != code:
-                self.deletes.append({"d": domain, "e": change.entity, "s": system})
+                self.deletes.append((change.entity, system))
         for system, code in change.after.items():
             if before.get(system) != code:
-                self.inserts.append(
-                    {"domain": domain, "entity": change.entity, "system": system, "code": code}
-                )
-
-
-_DELETE = delete(xref_codes).where(
-    xref_codes.c.domain == bindparam("d"),
-    xref_codes.c.entity == bindparam("e"),
-    xref_codes.c.system == bindparam("s"),
-)
-
-
-async def write(conn: AsyncConnection, writes: Writes) -> None:
-    """Deletes first: a code given up by one entity may be taken by another in the batch."""
-    if writes.deletes:
-        await conn.execute(_DELETE, writes.deletes)
-    if writes.inserts:
-        await conn.execute(xref_codes.insert(), writes.inserts)
+                self.inserts.append((change.entity, system, code))
 
 
 async def lock_domain(conn: AsyncConnection, domain: str) -> None:
@@ -144,27 +140,32 @@ async def lock_domain(conn: AsyncConnection, domain: str) -> None:
         digest = hashlib.sha256(f"esb.xref:{domain}".encode()).digest()
         key = int.from_bytes(digest[:8], "big", signed=True)
         await conn.execute(select(func.pg_advisory_xact_lock(key)))
+        await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
-async def entity_set(conn: AsyncConnection, domain: str, pairs: Iterable[Pair]) -> EntitySet:
-    """Every entity named by one of ``pairs``, with all its codes."""
-    by_system: dict[str, set[str]] = {}
-    for system, code in pairs:
-        by_system.setdefault(system, set()).add(code)
-    found = EntitySet()
-    if not by_system:
-        return found
-    c = xref_codes.c
-    named = select(c.entity).where(
-        c.domain == domain,
-        or_(*(and_(c.system == s, c.code.in_(codes)) for s, codes in by_system.items())),
-    )
-    rows = await conn.execute(
-        select(c.entity, c.system, c.code).where(c.domain == domain, c.entity.in_(named))
-    )
-    for entity, system, code in rows:
+async def entity_set(
+    conn: AsyncConnection, domain: str, rows: Sequence[Entity], *, whole_keys: bool
+) -> EntitySet:
+    """What planning ``rows`` (each: its key first, then codes) needs: the owner of every
+    code they name, and every code of each entity a row may change or conflict with
+    (``whole_keys``: of each row's key entity too, for a change that removes codes).
+
+    A re-import of unchanged rows, or a fresh import, reads nothing but the owners."""
+    sql = codes_sql(conn)
+    found = EntitySet(sql)
+    pairs = list(dict.fromkeys(p for row in rows for p in row.items() if p[1]))
+    for entity, system, code in await sql.owners(conn, domain, pairs):
+        found.add(entity, system, code)
+    wanted = found.entities_to_read(rows, whole_keys=whole_keys)
+    found.entities = {e: codes for e, codes in found.entities.items() if e not in wanted}
+    for entity, system, code in await sql.codes_of(conn, domain, list(wanted)):
         found.add(entity, system, code)
     return found
+
+
+async def write(conn: AsyncConnection, domain: str, writes: Writes) -> None:
+    """Deletes first: a code given up by one entity may be taken by another in the batch."""
+    await codes_sql(conn).write(conn, domain, writes.deletes, writes.inserts)
 
 
 async def bump(conn: AsyncConnection, domain: str) -> None:
@@ -204,35 +205,26 @@ async def systems(engine: AsyncEngine, domain: str) -> list[str]:
 
 async def pages(engine: AsyncEngine, domain: str) -> AsyncIterator[list[Entity]]:
     """Every entity of a domain in creation order, a page at a time (one transaction each)."""
-    c = xref_codes.c
-    after: UUID | None = None
+    after: EntityId = None
     while True:
-        ids = select(c.entity).where(c.domain == domain).group_by(c.entity)
-        if after is not None:
-            ids = ids.where(c.entity > after)
-        ids = ids.order_by(c.entity).limit(PAGE)
         async with transaction(engine) as conn:
-            rows = (
-                await conn.execute(
-                    select(c.entity, c.system, c.code)
-                    .where(c.domain == domain, c.entity.in_(ids))
-                    .order_by(c.entity, c.id)
-                )
-            ).all()
-        page: dict[UUID, Entity] = {}
+            if after is None:
+                after = codes_sql(conn).lowest
+            found = await conn.execute(PAGE, {"domain": domain, "after": after, "limit": PAGE_SIZE})
+            rows = found.all()
+        page: dict[EntityId, Entity] = {}
         for entity, system, code in rows:
             page.setdefault(entity, {})[system] = code
-        if not page:
+        if page:
+            yield list(page.values())
+        if len(page) < PAGE_SIZE:
             return
-        yield list(page.values())
-        if len(page) < PAGE:
-            return
-        after = rows[-1].entity
+        after = rows[-1][0]
 
 
 async def find(engine: AsyncEngine, domain: str, system: str, code: str) -> Entity | None:
     async with transaction(engine) as conn:
-        found = await entity_set(conn, domain, [(system, code)])
+        found = await entity_set(conn, domain, [{system: code}], whole_keys=True)
     entity = found.owner(system, code)
     return None if entity is None else found.entities[entity]
 
@@ -273,15 +265,15 @@ async def put_entity(
     """Set codes on the entity that ``system`` calls ``code`` (created if new); "" removes."""
     async with transaction(engine) as conn:
         await lock_domain(conn, domain)
-        found = await entity_set(conn, domain, [(system, code), *codes.items()])
+        found = await entity_set(conn, domain, [{system: code, **codes}], whole_keys=True)
         change = found.plan(system, code, codes, empty_removes=True)
         if change is None:
             entity = found.owner(system, code)
             assert entity is not None
             return found.entities[entity]
         writes = Writes()
-        writes.add(domain, change)
-        await write(conn, writes)
+        writes.add(change)
+        await write(conn, domain, writes)
         await bump(conn, domain)
         await audit(
             conn,
@@ -299,13 +291,11 @@ async def delete_entity(
 ) -> Entity | None:
     async with transaction(engine) as conn:
         await lock_domain(conn, domain)
-        found = await entity_set(conn, domain, [(system, code)])
+        found = await entity_set(conn, domain, [{system: code}], whole_keys=True)
         entity = found.owner(system, code)
         if entity is None:
             return None
-        await conn.execute(
-            delete(xref_codes).where(xref_codes.c.domain == domain, xref_codes.c.entity == entity)
-        )
+        await conn.execute(DELETE_ENTITY, {"domain": domain, "entity": entity})
         await bump(conn, domain)
         await audit(
             conn,

@@ -36,6 +36,7 @@ from esb.store.audit import audit
 from esb.store.engine import transaction, utcnow
 from esb.store.tables import xref_versions
 from esb.store.xref import Writes, bump, entity_set, lock_domain, write
+from esb.store.xref_sql import codes_sql
 from esb.xref_csv import Row
 
 log = structlog.get_logger(__name__)
@@ -102,9 +103,10 @@ class Pace:
             self.rows = max(self.min_rows, min(self.max_rows, wanted, self.rows * 2))
 
 
-async def _apply(conn: AsyncConnection, domain: str, chunk: list[Row]) -> ImportResult:
+async def _apply(conn: AsyncConnection, domain: str, chunk: list[Row]) -> tuple[ImportResult, int]:
+    """Plan and write one chunk; answers its counts and how many code rows it inserted."""
     part = ImportResult()
-    found = await entity_set(conn, domain, [p for _, codes in chunk for p in codes.items() if p[1]])
+    found = await entity_set(conn, domain, [codes for _, codes in chunk], whole_keys=False)
     writes = Writes()
     for number, codes in chunk:
         key_system, key_code = next(iter(codes.items()))
@@ -121,9 +123,9 @@ async def _apply(conn: AsyncConnection, domain: str, chunk: list[Row]) -> Import
             continue
         part.created += change.before is None
         part.updated += change.before is not None
-        writes.add(domain, change)
-    await write(conn, writes)
-    return part
+        writes.add(change)
+    await write(conn, domain, writes)
+    return part, len(writes.inserts)
 
 
 async def _claim(conn: AsyncConnection, domain: str) -> bool:
@@ -135,16 +137,53 @@ async def _claim(conn: AsyncConnection, domain: str) -> bool:
     return True
 
 
-async def _finish(
-    engine: AsyncEngine, domain: str, result: ImportResult, actor: str, reason: str, error: str
-) -> None:
-    """Announce the import (one version bump) and audit it, complete or not."""
-    after: dict[str, Any] = {"domain": domain, **result.counts(), "complete": not error}
-    if error:
-        after["error"] = clean_text(error)
-    async with transaction(engine) as conn:
-        await bump(conn, domain)
-        await audit(conn, "xref.import", actor, reason, {"domain": domain}, after)
+@dataclass
+class _Import:
+    engine: AsyncEngine
+    domain: str
+    pace: Pace
+    claim: bool
+    result: ImportResult = field(default_factory=ImportResult)
+    committed: bool = False
+    #: PostgreSQL plans from statistics: each time the import has added as many code
+    #: rows as the table had at its last ANALYZE, they are refreshed (log n times).
+    table_rows: float = -1
+    added: int = 0
+
+    async def chunk(self, rows: list[Row]) -> bool:
+        """One chunk in one transaction; False: the domain exists and this is a seed."""
+        async with transaction(self.engine) as conn:
+            await lock_domain(conn, self.domain)
+            started = time.monotonic()
+            if not self.committed:
+                self.table_rows = await codes_sql(conn).table_rows(conn)
+                if self.claim and not await _claim(conn, self.domain):
+                    return False
+            part, inserted = await _apply(conn, self.domain, rows)
+        self.pace.took(len(rows), time.monotonic() - started)
+        self.result.add(part)
+        self.committed = True
+        self.added += inserted
+        if self.added > max(self.table_rows, 1000):
+            await self._analyze()
+        return True
+
+    async def _analyze(self) -> None:
+        async with transaction(self.engine) as conn:
+            sql = codes_sql(conn)
+            await sql.analyze(conn)
+            self.table_rows = await sql.table_rows(conn)
+        self.added = 0
+
+    async def finish(self, actor: str, reason: str, error: str = "") -> None:
+        """Announce the import (one version bump) and audit it, complete or not."""
+        after: dict[str, Any] = {"domain": self.domain, **self.result.counts()}
+        after["complete"] = not error
+        if error:
+            after["error"] = clean_text(error)
+        async with transaction(self.engine) as conn:
+            await bump(conn, self.domain)
+            await audit(conn, "xref.import", actor, reason, {"domain": self.domain}, after)
 
 
 async def import_rows(
@@ -166,37 +205,48 @@ async def import_rows(
     """
     pace = pace or Pace.for_dialect(engine.dialect.name)
     pace.limit(systems)
-    result = ImportResult()
-    committed = False
+    work = _Import(engine, domain, pace, only_if_new_domain)
+    ahead = _ReadAhead(rows)
     try:
-        while True:
-            chunk = list(islice(rows, pace.rows))
-            if not chunk and committed:
-                break
-            async with transaction(engine) as conn:
-                await lock_domain(conn, domain)
-                started = time.monotonic()
-                if only_if_new_domain and not committed and not await _claim(conn, domain):
-                    return None
-                part = await _apply(conn, domain, chunk)
-            pace.took(len(chunk), time.monotonic() - started)
-            result.add(part)
-            committed = True
-            if not chunk:
-                break
+        while (chunk := await ahead.next(pace.rows)) or not work.committed:
+            if not await work.chunk(chunk):
+                return None
             await asyncio.sleep(pace.pause)
     except BaseException as exc:
-        if committed:
-            await _finish_quietly(engine, domain, result, actor, reason, repr(exc))
+        if work.committed:
+            await _finish_quietly(work, actor, reason, repr(exc))
         raise
-    await _finish(engine, domain, result, actor, reason, "")
-    return result
+    finally:
+        await ahead.close()
+    await work.finish(actor, reason)
+    return work.result
 
 
-async def _finish_quietly(
-    engine: AsyncEngine, domain: str, result: ImportResult, actor: str, reason: str, error: str
-) -> None:
+class _ReadAhead:
+    """The next chunk is parsed in a thread while this one is in the database: the
+    import's Python work and the database's overlap."""
+
+    def __init__(self, rows: Iterator[Row]) -> None:
+        self.rows = rows
+        self.pending: asyncio.Future[list[Row]] | None = None
+
+    def _read(self, size: int) -> asyncio.Future[list[Row]]:
+        return asyncio.ensure_future(asyncio.to_thread(lambda: list(islice(self.rows, size))))
+
+    async def next(self, size: int) -> list[Row]:
+        chunk = await (self.pending or self._read(size))
+        self.pending = self._read(size) if chunk else None
+        return chunk
+
+    async def close(self) -> None:
+        """Wait for a read in flight: the file must not close under it."""
+        if self.pending is not None:
+            await asyncio.gather(self.pending, return_exceptions=True)
+            self.pending = None
+
+
+async def _finish_quietly(work: _Import, actor: str, reason: str, error: str) -> None:
     try:
-        await _finish(engine, domain, result, actor, reason, error)
+        await work.finish(actor, reason, error)
     except StoreUnavailable as exc:
-        log.warning("master-data import stopped and not announced", domain=domain, error=str(exc))
+        log.warning("master-data import stopped, not announced", domain=work.domain, error=str(exc))
