@@ -131,6 +131,11 @@ class SteadyLoad:
         ]
         waits = [(e - d) / 1e6 for d, e, _ in picked]
         return {
+            "over_200ms": [  # (seconds into the window, wait ms)
+                (round((d - since_ns) / 1e9, 2), round(w))
+                for (d, *_), w in zip(picked, waits, strict=True)
+                if w > 200
+            ],
             "orders": len(picked),
             "not_2xx": sum(1 for *_, s in picked if not 200 <= s < 300),
             "p50_ms": percentile(waits, 0.5),

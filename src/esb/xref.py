@@ -88,7 +88,7 @@ async def import_file(
     """Check the whole file (a 422 names row and column, nothing is imported), then
     import it as a stream: the file is read twice and never held in memory."""
     with xref_csv.text_reader(binary) as text:
-        header = await xref_csv.check(text, source)
+        header = await asyncio.to_thread(xref_csv.check, text, source)
     binary.seek(0)
     with xref_csv.text_reader(binary) as text:
         return await import_rows(

@@ -11,7 +11,6 @@ bumps it once, at its end: see ``store.xref_import``).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,9 +28,8 @@ from esb.store.xref_sql import DELETE_ENTITY, PAGE, CodeRow, CodesSql, EntityId,
 Entity = dict[str, str]  # system -> code
 Pair = tuple[str, str]  # (system, code)
 
-#: Entities per page when a domain is read whole (export, cache): each page is its own
-#: short transaction, so a slow reader never holds embedded mode's one connection.
-PAGE_SIZE = 5000
+#: Rows per page when a domain is read whole (export, cache reload).
+PAGE_ROWS = 3000
 
 
 @dataclass
@@ -134,13 +132,9 @@ class Writes:
                 self.inserts.append((change.entity, system, code))
 
 
-async def lock_domain(conn: AsyncConnection, domain: str) -> None:
-    """PostgreSQL: one writer per domain at a time, until the transaction ends."""
-    if conn.dialect.name == "postgresql":
-        digest = hashlib.sha256(f"esb.xref:{domain}".encode()).digest()
-        key = int.from_bytes(digest[:8], "big", signed=True)
-        await conn.execute(select(func.pg_advisory_xact_lock(key)))
-        await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+async def lock_domain(conn: AsyncConnection, domain: str, *, bulk: bool = False) -> None:
+    """One writer per domain at a time, until the transaction ends (SQLite: always)."""
+    await codes_sql(conn).lock(conn, domain, bulk=bulk)
 
 
 async def entity_set(
@@ -204,22 +198,33 @@ async def systems(engine: AsyncEngine, domain: str) -> list[str]:
 
 
 async def pages(engine: AsyncEngine, domain: str) -> AsyncIterator[list[Entity]]:
-    """Every entity of a domain in creation order, a page at a time (one transaction each)."""
-    after: EntityId = None
+    """Every entity of a domain in creation order, a page of rows at a time, each page
+    its own short transaction (a slow reader never holds embedded mode's one connection);
+    an entity cut by a page's end is completed from the next."""
+    after: tuple[EntityId, str] | None = None
+    entity: EntityId = None
+    codes: Entity = {}
     while True:
         async with transaction(engine) as conn:
-            if after is None:
-                after = codes_sql(conn).lowest
-            found = await conn.execute(PAGE, {"domain": domain, "after": after, "limit": PAGE_SIZE})
-            rows = found.all()
-        page: dict[EntityId, Entity] = {}
-        for entity, system, code in rows:
-            page.setdefault(entity, {})[system] = code
-        if page:
-            yield list(page.values())
-        if len(page) < PAGE_SIZE:
+            after = after or (codes_sql(conn).lowest, "")
+            parameters = {"domain": domain, "entity": after[0], "system": after[1]}
+            rows = (await conn.execute(PAGE, {**parameters, "limit": PAGE_ROWS})).all()
+        page: list[Entity] = []
+        for row_entity, system, code in rows:
+            if row_entity != entity:
+                if codes:
+                    page.append(codes)
+                entity, codes = row_entity, {}
+            codes[system] = code
+        if len(rows) < PAGE_ROWS:
+            if codes:
+                page.append(codes)
+            if page:
+                yield page
             return
-        after = rows[-1][0]
+        if page:
+            yield page
+        after = (rows[-1][0], rows[-1][1])
 
 
 async def find(engine: AsyncEngine, domain: str, system: str, code: str) -> Entity | None:

@@ -43,8 +43,7 @@ log = structlog.get_logger(__name__)
 
 #: Refused rows listed in a result (all are counted): a bad million-row file stays small.
 MAX_LISTED = 1000
-#: Codes per chunk at most: one bound parameter each in the chunk's read, and both
-#: SQLite and asyncpg stop at 32,767 parameters per statement.
+#: Codes per chunk at most (a chunk's rows, its reads and writes are held in memory).
 MAX_CODES = 30_000
 
 
@@ -91,7 +90,7 @@ class Pace:
 
     @classmethod
     def for_dialect(cls, dialect: str) -> Pace:
-        return cls(target=0.1, pause=0.12) if dialect == "sqlite" else cls(target=0.5, pause=0)
+        return cls(target=0.08, pause=0.11) if dialect == "sqlite" else cls(target=0.5, pause=0)
 
     def limit(self, systems: int) -> None:
         self.max_rows = max(self.min_rows, min(self.max_rows, MAX_CODES // max(systems, 1)))
@@ -100,7 +99,7 @@ class Pace:
     def took(self, rows: int, seconds: float) -> None:
         if rows >= self.rows:  # a short last chunk says nothing about the pace
             wanted = int(rows * self.target / max(seconds, 0.001))
-            self.rows = max(self.min_rows, min(self.max_rows, wanted, self.rows * 2))
+            self.rows = max(self.min_rows, min(self.max_rows, wanted, self.rows * 3 // 2))
 
 
 async def _apply(conn: AsyncConnection, domain: str, chunk: list[Row]) -> tuple[ImportResult, int]:
@@ -145,26 +144,31 @@ class _Import:
     claim: bool
     result: ImportResult = field(default_factory=ImportResult)
     committed: bool = False
-    #: PostgreSQL plans from statistics: each time the import has added as many code
-    #: rows as the table had at its last ANALYZE, they are refreshed (log n times).
+    #: PostgreSQL plans from statistics: ANALYZE when the import has added 1,000 code rows
+    #: to a table without statistics, and whenever it has grown the table tenfold.
+    statistics: bool = False
     table_rows: float = -1
     added: int = 0
 
     async def chunk(self, rows: list[Row]) -> bool:
         """One chunk in one transaction; False: the domain exists and this is a seed."""
         async with transaction(self.engine) as conn:
-            await lock_domain(conn, self.domain)
+            await lock_domain(conn, self.domain, bulk=True)
             started = time.monotonic()
             if not self.committed:
-                self.table_rows = await codes_sql(conn).table_rows(conn)
+                sql = codes_sql(conn)
+                self.statistics = sql.plans_from_statistics
+                self.table_rows = await sql.table_rows(conn)
                 if self.claim and not await _claim(conn, self.domain):
                     return False
             part, inserted = await _apply(conn, self.domain, rows)
-        self.pace.took(len(rows), time.monotonic() - started)
+        took = time.monotonic() - started
+        self.pace.took(len(rows), took)
+        log.debug("master-data chunk", domain=self.domain, rows=len(rows), seconds=round(took, 3))
         self.result.add(part)
         self.committed = True
         self.added += inserted
-        if self.added > max(self.table_rows, 1000):
+        if self.statistics and self.added > max(self.table_rows * 9, 1000):
             await self._analyze()
         return True
 

@@ -10,6 +10,7 @@ PostgreSQL, 32 hex digits in SQLite's ``CHAR(32)``): no conversion per row.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any, Protocol
 from uuid import UUID
@@ -21,14 +22,14 @@ EntityId = Any  # the driver's value: uuid.UUID (asyncpg) or str (SQLite)
 CodeRow = tuple[EntityId, str, str]  # (entity, system, code)
 Pair = tuple[str, str]  # (system, code)
 
-#: The entities of a domain after ``after``, ``limit`` of them, with all their codes.
+#: A domain's codes after (entity, system), in that order: one range of the unique index
+#: (domain, entity, system), whatever the planner knows about the table.
 PAGE = text(
     """
 SELECT entity, system, code FROM xref_codes
-WHERE domain = :domain AND entity IN (
-    SELECT entity FROM xref_codes WHERE domain = :domain AND entity > :after
-    GROUP BY entity ORDER BY entity LIMIT :limit)
-ORDER BY entity, id
+WHERE domain = :domain AND (entity, system) > (:entity, :system)
+ORDER BY entity, system
+LIMIT :limit
 """
 )
 DELETE_ENTITY = text("DELETE FROM xref_codes WHERE domain = :domain AND entity = :entity")
@@ -37,8 +38,14 @@ DELETE_ENTITY = text("DELETE FROM xref_codes WHERE domain = :domain AND entity =
 class CodesSql(Protocol):
     #: Below every entity id (where paging starts).
     lowest: EntityId
+    #: The planner needs ANALYZE after an import grew the table.
+    plans_from_statistics: bool
 
     def new_id(self, value: int) -> EntityId: ...
+
+    async def lock(self, conn: AsyncConnection, domain: str, *, bulk: bool) -> None:
+        """Writers of ``domain`` take turns until the transaction ends; ``bulk``: this
+        transaction is one chunk of an import."""
 
     async def owners(
         self, conn: AsyncConnection, domain: str, pairs: Sequence[Pair]
@@ -71,6 +78,7 @@ class PostgresCodes:
     so that the planner keeps them index probes even without statistics."""
 
     lowest: EntityId = UUID(int=0)
+    plans_from_statistics = True
     OWNERS = text(
         """
 SELECT x.entity, w.system, w.code
@@ -103,8 +111,24 @@ FROM unnest(CAST(:entities AS uuid[]), CAST(:systems AS varchar[]), CAST(:codes 
 """
     )
 
+    #: An import's chunk: plans made for its values (never a generic plan made when the
+    #: table was small), and a commit that does not wait for the disk: the import's last
+    #: transaction (synchronous) flushes the log of every chunk before it, and a chunk
+    #: lost to a crash is one the import reports as not done (run it again).
+    BULK = text(
+        "SELECT pg_advisory_xact_lock(:key), "
+        "set_config('plan_cache_mode', 'force_custom_plan', true), "
+        "set_config('synchronous_commit', 'off', true)"
+    )
+    LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
     def new_id(self, value: int) -> EntityId:
         return UUID(int=value)
+
+    async def lock(self, conn: AsyncConnection, domain: str, *, bulk: bool) -> None:
+        digest = hashlib.sha256(f"esb.xref:{domain}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        await conn.execute(self.BULK if bulk else self.LOCK, {"key": key})
 
     async def owners(
         self, conn: AsyncConnection, domain: str, pairs: Sequence[Pair]
@@ -168,6 +192,7 @@ class SqliteCodes:
     codes and entities go in through temporary tables (one connection's own)."""
 
     lowest: EntityId = ""
+    plans_from_statistics = False
     TABLES = (
         "CREATE TEMP TABLE IF NOT EXISTS xref_wanted (system TEXT, code TEXT)",
         "CREATE TEMP TABLE IF NOT EXISTS xref_named (entity TEXT)",
@@ -186,6 +211,9 @@ ORDER BY x.entity, x.id
 
     def new_id(self, value: int) -> EntityId:
         return f"{value:032x}"  # how SQLAlchemy's Uuid keeps a UUID in SQLite
+
+    async def lock(self, conn: AsyncConnection, domain: str, *, bulk: bool) -> None:
+        """``BEGIN IMMEDIATE`` already made this the only writer of the database."""
 
     async def _fill(self, conn: AsyncConnection, table: str, rows: Sequence[Any]) -> None:
         for statement in self.TABLES:
