@@ -133,8 +133,10 @@ def rows(text: IO[str], source: str) -> Iterator[Row]:
 
 
 def _text(systems: list[str], entities: Iterable[Entity]) -> str:
+    """RFC 4180 lines (CRLF, as Excel writes them): the csv module then also quotes a cell
+    with a carriage return, which a bare LF line ending would leave open to splitting."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerows([neutralise(e.get(s, "")) for s in systems] for e in entities)
     return out.getvalue()
 

@@ -96,8 +96,23 @@ async def test_export_text_starts_with_a_bom_and_neutralises_cells() -> None:
         yield [{"erp": "C1", "mes": "=1+1"}, {"erp": "C2"}]
 
     text = "".join([chunk async for chunk in xref_csv.chunks(["erp", "mes"], pages())])
-    assert text == "\ufefferp,mes\nC1,'=1+1\nC2,\n"
-    assert list(csv.reader(io.StringIO(text[1:]))) == [["erp", "mes"], ["C1", "'=1+1"], ["C2", ""]]
+    assert text == "\ufefferp,mes\r\nC1,'=1+1\r\nC2,\r\n"
+    assert list(csv.reader(io.StringIO(text[1:], newline=""))) == [
+        ["erp", "mes"],
+        ["C1", "'=1+1"],
+        ["C2", ""],
+    ]
+
+
+async def test_any_code_comes_back_from_its_export_line_breaks_and_quotes_included() -> None:
+    codes = ["\rCR", "a\r\nb", "x\ny", 'say "hi"', "a,b", "'", "''", "=1", "中文"]
+    entities = [{"erp": f"K{n}", "mes": code} for n, code in enumerate(codes)]
+
+    async def pages() -> AsyncIterator[list[xref_csv.Entity]]:
+        yield entities
+
+    text = "".join([chunk async for chunk in xref_csv.chunks(["erp", "mes"], pages())])
+    assert [codes for _, codes in read(text)] == entities
 
 
 @pytest.mark.parametrize("name", ["customer.csv", "中.csv", 'a"b\\c.csv', "客户 主数据.csv"])
