@@ -51,11 +51,27 @@ def restore(cell: str) -> str:
 def text_reader(binary: IO[bytes]) -> Iterator[IO[str]]:
     """UTF-8, with or without Excel's byte-order mark (the csv module wants ``newline=""``);
     the binary file stays open afterwards, to be read again."""
-    text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+    text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
         yield text
     finally:
         text.detach()
+
+
+def _utf8(text: str) -> bool:
+    """False for bytes that were not UTF-8 (decoded to lone surrogates, so that the row
+    that has them can be named: a strict decoder fails a whole block at once)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _cell_problem(cell: str, max_length: int) -> str | None:
+    return "is not UTF-8" if not _utf8(cell) else text_problem(cell, max_length)
 
 
 def _header(reader: Iterator[list[str]], source: str) -> list[str]:
@@ -65,7 +81,7 @@ def _header(reader: Iterator[list[str]], source: str) -> list[str]:
     problems = [
         FieldProblem(f"{source}:1:{column}", f"system name {problem}")
         for column, name in enumerate(header, start=1)
-        if (problem := text_problem(name, MAX_NAME)) is not None
+        if (problem := _cell_problem(name, MAX_NAME)) is not None
     ]
     if problems:
         raise ValidationFailed(problems)
@@ -78,12 +94,13 @@ def _row_problems(
     if len(row) != len(header):
         wrong = f"{len(row)} columns, the header has {len(header)}"
         return [FieldProblem(f"{source}:{number}", wrong)]
-    if max(map(len, row)) <= MAX_CODE and "\x00" not in "".join(row):
+    joined = "".join(row)
+    if max(map(len, row)) <= MAX_CODE and "\x00" not in joined and _utf8(joined):
         return []  # the common case, decided in C
     return [
         FieldProblem(f"{source}:{number}:{system}", problem)
         for system, cell in zip(header, row, strict=True)
-        if (problem := text_problem(restore(cell.strip()), MAX_CODE)) is not None
+        if (problem := _cell_problem(restore(cell.strip()), MAX_CODE)) is not None
     ]
 
 
@@ -95,8 +112,6 @@ def _records(text: IO[str], source: str) -> Iterator[tuple[int, list[str]]]:
         for number, record in enumerate(reader, start=1):
             if number == 1 or "".join(record).strip():
                 yield number, record
-    except UnicodeDecodeError:
-        raise ValidationFailed([FieldProblem(f"{source}:{number + 1}", "is not UTF-8")]) from None
     except csv.Error as exc:
         raise ValidationFailed([FieldProblem(f"{source}:{number + 1}", str(exc))]) from None
 

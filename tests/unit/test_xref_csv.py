@@ -78,10 +78,12 @@ def test_the_header_names_each_system_once_within_the_name_limit() -> None:
 
 def test_a_ragged_row_and_a_broken_encoding_are_refused_by_row() -> None:
     assert refusal("erp,mes\nC1\n") == [("customer.csv:2", "1 columns, the header has 2")]
-    binary = io.BytesIO("erp,mes\nC1,é\n".encode("latin-1"))
+    binary = io.BytesIO("erp,mes\nC1,ok\nC2,é\n".encode("latin-1"))
     with xref_csv.text_reader(binary) as text, pytest.raises(ValidationFailed) as refused:
         xref_csv.check(text, "customer.csv")
-    assert refused.value.problems[0].message == "is not UTF-8"
+    assert [(p.field, p.message) for p in refused.value.problems] == [
+        ("customer.csv:3:mes", "is not UTF-8")
+    ]
 
 
 def test_a_file_with_many_problems_lists_the_first_ones() -> None:
