@@ -26,7 +26,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ESCAPE = "'"
 #: Excel only shows Chinese in a UTF-8 CSV that starts with a byte-order mark.
 BOM = "\ufeff"
-#: A 422 lists this many problems of a file (and says how many more there were).
+#: A 422 lists this many problems of a file (and then says that there are more).
 MAX_PROBLEMS = 20
 
 

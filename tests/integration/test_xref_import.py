@@ -88,6 +88,22 @@ async def test_each_chunk_sees_what_the_chunks_before_it_wrote(
     ]
 
 
+async def test_a_key_twice_in_one_chunk_ends_as_its_last_row_says(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    gut = await make_gateway(config_with_masterdata(tmp_path / "cfg", target))
+    body = "erp,mes,wms\nC7,M1,W1\nC7,M2,\nC0001,M1,\nC8,M2,\nC7,M3,W7\n"
+    answer = await post_csv(gut, "customer", body)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert (result["created"], result["updated"], result["refused"]) == (1, 3, 1)
+    assert result["errors"][0]["row"] == 5  # M2 is C7's until row 6 moves it on
+    assert (await gut.admin("GET", "/v1/xref/customer/erp/C7")).json() == {
+        "erp": "C7", "mes": "M3", "wms": "W7"
+    }  # fmt: skip
+    assert (await gut.admin("GET", "/v1/xref/customer/mes/M1")).json()["erp"] == "C0001"
+
+
 async def test_an_import_is_announced_once_when_it_ends(
     make_gateway, target: TargetServer, tmp_path: Path
 ) -> None:

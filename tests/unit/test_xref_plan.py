@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from esb.errors import Conflict
-from esb.store.xref import EntitySet
+from esb.store.xref_plan import EntitySet
 from esb.store.xref_sql import SqliteCodes
 
 

@@ -1,8 +1,8 @@
 """Master data in the database: for a domain, which code each system uses for one entity.
 
 A change reads only the entities it can touch (never the whole domain), plans in
-Python against them (``EntitySet``), writes the difference, and is written to the
-audit log. Writers of one domain take turns: SQLite has one writer anyway, and
+Python against them (``store.xref_plan``), writes the difference, and is written to
+the audit log. Writers of one domain take turns: SQLite has one writer anyway, and
 PostgreSQL takes a transaction-level advisory lock per domain, so a plan is never
 made against codes another writer is changing. Each change bumps the domain's
 version in its transaction, so every process's cache knows to reload (an import
@@ -12,124 +12,20 @@ bumps it once, at its end: see ``store.xref_import``).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from esb.errors import Conflict
-from esb.ids import uuid7
 from esb.store.audit import audit
 from esb.store.engine import transaction, utcnow
 from esb.store.tables import xref_codes, xref_versions
-from esb.store.xref_sql import DELETE_ENTITY, PAGE, CodeRow, CodesSql, EntityId, codes_sql
-
-Entity = dict[str, str]  # system -> code
-Pair = tuple[str, str]  # (system, code)
+from esb.store.xref_plan import EntitySet, Writes
+from esb.store.xref_sql import DELETE_ENTITY, PAGE, EntityId, codes_sql
+from esb.xref_csv import Entity
 
 #: Rows per page when a domain is read whole (export, cache reload).
 PAGE_ROWS = 3000
-
-
-@dataclass
-class Change:
-    """One entity before and after a planned change (``before`` None: a new entity)."""
-
-    entity: EntityId
-    before: Entity | None
-    after: Entity
-
-
-@dataclass
-class EntitySet:
-    """The entities a change can touch, as they are now, kept exact as changes are planned."""
-
-    sql: CodesSql
-    entities: dict[EntityId, Entity] = field(default_factory=dict)
-    index: dict[Pair, EntityId] = field(default_factory=dict)
-    last_new: int = 0
-
-    def add(self, entity: EntityId, system: str, code: str) -> None:
-        self.entities.setdefault(entity, {})[system] = code
-        self.index[(system, code)] = entity
-
-    def owner(self, system: str, code: str) -> EntityId | None:
-        return self.index.get((system, code))
-
-    def entities_to_read(self, rows: Sequence[Entity], *, whole_keys: bool) -> set[EntityId]:
-        """The entities known only by the codes ``rows`` name that planning needs whole."""
-        wanted: set[EntityId] = set()
-        for row in rows:
-            key = self.index.get(next(iter(row.items())))
-            if whole_keys and key is not None:
-                wanted.add(key)
-            for pair in row.items():
-                if pair[1] and (owner := self.index.get(pair)) != key:
-                    wanted.update(e for e in (key, owner) if e is not None)
-        return wanted
-
-    def plan(self, system: str, code: str, codes: Entity, *, empty_removes: bool) -> Change | None:
-        """Set ``codes`` on the entity ``system`` calls ``code`` (new if none); None: no change.
-
-        A code that already names a different entity is a Conflict: master data is never
-        re-keyed as a side effect. The set is updated, so the next plan sees this one.
-        """
-        entity = self.owner(system, code)
-        before = self.entities.get(entity) if entity is not None else None
-        after = dict(before or {system: code})
-        for other, value in codes.items():
-            if other == system:
-                continue
-            if value:
-                owner = self.owner(other, value)
-                if owner is not None and owner != entity:
-                    raise Conflict(
-                        f"{other} code {value!r} already names another entity "
-                        f"({self.describe(owner)})"
-                    )
-                after[other] = value
-            elif empty_removes:
-                after.pop(other, None)
-        if after == before:
-            return None
-        change = Change(self._new_id() if entity is None else entity, before, after)
-        self._apply(change)
-        return change
-
-    def describe(self, entity: EntityId) -> str:
-        return ", ".join(f"{s} {c!r}" for s, c in self.entities[entity].items())
-
-    def _new_id(self) -> EntityId:
-        """A UUIDv7 above the previous one: entities export in the order they were planned,
-        also within one millisecond."""
-        self.last_new = max(uuid7().int, self.last_new + 1)
-        return self.sql.new_id(self.last_new)
-
-    def _apply(self, change: Change) -> None:
-        """Codes the entity gave up name nothing any more: a later row may take them."""
-        for pair in (change.before or {}).items():
-            if self.index.get(pair) == change.entity:
-                del self.index[pair]
-        self.entities[change.entity] = change.after
-        self.index.update(dict.fromkeys(change.after.items(), change.entity))
-
-
-@dataclass
-class Writes:
-    """The rows a batch of changes deletes and inserts (a code that changed is both)."""
-
-    deletes: list[tuple[EntityId, str]] = field(default_factory=list)
-    inserts: list[CodeRow] = field(default_factory=list)
-
-    def add(self, change: Change) -> None:
-        before = change.before or {}
-        for system, code in before.items():
-            if change.after.get(system) != code:
-                self.deletes.append((change.entity, system))
-        for system, code in change.after.items():
-            if before.get(system) != code:
-                self.inserts.append((change.entity, system, code))
 
 
 async def lock_domain(conn: AsyncConnection, domain: str, *, bulk: bool = False) -> None:
@@ -157,9 +53,12 @@ async def entity_set(
     return found
 
 
-async def write(conn: AsyncConnection, domain: str, writes: Writes) -> None:
-    """Deletes first: a code given up by one entity may be taken by another in the batch."""
-    await codes_sql(conn).write(conn, domain, writes.deletes, writes.inserts)
+async def write(conn: AsyncConnection, domain: str, writes: Writes) -> int:
+    """Deletes first: a code given up by one entity may be taken by another in the batch.
+    Answers how many code rows were inserted."""
+    deletes, inserts = writes.rows()
+    await codes_sql(conn).write(conn, domain, deletes, inserts)
+    return len(inserts)
 
 
 async def bump(conn: AsyncConnection, domain: str) -> None:

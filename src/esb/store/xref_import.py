@@ -2,9 +2,10 @@
 
 What an import promises:
 
-- **Atomic per chunk.** Rows are applied in chunks, each one transaction: read the
-  entities the chunk names (one query), plan every row in Python, write the
-  differences (one batched delete, one batched insert). If the import stops half
+- **Atomic per chunk.** Rows are applied in chunks, each one transaction: read who
+  owns the codes the chunk names (and, for the few entities it may change, their
+  codes), plan every row in Python, write the differences (one batched delete, one
+  batched insert). If the import stops half
   way, the chunks before stay applied; running the same file again is idempotent
   (the rows already there count as unchanged), so the fix is to run it again.
 - **Short transactions.** A chunk's size adapts so its transaction takes about
@@ -28,6 +29,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.errors import Conflict, StoreUnavailable
@@ -35,7 +37,8 @@ from esb.limits import clean_text
 from esb.store.audit import audit
 from esb.store.engine import transaction, utcnow
 from esb.store.tables import xref_versions
-from esb.store.xref import Writes, bump, entity_set, lock_domain, write
+from esb.store.xref import bump, entity_set, lock_domain, write
+from esb.store.xref_plan import Writes
 from esb.store.xref_sql import codes_sql
 from esb.xref_csv import Row
 
@@ -123,8 +126,7 @@ async def _apply(conn: AsyncConnection, domain: str, chunk: list[Row]) -> tuple[
         part.created += change.before is None
         part.updated += change.before is not None
         writes.add(change)
-    await write(conn, domain, writes)
-    return part, len(writes.inserts)
+    return part, await write(conn, domain, writes)
 
 
 async def _claim(conn: AsyncConnection, domain: str) -> bool:
@@ -173,11 +175,15 @@ class _Import:
         return True
 
     async def _analyze(self) -> None:
-        async with transaction(self.engine) as conn:
-            sql = codes_sql(conn)
-            await sql.analyze(conn)
-            self.table_rows = await sql.table_rows(conn)
+        """Better plans for the next chunks; the import goes on without them if need be."""
         self.added = 0
+        try:
+            async with transaction(self.engine) as conn:
+                sql = codes_sql(conn)
+                await sql.analyze(conn)
+                self.table_rows = await sql.table_rows(conn)
+        except (StoreUnavailable, DBAPIError) as exc:
+            log.warning("master-data statistics not refreshed", error=repr(exc.__cause__ or exc))
 
     async def finish(self, actor: str, reason: str, error: str = "") -> None:
         """Announce the import (one version bump) and audit it, complete or not."""
@@ -217,8 +223,14 @@ async def import_rows(
                 return None
             await asyncio.sleep(pace.pause)
     except BaseException as exc:
+        log.warning(
+            "master-data import stopped",
+            domain=domain,
+            applied=work.result.counts(),
+            error=repr(exc.__cause__ or exc),
+        )
         if work.committed:
-            await _finish_quietly(work, actor, reason, repr(exc))
+            await _finish_quietly(work, actor, reason, repr(exc.__cause__ or exc))
         raise
     finally:
         await ahead.close()

@@ -183,8 +183,10 @@ FROM unnest(CAST(:entities AS uuid[]), CAST(:systems AS varchar[]), CAST(:codes 
     async def analyze(self, conn: AsyncConnection) -> None:
         """Without statistics (a table an import is filling) the planner cannot tell the
         two unique indexes apart and may filter a whole domain for one entity's codes.
-        Only the table's owner may: anyone else gets a warning, not an error."""
-        await conn.exec_driver_sql("ANALYZE xref_codes")
+        Only the table's owner may: anyone else gets a warning, not an error; a table
+        being vacuumed is skipped (autovacuum analyzes it then)."""
+        await conn.exec_driver_sql("SET LOCAL lock_timeout = '1s'")
+        await conn.exec_driver_sql("ANALYZE (SKIP_LOCKED) xref_codes")
 
 
 class SqliteCodes:
