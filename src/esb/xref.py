@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -30,41 +31,69 @@ from esb.xref_csv import Entity
 
 log = structlog.get_logger(__name__)
 
-Index = dict[str, dict[str, Entity]]  # system -> code -> entity codes
+
+@dataclass
+class DomainIndex:
+    """One domain as the cache holds it: per system, code -> entity number, and the code
+    of each entity number. Flat ``str``/``int`` containers: a million entities make no
+    object each (a dict per entity cost three times the memory, and the garbage
+    collector stalled the event loop for seconds walking them)."""
+
+    numbers: dict[str, dict[str, int]] = field(default_factory=dict)
+    codes: dict[str, list[str | None]] = field(default_factory=dict)
+    size: int = 0
+
+    def add(self, entity: Entity) -> None:
+        number, self.size = self.size, self.size + 1
+        for system, code in entity.items():
+            self.numbers.setdefault(system, {})[code] = number
+            column = self.codes.setdefault(system, [])
+            column.extend([None] * (number - len(column)))
+            column.append(code)
+
+    def lookup(self, from_system: str, to_system: str, code: str) -> str | None:
+        number = self.numbers.get(from_system, {}).get(code)
+        column = self.codes.get(to_system, [])
+        return column[number] if number is not None and number < len(column) else None
 
 
-async def load_index(engine: AsyncEngine, domain: str) -> tuple[Index, int]:
+async def load_index(engine: AsyncEngine, domain: str) -> tuple[DomainIndex, int]:
     """The domain as the cache holds it, and a version it is at least as new as."""
     version = await store.version(engine, domain)
-    index: Index = {}
+    index = DomainIndex()
     async for page in store.pages(engine, domain):
-        for codes in page:
-            for system, code in codes.items():
-                index.setdefault(system, {})[code] = codes
+        for entity in page:
+            index.add(entity)
     return index, version
 
 
 class XrefCache:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._domains: dict[str, Index] = {}
+        self._domains: dict[str, DomainIndex] = {}
         self._versions: dict[str, int] = {}
+        self._reloading = asyncio.Lock()  # one reload at a time: a big domain is loaded once
 
     def lookup(self, domain: str, from_system: str, to_system: str, code: str) -> str | None:
-        entity = self._domains.get(domain, {}).get(from_system, {}).get(code)
-        return None if entity is None else entity.get(to_system)
+        index = self._domains.get(domain)
+        return None if index is None else index.lookup(from_system, to_system, code)
 
     async def refresh(self) -> list[str]:
-        """Reload every domain whose version moved; return their names."""
-        current = await store.versions(self.engine)
-        changed = [d for d, v in current.items() if self._versions.get(d) != v]
-        for domain in changed:
-            self._domains[domain], self._versions[domain] = await load_index(self.engine, domain)
-        for domain in set(self._domains) - set(current):
-            del self._domains[domain], self._versions[domain]
+        """Reload every domain whose version moved; return the domains that are newer in
+        the cache than when this was called (also those another caller reloaded while
+        this one waited its turn)."""
+        seen = dict(self._versions)
+        async with self._reloading:
+            current = await store.versions(self.engine)
+            changed = [d for d, v in current.items() if self._versions.get(d) != v]
+            for domain in changed:
+                index, version = await load_index(self.engine, domain)
+                self._domains[domain], self._versions[domain] = index, version
+            for domain in set(self._domains) - set(current):
+                del self._domains[domain], self._versions[domain]
         if changed:
             log.info("master data reloaded", domains=changed)
-        return changed
+        return [d for d, v in self._versions.items() if seen.get(d) != v]
 
     async def watch(self, interval: float) -> None:
         while True:

@@ -8,8 +8,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+import esb.xref
 from esb.settings import Settings
+from esb.store import xref as store
 from tests.support.gateway import GatewayUnderTest, rest_interface, write_config
 from tests.support.target import TargetServer
 
@@ -109,3 +114,22 @@ def test_cli_import_and_export(tmp_path: Path) -> None:
     exported = subprocess.run([*esb, "xref", "export", "customer"], env=env, capture_output=True,
                               text=True)
     assert exported.stdout == "\ufeff" + (MASTERDATA / "customer.csv").read_text()
+
+
+async def test_two_refreshes_at_once_load_a_changed_domain_once_and_both_see_it(
+    make_gateway, target: TargetServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gut = await make_gateway(config_with_masterdata(tmp_path / "cfg", target), xref_refresh=60)
+    loads: list[str] = []
+    load_index = esb.xref.load_index
+
+    async def counted(engine: Any, domain: str) -> Any:
+        loads.append(domain)
+        return await load_index(engine, domain)
+
+    monkeypatch.setattr(esb.xref, "load_index", counted)
+    await store.put_entity(gut.gateway.engine, "customer", "erp", "C0003", {}, actor="test")
+    xref = gut.gateway.xref
+    assert await asyncio.gather(xref.refresh(), xref.refresh()) == [["customer"], ["customer"]]
+    assert loads == ["customer"]
+    assert xref.lookup("customer", "erp", "erp", "C0003") == "C0003"
