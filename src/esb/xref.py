@@ -28,6 +28,7 @@ from esb.limits import MAX_NAME, MAX_REASON, text_problem
 from esb.store import xref as store
 from esb.store.xref_import import ImportResult, import_rows
 from esb.xref_csv import Entity
+from esb.xref_pacing import sliced
 
 log = structlog.get_logger(__name__)
 
@@ -113,11 +114,16 @@ async def import_file(
     actor: str,
     reason: str,
     only_if_new_domain: bool = False,
+    shared_loop: bool = False,
 ) -> ImportResult | None:
     """Check the whole file (a 422 names row and column, nothing is imported), then
-    import it as a stream: the file is read twice and never held in memory."""
+    import it as a stream: the file is read twice and never held in memory.
+    ``shared_loop``: this event loop also serves requests (see ``esb.xref_pacing``)."""
     with xref_csv.text_reader(binary) as text:
-        header = await asyncio.to_thread(xref_csv.check, text, source)
+        if shared_loop:
+            header = await sliced(xref_csv.check_steps(text, source))
+        else:
+            header = await asyncio.to_thread(xref_csv.check, text, source)
     binary.seek(0)
     with xref_csv.text_reader(binary) as text:
         return await import_rows(
@@ -128,6 +134,7 @@ async def import_file(
             actor=actor,
             reason=reason,
             only_if_new_domain=only_if_new_domain,
+            shared_loop=shared_loop,
         )
 
 
@@ -166,6 +173,7 @@ async def seed(engine: AsyncEngine, config_folder: Path) -> dict[str, int]:
                 actor="seed",
                 reason=f"seeded from {path.name}",
                 only_if_new_domain=True,
+                shared_loop=True,
             )
         if result is not None:
             seeded[path.stem] = result.created

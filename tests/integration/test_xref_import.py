@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from esb.store import xref as store
 from esb.store.tables import audit_log
-from esb.store.xref_import import Pace, import_rows
+from esb.store.xref_import import import_rows
 from esb.xref_csv import Row
+from esb.xref_pacing import Pace
 from tests.integration.test_xref import config_with_masterdata
 from tests.support.gateway import GatewayUnderTest
 from tests.support.target import TargetServer

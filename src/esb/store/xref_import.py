@@ -11,7 +11,7 @@ What an import promises:
 - **Short transactions.** A chunk's size adapts so its transaction takes about
   ``Pace.target`` seconds; on SQLite (one writer for the whole gateway) the import
   then pauses long enough for a waiting accept to take the lock, so an accept
-  waits for at most about one chunk.
+  waits for at most about one chunk (``esb.xref_pacing``).
 - **One announcement.** The domain's version moves once, when the import ends (also
   when it fails after some chunks), with the audit entry: each process's cache
   reloads the domain once per import, not once per chunk. Until then the cache
@@ -24,7 +24,6 @@ import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any
 
 import structlog
@@ -41,13 +40,12 @@ from esb.store.xref import bump, entity_set, lock_domain, write
 from esb.store.xref_plan import Writes
 from esb.store.xref_sql import codes_sql
 from esb.xref_csv import Row
+from esb.xref_pacing import Pace, ReadAhead, Reader, ReadInSlices
 
 log = structlog.get_logger(__name__)
 
 #: Refused rows listed in a result (all are counted): a bad million-row file stays small.
 MAX_LISTED = 1000
-#: Codes per chunk at most (a chunk's rows, its reads and writes are held in memory).
-MAX_CODES = 30_000
 
 
 @dataclass
@@ -77,32 +75,6 @@ class ImportResult:
             "unchanged": self.unchanged,
             "refused": self.refused,
         }
-
-
-@dataclass
-class Pace:
-    """Rows per chunk, adapted so a chunk's transaction takes about ``target`` seconds,
-    and the pause after each chunk (SQLite: longer than its busy handler's longest
-    sleep, 100 ms, so a writer waiting in another process gets its turn)."""
-
-    target: float
-    pause: float
-    rows: int = 500
-    min_rows: int = 50
-    max_rows: int = 10_000
-
-    @classmethod
-    def for_dialect(cls, dialect: str) -> Pace:
-        return cls(target=0.08, pause=0.11) if dialect == "sqlite" else cls(target=0.5, pause=0)
-
-    def limit(self, systems: int) -> None:
-        self.max_rows = max(self.min_rows, min(self.max_rows, MAX_CODES // max(systems, 1)))
-        self.rows = min(self.rows, self.max_rows)
-
-    def took(self, rows: int, seconds: float) -> None:
-        if rows >= self.rows:  # a short last chunk says nothing about the pace
-            wanted = int(rows * self.target / max(seconds, 0.001))
-            self.rows = max(self.min_rows, min(self.max_rows, wanted, self.rows * 3 // 2))
 
 
 async def _apply(conn: AsyncConnection, domain: str, chunk: list[Row]) -> tuple[ImportResult, int]:
@@ -205,18 +177,20 @@ async def import_rows(
     actor: str,
     reason: str = "",
     only_if_new_domain: bool = False,
+    shared_loop: bool = False,
     pace: Pace | None = None,
 ) -> ImportResult | None:
     """Upsert ``rows`` (their first system is the key; an empty cell keeps the code) in
     chunks; refused rows are reported with their number, the others applied.
 
     ``only_if_new_domain``: do nothing if the domain exists (seeding never overwrites
-    what an operator changed later); answers None then.
+    what an operator changed later); answers None then. ``shared_loop``: this event
+    loop also serves requests (see ``esb.xref_pacing``).
     """
-    pace = pace or Pace.for_dialect(engine.dialect.name)
+    pace = pace or Pace.for_dialect(engine.dialect.name, shared_loop=shared_loop)
     pace.limit(systems)
     work = _Import(engine, domain, pace, only_if_new_domain)
-    ahead = _ReadAhead(rows)
+    ahead: Reader = ReadInSlices(rows) if shared_loop else ReadAhead(rows)
     try:
         while (chunk := await ahead.next(pace.rows)) or not work.committed:
             if not await work.chunk(chunk):
@@ -236,29 +210,6 @@ async def import_rows(
         await ahead.close()
     await work.finish(actor, reason)
     return work.result
-
-
-class _ReadAhead:
-    """The next chunk is parsed in a thread while this one is in the database: the
-    import's Python work and the database's overlap."""
-
-    def __init__(self, rows: Iterator[Row]) -> None:
-        self.rows = rows
-        self.pending: asyncio.Future[list[Row]] | None = None
-
-    def _read(self, size: int) -> asyncio.Future[list[Row]]:
-        return asyncio.ensure_future(asyncio.to_thread(lambda: list(islice(self.rows, size))))
-
-    async def next(self, size: int) -> list[Row]:
-        chunk = await (self.pending or self._read(size))
-        self.pending = self._read(size) if chunk else None
-        return chunk
-
-    async def close(self) -> None:
-        """Wait for a read in flight: the file must not close under it."""
-        if self.pending is not None:
-            await asyncio.gather(self.pending, return_exceptions=True)
-            self.pending = None
 
 
 async def _finish_quietly(work: _Import, actor: str, reason: str, error: str) -> None:
