@@ -221,7 +221,7 @@ def cli_import(gateway: Gateway, domain: str, path: Path) -> dict[str, Any]:
     with log.open("ab") as err:
         proc = subprocess.Popen(
             [*ESB, "xref", "import", domain, str(path)],
-            env=gateway.env() | {"ESB_LOG_LEVEL": "DEBUG"},  # each chunk, into the log
+            env=gateway.env(),
             stdout=subprocess.PIPE,
             stderr=err,
         )
