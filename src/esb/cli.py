@@ -177,37 +177,47 @@ def xref_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV; header: systems")],
     reason: Annotated[str, typer.Option(help="kept in the audit log")] = "CLI import",
 ) -> None:
-    """Upsert a domain's entities from CSV (one column per system, as in masterdata/)."""
-    from esb.store.xref import import_entities
-    from esb.xref import parse_csv
+    """Upsert a domain's entities from CSV (one column per system, as in masterdata/).
+
+    The file is read as a stream (checked whole first, then applied chunk by chunk):
+    any size works in constant memory, and a running gateway keeps accepting."""
+    from esb.xref import check_arguments, import_file
 
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
-    rows = parse_csv(file.read_text(encoding="utf-8-sig"), source=str(file))
 
     async def work(engine: Any) -> Any:
-        return await import_entities(engine, domain, rows, actor="cli", reason=reason)
+        check_arguments(domain, reason, new_domain=True)
+        with file.open("rb") as binary:
+            return await import_file(
+                engine, domain, binary, source=str(file), actor="cli", reason=reason
+            )
 
     result = run(lambda: _with_engine(settings, work))
     typer.echo(
         f"{domain}: {result.created} created, {result.updated} updated, "
-        f"{result.unchanged} unchanged, {len(result.errors)} refused"
+        f"{result.unchanged} unchanged, {result.refused} refused"
     )
     for error in result.errors:
         typer.echo(f"{file}:{error['row']}: {error['message']}", err=True)
-    if result.errors:
+    if result.refused > len(result.errors):
+        typer.echo(f"... and {result.refused - len(result.errors)} more", err=True)
+    if result.refused:
         raise typer.Exit(1)
 
 
 @xref_app.command("export")
 def xref_export(domain: Annotated[str, typer.Argument(help="e.g. customer")]) -> None:
-    """Print a domain as CSV (the same format import reads)."""
-    from esb.store.xref import entities_sorted, load_domain
-    from esb.xref import format_csv
+    """Print a domain as CSV (the format import reads; UTF-8 with a BOM, for Excel)."""
+    from esb.xref import check_arguments, export_csv
 
     settings = Settings()
-    data, _ = run(lambda: _with_engine(settings, lambda e: load_domain(e, domain)))
-    typer.echo(format_csv(entities_sorted(data)), nl=False)
+
+    async def work(engine: Any) -> None:
+        check_arguments(domain)
+        await export_csv(engine, domain, sys.stdout.buffer)
+
+    run(lambda: _with_engine(settings, work))
 
 
 @app.command()

@@ -8,8 +8,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+import esb.xref
 from esb.settings import Settings
+from esb.store import xref as store
 from tests.support.gateway import GatewayUnderTest, rest_interface, write_config
 from tests.support.target import TargetServer
 
@@ -51,7 +56,12 @@ async def test_seeded_then_managed_over_http(
     assert gut.gateway.xref.lookup("customer", "erp", "mes", "C9999") is None
 
     csv = await gut.admin("GET", "/v1/xref/customer", params={"format": "csv"})
-    assert csv.text.splitlines() == ["erp,mes,wms", "C0001,900123,CUST-01", "C0002,900456,CUST-02"]
+    assert csv.content.startswith("\ufeff".encode())  # Excel shows Chinese only with a BOM
+    assert csv.content.decode("utf-8-sig").splitlines() == [
+        "erp,mes,wms",
+        "C0001,900123,CUST-01",
+        "C0002,900456,CUST-02",
+    ]
     domains = (await gut.admin("GET", "/v1/xref")).json()["domains"]
     assert {d["domain"]: d["entities"] for d in domains} == {"customer": 2, "material": 3}
 
@@ -119,4 +129,23 @@ def test_cli_import_and_export(tmp_path: Path) -> None:
     exported = subprocess.run(
         [*esb, "xref", "export", "customer"], env=env, capture_output=True, text=True
     )
-    assert exported.stdout == (MASTERDATA / "customer.csv").read_text()
+    assert exported.stdout == "\ufeff" + (MASTERDATA / "customer.csv").read_text()
+
+
+async def test_two_refreshes_at_once_load_a_changed_domain_once_and_both_see_it(
+    make_gateway, target: TargetServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gut = await make_gateway(config_with_masterdata(tmp_path / "cfg", target), xref_refresh=60)
+    loads: list[str] = []
+    load_index = esb.xref.load_index
+
+    async def counted(engine: Any, domain: str) -> Any:
+        loads.append(domain)
+        return await load_index(engine, domain)
+
+    monkeypatch.setattr(esb.xref, "load_index", counted)
+    await store.put_entity(gut.gateway.engine, "customer", "erp", "C0003", {}, actor="test")
+    xref = gut.gateway.xref
+    assert await asyncio.gather(xref.refresh(), xref.refresh()) == [["customer"], ["customer"]]
+    assert loads == ["customer"]
+    assert xref.lookup("customer", "erp", "erp", "C0003") == "C0003"

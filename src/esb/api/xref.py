@@ -1,32 +1,63 @@
-"""Master data (cross-reference) over HTTP: read, set, delete, import and export CSV."""
+"""Master data (cross-reference) over HTTP: read, set, delete, import and export CSV.
+
+Every text this router takes (domain, system and code in the path, codes and reason
+in the body, CSV cells) is checked against what the store can hold (``esb.limits``)
+and refused with 422 naming it, the same in both modes.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+import tempfile
+from collections.abc import Callable
+from typing import IO, Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
-from starlette.responses import Response
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
+from starlette.responses import Response, StreamingResponse
 
+from esb import xref_csv
 from esb.api.auth import AdminDep
-from esb.api.messages import read_body
 from esb.api.responses import JsonResponse
 from esb.config.models import NAME_PATTERN
-from esb.errors import FieldProblem, NotFound, ValidationFailed
+from esb.errors import NotFound, PayloadTooLarge
+from esb.limits import MAX_CODE, MAX_NAME, MAX_REASON, text_problem
 from esb.store import xref as store
-from esb.xref import format_csv, parse_csv
+from esb.xref import import_file
 
 router = APIRouter(prefix="/v1/xref", tags=["master data"])
-Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
+
+
+def _storable(max_length: int) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        problem = text_problem(value, max_length)
+        if problem is not None:
+            raise PydanticCustomError("unstorable_text", problem)
+        return value
+
+    return check
+
+
+Storable = AfterValidator(_storable(MAX_CODE))
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=MAX_NAME)]
+Code = Annotated[str, Field(max_length=MAX_CODE), Storable]
+DomainPath = Annotated[str, Path(max_length=MAX_NAME), AfterValidator(_storable(MAX_NAME))]
+SystemPath = DomainPath
+CodePath = Annotated[str, Path(max_length=MAX_CODE), Storable]
+NewName = Annotated[str, Path(pattern=NAME_PATTERN, max_length=MAX_NAME)]
 
 
 class EntityCodes(BaseModel):
     """The entity's codes in other systems; an empty string removes one."""
 
-    codes: dict[Name, Annotated[str, Field(max_length=200)]] = Field(
+    codes: dict[Name, Code] = Field(
         description="system -> code, e.g. {'mes': '900999', 'wms': 'CUST-99'}"
     )
-    reason: str = Field(default="", max_length=2000, description="kept in the audit log")
+    reason: Annotated[str, AfterValidator(_storable(MAX_REASON))] = Field(
+        default="", max_length=MAX_REASON, description="kept in the audit log"
+    )
 
 
 async def _changed(request: Request) -> None:
@@ -39,38 +70,53 @@ async def list_domains(request: Request, _: AdminDep) -> JsonResponse:
     return JsonResponse({"domains": await store.domains(request.app.state.gateway.engine)})
 
 
-@router.get("/{domain}", summary="Every entity of a domain (JSON, or CSV with ?format=csv)")
+def attachment(filename: str) -> str:
+    """Content-Disposition for any file name: an ASCII fallback, and RFC 5987's UTF-8 form."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+@router.get(
+    "/{domain}",
+    summary="Every entity of a domain (JSON, or CSV with ?format=csv)",
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 async def get_domain(
-    domain: str,
+    domain: DomainPath,
     request: Request,
     _: AdminDep,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Response:
-    data, version = await store.load_domain(request.app.state.gateway.engine, domain)
-    entities = store.entities_sorted(data)
+    engine = request.app.state.gateway.engine
     if format == "csv":
-        return Response(
-            format_csv(entities),
+        return StreamingResponse(
+            xref_csv.chunks(await store.systems(engine, domain), store.pages(engine, domain)),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{domain}.csv"'},
+            headers={"Content-Disposition": attachment(f"{domain}.csv")},
         )
+    version = await store.version(engine, domain)
+    entities = [entity async for page in store.pages(engine, domain) for entity in page]
     return JsonResponse({"domain": domain, "version": version, "entities": entities})
 
 
 @router.get("/{domain}/{system}/{code}", summary="The entity that a system calls by a code")
 async def get_entity(
-    domain: str, system: str, code: str, request: Request, _: AdminDep
+    domain: DomainPath, system: SystemPath, code: CodePath, request: Request, _: AdminDep
 ) -> JsonResponse:
-    data, _version = await store.load_domain(request.app.state.gateway.engine, domain)
-    entity = data.index.get((system, code))
+    entity = await store.find(request.app.state.gateway.engine, domain, system, code)
     if entity is None:
         raise NotFound(f"no {domain} with {system} code {code!r}")
-    return JsonResponse(data.entities[entity])
+    return JsonResponse(entity)
 
 
 @router.put("/{domain}/{system}/{code}", summary="Set the codes of an entity (creates it if new)")
 async def put_entity(
-    domain: Name, system: Name, code: str, body: EntityCodes, request: Request, caller: AdminDep
+    domain: NewName,
+    system: NewName,
+    code: CodePath,
+    body: EntityCodes,
+    request: Request,
+    caller: AdminDep,
 ) -> JsonResponse:
     entity = await store.put_entity(
         request.app.state.gateway.engine,
@@ -87,7 +133,7 @@ async def put_entity(
 
 @router.delete("/{domain}/{system}/{code}", status_code=204, summary="Delete an entity")
 async def delete_entity(
-    domain: str, system: str, code: str, request: Request, caller: AdminDep
+    domain: DomainPath, system: SystemPath, code: CodePath, request: Request, caller: AdminDep
 ) -> Response:
     gone = await store.delete_entity(
         request.app.state.gateway.engine, domain, system, code, actor=caller.name
@@ -96,6 +142,21 @@ async def delete_entity(
         raise NotFound(f"no {domain} with {system} code {code!r}")
     await _changed(request)
     return Response(status_code=204)
+
+
+async def spool(request: Request, into: IO[bytes], limit: int) -> None:
+    """The body to a temporary file as it arrives; 413 as soon as it passes ``limit``."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body larger than {limit} bytes")
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body larger than {limit} bytes")
+        into.write(chunk)
+        await asyncio.sleep(0)  # a body already received comes without a pause: take turns
+    into.seek(0)
 
 
 _CSV_BODY = {
@@ -108,16 +169,18 @@ _CSV_BODY = {
     summary="Upsert entities from CSV (first column: the key)",
     openapi_extra=_CSV_BODY,
 )
-async def import_csv(domain: Name, request: Request, caller: AdminDep) -> JsonResponse:
-    raw = await read_body(request, request.app.state.settings.max_body_bytes * 50)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValidationFailed([FieldProblem("body", "CSV must be UTF-8")]) from None
-    rows = parse_csv(text, source=f"{domain}.csv")
-    result = await store.import_entities(
-        request.app.state.gateway.engine, domain, rows, actor=caller.name, reason="import over HTTP"
-    )
+async def import_csv(domain: NewName, request: Request, caller: AdminDep) -> JsonResponse:
+    with tempfile.TemporaryFile() as body:
+        await spool(request, body, request.app.state.settings.max_body_bytes * 50)
+        result = await import_file(
+            request.app.state.gateway.engine,
+            domain,
+            body,
+            source=f"{domain}.csv",
+            actor=caller.name,
+            reason="import over HTTP",
+            shared_loop=True,
+        )
     assert result is not None
     await _changed(request)
     return JsonResponse(result.__dict__)

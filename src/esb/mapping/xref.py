@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from esb.errors import ConfigError
+from esb.xref_csv import restore  # an exported file's neutralised formula cells
 
 Entity = Mapping[str, str]
 
@@ -65,7 +66,7 @@ def parse_masterdata(text: str, *, source: str = "csv") -> list[dict[str, str]]:
         if len(row) != len(header):
             problems.append(f"{source}:{number}: {len(row)} columns, the header has {len(header)}")
             continue
-        entities.append({s: c.strip() for s, c in zip(header, row, strict=True)})
+        entities.append({s: restore(c.strip()) for s, c in zip(header, row, strict=True)})
     if problems:
         raise ConfigError(problems)
     return entities

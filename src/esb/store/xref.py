@@ -1,45 +1,75 @@
 """Master data in the database: for a domain, which code each system uses for one entity.
 
-Every change bumps the domain's version in the same transaction (so every process's
-cache knows to reload) and is written to the audit log.
+A change reads only the entities it can touch (never the whole domain), plans in
+Python against them (``store.xref_plan``), writes the difference, and is written to
+the audit log. Writers of one domain take turns: SQLite has one writer anyway, and
+PostgreSQL takes a transaction-level advisory lock per domain, so a plan is never
+made against codes another writer is changing. Each change bumps the domain's
+version in its transaction, so every process's cache knows to reload (an import
+bumps it once, at its end: see ``store.xref_import``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
-from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from esb.errors import Conflict
-from esb.ids import uuid7
 from esb.store.audit import audit
 from esb.store.engine import transaction, utcnow
 from esb.store.tables import xref_codes, xref_versions
+from esb.store.xref_plan import EntitySet, Writes
+from esb.store.xref_sql import DELETE_ENTITY, PAGE, EntityId, codes_sql
+from esb.xref_csv import Entity
 
-Entity = dict[str, str]  # system -> code
-
-
-@dataclass
-class DomainData:
-    """One domain loaded whole: entities and the index (system, code) -> entity."""
-
-    entities: dict[UUID, Entity] = field(default_factory=dict)
-    index: dict[tuple[str, str], UUID] = field(default_factory=dict)
-
-    def find(self, codes: Entity) -> set[UUID]:
-        return {e for s, c in codes.items() if (e := self.index.get((s, c))) is not None}
+#: Rows per page when a domain is read whole (export, cache reload).
+PAGE_ROWS = 3000
 
 
-@dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
+async def lock_domain(conn: AsyncConnection, domain: str, *, bulk: bool = False) -> None:
+    """One writer per domain at a time, until the transaction ends (SQLite: always)."""
+    await codes_sql(conn).lock(conn, domain, bulk=bulk)
+
+
+async def entity_set(
+    conn: AsyncConnection, domain: str, rows: Sequence[Entity], *, whole_keys: bool
+) -> EntitySet:
+    """What planning ``rows`` (each: its key first, then codes) needs: the owner of every
+    code they name, and every code of each entity a row may change or conflict with
+    (``whole_keys``: of each row's key entity too, for a change that removes codes).
+
+    A re-import of unchanged rows, or a fresh import, reads nothing but the owners."""
+    sql = codes_sql(conn)
+    found = EntitySet(sql)
+    pairs = list(dict.fromkeys(p for row in rows for p in row.items() if p[1]))
+    for entity, system, code in await sql.owners(conn, domain, pairs):
+        found.add(entity, system, code)
+    wanted = found.entities_to_read(rows, whole_keys=whole_keys)
+    found.entities = {e: codes for e, codes in found.entities.items() if e not in wanted}
+    for entity, system, code in await sql.codes_of(conn, domain, list(wanted)):
+        found.add(entity, system, code)
+    return found
+
+
+async def write(conn: AsyncConnection, domain: str, writes: Writes) -> int:
+    """Deletes first: a code given up by one entity may be taken by another in the batch.
+    Answers how many code rows were inserted."""
+    deletes, inserts = writes.rows()
+    await codes_sql(conn).write(conn, domain, deletes, inserts)
+    return len(inserts)
+
+
+async def bump(conn: AsyncConnection, domain: str) -> None:
+    now = utcnow()
+    changed = await conn.execute(
+        update(xref_versions)
+        .where(xref_versions.c.domain == domain)
+        .values(version=xref_versions.c.version + 1, updated_at=now)
+    )
+    if changed.rowcount == 0:
+        await conn.execute(xref_versions.insert().values(domain=domain, version=1, updated_at=now))
 
 
 async def versions(engine: AsyncEngine) -> dict[str, int]:
@@ -48,25 +78,59 @@ async def versions(engine: AsyncEngine) -> dict[str, int]:
         return {r.domain: r.version for r in rows}
 
 
-async def _load(conn: AsyncConnection, domain: str) -> DomainData:
-    data = DomainData()
-    rows = await conn.execute(
-        select(xref_codes.c.entity, xref_codes.c.system, xref_codes.c.code).where(
-            xref_codes.c.domain == domain
-        )
-    )
-    for entity, system, code in rows:
-        data.entities.setdefault(entity, {})[system] = code
-        data.index[(system, code)] = entity
-    return data
-
-
-async def load_domain(engine: AsyncEngine, domain: str) -> tuple[DomainData, int]:
+async def version(engine: AsyncEngine, domain: str) -> int:
     async with transaction(engine) as conn:
-        version = await conn.scalar(
+        found = await conn.scalar(
             select(xref_versions.c.version).where(xref_versions.c.domain == domain)
         )
-        return await _load(conn, domain), int(version or 0)
+    return int(found or 0)
+
+
+async def systems(engine: AsyncEngine, domain: str) -> list[str]:
+    """The domain's systems in the order they first appeared (the import's key first)."""
+    c = xref_codes.c
+    async with transaction(engine) as conn:
+        rows = await conn.execute(
+            select(c.system).where(c.domain == domain).group_by(c.system).order_by(func.min(c.id))
+        )
+        return list(rows.scalars())
+
+
+async def pages(engine: AsyncEngine, domain: str) -> AsyncIterator[list[Entity]]:
+    """Every entity of a domain in creation order, a page of rows at a time, each page
+    its own short transaction (a slow reader never holds embedded mode's one connection);
+    an entity cut by a page's end is completed from the next."""
+    after: tuple[EntityId, str] | None = None
+    entity: EntityId = None
+    codes: Entity = {}
+    while True:
+        async with transaction(engine) as conn:
+            after = after or (codes_sql(conn).lowest, "")
+            parameters = {"domain": domain, "entity": after[0], "system": after[1]}
+            rows = (await conn.execute(PAGE, {**parameters, "limit": PAGE_ROWS})).all()
+        page: list[Entity] = []
+        for row_entity, system, code in rows:
+            if row_entity != entity:
+                if codes:
+                    page.append(codes)
+                entity, codes = row_entity, {}
+            codes[system] = code
+        if len(rows) < PAGE_ROWS:
+            if codes:
+                page.append(codes)
+            if page:
+                yield page
+            return
+        if page:
+            yield page
+        after = (rows[-1][0], rows[-1][1])
+
+
+async def find(engine: AsyncEngine, domain: str, system: str, code: str) -> Entity | None:
+    async with transaction(engine) as conn:
+        found = await entity_set(conn, domain, [{system: code}], whole_keys=True)
+    entity = found.owner(system, code)
+    return None if entity is None else found.entities[entity]
 
 
 async def domains(engine: AsyncEngine) -> list[dict[str, Any]]:
@@ -92,49 +156,6 @@ async def domains(engine: AsyncEngine) -> list[dict[str, Any]]:
     ]
 
 
-async def _bump(conn: AsyncConnection, domain: str) -> None:
-    now = utcnow()
-    changed = await conn.execute(
-        update(xref_versions)
-        .where(xref_versions.c.domain == domain)
-        .values(version=xref_versions.c.version + 1, updated_at=now)
-    )
-    if changed.rowcount == 0:
-        await conn.execute(xref_versions.insert().values(domain=domain, version=1, updated_at=now))
-
-
-async def _write_entity(conn: AsyncConnection, domain: str, entity: UUID, codes: Entity) -> None:
-    await conn.execute(
-        delete(xref_codes).where(xref_codes.c.domain == domain, xref_codes.c.entity == entity)
-    )
-    rows = [
-        {"domain": domain, "entity": entity, "system": s, "code": c} for s, c in codes.items() if c
-    ]
-    if rows:
-        await conn.execute(xref_codes.insert(), rows)
-
-
-def _plan(
-    data: DomainData, system: str, code: str, codes: Entity, *, empty_removes: bool
-) -> tuple[UUID | None, Entity]:
-    """The entity ``system`` calls ``code`` (None: new) and its codes after the change.
-
-    A code that already names a different entity is a Conflict: master data is never
-    re-keyed as a side effect.
-    """
-    entity = data.index.get((system, code))
-    wanted = {s: c for s, c in codes.items() if s != system}
-    if data.find({s: c for s, c in wanted.items() if c}) - {entity}:
-        raise Conflict(f"another {system}:{code} entity already has one of the codes {wanted}")
-    merged = {**data.entities.get(entity, {}), system: code} if entity else {system: code}
-    for s, c in wanted.items():
-        if c:
-            merged[s] = c
-        elif empty_removes:
-            merged.pop(s, None)
-    return entity, merged
-
-
 async def put_entity(
     engine: AsyncEngine,
     domain: str,
@@ -147,112 +168,45 @@ async def put_entity(
 ) -> Entity:
     """Set codes on the entity that ``system`` calls ``code`` (created if new); "" removes."""
     async with transaction(engine) as conn:
-        data = await _load(conn, domain)
-        entity, merged = _plan(data, system, code, codes, empty_removes=True)
-        before = data.entities.get(entity) if entity else None
-        await _write_entity(conn, domain, entity or uuid7(), merged)
-        await _bump(conn, domain)
+        await lock_domain(conn, domain)
+        found = await entity_set(conn, domain, [{system: code, **codes}], whole_keys=True)
+        change = found.plan(system, code, codes, empty_removes=True)
+        if change is None:
+            entity = found.owner(system, code)
+            assert entity is not None
+            return found.entities[entity]
+        writes = Writes()
+        writes.add(change)
+        await write(conn, domain, writes)
+        await bump(conn, domain)
         await audit(
             conn,
             "xref.put",
             actor,
             reason,
-            {"domain": domain, "entity": before},
-            {"domain": domain, "entity": merged},
+            {"domain": domain, "entity": change.before},
+            {"domain": domain, "entity": change.after},
         )
-    return merged
+    return change.after
 
 
 async def delete_entity(
     engine: AsyncEngine, domain: str, system: str, code: str, *, actor: str, reason: str = ""
 ) -> Entity | None:
     async with transaction(engine) as conn:
-        data = await _load(conn, domain)
-        entity = data.index.get((system, code))
+        await lock_domain(conn, domain)
+        found = await entity_set(conn, domain, [{system: code}], whole_keys=True)
+        entity = found.owner(system, code)
         if entity is None:
             return None
-        await _write_entity(conn, domain, entity, {})
-        await _bump(conn, domain)
+        await conn.execute(DELETE_ENTITY, {"domain": domain, "entity": entity})
+        await bump(conn, domain)
         await audit(
             conn,
             "xref.delete",
             actor,
             reason,
-            {"domain": domain, "entity": data.entities[entity]},
+            {"domain": domain, "entity": found.entities[entity]},
             {"domain": domain},
         )
-    return data.entities[entity]
-
-
-async def import_entities(
-    engine: AsyncEngine,
-    domain: str,
-    rows: Iterable[Entity],
-    *,
-    actor: str,
-    reason: str = "",
-    only_if_new_domain: bool = False,
-) -> ImportResult | None:
-    """Upsert many entities in one transaction; bad rows are reported, good ones applied.
-
-    Each row's first system is its key (the CSV's first column); an empty cell keeps
-    the code the entity has. ``only_if_new_domain``: do nothing if the domain exists
-    (seeding never overwrites what an operator changed later).
-    """
-    result = ImportResult()
-    async with transaction(engine) as conn:
-        if (
-            only_if_new_domain
-            and await conn.scalar(
-                select(xref_versions.c.version).where(xref_versions.c.domain == domain)
-            )
-            is not None
-        ):
-            return None
-        data = await _load(conn, domain)
-        for number, codes in enumerate(rows, start=2):  # row 1 is the header
-            key_system, key_code = next(iter(codes.items()), ("", ""))
-            if not key_code:
-                result.errors.append({"row": number, "message": "the key (first column) is empty"})
-                continue
-            try:
-                entity, merged = _plan(data, key_system, key_code, codes, empty_removes=False)
-            except Conflict as exc:
-                result.errors.append({"row": number, "message": exc.message})
-                continue
-            if entity is not None and merged == data.entities[entity]:
-                result.unchanged += 1
-                continue
-            entity = entity or uuid7()
-            result.created += entity not in data.entities
-            result.updated += entity in data.entities
-            await _write_entity(conn, domain, entity, merged)
-            data.entities[entity] = merged
-            data.index.update({(s, c): entity for s, c in merged.items()})
-        await _bump(conn, domain)
-        await audit(
-            conn,
-            "xref.import",
-            actor,
-            reason,
-            {"domain": domain},
-            {
-                "domain": domain,
-                "created": result.created,
-                "updated": result.updated,
-                "errors": len(result.errors),
-            },
-        )
-    return result
-
-
-def entities_sorted(data: DomainData) -> list[Entity]:
-    return sorted(data.entities.values(), key=lambda e: sorted(e.items()))
-
-
-def systems_of(entities: Iterable[Entity]) -> list[str]:
-    """Every system named by some entity, in first-seen order (the CSV's columns)."""
-    seen: dict[str, None] = {}
-    for entity in entities:
-        seen.update(dict.fromkeys(entity))
-    return list(seen)
+    return found.entities[entity]
