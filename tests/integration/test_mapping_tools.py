@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -113,7 +114,10 @@ async def test_diff_shows_what_the_target_would_now_receive(
     process_env = {**env, "ESB_CONFIG": str(folder), "ESB_DATA_DIR": str(settings.data_dir)}
     if settings.database_url:
         process_env["ESB_DATABASE_URL"] = settings.database_url
-    result = esb("mapping", "diff", "sales-order-to-mes", "--last", "10", env=process_env)
+    # in a thread: the gateway runs on this loop and must finish its transactions meanwhile
+    result = await asyncio.to_thread(
+        esb, "mapping", "diff", "sales-order-to-mes", "--last", "10", env=process_env
+    )
     assert result.returncode == 1, result.stderr
     assert "== sales-order -> mes: last 2 messages" in result.stdout
     assert "SO-20261124-0001" in result.stdout
@@ -171,7 +175,9 @@ async def test_diff_of_an_unedited_mapping_ignores_operator_corrections(
     process_env = {**env, "ESB_CONFIG": str(folder), "ESB_DATA_DIR": str(settings.data_dir)}
     if settings.database_url:
         process_env["ESB_DATABASE_URL"] = settings.database_url
-    unedited = esb("mapping", "diff", "sales-order-to-mes", env=process_env)
+    unedited = await asyncio.to_thread(
+        esb, "mapping", "diff", "sales-order-to-mes", env=process_env
+    )
     assert unedited.returncode == 0, unedited.stdout + unedited.stderr
     assert "[corrected by an operator: compared with what the mapping produced]: unchanged" in (
         unedited.stdout

@@ -91,8 +91,9 @@ def _delivery(message: dict[str, object]) -> str:
     return str(delivery["id"])  # type: ignore[index]
 
 
-async def test_operator_actions_are_on_the_timeline(make_gateway, target: TargetServer,
-                                                    tmp_path: Path) -> None:
+async def test_operator_actions_are_on_the_timeline(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
     """Replay, correct and discard come from the audit log: who, why, and when, in order."""
     gut = await make_gateway(write_config(tmp_path / "cfg", rest_interface(target.url)))
     target.script.extend([400, 400, 400])  # each of the three is refused once: parked

@@ -4,6 +4,7 @@ the CLI the same as HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
@@ -88,14 +89,17 @@ async def test_an_export_opens_in_excel_and_any_domain_has_a_file_name(
     assert chinese.content == b"\xef\xbb\xbf\r\n"  # no such domain: no systems, no rows
 
 
-def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[bytes]:
-    """``esb`` in a process of its own, on the gateway's database (either mode)."""
+async def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """``esb`` in a process of its own, on the gateway's database (either mode). Awaited in
+    a thread: the gateway under test runs on this event loop, and blocking it in the middle
+    of one of its transactions would hold SQLite's lock against the command."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ESB_")}
     env["ESB_DATA_DIR"] = str(settings.data_dir)
     if settings.database_url:
         env["ESB_DATABASE_URL"] = settings.database_url
-    return subprocess.run(
-        [sys.executable, "-m", "esb", *args], env=env, capture_output=True, timeout=120
+    command = [sys.executable, "-m", "esb", *args]
+    return await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, timeout=120
     )
 
 
@@ -104,7 +108,7 @@ async def test_the_cli_exports_and_imports_the_same_way(
 ) -> None:
     gut = await make_gateway(config_with_masterdata(tmp_path / "cfg", target))
     await gut.admin("PUT", "/v1/xref/customer/erp/C0003", json={"codes": {"mes": "=1+2"}})
-    exported = cli(gut.settings, "xref", "export", "customer")
+    exported = await cli(gut.settings, "xref", "export", "customer")
     assert exported.returncode == 0, exported.stderr
     http = await gut.admin("GET", "/v1/xref/customer", params={"format": "csv"})
     assert exported.stdout == http.content  # the same bytes, BOM included
@@ -112,7 +116,9 @@ async def test_the_cli_exports_and_imports_the_same_way(
 
     path = tmp_path / "customer.csv"
     path.write_bytes(exported.stdout)
-    imported = cli(gut.settings, "xref", "import", "copy", str(path), "--reason", "round trip")
+    imported = await cli(
+        gut.settings, "xref", "import", "copy", str(path), "--reason", "round trip"
+    )
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.strip() == b"copy: 3 created, 0 updated, 0 unchanged, 0 refused"
     copied: list[dict[str, Any]] = await entities(gut, "copy")

@@ -95,7 +95,7 @@ async def test_the_cli_holds_its_arguments_and_files_to_the_same_rules(
     gut = await make_gateway(config_with_masterdata(tmp_path / "cfg", target))
     bad = tmp_path / "customer.csv"
     bad.write_text("erp,mes\nC7,ok\nC8,bad\x00\n", encoding="utf-8")
-    refused = cli(gut.settings, "xref", "import", "customer", str(bad))
+    refused = await cli(gut.settings, "xref", "import", "customer", str(bad))
     assert refused.returncode == 1
     assert f"{bad}:3:mes: {NUL}".encode() in refused.stderr
 
@@ -107,7 +107,7 @@ async def test_the_cli_holds_its_arguments_and_files_to_the_same_rules(
         (["xref", "import", "cust omer", str(good)], "domain"),
         (["xref", "export", LONG_NAME], "domain"),
     ]:
-        answer = cli(gut.settings, *args)
+        answer = await cli(gut.settings, *args)
         assert answer.returncode == 1, (args, answer.stdout, answer.stderr)
         assert answer.stderr.startswith(f"error: {field}: ".encode()), answer.stderr
     assert (await gut.admin("GET", "/v1/xref/customer/erp/C7")).status_code == 404

@@ -96,9 +96,8 @@ def operator_document(raw: bytes, model: type[M]) -> M:
 
 
 def _nul_parameter(scope: Scope) -> str | None:
-    """The name of the first path or query parameter holding a NUL, if any."""
-    if "\x00" in scope.get("path", ""):
-        return "path"
+    """The name of the first query parameter holding a NUL, if any (path parameters are
+    each checked by their route, which knows their names)."""
     query: bytes = scope.get("query_string", b"")
     if b"%00" not in query and b"\x00" not in query:
         return None
@@ -109,8 +108,8 @@ def _nul_parameter(scope: Scope) -> str | None:
 
 
 class RefuseNulInUrl:
-    """A NUL in the path or a query parameter can never be stored or matched: 422 before
-    any route runs (a database would refuse it later and look unavailable)."""
+    """A NUL in a query parameter can never be stored or matched: 422 before any route
+    runs (a database would refuse it later and look unavailable)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -28,9 +28,9 @@ def _sqlite_pragmas(engine: AsyncEngine, synchronous: str) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for pragma in (
+            "PRAGMA busy_timeout=10000",  # first: the next pragmas may wait for a lock too
             "PRAGMA journal_mode=WAL",
             f"PRAGMA synchronous={synchronous}",
-            "PRAGMA busy_timeout=10000",
             "PRAGMA foreign_keys=ON",
             f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}",  # see store.checkpoint
         ):
