@@ -29,17 +29,23 @@ from esb.testing.harness import (  # noqa: E402
     delivery_request,
 )
 from esb.testing.options import options_table  # noqa: E402
-from esb.testing.served import Served  # noqa: E402
+from esb.testing.served import Served, serve_source  # noqa: E402
+from esb.testing.sources import SourceContract  # noqa: E402
+from esb.testing.standin import Offered, StandInGateway  # noqa: E402
 from esb.testing.target import Received, TargetServer  # noqa: E402
 
 __all__ = [
     "ConnectorContract",
     "ConnectorHarness",
+    "Offered",
     "Received",
     "Reply",
     "Served",
+    "SourceContract",
     "SourceHarness",
+    "StandInGateway",
     "TargetServer",
     "delivery_request",
     "options_table",
+    "serve_source",
 ]

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 from uuid import UUID, uuid4
 
-from esb.connectors import ConnectorContext, DeliveryRequest, InboundSource
+from esb.connectors import ConnectorContext, DeliveryRequest, InboundContext, InboundSource
+from esb.testing.standin import StandInGateway
 
 __all__ = ["ConnectorHarness", "Reply", "SourceHarness", "delivery_request"]
 
@@ -103,6 +104,11 @@ class SourceHarness(_Harness):
     def options(self, timeout: float) -> dict[str, Any]:
         """The source's options (``kind`` may be left out); waits bounded by ``timeout``."""
         raise NotImplementedError
+
+    def context(self, gateway: StandInGateway) -> InboundContext:
+        """What the source is built with: the stand-in gateway's ``accept`` and names."""
+        names = (self.interface, self.source_system, self.message_type)
+        return gateway.context(*names, self.config_dir)
 
     def body(self, number: int) -> Any:
         """The body the gateway should get for document ``number``."""

@@ -1,4 +1,5 @@
-"""Serve an ASGI app with uvicorn on a real loopback socket inside the test's event loop."""
+"""Serve an ASGI app with uvicorn on a real loopback socket inside the test's event loop:
+targets that stand in for a system, and HTTP-speaking sources."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ import socket
 from typing import Any
 
 import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from esb.connectors import HttpInbound
 
 
 def bind(port: int = 0) -> socket.socket:
@@ -52,3 +59,13 @@ class Served:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         self.sock.close()
+
+
+async def serve_source(source: HttpInbound) -> Served:
+    """An HTTP-speaking source on a real socket, as the gateway serves it: every
+    ``POST /`` goes to ``source.handle``."""
+
+    async def endpoint(request: Request) -> Response:
+        return await source.handle(request)
+
+    return await Served(Starlette(routes=[Route("/", endpoint, methods=["POST"])])).start()

@@ -1,0 +1,85 @@
+"""The gateway as a source sees it in the contract suite: an ``accept`` that answers as told.
+
+A source hands every document to ``context.accept``; here that takes it in, refuses it
+(``ValidationFailed``), finds the store down (``StoreUnavailable``) or hangs, so the
+suite can see what the source tells its callers in each case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from uuid import UUID, uuid4
+
+from esb.connectors import InboundContext
+from esb.errors import FieldProblem, StoreUnavailable, ValidationFailed
+from esb.store.accept import Accepted
+
+__all__ = ["Offered", "StandInGateway"]
+
+Mode = Literal["accept", "refuse", "unavailable", "hang"]
+
+
+@dataclass(frozen=True)
+class Offered:
+    """One call of ``accept``: what came in and what the stand-in answered."""
+
+    body: Any
+    idempotency_key: str | None
+    answer: str
+
+
+@dataclass
+class StandInGateway:
+    mode: Mode = "accept"
+    offered: list[Offered] = field(default_factory=list)
+    _ids: dict[str, UUID] = field(default_factory=dict)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def accept(
+        self, body: Any, text: str | None = None, idempotency_key: str | None = None
+    ) -> Accepted:
+        answer = "hung" if self.mode == "hang" else self.mode
+        self.offered.append(Offered(body, idempotency_key, answer))
+        self._arrived.set()
+        if self.mode == "refuse":
+            raise ValidationFailed([FieldProblem("orderNo", "refused by the contract suite")])
+        if self.mode == "hang":
+            await self._released.wait()
+        if self.mode in ("unavailable", "hang"):
+            raise StoreUnavailable("the contract suite's store is down")
+        key = idempotency_key or str(uuid4())
+        created = key not in self._ids
+        message_id = self._ids.setdefault(key, uuid4())
+        return Accepted(message_id=message_id, created=created, deliveries=[])
+
+    async def wait_offered(self, count: int, timeout: float) -> None:
+        """Until ``accept`` has been called ``count`` times (TimeoutError after ``timeout``)."""
+        async with asyncio.timeout(timeout):
+            while len(self.offered) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
+
+    def release(self) -> None:
+        """Let every hanging ``accept`` go (as unavailable): servers can then stop."""
+        self.mode = "unavailable"
+        self._released.set()
+
+    def accepted(self) -> list[Offered]:
+        return [o for o in self.offered if o.answer == "accept"]
+
+    def context(
+        self, interface: str, source_system: str, message_type: str, config_dir: Path
+    ) -> InboundContext:
+        return InboundContext(
+            interface=interface,
+            source_system=source_system,
+            message_type=message_type,
+            config_dir=config_dir,
+            data_dir=config_dir / "data",
+            accept=self.accept,
+            engine=None,  # type: ignore[arg-type]  # replaced by the state store (esb.sdk)
+        )
