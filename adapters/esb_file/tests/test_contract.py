@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 import os
 import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from esb.connectors import DeliveryRequest
-from esb.testing import ConnectorContract, ConnectorHarness
+from esb.connectors import DeliveryRequest, InboundContext, InboundSource
+from esb.settings import Settings
+from esb.store.engine import create_engine
+from esb.store.migrate import upgrade
+from esb.testing import (
+    ConnectorContract,
+    ConnectorHarness,
+    Reply,
+    SourceContract,
+    SourceHarness,
+    StandInGateway,
+)
 
+REPORT_WRITTEN_WITHIN_S = 1
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -66,3 +80,87 @@ class FileHarness(ConnectorHarness):
 
 class TestFileContract(ConnectorContract):
     harness = FileHarness
+
+
+def read_report(path: Path) -> dict[str, Any] | None:
+    """A report beside a file put away; None while it is not (wholly) written."""
+    try:
+        found: dict[str, Any] = orjson.loads(path.read_bytes())
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        return None
+    return found
+
+
+class FileDropHarness(SourceHarness):
+    """Plays a system that drops files: each document a JSON file, written under a
+    temporary name and renamed (as careful writers do). Taken in: the file is archived;
+    refused: archived with a report beside it (or put in the error folder); the store
+    down: the file waits in the folder and is taken on a later pass."""
+
+    kind: ClassVar[str] = "file-drop"
+    readme: ClassVar[Path | None] = README
+
+    def __init__(self, tmp_path: Path) -> None:
+        super().__init__(tmp_path)
+        self.inbox = tmp_path / "inbox"
+        self.engine: AsyncEngine | None = None
+        self.dropped: dict[int, str] = {}
+        self.drops = 0
+
+    async def start(self) -> None:
+        (self.tmp_path / "var").mkdir()
+        self.inbox.mkdir()
+        settings = Settings(config=self.tmp_path, data_dir=self.tmp_path / "var")
+        await upgrade(settings.effective_database_url)
+        self.engine = create_engine(settings)
+
+    async def stop(self) -> None:
+        if self.engine is not None:
+            await self.engine.dispose()
+
+    def context(self, gateway: StandInGateway) -> InboundContext:
+        return dataclasses.replace(super().context(gateway), engine=self.engine)
+
+    def options(self, timeout: float) -> dict[str, Any]:
+        return {"folder": "inbox", "format": "json", "settle": 0.05, "poll_interval": 0.2,
+                "watch_archived": 0}  # fmt: skip
+
+    def body(self, number: int) -> Any:
+        return {"OrderNo": f"SO-{number}", "Qty": number}
+
+    async def offer(self, source: InboundSource, number: int) -> Reply:
+        self.drops += 1
+        name = self.dropped[number] = f"doc-{number}-{self.drops}.json"
+        (self.inbox / f".{name}").write_bytes(orjson.dumps(self.body(number)))
+        (self.inbox / f".{name}").rename(self.inbox / name)
+        return await self._answer(name, source)
+
+    async def again(self, source: InboundSource, number: int) -> Reply:
+        return await self._answer(self.dropped[number], source)
+
+    async def _answer(self, name: str, source: InboundSource) -> Reply:
+        gateway = source.context.accept.__self__  # type: ignore[attr-defined]
+        for _ in range(500):
+            await asyncio.sleep(0.02)
+            if (self.inbox / "error" / name).exists():
+                return "refused"
+            if (self.inbox / "archive" / name).exists():
+                return await self._archived(self.inbox / "archive" / f"{name}.report.json")
+            if gateway.offered and gateway.offered[-1].answer == "unavailable":
+                gateway.offered[-1] = dataclasses.replace(gateway.offered[-1], answer="seen")
+                return "retry"
+        raise AssertionError(f"{name} was neither taken in nor put away")
+
+    async def _archived(self, report: Path) -> Reply:
+        """No report: taken in; a report says a repeat (taken in before) or refused rows.
+        The report is written just after the move: give it a moment."""
+        for _ in range(REPORT_WRITTEN_WITHIN_S * 50):
+            written = read_report(report)
+            if written is not None:
+                return "accepted" if written.get("duplicate_of") else "refused"
+            await asyncio.sleep(0.02)
+        return "accepted"
+
+
+class TestFileDropContract(SourceContract):
+    harness = FileDropHarness
