@@ -131,23 +131,25 @@ class FileDropHarness(SourceHarness):
     async def offer(self, source: InboundSource, number: int) -> Reply:
         self.drops += 1
         name = self.dropped[number] = f"doc-{number}-{self.drops}.json"
+        calls = len(self.gateway.offered)
         (self.inbox / f".{name}").write_bytes(orjson.dumps(self.body(number)))
         (self.inbox / f".{name}").rename(self.inbox / name)
-        return await self._answer(name, source)
+        return await self._answer(name, calls)
 
     async def again(self, source: InboundSource, number: int) -> Reply:
-        return await self._answer(self.dropped[number], source)
+        return await self._answer(self.dropped[number], None)
 
-    async def _answer(self, name: str, source: InboundSource) -> Reply:
-        gateway = source.context.accept.__self__  # type: ignore[attr-defined]
+    async def _answer(self, name: str, calls: int | None) -> Reply:
+        """Where the file went; "retry" once the store was found down (``calls``: the
+        gateway's calls before the file was dropped) and the file stayed."""
         for _ in range(500):
             await asyncio.sleep(0.02)
             if (self.inbox / "error" / name).exists():
                 return "refused"
             if (self.inbox / "archive" / name).exists():
                 return await self._archived(self.inbox / "archive" / f"{name}.report.json")
-            if gateway.offered and gateway.offered[-1].answer == "unavailable":
-                gateway.offered[-1] = dataclasses.replace(gateway.offered[-1], answer="seen")
+            answers = [o.answer for o in self.gateway.offered[calls:]] if calls is not None else []
+            if "unavailable" in answers and (self.inbox / name).exists():
                 return "retry"
         raise AssertionError(f"{name} was neither taken in nor put away")
 

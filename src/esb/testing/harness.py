@@ -98,6 +98,7 @@ class SourceHarness(_Harness):
     """Plays a source's callers: hands it documents the way they do, reads their answer."""
 
     interface: ClassVar[str] = "contract"
+    gateway: StandInGateway  # what the suite built the source with (set by ``context``)
     source_system: ClassVar[str] = "erp"
     message_type: ClassVar[str] = "order"
 
@@ -107,6 +108,7 @@ class SourceHarness(_Harness):
 
     def context(self, gateway: StandInGateway) -> InboundContext:
         """What the source is built with: the stand-in gateway's ``accept`` and names."""
+        self.gateway = gateway
         names = (self.interface, self.source_system, self.message_type)
         return gateway.context(*names, self.config_dir)
 
