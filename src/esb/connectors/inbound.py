@@ -1,4 +1,4 @@
-"""The inbound plugin API: a source that takes messages in (file drop, SOAP endpoint...).
+"""The inbound plugin API, as the core names it (its types are :mod:`esb.sdk`'s).
 
 An inbound source is a config model, a constructor and ``run()``; it hands every
 document to ``context.accept`` (the same checks, routing and transaction as HTTP).
@@ -12,22 +12,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.requests import Request
-from starlette.responses import Response
 
-from esb.config.types import StrictModel
+from esb.sdk._plugins import HttpInbound, InboundConfig, InboundSource
+
+__all__ = [
+    "INBOUND_GROUP",
+    "Accept",
+    "HttpInbound",
+    "InboundConfig",
+    "InboundContext",
+    "InboundSource",
+    "check_inbound",
+]
 
 INBOUND_GROUP = "esb.inbound"
-
-
-class InboundConfig(StrictModel):
-    """Base of every inbound source's options; subclasses add ``kind: Literal["name"]``."""
-
-    kind: str
-
 
 #: ``accept(body, text=None, idempotency_key=None) -> Accepted``; raises ValidationFailed
 #: (a refused document, naming its fields) or StoreUnavailable (try again later).
@@ -43,24 +44,6 @@ class InboundContext:
     data_dir: Path
     accept: Accept
     engine: AsyncEngine  # for the source's own bookkeeping (e.g. the inbound_files ledger)
-
-
-@runtime_checkable
-class InboundSource(Protocol):
-    kind: ClassVar[str]
-    Config: ClassVar[type[InboundConfig]]
-
-    async def run(self) -> None:
-        """Take documents in until cancelled; never raise for a bad document."""
-
-    async def aclose(self) -> None: ...
-
-
-@runtime_checkable
-class HttpInbound(Protocol):
-    """A source that answers its callers itself (e.g. a SOAP endpoint)."""
-
-    async def handle(self, request: Request) -> Response: ...
 
 
 def check_inbound(kind: str, cls: Any) -> None:
