@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -118,8 +117,13 @@ class FileDropHarness(SourceHarness):
         if self.engine is not None:
             await self.engine.dispose()
 
-    def context(self, gateway: StandInGateway) -> InboundContext:
-        return dataclasses.replace(super().context(gateway), engine=self.engine)
+    def context(self, gateway: StandInGateway) -> InboundContext:  # type: ignore[override]
+        """The ledger needs the database engine (until it lives in the source's state)."""
+        self.gateway = gateway
+        assert self.engine is not None
+        return InboundContext(self.interface, self.source_system, self.message_type,
+                              self.config_dir, self.config_dir / "data", gateway.accept,
+                              self.engine)  # fmt: skip
 
     def options(self, timeout: float) -> dict[str, Any]:
         return {"folder": "inbox", "format": "json", "settle": 0.05, "poll_interval": 0.2,

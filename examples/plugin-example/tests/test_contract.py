@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import httpx
 import orjson
 
-from esb.connectors import DeliveryRequest, InboundSource
+from esb.sdk import DeliveryRequest, InboundSource
 from esb.testing import (
     ConnectorContract,
     ConnectorHarness,

@@ -8,8 +8,7 @@ from pathlib import Path
 import httpx
 from esb_example import WebhookSource
 
-from esb.connectors import ConnectorRegistry
-from esb.testing import StandInGateway, serve_source
+from esb.testing import ConnectorRegistry, StandInGateway, serve_source
 
 
 def test_a_caller_without_the_token_is_turned_away(

@@ -20,6 +20,7 @@ from pydantic import BaseModel, create_model
 from esb.connectors.base import Connector, ConnectorConfig, ConnectorContext
 from esb.connectors.inbound import INBOUND_GROUP, InboundConfig, InboundContext, InboundSource
 from esb.errors import ConfigError
+from esb.sdk import SourceContext
 
 ENTRY_POINT_GROUP = "esb.connectors"
 
@@ -103,7 +104,9 @@ class ConnectorRegistry:
         connector: Connector = self.classes[_kind_of(config)](config, context)
         return connector
 
-    def build_inbound(self, config: InboundConfig, context: InboundContext) -> InboundSource:
+    def build_inbound(
+        self, config: InboundConfig, context: SourceContext | InboundContext
+    ) -> InboundSource:
         source: InboundSource = self.inbound[_kind_of(config)](config, context)
         return source
 

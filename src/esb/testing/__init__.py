@@ -21,6 +21,7 @@ pytest.register_assert_rewrite(
     "esb.testing.checks", "esb.testing.connectors", "esb.testing.sources"
 )
 
+from esb.connectors import ConnectorRegistry  # noqa: E402
 from esb.testing.connectors import ConnectorContract  # noqa: E402
 from esb.testing.harness import (  # noqa: E402
     ConnectorHarness,
@@ -28,7 +29,6 @@ from esb.testing.harness import (  # noqa: E402
     SourceHarness,
     delivery_request,
 )
-from esb.testing.options import options_table  # noqa: E402
 from esb.testing.served import Served, serve_source  # noqa: E402
 from esb.testing.sources import SourceContract  # noqa: E402
 from esb.testing.standin import Offered, StandInGateway  # noqa: E402
@@ -37,6 +37,7 @@ from esb.testing.target import Received, TargetServer  # noqa: E402
 __all__ = [
     "ConnectorContract",
     "ConnectorHarness",
+    "ConnectorRegistry",
     "Offered",
     "Received",
     "Reply",
@@ -46,6 +47,5 @@ __all__ = [
     "StandInGateway",
     "TargetServer",
     "delivery_request",
-    "options_table",
     "serve_source",
 ]

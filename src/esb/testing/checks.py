@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 from pydantic import BaseModel
 
-from esb.testing.options import options_table
+from esb.sdk import options_table
 
 __all__ = ["check_options_documented", "check_round_trip", "check_secret_hidden"]
 

@@ -21,7 +21,8 @@ from typing import Any, ClassVar, TypeVar
 
 import pytest
 
-from esb.connectors import Connector, ConnectorRegistry, Delivered, Outcome, Park, RetryLater
+from esb.connectors import ConnectorRegistry
+from esb.sdk import Connector, Delivered, Outcome, Park, RetryLater
 from esb.testing.checks import check_options_documented, check_round_trip, check_secret_hidden
 from esb.testing.harness import ConnectorHarness, delivery_request
 from esb.testing.leaks import capture_logs, open_fds

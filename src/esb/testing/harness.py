@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 from uuid import UUID, uuid4
 
-from esb.connectors import ConnectorContext, DeliveryRequest, InboundContext, InboundSource
+from esb.sdk import ConnectorContext, DeliveryRequest, InboundSource, SourceContext
 from esb.testing.standin import StandInGateway
 
 __all__ = ["ConnectorHarness", "Reply", "SourceHarness", "delivery_request"]
@@ -106,7 +106,7 @@ class SourceHarness(_Harness):
         """The source's options (``kind`` may be left out); waits bounded by ``timeout``."""
         raise NotImplementedError
 
-    def context(self, gateway: StandInGateway) -> InboundContext:
+    def context(self, gateway: StandInGateway) -> SourceContext:
         """What the source is built with: the stand-in gateway's ``accept`` and names."""
         self.gateway = gateway
         names = (self.interface, self.source_system, self.message_type)

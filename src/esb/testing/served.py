@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from esb.connectors import HttpInbound
+from esb.sdk import HttpInbound
 
 
 def bind(port: int = 0) -> socket.socket:

@@ -24,7 +24,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import pytest
 
-from esb.connectors import ConnectorRegistry, InboundSource
+from esb.connectors import ConnectorRegistry
+from esb.sdk import InboundSource
 from esb.testing.checks import check_options_documented, check_round_trip, check_secret_hidden
 from esb.testing.harness import Reply, SourceHarness
 from esb.testing.leaks import capture_logs, open_fds

@@ -13,13 +13,26 @@ from pathlib import Path
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
-from esb.connectors import InboundContext
-from esb.errors import FieldProblem, StoreUnavailable, ValidationFailed
-from esb.store.accept import Accepted
+from esb.ingress import check_idempotency_key
+from esb.sdk import (
+    FieldProblem,
+    MemoryStateStore,
+    SourceContext,
+    StoreUnavailable,
+    ValidationFailed,
+)
 
-__all__ = ["Offered", "StandInGateway"]
+__all__ = ["Offered", "StandInGateway", "Taken"]
 
 Mode = Literal["accept", "refuse", "unavailable", "hang"]
+
+
+@dataclass(frozen=True)
+class Taken:
+    """``accept``'s answer (an :class:`esb.sdk.Accepted`): ``created`` False for a repeat."""
+
+    message_id: UUID
+    created: bool
 
 
 @dataclass(frozen=True)
@@ -33,15 +46,20 @@ class Offered:
 
 @dataclass
 class StandInGateway:
+    """``accept`` answers as ``mode`` says; every call is kept in ``offered``."""
+
     mode: Mode = "accept"
     offered: list[Offered] = field(default_factory=list)
     _ids: dict[str, UUID] = field(default_factory=dict)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _released: asyncio.Event = field(default_factory=asyncio.Event)
+    keys: dict[str, str] = field(default_factory=dict)
+    """Callers' keys -> their system, for ``context.authenticate``."""
+    state: MemoryStateStore = field(default_factory=MemoryStateStore)
 
     async def accept(
         self, body: Any, text: str | None = None, idempotency_key: str | None = None
-    ) -> Accepted:
+    ) -> Taken:
         answer = "hung" if self.mode == "hang" else self.mode
         self.offered.append(Offered(body, idempotency_key, answer))
         self._arrived.set()
@@ -54,7 +72,7 @@ class StandInGateway:
         key = idempotency_key or str(uuid4())
         created = key not in self._ids
         message_id = self._ids.setdefault(key, uuid4())
-        return Accepted(message_id=message_id, created=created, deliveries=[])
+        return Taken(message_id, created)
 
     async def wait_offered(self, count: int, timeout: float) -> None:
         """Until ``accept`` has been called ``count`` times (TimeoutError after ``timeout``)."""
@@ -71,15 +89,20 @@ class StandInGateway:
     def accepted(self) -> list[Offered]:
         return [o for o in self.offered if o.answer == "accept"]
 
+    def authenticate(self, key: str) -> str | None:
+        return self.keys.get(key)
+
     def context(
         self, interface: str, source_system: str, message_type: str, config_dir: Path
-    ) -> InboundContext:
-        return InboundContext(
+    ) -> SourceContext:
+        return SourceContext(
             interface=interface,
             source_system=source_system,
             message_type=message_type,
             config_dir=config_dir,
             data_dir=config_dir / "data",
             accept=self.accept,
-            engine=None,  # type: ignore[arg-type]  # replaced by the state store (esb.sdk)
+            check_idempotency_key=check_idempotency_key,
+            authenticate=self.authenticate,
+            state=self.state,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from esb.connectors import load_registry
-from esb.testing.options import options_table
+from esb.sdk import options_table
 
 
 def main(argv: list[str]) -> int:

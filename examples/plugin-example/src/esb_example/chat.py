@@ -6,19 +6,18 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import orjson
 from pydantic import Field, SecretStr
 
-from esb.config.types import Duration
-from esb.connectors import (
+from esb.sdk import (
     ConnectorConfig,
     ConnectorContext,
     Delivered,
     DeliveryRequest,
+    Duration,
     Outcome,
     Park,
     RetryLater,
-    json_default,
+    dumps,
 )
 
 __all__ = ["ChatConfig", "ChatConnector"]
@@ -54,7 +53,7 @@ class ChatConnector:
         self.client = httpx.AsyncClient()
 
     def _text(self, request: DeliveryRequest) -> str:
-        body = orjson.dumps(request.body, default=json_default).decode()
+        body = dumps(request.body).decode()  # Decimals exact, as the gateway writes them
         return f"{self.config.title}: {request.business_key}\n{body}"
 
     async def deliver(self, request: DeliveryRequest) -> Outcome:

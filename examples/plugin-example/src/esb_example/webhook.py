@@ -11,13 +11,19 @@ import asyncio
 import hashlib
 import hmac
 
-import orjson
 from pydantic import Field, SecretStr
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from esb.connectors import InboundConfig, InboundContext
-from esb.errors import StoreUnavailable, ValidationFailed
+from esb.sdk import (
+    InboundConfig,
+    PayloadTooLarge,
+    SourceContext,
+    StoreUnavailable,
+    ValidationFailed,
+    loads,
+    read_body,
+)
 
 __all__ = ["WebhookConfig", "WebhookSource"]
 
@@ -33,20 +39,10 @@ def _error(status: int, code: str, message: str, **headers: str) -> Response:
     return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
 
 
-async def _read(request: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it passes ``limit`` bytes (never held whole)."""
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            return None
-    return bytes(data)
-
-
 class WebhookSource:
     Config = WebhookConfig
 
-    def __init__(self, config: WebhookConfig, context: InboundContext) -> None:
+    def __init__(self, config: WebhookConfig, context: SourceContext) -> None:
         self.config = config
         self.context = context
         self._expected = f"Bearer {config.token.get_secret_value()}".encode()
@@ -59,22 +55,26 @@ class WebhookSource:
         given = request.headers.get("authorization", "").encode()
         if not hmac.compare_digest(given, self._expected):
             return _error(401, "unauthenticated", "send Authorization: Bearer TOKEN")
-        raw = await _read(request, self.config.max_bytes)
-        if raw is None:
-            return _error(413, "too_large", f"more than {self.config.max_bytes} bytes")
         try:
-            document = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
+            raw = await read_body(request, self.config.max_bytes)
+            document = loads(raw)
+        except PayloadTooLarge as exc:
+            return _error(413, exc.code, exc.message)
+        except ValueError as exc:  # not JSON
             return _error(400, "not_json", str(exc))
-        # the caller's key, else the body's own digest: a resent document is the same one
-        key = request.headers.get("idempotency-key") or hashlib.sha256(raw).hexdigest()
         try:
-            accepted = await self.context.accept(document, idempotency_key=key)
+            accepted = await self.context.accept(document, idempotency_key=self._key(request, raw))
         except ValidationFailed as exc:
             return _error(422, exc.code, exc.message)
         except StoreUnavailable:
             return _error(503, "unavailable", "send it again later", **{"Retry-After": "5"})
         return JSONResponse({"message_id": str(accepted.message_id)})
+
+    def _key(self, request: Request, raw: bytes) -> str:
+        """The caller's ``Idempotency-Key``, else the body's digest: a document sent
+        again is the same document."""
+        given = self.context.check_idempotency_key(request.headers.get("idempotency-key"))
+        return given or "sha256:" + hashlib.sha256(raw).hexdigest()
 
     async def aclose(self) -> None:
         """Nothing is held between calls."""
