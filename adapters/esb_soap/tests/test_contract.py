@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
-from esb.connectors import ConnectorContext, DeliveryRequest
-from esb.testing import ConnectorContract, ConnectorHarness
+import httpx
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from esb.sdk import ConnectorContext, DeliveryRequest, InboundSource, SourceContext
+from esb.testing import (
+    ConnectorContract,
+    ConnectorHarness,
+    Reply,
+    Served,
+    SourceContract,
+    SourceHarness,
+    StandInGateway,
+)
+from esb_soap.answer import SOAP11
 from tests.support.soap_server import SoapServer
 
 from .conftest import SCENARIO
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+DATA = Path(__file__).resolve().parent / "data"
 
 
 class SoapHarness(ConnectorHarness):
@@ -66,3 +81,86 @@ class SoapHarness(ConnectorHarness):
 
 class TestSoapContract(ConnectorContract):
     harness = SoapHarness
+
+
+WMS_KEY = "wms-contract-key-never-shown"
+SHIPMENT_NS = "http://wms.demo-factory.example/shipment"
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+
+
+def shipment(number: int) -> dict[str, str]:
+    return {"order_no": f"SO-{number}", "ship_date": "2026-11-25 09:30", "carrier": "顺丰速运",
+            "tracking_no": f"SF{number:010d}", "status": "S"}  # fmt: skip
+
+
+def shipment_envelope(number: int) -> bytes:
+    security = (
+        f'<soap:Header><wsse:Security xmlns:wsse="{WSSE}"><wsse:UsernameToken>'
+        f"<wsse:Username>wms</wsse:Username><wsse:Password>{WMS_KEY}</wsse:Password>"
+        "</wsse:UsernameToken></wsse:Security></soap:Header>"
+    )
+    fields = "".join(f"<s:{k}>{v}</s:{k}>" for k, v in shipment(number).items())
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP11}" '
+        f'xmlns:s="{SHIPMENT_NS}">{security}<soap:Body><s:ReportShipment>{fields}'
+        "</s:ReportShipment></soap:Body></soap:Envelope>"
+    ).encode()
+
+
+class SoapEndpointHarness(SourceHarness):
+    """Plays the WMS calling its WebService: real envelopes over a real socket. Taken in:
+    the operation's response; refused: a Client fault; the store down: a Server fault
+    with Retry-After, and the WMS sends the envelope again."""
+
+    kind: ClassVar[str] = "soap"
+    readme: ClassVar[Path | None] = README
+    secret: ClassVar[str | None] = WMS_KEY
+    source_system: ClassVar[str] = "wms"
+    message_type: ClassVar[str] = "shipment"
+    served: Served | None = None
+
+    def options(self, timeout: float) -> dict[str, Any]:
+        response = {"MessageId": "message_id", "Duplicate": "duplicate"}
+        return {"wsdl": "wms_shipment.wsdl", "operation": "ReportShipment", "response": response}
+
+    @property
+    def config_dir(self) -> Path:
+        return DATA
+
+    def context(self, gateway: StandInGateway) -> SourceContext:
+        gateway.keys[WMS_KEY] = "wms"
+        return super().context(gateway)
+
+    def body(self, number: int) -> Any:
+        return shipment(number)
+
+    async def offer(self, source: InboundSource, number: int) -> Reply:
+        if self.served is None:
+            self.served = await self._serve(source)
+        headers = {"Content-Type": "text/xml; charset=utf-8",
+                   "SOAPAction": f'"{SHIPMENT_NS}/ReportShipment"'}  # fmt: skip
+        async with httpx.AsyncClient(timeout=10) as client:
+            answer = await client.post(
+                f"{self.served.url}/", content=shipment_envelope(number), headers=headers
+            )
+        if answer.status_code == 200:
+            return "accepted"
+        assert answer.status_code == 500, (answer.status_code, answer.text)
+        return "retry" if "retry-after" in answer.headers else "refused"
+
+    async def _serve(self, source: InboundSource) -> Served:
+        """As the gateway serves it; the endpoint finds the key check on the app (until
+        it takes ``context.authenticate``)."""
+        app = Starlette(routes=[Route("/", source.handle, methods=["POST"])])  # type: ignore[attr-defined]
+        app.state.gateway = SimpleNamespace(
+            config=SimpleNamespace(authenticate=self.gateway.authenticate)
+        )
+        return await Served(app).start()
+
+    async def stop(self) -> None:
+        if self.served is not None:
+            await self.served.stop()
+
+
+class TestSoapEndpointContract(SourceContract):
+    harness = SoapEndpointHarness

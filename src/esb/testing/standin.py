@@ -8,10 +8,13 @@ suite can see what the source tells its callers in each case.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from uuid import UUID, uuid4
+
+import orjson
 
 from esb.ingress import check_idempotency_key
 from esb.sdk import (
@@ -20,11 +23,18 @@ from esb.sdk import (
     SourceContext,
     StoreUnavailable,
     ValidationFailed,
+    json_default,
 )
 
 __all__ = ["Offered", "StandInGateway", "Taken"]
 
 Mode = Literal["accept", "refuse", "unavailable", "hang"]
+
+
+def content_key(body: Any) -> str:
+    """What the gateway keys a document by when its source gives no key."""
+    canonical = orjson.dumps(body, default=json_default, option=orjson.OPT_SORT_KEYS)
+    return "body:" + hashlib.sha256(canonical).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -37,10 +47,11 @@ class Taken:
 
 @dataclass(frozen=True)
 class Offered:
-    """One call of ``accept``: what came in and what the stand-in answered."""
+    """One call of ``accept``: what came in and what the stand-in answered. The key is
+    the one the gateway would use: the source's, else the canonical body's digest."""
 
     body: Any
-    idempotency_key: str | None
+    idempotency_key: str
     answer: str
 
 
@@ -61,7 +72,8 @@ class StandInGateway:
         self, body: Any, text: str | None = None, idempotency_key: str | None = None
     ) -> Taken:
         answer = "hung" if self.mode == "hang" else self.mode
-        self.offered.append(Offered(body, idempotency_key, answer))
+        key = idempotency_key or content_key(body)
+        self.offered.append(Offered(body, key, answer))
         self._arrived.set()
         if self.mode == "refuse":
             raise ValidationFailed([FieldProblem("orderNo", "refused by the contract suite")])
@@ -69,7 +81,6 @@ class StandInGateway:
             await self._released.wait()
         if self.mode in ("unavailable", "hang"):
             raise StoreUnavailable("the contract suite's store is down")
-        key = idempotency_key or str(uuid4())
         created = key not in self._ids
         message_id = self._ids.setdefault(key, uuid4())
         return Taken(message_id, created)
