@@ -10,19 +10,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from esb.connectors import DeliveryRequest, InboundContext, InboundSource
-from esb.settings import Settings
-from esb.store.engine import create_engine
-from esb.store.migrate import upgrade
+from esb.sdk import DeliveryRequest, InboundSource
 from esb.testing import (
     ConnectorContract,
     ConnectorHarness,
     Reply,
     SourceContract,
     SourceHarness,
-    StandInGateway,
 )
 
 REPORT_WRITTEN_WITHIN_S = 1
@@ -94,7 +89,8 @@ class FileDropHarness(SourceHarness):
     """Plays a system that drops files: each document a JSON file, written under a
     temporary name and renamed (as careful writers do). Taken in: the file is archived;
     refused: archived with a report beside it (or put in the error folder); the store
-    down: the file waits in the folder and is taken on a later pass."""
+    down: the file waits in the folder and is taken on a later pass. The ledger lives in
+    the source's state (the stand-in's, in memory)."""
 
     kind: ClassVar[str] = "file-drop"
     readme: ClassVar[Path | None] = README
@@ -102,28 +98,11 @@ class FileDropHarness(SourceHarness):
     def __init__(self, tmp_path: Path) -> None:
         super().__init__(tmp_path)
         self.inbox = tmp_path / "inbox"
-        self.engine: AsyncEngine | None = None
         self.dropped: dict[int, str] = {}
         self.drops = 0
 
     async def start(self) -> None:
-        (self.tmp_path / "var").mkdir()
         self.inbox.mkdir()
-        settings = Settings(config=self.tmp_path, data_dir=self.tmp_path / "var")
-        await upgrade(settings.effective_database_url)
-        self.engine = create_engine(settings)
-
-    async def stop(self) -> None:
-        if self.engine is not None:
-            await self.engine.dispose()
-
-    def context(self, gateway: StandInGateway) -> InboundContext:  # type: ignore[override]
-        """The ledger needs the database engine (until it lives in the source's state)."""
-        self.gateway = gateway
-        assert self.engine is not None
-        return InboundContext(self.interface, self.source_system, self.message_type,
-                              self.config_dir, self.config_dir / "data", gateway.accept,
-                              self.engine)  # fmt: skip
 
     def options(self, timeout: float) -> dict[str, Any]:
         return {"folder": "inbox", "format": "json", "settle": 0.05, "poll_interval": 0.2,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from esb.connectors import DeliveryRequest
+from esb.sdk import DeliveryRequest
 from esb.testing import ConnectorContract, ConnectorHarness, TargetServer
 
 

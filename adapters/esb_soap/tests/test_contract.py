@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import httpx
-from starlette.applications import Starlette
-from starlette.routing import Route
 
 from esb.sdk import ConnectorContext, DeliveryRequest, InboundSource, SourceContext
 from esb.testing import (
@@ -19,6 +16,7 @@ from esb.testing import (
     SourceContract,
     SourceHarness,
     StandInGateway,
+    serve_source,
 )
 from esb_soap.answer import SOAP11
 from tests.support.soap_server import SoapServer
@@ -136,7 +134,7 @@ class SoapEndpointHarness(SourceHarness):
 
     async def offer(self, source: InboundSource, number: int) -> Reply:
         if self.served is None:
-            self.served = await self._serve(source)
+            self.served = await serve_source(source)  # type: ignore[arg-type]
         headers = {"Content-Type": "text/xml; charset=utf-8",
                    "SOAPAction": f'"{SHIPMENT_NS}/ReportShipment"'}  # fmt: skip
         async with httpx.AsyncClient(timeout=10) as client:
@@ -147,15 +145,6 @@ class SoapEndpointHarness(SourceHarness):
             return "accepted"
         assert answer.status_code == 500, (answer.status_code, answer.text)
         return "retry" if "retry-after" in answer.headers else "refused"
-
-    async def _serve(self, source: InboundSource) -> Served:
-        """As the gateway serves it; the endpoint finds the key check on the app (until
-        it takes ``context.authenticate``)."""
-        app = Starlette(routes=[Route("/", source.handle, methods=["POST"])])  # type: ignore[attr-defined]
-        app.state.gateway = SimpleNamespace(
-            config=SimpleNamespace(authenticate=self.gateway.authenticate)
-        )
-        return await Served(app).start()
 
     async def stop(self) -> None:
         if self.served is not None:

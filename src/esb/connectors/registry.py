@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 from pydantic import BaseModel, create_model
 
 from esb.connectors.base import Connector, ConnectorConfig, ConnectorContext
-from esb.connectors.inbound import INBOUND_GROUP, InboundConfig, InboundContext, InboundSource
+from esb.connectors.inbound import INBOUND_GROUP, InboundConfig, InboundSource
 from esb.errors import ConfigError
 from esb.sdk import SourceContext
 
@@ -104,9 +104,7 @@ class ConnectorRegistry:
         connector: Connector = self.classes[_kind_of(config)](config, context)
         return connector
 
-    def build_inbound(
-        self, config: InboundConfig, context: SourceContext | InboundContext
-    ) -> InboundSource:
+    def build_inbound(self, config: InboundConfig, context: SourceContext) -> InboundSource:
         source: InboundSource = self.inbound[_kind_of(config)](config, context)
         return source
 

@@ -41,7 +41,7 @@ log = structlog.get_logger(__name__)
 #: How long a lease lasts without renewal: a dead process's source waits this long.
 DEFAULT_LEASE_S = 30.0
 #: Characters of one key (hash a longer natural key, e.g. a file name).
-MAX_KEY = 500
+MAX_KEY = 250
 
 
 def process_owner() -> str:
@@ -211,7 +211,8 @@ class _Shared:
 
 class MemoryStateStore(StateStore):
     """A state store in this process's memory: for tests, and for trying a source out.
-    ``peer(owner)`` is a second process's view of the same state."""
+    ``peer(owner)`` is a second process's view of the same state, ``scoped(interface,
+    kind)`` another source's."""
 
     def __init__(
         self,
@@ -227,11 +228,23 @@ class MemoryStateStore(StateStore):
         self._shared = shared or _Shared()
 
     def peer(self, owner: str, *, lease_ttl: float | None = None) -> MemoryStateStore:
+        """The same source's state as another process sees it (another lease owner)."""
         return MemoryStateStore(
             self.interface,
             self.kind,
             owner=owner,
             lease_ttl=lease_ttl or self.lease_ttl,
+            clock=self.clock,
+            shared=self._shared,
+        )
+
+    def scoped(self, interface: str, kind: str) -> MemoryStateStore:
+        """Another source's state, kept in the same memory."""
+        return MemoryStateStore(
+            interface,
+            kind,
+            owner=self.owner,
+            lease_ttl=self.lease_ttl,
             clock=self.clock,
             shared=self._shared,
         )
