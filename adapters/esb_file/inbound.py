@@ -104,6 +104,8 @@ class FileDropSource:
     async def run(self) -> None:
         """Watch the folder while this process holds the source's lease (one gateway of
         several on one database runs it; the others wait to take over)."""
+        await self._open_folder()  # report a missing share at once, even while waiting
+        self.folder.close()
         await self.context.state.run_exclusive(self._watch_folder)
 
     async def _watch_folder(self) -> None:
@@ -116,8 +118,8 @@ class FileDropSource:
         finally:
             await self._stop_watching()
 
-    async def _pass(self) -> float:
-        """One look at the folder; the seconds until the next one is due."""
+    async def _open_folder(self) -> bool:
+        """Open the folders (made if configured so); False, logged once, if they cannot be."""
         try:
             await blocking(lambda: self.folder.open(create=self.config.create_folders))
         except OSError as exc:
@@ -128,8 +130,14 @@ class FileDropSource:
                     folder=readable(str(self.folder.paths["folder"])),
                 )
             self._folder_missing = True
-            return self.config.poll_interval
+            return False
         self._folder_missing = False
+        return True
+
+    async def _pass(self) -> float:
+        """One look at the folder; the seconds until the next one is due."""
+        if not await self._open_folder():
+            return self.config.poll_interval
         try:
             started = self._watch()
             wait = await self._take_ready()

@@ -40,6 +40,8 @@ __all__ = ["DEFAULT_LEASE_S", "MAX_KEY", "MemoryStateStore", "StateStore", "proc
 log = structlog.get_logger(__name__)
 #: How long a lease lasts without renewal: a dead process's source waits this long.
 DEFAULT_LEASE_S = 30.0
+#: Longest pause between two tries to take a lease (a released one is taken this soon).
+MAX_WAIT_S = 2.0
 #: Characters of one key (hash a longer natural key, e.g. a file name).
 MAX_KEY = 250
 
@@ -159,16 +161,17 @@ class StateStore(ABC):
             try:
                 if await self.acquire():
                     return
+                if not waiting:
+                    log.info(
+                        "another process runs this source; waiting for its lease",
+                        interface=self.interface,
+                        kind=self.kind,
+                        holder=await self.holder(),
+                    )
+                    waiting = True
             except StoreUnavailable as exc:
                 log.warning("lease cannot be taken; database unavailable", error=str(exc))
-            if not waiting:
-                log.info(
-                    "another process runs this source; waiting for its lease",
-                    interface=self.interface,
-                    kind=self.kind,
-                )
-                waiting = True
-            await asyncio.sleep(self.lease_ttl / 3)
+            await asyncio.sleep(min(self.lease_ttl / 3, MAX_WAIT_S))
 
     async def _run_held(self, work: Callable[[], Awaitable[None]]) -> bool:
         """Run ``work`` beside the renewals; True if the lease was lost first."""
