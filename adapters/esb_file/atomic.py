@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from esb.sdk import PluginError
+
 __all__ = ["Collision", "Written", "write_atomically"]
 
 Policy = Literal["overwrite", "skip-identical", "suffix", "error"]
@@ -21,7 +23,7 @@ MAX_SUFFIX = 999
 NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK})
 
 
-class Collision(Exception):
+class Collision(PluginError):
     """The file exists with other content and the policy does not allow replacing it."""
 
 

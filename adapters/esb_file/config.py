@@ -8,8 +8,7 @@ from typing import Literal
 from lxml import etree
 from pydantic import Field, field_validator
 
-from esb.config.types import Duration, StrictModel
-from esb.connectors import ConnectorConfig
+from esb.sdk import ConnectorConfig, Duration, StrictModel
 
 from .naming import Template
 

@@ -13,7 +13,7 @@ import errno
 from pathlib import Path
 from typing import ClassVar
 
-from esb.connectors import (
+from esb.sdk import (
     ConnectorConfig,
     ConnectorContext,
     Delivered,

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from esb.sdk import PluginError
+
 from .names import has_control_characters, readable
 
 __all__ = ["DropFolder", "Entry", "Refused", "Replaced", "Stray"]
@@ -33,11 +35,11 @@ DIRECTORY = os.O_RDONLY | os.O_DIRECTORY
 FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 
 
-class Refused(Exception):
+class Refused(PluginError):
     """A file the gateway will not read (it is moved to the error folder with the reason)."""
 
 
-class Replaced(Exception):
+class Replaced(PluginError):
     """The name no longer holds the file that was read: another file took its place."""
 
 

@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 from lxml import etree
 
+from esb.sdk import PluginError
+
 from .config import FileConfig
 
 __all__ = ["FormatProblem", "render"]
@@ -17,7 +19,7 @@ __all__ = ["FormatProblem", "render"]
 Scalar = str | int | float | Decimal | bool | None
 
 
-class FormatProblem(ValueError):
+class FormatProblem(PluginError, ValueError):
     """The mapped body cannot be written in the configured format."""
 
 

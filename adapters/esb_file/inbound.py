@@ -5,8 +5,9 @@ whose size and time stayed the same for ``settle``; a file under a temporary nam
 (``ignore``) is never looked at, so writers that rename when done are taken at once.
 Passes run when the file system reports a change (watchfiles) and at least every
 ``poll_interval``, which alone serves shares that send no events. Everything that
-survives a restart lives in the ledger and the folder, so the source can be cancelled
-or killed anywhere and simply run again.
+survives a restart lives in the ledger (the source's state) and the folder, so the
+source can be cancelled or killed anywhere and simply run again. Of several gateways on
+one database, the one holding the source's lease watches the folder.
 """
 
 from __future__ import annotations
@@ -22,9 +23,7 @@ from typing import ClassVar
 import structlog
 from watchfiles import awatch
 
-from esb.connectors import InboundConfig, InboundContext
-from esb.errors import StoreUnavailable
-from esb_soap.bounded import shorten
+from esb.sdk import InboundConfig, SourceContext, StoreUnavailable, shorten
 
 from .folder import DropFolder, Entry
 from .inbound_config import FileDropConfig
@@ -82,7 +81,7 @@ class FileDropSource:
     kind: ClassVar[str] = "file-drop"
     Config: ClassVar[type[InboundConfig]] = FileDropConfig
 
-    def __init__(self, config: FileDropConfig, context: InboundContext) -> None:
+    def __init__(self, config: FileDropConfig, context: SourceContext) -> None:
         self.config = config
         self.context = context
         folder = _under(config.folder, context.config_dir)
@@ -95,7 +94,7 @@ class FileDropSource:
             config.pattern,
             config.ignore,
         )
-        self.intake = Intake(config, context, Ledger(context.engine, context.interface))
+        self.intake = Intake(config, context, Ledger(context.state))
         self.settling = Settling(config.settle)
         self._changed = asyncio.Event()
         self._watcher: asyncio.Task[None] | None = None
@@ -103,6 +102,13 @@ class FileDropSource:
         self._folder_missing = False
 
     async def run(self) -> None:
+        """Watch the folder while this process holds the source's lease (one gateway of
+        several on one database runs it; the others wait to take over)."""
+        await self._open_folder()  # report a missing share at once, even while waiting
+        self.folder.close()
+        await self.context.state.run_exclusive(self._watch_folder)
+
+    async def _watch_folder(self) -> None:
         try:
             while True:
                 wait = await self._pass()
@@ -112,8 +118,8 @@ class FileDropSource:
         finally:
             await self._stop_watching()
 
-    async def _pass(self) -> float:
-        """One look at the folder; the seconds until the next one is due."""
+    async def _open_folder(self) -> bool:
+        """Open the folders (made if configured so); False, logged once, if they cannot be."""
         try:
             await blocking(lambda: self.folder.open(create=self.config.create_folders))
         except OSError as exc:
@@ -124,8 +130,14 @@ class FileDropSource:
                     folder=readable(str(self.folder.paths["folder"])),
                 )
             self._folder_missing = True
-            return self.config.poll_interval
+            return False
         self._folder_missing = False
+        return True
+
+    async def _pass(self) -> float:
+        """One look at the folder; the seconds until the next one is due."""
+        if not await self._open_folder():
+            return self.config.poll_interval
         try:
             started = self._watch()
             wait = await self._take_ready()

@@ -7,8 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from esb.config.types import Duration, StrictModel
-from esb.connectors import InboundConfig
+from esb.sdk import Duration, InboundConfig, StrictModel
 
 from .decoding import AUTO
 

@@ -1,4 +1,4 @@
-"""Take one file in: its rows into the pipeline under the ledger's lease, then put it away.
+"""Take one file in: its rows into the pipeline, recorded in the ledger, then put it away.
 
 Each row goes to ``context.accept`` with the idempotency key ``file:<sha256>:<row>``; a
 batch of rows is submitted at once so they share one commit. A row the pipeline
@@ -23,8 +23,7 @@ from typing import Any
 
 import structlog
 
-from esb.connectors import InboundContext
-from esb.errors import EsbError, ValidationFailed
+from esb.sdk import EsbError, SourceContext, ValidationFailed
 
 from .changes import ends_at_line_end, prefix_sha256
 from .folder import DropFolder, Entry, Refused, Stray
@@ -63,7 +62,7 @@ def _refusal(result: BaseException) -> list[tuple[str, str]] | None:
 
 
 class Intake:
-    def __init__(self, config: FileDropConfig, context: InboundContext, ledger: Ledger) -> None:
+    def __init__(self, config: FileDropConfig, context: SourceContext, ledger: Ledger) -> None:
         self.config = config
         self.context = context
         self.ledger = ledger
@@ -80,7 +79,7 @@ class Intake:
             del self._fingerprints[name]
 
     async def take(self, folder: DropFolder, entry: Entry) -> None:
-        """Process ``entry`` once, unless another gateway is processing it right now."""
+        """Process ``entry`` once (this process runs the folder: it holds the source's lease)."""
         try:
             fd = await blocking(lambda: folder.open_file(entry))
         except FileNotFoundError:
@@ -105,32 +104,27 @@ class Intake:
 
     async def _take_open(self, folder: DropFolder, entry: Entry, fd: int) -> None:
         found = await self._fingerprint(entry, fd)
-        async with self.ledger.lease(found.sha256) as held:
-            if not held:
-                return
-            claim = await self.ledger.claim(entry.shown, found.sha256, found.size)
-            report = self._report(claim.checkpoint, entry, found)
-            if claim.state == "done":
-                await self.put_away.again(folder, entry, claim, report)
-                return
-            if claim.state == "resume":
-                log.info(
-                    "resuming an interrupted file", file=entry.shown, after_row=report.last_row
-                )
-            elif found.problem is None and self.config.format in LINE_FORMATS:
-                await self._continue_earlier(entry, fd, found, claim, report)
-            status = await self._read(fd, claim, report, found)
-            await self.ledger.finish(claim, report, status)
-            log.info(
-                "file taken in",
-                interface=self.context.interface,
-                file=entry.shown,
-                status=status,
-                accepted=report.accepted,
-                refused=report.refused,
-                repeated=report.repeated,
-            )
-            await self.put_away.file(folder, entry, fd, found, claim, report, status)
+        claim = await self.ledger.claim(entry.shown, found.sha256, found.size)
+        report = self._report(claim.checkpoint, entry, found)
+        if claim.state == "done":
+            await self.put_away.again(folder, entry, claim, report)
+            return
+        if claim.state == "resume":
+            log.info("resuming an interrupted file", file=entry.shown, after_row=report.last_row)
+        elif found.problem is None and self.config.format in LINE_FORMATS:
+            await self._continue_earlier(entry, fd, found, claim, report)
+        status = await self._read(fd, claim, report, found)
+        await self.ledger.finish(claim, report, status)
+        log.info(
+            "file taken in",
+            interface=self.context.interface,
+            file=entry.shown,
+            status=status,
+            accepted=report.accepted,
+            refused=report.refused,
+            repeated=report.repeated,
+        )
+        await self.put_away.file(folder, entry, fd, found, claim, report, status)
 
     def _report(self, checkpoint: str | None, entry: Entry, found: Fingerprint) -> FileReport:
         limit = self.config.max_reported_rows

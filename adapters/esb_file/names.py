@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import unicodedata
 
-from esb_soap.bounded import shorten
+from esb.sdk import shorten
 
 __all__ = ["has_control_characters", "on_disk", "readable"]
 

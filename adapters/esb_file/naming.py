@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from esb.connectors import DeliveryRequest
+from esb.sdk import DeliveryRequest, PluginError
 
 __all__ = ["REQUEST_FIELDS", "NameProblem", "Template", "check_name"]
 
@@ -29,7 +29,7 @@ MAX_NAME_BYTES = 255
 REQUEST_FIELDS = ("message_id", "business_key", "target", "interface", "message_type")
 
 
-class NameProblem(ValueError):
+class NameProblem(PluginError, ValueError):
     """The template, or a value put into it, cannot give a safe file name."""
 
 

@@ -22,8 +22,7 @@ from typing import Any
 
 import orjson
 
-from esb_soap import xmlsafe
-from esb_soap.xmldict import to_data
+from esb.sdk import PluginError, xml
 
 from .decoding import Encoding, TextCheck
 from .inbound_config import FileDropConfig
@@ -33,11 +32,11 @@ __all__ = ["Fingerprint", "Refusal", "Row", "Unreadable", "batches", "fingerprin
 CHUNK = 1024 * 1024
 
 
-class Unreadable(Exception):
+class Unreadable(PluginError):
     """The file as a whole cannot be read: wrong encoding, not the format, a bad header."""
 
 
-class RowTooLong(Exception):
+class RowTooLong(PluginError):
     """One row is longer than ``max_row_length``; the rest of it was skipped."""
 
 
@@ -222,17 +221,17 @@ def _json_items(fd: int, config: FileDropConfig, found: Fingerprint) -> Iterator
 
 def _xml_items(fd: int, config: FileDropConfig, found: Fingerprint) -> Iterator[Item]:
     try:
-        root = xmlsafe.parse(
+        root = xml.parse(
             _read_all(fd, found, config.max_document_bytes), max_bytes=config.max_document_bytes
         )
-    except xmlsafe.XmlRefused as exc:
+    except xml.XmlRefused as exc:
         raise Unreadable(str(exc)) from exc
     record = config.xml.record
     if record is None:
-        yield Row(1, to_data(root))
+        yield Row(1, xml.to_data(root))
         return
     records = (c for c in root if isinstance(c.tag, str) and c.tag.rpartition("}")[2] == record)
-    yield from (Row(n, to_data(element)) for n, element in enumerate(records, start=1))
+    yield from (Row(n, xml.to_data(element)) for n, element in enumerate(records, start=1))
 
 
 READERS = {"csv": _csv_items, "jsonl": _jsonl_items, "json": _json_items, "xml": _xml_items}

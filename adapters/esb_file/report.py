@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from esb_soap.bounded import shorten
+from esb.sdk import shorten
 
 __all__ = ["FileReport"]
 

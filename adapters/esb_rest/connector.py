@@ -16,8 +16,8 @@ import aiohttp
 import orjson
 from pydantic import Field, SecretStr
 
-from esb.config.types import Auth, Timeouts, auth_headers
-from esb.connectors import (
+from esb.sdk import (
+    Auth,
     ConnectorConfig,
     ConnectorContext,
     Delivered,
@@ -25,6 +25,8 @@ from esb.connectors import (
     Outcome,
     Park,
     RetryLater,
+    Timeouts,
+    auth_headers,
     json_default,
 )
 

@@ -5,7 +5,7 @@ Outcome rules (target): a fault with code ``Client`` parks, ``Server`` retries; 
 fault, 2xx is delivered, 408/425/429/5xx, connect errors and timeouts retry, other
 statuses park. Endpoint rules: a refused request gets a ``Client`` fault naming its
 fields, a database that is away a ``Server`` fault; an accepted one the message id.
-XML from outside is parsed by :mod:`esb_soap.xmlsafe` (no DTD, no entity, no network).
+XML from outside is parsed by :mod:`esb.sdk.xml` (no DTD, no entity, no network).
 """
 
 from .config import SoapConfig, UsernameToken

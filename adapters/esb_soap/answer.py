@@ -17,9 +17,8 @@ from typing import Any
 from lxml import etree
 from zeep.helpers import serialize_object
 
-from esb.connectors import Delivered, Outcome, Park, RetryLater
+from esb.sdk import Delivered, Outcome, Park, RetryLater, xml
 
-from . import xmlsafe
 from .wsdl import ZEEP_DATA_ERRORS, BoundOperation
 
 __all__ = ["SOAP11", "SOAP12", "Fault", "classify", "find_fault", "jsonable"]
@@ -70,8 +69,8 @@ def _envelope(data: bytes, limit: int) -> tuple[etree._Element | None, str]:
     if not data.strip():
         return None, "empty answer"
     try:
-        root = xmlsafe.parse(data, max_bytes=limit)
-    except xmlsafe.XmlRefused as exc:
+        root = xml.parse(data, max_bytes=limit)
+    except xml.XmlRefused as exc:
         return None, f"answer refused: {exc}"
     if root.tag not in (f"{{{SOAP11}}}Envelope", f"{{{SOAP12}}}Envelope"):
         return None, f"answer is not a SOAP envelope but <{etree.QName(root).localname}>"

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
 from lxml import etree
 from starlette.requests import Request
 
-from esb.errors import Unauthenticated
+from esb.sdk import KeyCheck, Unauthenticated
 
 from .inbound_config import Credential
 
@@ -24,9 +24,6 @@ __all__ = ["WSSE", "KeyCheck", "header_caller", "token_caller"]
 
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 PASSWORD_TEXT = "#PasswordText"
-
-#: The system a key belongs to, or None (the gateway's constant-time check).
-KeyCheck = Callable[[str], str | None]
 
 
 def _from_header(header: str, allowed: Collection[Credential], check: KeyCheck) -> str:

@@ -6,8 +6,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from esb.config.types import Auth, StrictModel, Timeouts
-from esb.connectors import ConnectorConfig
+from esb.sdk import Auth, ConnectorConfig, StrictModel, Timeouts
 
 __all__ = ["SoapConfig", "UsernameToken"]
 

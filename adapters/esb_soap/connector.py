@@ -2,7 +2,7 @@
 
 zeep reads the WSDL (once, cached) and builds the envelope; the call itself goes out on
 a pooled ``httpx.AsyncClient`` so the event loop is never blocked, and the answer is
-parsed by :mod:`esb_soap.xmlsafe` before zeep reads it.
+parsed by :mod:`esb.sdk.xml` before zeep reads it.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ from typing import ClassVar
 
 import httpx
 
-from esb.config.types import auth_headers
-from esb.connectors import (
+from esb.sdk import (
     ConnectorConfig,
     ConnectorContext,
     DeliveryRequest,
     Outcome,
     Park,
+    PluginError,
     RetryLater,
+    auth_headers,
 )
 
 from .answer import classify
@@ -38,7 +39,7 @@ from .wsdl import (
 __all__ = ["SoapConnector"]
 
 
-class AnswerTooLarge(Exception):
+class AnswerTooLarge(PluginError):
     """The target answered more bytes than ``max_response_bytes``."""
 
 

@@ -2,12 +2,13 @@
 
 For systems that can only call a WebService. The gateway serves it at
 ``POST /inbound/{interface}/soap``. A request is read (bounded), then parsed by
-:mod:`esb_soap.xmlsafe`, bounded in shape, its caller authenticated as the interface's
-source system and its element validated against the WSDL's schema, all on a worker
-thread (:mod:`esb_soap.request`); then it is handed to the pipeline exactly like an
-HTTP message: the interface's JSON Schema, the door's limits, routing, one
-transaction. Only then is the operation's response sent, with the message id;
-anything refused gets a fault, and every fault and log line stays small.
+:mod:`esb.sdk.xml`, bounded in shape, its caller authenticated as the interface's
+source system (``context.authenticate``) and its element validated against the
+WSDL's schema, all on a worker thread (:mod:`esb_soap.request`); then it is handed to
+the pipeline exactly like an HTTP message (``context.accept``): the interface's JSON
+Schema, the door's limits, routing, one transaction. Only then is the operation's
+response sent, with the message id; anything refused gets a fault, and every fault
+and log line stays small.
 """
 
 from __future__ import annotations
@@ -22,22 +23,24 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 
-from esb.connectors import InboundConfig, InboundContext
-from esb.errors import (
+from esb.sdk import (
+    MAX_LISTED,
     EsbError,
     FieldProblem,
     Forbidden,
+    InboundConfig,
     PayloadTooLarge,
+    SourceContext,
     StoreUnavailable,
     Unauthenticated,
     ValidationFailed,
+    read_body,
+    shorten,
+    xml,
 )
-from esb.ingress import check_idempotency_key
 
-from . import xmlsafe
 from .answer import SOAP11
-from .bounded import MAX_LISTED, shorten
-from .callers import KeyCheck, header_caller
+from .callers import header_caller
 from .inbound_config import SoapEndpointConfig
 from .replies import fault, summary
 from .request import Document, SchemaProblems, WrongVersion, read_request
@@ -54,24 +57,6 @@ READERS = 2
 T = TypeVar("T")
 
 
-def _key_check(request: Request) -> KeyCheck:
-    """The running gateway's key check (it follows configuration reloads)."""
-    check: KeyCheck = request.app.state.gateway.config.authenticate
-    return check
-
-
-async def _read(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"{declared} bytes, more than the {limit} allowed")
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            raise PayloadTooLarge(f"more than the {limit} bytes allowed")
-    return bytes(data)
-
-
 def _client_error(exc: BaseException) -> bool:
     """An error of the pipeline that is the request's fault (4xx), e.g. a value refused."""
     status = getattr(exc, "http_status", 500)
@@ -82,7 +67,7 @@ class SoapEndpoint:
     kind: ClassVar[str] = "soap"
     Config: ClassVar[type[InboundConfig]] = SoapEndpointConfig
 
-    def __init__(self, config: SoapEndpointConfig, context: InboundContext) -> None:
+    def __init__(self, config: SoapEndpointConfig, context: SourceContext) -> None:
         self.config = config
         self.context = context
         self.path = (context.config_dir / Path(config.wsdl)).resolve()
@@ -123,7 +108,7 @@ class SoapEndpoint:
             return self._refused(ns, exc.problems, exc.total)
         except ValidationFailed as exc:
             return self._refused(ns, exc.problems, len(exc.problems))
-        except (xmlsafe.XmlRefused, NotTheOperation) as exc:
+        except (xml.XmlRefused, NotTheOperation) as exc:
             return fault(ns, "Client", str(exc))
         except WrongVersion as exc:
             return fault(ns, "VersionMismatch", str(exc))
@@ -137,15 +122,15 @@ class SoapEndpoint:
             return self._refused(ns, [FieldProblem(field, str(exc))], 1)
 
     async def _answer(self, request: Request, served: ServedOperation) -> Response:
-        check = _key_check(request)
+        check = self.context.authenticate
         caller = header_caller(request, self.config.auth, check)
-        data = await _read(request, self.config.max_request_bytes)
+        data = await read_body(request, self.config.max_request_bytes)
         allowed = (self.context.source_system, self.context.message_type)
         read = functools.partial(
             read_request, data, served, self.config, allowed, caller=caller, check=check
         )
         document: Document = await self._in_thread(read)
-        key = check_idempotency_key(request.headers.get("idempotency-key"))
+        key = self.context.check_idempotency_key(request.headers.get("idempotency-key"))
         accepted = await self.context.accept(document.body, idempotency_key=key)
         content = served.reply(_values(accepted))
         if content is None:

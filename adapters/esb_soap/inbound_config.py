@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from esb.connectors import InboundConfig
+from esb.sdk import InboundConfig
 
 __all__ = ["Credential", "ResponseValue", "SoapEndpointConfig"]
 

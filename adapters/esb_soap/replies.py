@@ -18,10 +18,9 @@ from typing import Literal
 from lxml import etree
 from starlette.responses import Response
 
-from esb.errors import FieldProblem
+from esb.sdk import MAX_LISTED, FieldProblem, more, shorten
 
 from .answer import SOAP12
-from .bounded import MAX_LISTED, more, shorten
 
 __all__ = ["FAULT_NS", "Code", "fault", "summary"]
 

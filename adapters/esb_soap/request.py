@@ -14,12 +14,18 @@ from typing import Any
 
 from lxml import etree
 
-from esb.errors import FieldProblem, Forbidden, ValidationFailed
-from esb.limits import MAX_DEPTH
+from esb.sdk import (
+    MAX_DEPTH,
+    FieldProblem,
+    Forbidden,
+    KeyCheck,
+    PluginError,
+    ValidationFailed,
+    shorten,
+    xml,
+)
 
-from . import xmlsafe
-from .bounded import shorten
-from .callers import KeyCheck, token_caller
+from .callers import token_caller
 from .inbound_config import SoapEndpointConfig
 from .service import ServedOperation
 from .wsdl import ZEEP_DATA_ERRORS
@@ -29,11 +35,11 @@ __all__ = ["Document", "SchemaProblems", "WrongVersion", "read_request"]
 ENVELOPE_LEVELS = 2  # Envelope and Body above the request element
 
 
-class WrongVersion(ValueError):
+class WrongVersion(PluginError, ValueError):
     """The envelope is not of the SOAP version the WSDL's binding speaks."""
 
 
-class SchemaProblems(Exception):
+class SchemaProblems(PluginError):
     """The request element does not fit the WSDL's schema: the first problems, and how
     many there are in all."""
 
@@ -50,14 +56,14 @@ class Document:
 
 
 def _envelope(data: bytes, served: ServedOperation, config: SoapEndpointConfig) -> etree._Element:
-    envelope = xmlsafe.parse(data, max_bytes=config.max_request_bytes)
+    envelope = xml.parse(data, max_bytes=config.max_request_bytes)
     if envelope.tag != f"{{{served.envelope_ns}}}Envelope":
         found = etree.QName(envelope).namespace
         raise WrongVersion(f"expected a SOAP envelope in {served.envelope_ns}, not {found}")
-    shape = xmlsafe.Shape(config.max_elements, config.max_attributes, MAX_DEPTH + ENVELOPE_LEVELS)
+    shape = xml.Shape(config.max_elements, config.max_attributes, MAX_DEPTH + ENVELOPE_LEVELS)
     try:
-        xmlsafe.check_shape(envelope, shape)
-    except xmlsafe.XmlTooDeep as exc:
+        xml.check_shape(envelope, shape)
+    except xml.XmlTooDeep as exc:
         field = ".".join(exc.path[ENVELOPE_LEVELS + 1 :])
         problem = FieldProblem(shorten(field), f"is nested deeper than {MAX_DEPTH} levels")
         raise ValidationFailed([problem]) from exc

@@ -22,9 +22,8 @@ from zeep.helpers import serialize_object
 from zeep.wsdl.bindings.soap import Soap12Binding
 from zeep.wsdl.messages.soap import DocumentMessage
 
-from esb.errors import FieldProblem
+from esb.sdk import FieldProblem, PluginError, xml
 
-from . import xmlsafe
 from .answer import SOAP11, SOAP12, jsonable
 from .inbound_config import ResponseValue, SoapEndpointConfig
 from .wsdl import (
@@ -46,7 +45,7 @@ SAMPLE = {
 }
 
 
-class NotTheOperation(ValueError):
+class NotTheOperation(PluginError, ValueError):
     """The envelope is not a request for the served operation (a Client fault)."""
 
 
@@ -96,8 +95,8 @@ class ServedOperation:
 def _client(path: Path) -> tuple[zeep.Client, etree._Element]:
     content = read_wsdl_file(str(path))
     try:
-        root = xmlsafe.parse(content)
-    except xmlsafe.XmlRefused as exc:
+        root = xml.parse(content)
+    except xml.XmlRefused as exc:
         raise WsdlInvalid(f"{path}: {exc}") from exc
     transport = PinnedTransport({str(path): content}, path.parent)
     try:

@@ -21,7 +21,8 @@ from zeep.transports import Transport
 from zeep.wsdl.bindings.soap import Soap12Binding, SoapBinding
 from zeep.wsse.username import UsernameToken as ZeepUsernameToken
 
-from . import xmlsafe
+from esb.sdk import PluginError, xml
+
 from .config import SoapConfig
 
 __all__ = [
@@ -40,11 +41,11 @@ __all__ = [
 ]
 
 
-class WsdlUnavailable(Exception):
+class WsdlUnavailable(PluginError):
     """The WSDL URL could not be read now; it may be readable later."""
 
 
-class WsdlInvalid(Exception):
+class WsdlInvalid(PluginError):
     """The WSDL, or the operation, service or port asked of it, is wrong: retrying won't help."""
 
 
@@ -54,7 +55,7 @@ ZEEP_DATA_ERRORS = (
 )  # fmt: skip
 
 
-class RequestMismatch(ValueError):
+class RequestMismatch(PluginError, ValueError):
     """The mapped body does not fit the operation's input."""
 
 
@@ -80,8 +81,8 @@ class PinnedTransport(Transport):
         if content is None:
             content = self._read_local(url)
         try:
-            xmlsafe.parse(content)
-        except xmlsafe.XmlRefused as exc:
+            xml.parse(content)
+        except xml.XmlRefused as exc:
             raise WsdlInvalid(f"{url}: {exc}") from exc
         return content
 

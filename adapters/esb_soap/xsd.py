@@ -15,9 +15,8 @@ from urllib.parse import unquote, urlparse
 
 from lxml import etree
 
-from esb.errors import FieldProblem
+from esb.sdk import MAX_LISTED, FieldProblem
 
-from .bounded import MAX_LISTED
 from .wsdl import WsdlInvalid
 
 __all__ = ["field_problems", "verdict", "wsdl_schema"]

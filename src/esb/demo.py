@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from esb_soap import xmlsafe
+from esb.sdk import xml as xmlsafe
 
 log = structlog.get_logger("esb.demo")
 KEEP = 100

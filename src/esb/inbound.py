@@ -2,8 +2,13 @@
 
 A source that raises is logged and started again after a pause (a file share that
 went away must not stop the gateway); after a configuration reload every source is
-restarted on the new configuration. Sources must therefore be resumable, which the
-file ledger and idempotency keys make them.
+restarted on the new configuration. Sources must therefore be resumable, which their
+state (the file ledger) and idempotency keys make them.
+
+Each source is built with a ``SourceContext`` (:mod:`esb.sdk`), its only view of the
+gateway: ``accept`` into the ingress, the current configuration's key check, the
+idempotency-key check of the HTTP door, and its own ``state`` in the database
+(:mod:`esb.store.source_state`), whose lease this process holds as ``owner``.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.config.gateway import GatewayConfig
-from esb.connectors import ConnectorRegistry, HttpInbound, InboundContext, InboundSource
-from esb.ingress import Ingress
+from esb.connectors import ConnectorRegistry
+from esb.ingress import Ingress, check_idempotency_key
+from esb.sdk import HttpInbound, InboundSource, SourceContext, SystemClock
+from esb.sdk._state import DEFAULT_LEASE_S, process_owner
+from esb.store.source_state import SourceStateStore
 
 log = structlog.get_logger(__name__)
 RESTART_AFTER_S = 5.0
@@ -27,37 +35,55 @@ RESTART_AFTER_S = 5.0
 
 class InboundRunner:
     def __init__(
-        self, registry: ConnectorRegistry, ingress: Ingress, engine: AsyncEngine, data_dir: Path
+        self,
+        registry: ConnectorRegistry,
+        ingress: Ingress,
+        engine: AsyncEngine,
+        data_dir: Path,
+        *,
+        lease_ttl: float = DEFAULT_LEASE_S,
     ) -> None:
         self.registry = registry
         self.ingress = ingress
-        self.engine = engine
+        self.engine = engine  # for the sources' state; the sources never see it
         self.data_dir = data_dir
+        self.lease_ttl = lease_ttl
+        self.owner = process_owner()  # one holder name per process: a restart keeps its leases
+        self.clock = SystemClock()
         self.sources: dict[tuple[str, str], InboundSource] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
-    def _context(self, config: GatewayConfig, interface: str) -> InboundContext:
+    def _context(self, config: GatewayConfig, interface: str, kind: str) -> SourceContext:
         spec = config.interfaces[interface]
 
         async def accept(body: Any, **options: Any) -> Any:
             return await self.ingress.accept_document(interface, body, **options)
 
-        return InboundContext(
+        def authenticate(key: str) -> str | None:
+            return self.ingress.config().authenticate(key)  # follows reloads
+
+        state = SourceStateStore(
+            self.engine, interface, kind, owner=self.owner, lease_ttl=self.lease_ttl
+        )
+        return SourceContext(
             interface=interface,
             source_system=spec.source,
             message_type=spec.message_type,
             config_dir=config.folder,
             data_dir=self.data_dir,
             accept=accept,
-            engine=self.engine,
+            check_idempotency_key=check_idempotency_key,
+            authenticate=authenticate,
+            state=state,
+            clock=self.clock,
+            log=log.bind(interface=interface, source=kind),
         )
 
     def start(self, config: GatewayConfig) -> None:
         for interface, spec in config.interfaces.items():
             for source_config in spec.inbound:
-                source = self.registry.build_inbound(
-                    source_config, self._context(config, interface)
-                )
+                context = self._context(config, interface, source_config.kind)
+                source = self.registry.build_inbound(source_config, context)
                 self.sources[(interface, source_config.kind)] = source
                 name = f"inbound-{interface}-{source_config.kind}"
                 self._tasks.append(asyncio.create_task(self._supervise(source, name), name=name))

@@ -1,8 +1,9 @@
-"""A connector installed as its own package is found through the ``esb.connectors`` entry point.
+"""A plugin shipped as its own package is found and keeps the contract, tested as its author would.
 
-``tests/data/plugin-example`` is built and installed by pip into a scratch folder,
-exactly as a third party would ship it; a fresh interpreter with that folder on its
-path then loads the registry, validates the connector's config and delivers once.
+``examples/plugin-example`` is built and installed by pip into a scratch folder (the
+venv stays clean), exactly as a third party would ship it. With that folder on the
+path, the plugin's own tests run from its own folder: they put its connector and its
+source through the shipped contract suite (``esb.testing``).
 """
 
 from __future__ import annotations
@@ -14,29 +15,30 @@ import subprocess
 import sys
 from pathlib import Path
 
-PLUGIN = Path(__file__).resolve().parents[1] / "data" / "plugin-example"
+PLUGIN = Path(__file__).resolve().parents[2] / "examples" / "plugin-example"
+KINDS = {"connectors": "example-chat", "sources": "example-webhook"}
+CONTRACT_TESTS = (
+    "TestChat::test_a_hanging_target_is_retried_later_within_the_connector_timeout",
+    "TestChat::test_a_secret_never_shows",
+    "TestWebhook::test_a_store_outage_loses_nothing",
+    "TestWebhook::test_stops_promptly_while_a_document_hangs",
+)
 
 PROBE = """
-import asyncio, json, sys, uuid
-from pathlib import Path
-import esb.config  # as `esb serve` does: the configuration package first, then the registry
-from esb.connectors import ConnectorContext, DeliveryRequest, load_registry
+import json
+from esb.connectors import load_registry
 
 registry = load_registry()
-found = {"kinds": sorted(registry.classes)}
-if "echo" in registry.classes:
-    cls = registry.classes["echo"]
-    config = cls.Config.model_validate({"kind": "echo", "prefix": "X-"})
-    try:
-        cls.Config.model_validate({"kind": "echo", "colour": "red"})
-    except ValueError as exc:
-        found["refused"] = str(exc).splitlines()[1]
-    connector = registry.build(config, ConnectorContext(Path("."), "t", "i"))
-    request = DeliveryRequest(uuid.uuid4(), uuid.uuid4(), "i", "t", "m", "SO-1", 1, {"a": 1})
-    found["detail"] = asyncio.run(connector.deliver(request)).detail
-    found["file"] = sys.modules[cls.__module__].__file__
-print(json.dumps(found))
+print(json.dumps({"connectors": sorted(registry.classes), "sources": sorted(registry.inbound)}))
 """
+
+
+def environment(site: Path | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # the example's folder stays as committed
+    if site is not None:
+        env["PYTHONPATH"] = str(site)
+    return env
 
 
 def pip_install(source: Path, target: Path) -> None:
@@ -46,27 +48,33 @@ def pip_install(source: Path, target: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def probe(pythonpath: Path | None) -> dict[str, object]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    if pythonpath is not None:
-        env["PYTHONPATH"] = str(pythonpath)
-    done = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True,
-                          text=True, timeout=60, check=False)  # fmt: skip
+def installed(site: Path | None) -> dict[str, list[str]]:
+    done = subprocess.run([sys.executable, "-c", PROBE], env=environment(site),
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    result: dict[str, object] = json.loads(done.stdout)
-    return result
+    found: dict[str, list[str]] = json.loads(done.stdout)
+    return found
 
 
-def test_a_separately_installed_connector_is_found_validated_and_used(tmp_path: Path) -> None:
-    source, site = tmp_path / "echo-src", tmp_path / "site"
-    shutil.copytree(PLUGIN, source)  # build in a copy: the repository stays clean
-    pip_install(source, site)
-    without = probe(None)["kinds"]
-    assert isinstance(without, list)
-    assert "echo" not in without
-    assert {"file", "rest", "soap"} <= set(without)
-    found = probe(site)
-    assert found["kinds"] == sorted([*without, "echo"])
-    assert found["detail"] == {"echo": {"a": 1}, "key": "X-SO-1"}
-    assert "colour" in str(found["refused"])
-    assert str(found["file"]).startswith(str(site))
+def test_the_example_plugin_is_found_through_its_entry_points(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(PLUGIN, tmp_path / "src", ignore=shutil.ignore_patterns("*.egg-info"))
+    pip_install(tmp_path / "src", site)  # built in a copy: the repository stays clean
+    without, found = installed(None), installed(site)
+    for group, kind in KINDS.items():
+        assert kind not in without[group], f"{kind} is installed in the venv itself"
+        assert found[group] == sorted([*without[group], kind])
+    assert {"file", "rest", "soap"} <= set(found["connectors"])
+
+
+def test_the_example_plugin_passes_the_contract_suite_from_its_own_folder(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(PLUGIN, tmp_path / "src", ignore=shutil.ignore_patterns("*.egg-info"))
+    pip_install(tmp_path / "src", site)
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v"]
+    done = subprocess.run(command, cwd=PLUGIN, env=environment(site), capture_output=True,
+                          text=True, timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "SKIPPED" not in done.stdout, done.stdout
+    for test in CONTRACT_TESTS:
+        assert f"::{test} PASSED" in done.stdout, f"{test} did not run:\n{done.stdout}"

@@ -20,9 +20,9 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from esb.settings import Settings
-from esb.store.tables import inbound_files, messages
+from esb.store.tables import messages
 from tests.integration.test_faults import FAST_RETRY, env_for
-from tests.support.drops import drop, eventually, names, shipment_csv
+from tests.support.drops import drop, eventually, ledger_rows, names, shipment_csv
 from tests.support.gateway import write_config
 from tests.support.process import GatewayProcess
 from tests.support.serving import free_port
@@ -61,7 +61,7 @@ async def counts(engine: AsyncEngine) -> dict[str, Any]:
         orders = await conn.scalar(
             select(func.count(distinct(messages.c.business_key))).where(of_shipments)
         )
-        files = (await conn.execute(select(inbound_files))).all()
+    files = await ledger_rows(engine)
     return {"messages": total, "keys": keys, "orders": orders, "files": files}
 
 

@@ -1,5 +1,5 @@
 """Helpers for file-drop and SOAP endpoint tests: drop a file as writers do, wait, read
-the ledger, count, read the log."""
+the ledger (the file drop's state), count, read the log."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.stdlib import ProcessorFormatter
 
 from esb.logs import configure_logging
-from esb.store.tables import inbound_files, messages
+from esb.store.tables import messages, source_state
 from tests.support.gateway import GatewayUnderTest
 
 HEADER = "order_no,ship_date,carrier,tracking_no,status"
@@ -68,9 +71,50 @@ async def eventually(check: Any, timeout: float = 20.0, what: str = "") -> Any:
         await asyncio.sleep(0.05)
 
 
-async def ledger(gut: GatewayUnderTest) -> list[Any]:
-    async with gut.gateway.engine.connect() as conn:
-        return list((await conn.execute(select(inbound_files).order_by(inbound_files.c.id))).all())
+@dataclass(frozen=True)
+class LedgerRow:
+    """One content of the file drop's ledger (its ``file/<sha256>`` state), as tests read it."""
+
+    interface: str
+    sha256: str
+    name: str
+    size: int
+    status: str
+    rows_accepted: int
+    rows_refused: int
+    report: str | None  # JSON
+    started_at: str
+
+
+async def ledger_rows(engine: AsyncEngine) -> list[LedgerRow]:
+    """Every file-drop ledger entry, in the order the contents were first found."""
+    query = select(source_state.c.interface, source_state.c.key, source_state.c.value).where(
+        source_state.c.kind == "file-drop", source_state.c.key.startswith("file/")
+    )
+    async with engine.connect() as conn:
+        found = (await conn.execute(query)).all()
+    rows = []
+    for interface, key, text in found:
+        value = orjson.loads(text)
+        report = value["report"]
+        rows.append(
+            LedgerRow(
+                interface=interface,
+                sha256=key.removeprefix("file/"),
+                name=value["name"],
+                size=value["size"],
+                status=value["status"],
+                rows_accepted=value["rows_accepted"],
+                rows_refused=value["rows_refused"],
+                report=None if report is None else orjson.dumps(report).decode(),
+                started_at=value["started_at"],
+            )
+        )
+    return sorted(rows, key=lambda row: row.started_at)
+
+
+async def ledger(gut: GatewayUnderTest) -> list[LedgerRow]:
+    return await ledger_rows(gut.gateway.engine)
 
 
 async def message_count(gut: GatewayUnderTest, interface: str = "shipment") -> int:

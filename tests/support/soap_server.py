@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from esb_soap import xmlsafe
+from esb.sdk import xml as xmlsafe
 from tests.support.serving import Served
 
 PICK_NS = "http://wms.demo-factory.example/pick"

@@ -1,25 +1,40 @@
-"""The ledger of dropped files on the real databases (SQLite and PostgreSQL): each content
-once, failed files read again, abandoned ones resumed, one holder of a lease at a time,
-and a lease that dies with the gateway that held it."""
+"""The ledger of dropped files, kept in the source's state: on the real databases (SQLite
+and PostgreSQL) and in memory (the SDK's stand-in). Each content once, failed files
+read again, abandoned ones resumed, changed ones continued once."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from esb.settings import Settings
-from esb.store.engine import create_engine
+from esb.sdk import MemoryStateStore, StateStore
 from esb_file.ledger import Ledger
 from esb_file.names import readable
 from esb_file.report import FileReport
+from esb_file.tests.states import database_state
 
 SHA = "ab" * 32
+
+
+States = Callable[[str], StateStore]
+
+
+@pytest.fixture(params=["embedded", "production", "memory"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """The gateway's two modes (SQLite, PostgreSQL), and the SDK's state in memory."""
+    return str(request.param)
+
+
+@pytest.fixture
+def states(mode: str, engine: AsyncEngine) -> States:
+    """The state of an interface's ``file-drop`` source."""
+    if mode == "memory":
+        memory = MemoryStateStore("shipment", "file-drop")
+        return lambda interface: memory.scoped(interface, "file-drop")
+    return lambda interface: database_state(engine, interface)
 
 
 def report(**counts: int) -> FileReport:
@@ -29,8 +44,8 @@ def report(**counts: int) -> FileReport:
     return made
 
 
-async def test_a_content_is_claimed_once_then_known_as_done(engine: AsyncEngine) -> None:
-    ledger = Ledger(engine, "shipment")
+async def test_a_content_is_claimed_once_then_known_as_done(states: States) -> None:
+    ledger = Ledger(states("shipment"))
     first = await ledger.claim("day.csv", SHA, 10)
     assert (first.state, first.name, first.checkpoint) == ("new", "day.csv", None)
     await ledger.finish(first, report(accepted=2, refused=1), "done")
@@ -38,14 +53,14 @@ async def test_a_content_is_claimed_once_then_known_as_done(engine: AsyncEngine)
     again = await ledger.claim("copy.csv", SHA, 10)
     assert (again.id, again.state, again.name) == (first.id, "done", "day.csv")
     assert FileReport.from_json(again.checkpoint, file="x", sha256=SHA, limit=10).refused == 1
-    other = await Ledger(engine, "another-interface").claim("day.csv", SHA, 10)
+    other = await Ledger(states("another-interface")).claim("day.csv", SHA, 10)
     assert other.state == "new"  # the same content is new to another interface
 
 
 async def test_a_failed_file_is_read_again_and_an_abandoned_one_resumed(
-    engine: AsyncEngine,
+    states: States,
 ) -> None:
-    ledger = Ledger(engine, "shipment")
+    ledger = Ledger(states("shipment"))
     failed = await ledger.claim("day.csv", SHA, 10)
     await ledger.finish(failed, report(), "failed")
     retried = await ledger.claim("day-fixed-config.csv", SHA, 10)
@@ -58,61 +73,10 @@ async def test_a_failed_file_is_read_again_and_an_abandoned_one_resumed(
     assert (checkpoint.accepted, checkpoint.last_row) == (500, 501)
 
 
-async def test_one_lease_holder_at_a_time(engine: AsyncEngine) -> None:
-    ledger = Ledger(engine, "shipment")
-    async with ledger.lease(SHA) as held:
-        assert held
-        async with ledger.lease(SHA) as again:
-            assert not again
-        async with ledger.lease("cd" * 32) as other:
-            assert other  # another file is free
-    async with ledger.lease(SHA) as after:
-        assert after
-
-
-@pytest.mark.parametrize("mode", ["production"], indirect=True)
-async def test_a_lease_dies_with_the_session_that_held_it(
-    engine: AsyncEngine, mode_settings: dict[str, Any], tmp_path: Path
-) -> None:
-    """Two gateways (two engines): the second takes over once the first one's session ends."""
-    second = create_engine(Settings(config=tmp_path, **mode_settings))
-    try:
-        first_gateway, second_gateway = Ledger(engine, "shipment"), Ledger(second, "shipment")
-        async with first_gateway.lease(SHA) as held:
-            assert held
-            async with second_gateway.lease(SHA) as taken:
-                assert not taken
-            await _terminate_other_sessions(second)  # as if the first gateway was killed
-            assert await _taken_within(second_gateway, seconds=5)
-    finally:
-        await second.dispose()
-
-
-async def _taken_within(ledger: Ledger, seconds: float) -> bool:
-    """The server ends a terminated session a moment later; its locks go with it."""
-    for _ in range(int(seconds * 20)):
-        async with ledger.lease(SHA) as taken:
-            if taken:
-                return True
-        await asyncio.sleep(0.05)
-    return False
-
-
-async def _terminate_other_sessions(engine: AsyncEngine) -> None:
-    async with engine.connect() as conn:
-        await conn.execute(
-            text(
-                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_database d "
-                "ON d.oid = l.database WHERE d.datname = current_database() "
-                "AND l.locktype = 'advisory' AND l.pid <> pg_backend_pid()"
-            )
-        )
-
-
 async def test_a_changed_content_is_continued_once_by_the_longest_match(
-    engine: AsyncEngine,
+    states: States,
 ) -> None:
-    ledger = Ledger(engine, "shipment")
+    ledger = Ledger(states("shipment"))
     short, longer, other = ("11" * 32, 10, 3), ("22" * 32, 20, 5), ("33" * 32, 30, 7)
     for sha, size, last_row in (short, longer, other):
         claim = await ledger.claim("day.csv" if sha != other[0] else "other.csv", sha, size)
@@ -146,9 +110,10 @@ async def test_a_changed_content_is_continued_once_by_the_longest_match(
     assert (previous.continued_by, previous.accepted) == ("55" * 32, 4)
 
 
-async def test_any_file_name_can_be_stored_once_shown(engine: AsyncEngine) -> None:
-    """PostgreSQL holds no lone surrogate (a GBK name as Python lists it) and 500 characters."""
-    ledger = Ledger(engine, "shipment")
+async def test_any_file_name_can_be_stored_once_shown(states: States) -> None:
+    """PostgreSQL holds no lone surrogate (a GBK name as Python lists it); a 500-character
+    name is kept whole (its key is its hash)."""
+    ledger = Ledger(states("shipment"))
     for n, raw in enumerate(("发货单.csv".encode("gbk"), b"\xff" * 251 + b".csv")):
         claim = await ledger.claim(readable(os.fsdecode(raw)), f"{n}" * 64, 1)
         await ledger.finish(claim, report(accepted=1), "done")

@@ -21,6 +21,7 @@ from esb_file.ledger import Claim, Ledger
 from esb_file.putaway import REPLACED, PutAway
 from esb_file.readers import Fingerprint, fingerprint
 from esb_file.report import FileReport
+from esb_file.tests.states import database_state
 
 CONTENT = b"order_no,status\r\nSO-1,S\r\nSO-2,P\r\n"
 
@@ -53,7 +54,7 @@ OPENED: list[int] = []  # descriptors of files read in the running test
 
 def put_away(engine: AsyncEngine, **options: Any) -> PutAway:
     config = FileDropConfig.model_validate({"kind": "file-drop", "folder": "in", **options})
-    return PutAway(config, Ledger(engine, "shipment"), lambda name: None)
+    return PutAway(config, Ledger(database_state(engine)), lambda name: None)
 
 
 async def read(drop: DropFolder, engine: AsyncEngine, name: str, content: bytes) -> Read:
@@ -63,7 +64,7 @@ async def read(drop: DropFolder, engine: AsyncEngine, name: str, content: bytes)
     fd = drop.open_file(entry)
     OPENED.append(fd)
     found = fingerprint(fd, FileDropConfig(kind="file-drop", folder="in"))
-    claim = await Ledger(engine, "shipment").claim(entry.shown, found.sha256, found.size)
+    claim = await Ledger(database_state(engine)).claim(entry.shown, found.sha256, found.size)
     report = FileReport(file=entry.shown, sha256=found.sha256, accepted=2, last_row=3)
     return Read(entry, fd, found, claim, report)
 
@@ -106,7 +107,7 @@ async def test_rows_appended_after_the_read_leave_the_file_for_a_continuation(
     assert done.report.changed_to is not None
     assert done.report.changed_to["continuable"] is True
     assert done.report.changed_to["size"] == len(CONTENT) + 8
-    [earlier] = await Ledger(engine, "shipment").changed_earlier("day.csv")
+    [earlier] = await Ledger(database_state(engine)).changed_earlier("day.csv")
     assert (earlier.sha256, earlier.last_row) == (done.found.sha256, 3)
 
 
@@ -155,7 +156,7 @@ async def test_any_other_change_sends_the_file_to_the_error_folder_with_a_report
     assert f"sha256 {done.found.sha256}) were read and stay taken in" in report["changed"]
     assert report["changed_to"]["sha256"] != done.found.sha256
     assert report["changed_to"]["continuable"] is False
-    assert await Ledger(engine, "shipment").changed_earlier("day.csv") == []
+    assert await Ledger(database_state(engine)).changed_earlier("day.csv") == []
 
 
 async def test_a_file_replaced_by_another_of_its_name_is_left_to_be_read_on_its_own(
@@ -170,7 +171,7 @@ async def test_a_file_replaced_by_another_of_its_name_is_left_to_be_read_on_its_
     assert names(drop.paths["folder"]) == ["day.csv"]
     assert (drop.paths["folder"] / "day.csv").read_bytes() == CONTENT + b"SO-3,S\r\n"
     assert (done.report.changed, done.report.moved_to) == (REPLACED, None)
-    [earlier] = await Ledger(engine, "shipment").changed_earlier("day.csv")
+    [earlier] = await Ledger(database_state(engine)).changed_earlier("day.csv")
     assert earlier.sha256 == done.found.sha256  # the new file may continue it
 
 
@@ -199,7 +200,7 @@ async def test_an_archived_file_written_to_later_is_caught_while_it_is_watched(
     assert names(drop.paths["errors"]) == ["b.csv", "b.csv.report.json"]
     assert appended.report.moved_to is None
     assert rewritten.report.moved_to == "error/b.csv"
-    ledger = Ledger(engine, "shipment")
+    ledger = Ledger(database_state(engine))
     [earlier] = await ledger.changed_earlier("a.csv")
     assert earlier.sha256 == appended.found.sha256
     again = await ledger.claim("b.csv", rewritten.found.sha256, rewritten.found.size)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from esb.sdk import options_table
 from esb_file import FileConfig, FileDropConfig
-from esb_soap.options_doc import options_table
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -18,7 +18,7 @@ def test_readme_lists_every_option_as_the_model_says(model: type[BaseModel]) -> 
     table = options_table(model)
     assert table in README.read_text(), (
         "adapters/esb_file/README.md is stale: paste "
-        "`python -c 'from esb_soap.options_doc import options_table; from esb_file import "
+        "`python -c 'from esb.sdk import options_table; from esb_file import "
         f"{model.__name__}; print(options_table({model.__name__}))'` between its generated markers"
     )
     for name in model.model_fields:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from esb_soap import xmlsafe
+from esb.sdk import xml as xmlsafe
 from esb_soap.answer import SOAP11, SOAP12, Fault, find_fault
 
 

@@ -10,7 +10,8 @@ import pytest
 from lxml import etree
 
 from esb.errors import FieldProblem
-from esb_soap import SoapEndpointConfig, xmlsafe
+from esb.sdk import xml as xmlsafe
+from esb_soap import SoapEndpointConfig
 from esb_soap.answer import SOAP11, SOAP12, find_fault
 from esb_soap.replies import FAULT_NS, fault, summary
 from esb_soap.service import NotTheOperation, serve_operation

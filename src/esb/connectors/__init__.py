@@ -20,6 +20,7 @@ from esb.connectors.inbound import (
     InboundConfig,
     InboundContext,
     InboundSource,
+    SourceContext,
 )
 from esb.connectors.registry import ConnectorRegistry, load_registry
 
@@ -37,6 +38,7 @@ __all__ = [
     "Outcome",
     "Park",
     "RetryLater",
+    "SourceContext",
     "json_default",
     "load_registry",
 ]

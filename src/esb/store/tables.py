@@ -7,7 +7,8 @@ messages ─< deliveries ─< attempts
 
 alert_state     when each alert was last sent (at most one per interval, any process)
 reconcile_runs  what each consistency check found and did
-inbound_files   the ledger of files taken in: each file once (by content), with its report
+source_state    each inbound source's own durable keys and JSON values (the file ledger...)
+source_leases   which process runs each inbound source now (until its lease expires)
 xref_codes      master data: per domain, which code each system uses for one entity
 xref_versions   bumped with every change, so every process knows when to reload
 """
@@ -181,21 +182,24 @@ xref_versions = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
-inbound_files = Table(
-    "inbound_files",
+source_state = Table(
+    "source_state",
     metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("interface", String(100), nullable=False),
-    Column("name", String(500), nullable=False, doc="the file's name when it was found"),
-    Column("sha256", String(64), nullable=False),
-    Column("size", BigInteger, nullable=False),
-    Column("status", String(20), nullable=False, doc="processing | done | failed"),
-    Column("rows_accepted", Integer, nullable=False, default=0),
-    Column("rows_refused", Integer, nullable=False, default=0),
-    Column("report", Text, doc="JSON: refused rows with row number, field and reason"),
-    Column("started_at", UtcDateTime, nullable=False),
-    Column("finished_at", UtcDateTime),
-    UniqueConstraint("interface", "sha256"),
+    Column("interface", String(100), primary_key=True),
+    Column("kind", String(100), primary_key=True, doc="the inbound source's kind"),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False, doc="JSON"),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+source_leases = Table(
+    "source_leases",
+    metadata,
+    Column("interface", String(100), primary_key=True),
+    Column("kind", String(100), primary_key=True),
+    Column("owner", String(200), nullable=False, doc="host:pid:nonce of the running process"),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("acquired_at", UtcDateTime, nullable=False),
 )
 
 reconcile_runs = Table(

@@ -1,4 +1,5 @@
-"""Parse XML that comes from outside without ever expanding an entity or fetching a file.
+"""Safe XML for plugins: parse XML from outside without ever expanding an entity or
+fetching a file, and read an element as JSON-able data.
 
 A first lxml pass whose only listener is ``doctype`` stops at ``<!DOCTYPE`` before the
 internal subset is used, so XXE and billion-laughs payloads are refused in milliseconds
@@ -15,13 +16,24 @@ anything else (a schema validator, zeep) spends time on each of them.
     ├── XmlTooComplex   more elements or attributes than allowed
     ├── XmlTooDeep      nested deeper than allowed; ``path`` names the first such element
     └── MalformedXml    not well-formed
+
+``XmlRefused`` is a :class:`esb.sdk.PluginError` (and a ValueError).
+
+``to_data`` turns an element into JSON-able data for documents that come without a
+schema (the file drop): elements become keys by their local name (namespaces are
+dropped), an element that repeats becomes a list, attributes become ``@name`` keys,
+and text beside child elements becomes ``#text``. A leaf is its text (``""`` when
+empty). Every value is text: the interface's JSON Schema says what it must look like.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
+
+from esb.sdk._errors import PluginError
 
 __all__ = [
     "MAX_BYTES",
@@ -34,12 +46,13 @@ __all__ = [
     "XmlTooLarge",
     "check_shape",
     "parse",
+    "to_data",
 ]
 
 MAX_BYTES = 10 * 1024 * 1024
 
 
-class XmlRefused(ValueError):
+class XmlRefused(PluginError, ValueError):
     """XML from outside that the gateway will not read."""
 
 
@@ -145,3 +158,27 @@ def check_shape(root: etree._Element, shape: Shape) -> None:
     if too_deep:
         path = [etree.QName(e).localname for e in (too_deep[0], *too_deep[0].iterancestors())]
         raise XmlTooDeep(f"nested deeper than {shape.depth} levels", path[::-1])
+
+
+def _leaf_text(element: etree._Element) -> str:
+    text = element.text or ""
+    return text if text.strip() else ""
+
+
+def to_data(element: etree._Element) -> Any:
+    """The content of ``element``: its text, or a dict of its attributes and children."""
+    children = [child for child in element if isinstance(child.tag, str)]
+    if not children and not element.attrib:
+        return _leaf_text(element)
+    data: dict[str, Any] = {f"@{etree.QName(k).localname}": v for k, v in element.attrib.items()}
+    for child in children:
+        name, value = etree.QName(child).localname, to_data(child)
+        if name not in data:
+            data[name] = value
+        elif isinstance(data[name], list):
+            data[name].append(value)
+        else:
+            data[name] = [data[name], value]
+    if text := _leaf_text(element):
+        data["#text"] = text
+    return data

@@ -1,6 +1,6 @@
-"""Render a connector's options as a Markdown table, straight from its config model.
+"""Render a plugin's options as a Markdown table, straight from its config model.
 
-The README of each connector embeds this table and a test checks it is current, so the
+The README of each connector or source embeds this table and a test checks it is current, so the
 documented options cannot drift from the ones the gateway accepts.
 """
 

@@ -1,16 +1,26 @@
-"""The safe XML parser refuses DTDs and entities at once, in any encoding, and fetches nothing."""
+"""The SDK's safe XML parser (esb.sdk.xml) refuses DTDs and entities at once, in any
+encoding, and fetches nothing."""
 
 from __future__ import annotations
 
 import resource
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 
-from esb_soap import xmlsafe
+from esb.sdk import xml as xmlsafe
 from tests.support.soap_server import SoapServer, billion_laughs_dtd
 
 NS = "http://wms.demo-factory.example/pick"
+
+
+@pytest.fixture
+async def soap_server() -> AsyncIterator[SoapServer]:
+    """A real server that records every fetch (none must happen)."""
+    server = await SoapServer().start()
+    yield server
+    await server.stop()
 
 
 def peak_rss_mib() -> float:

@@ -1,0 +1,137 @@
+"""What a plugin is: a config model, a constructor, and one small protocol.
+
+A connector (outbound) is built as ``Cls(config, ConnectorContext)`` and called with
+``deliver(request) -> Outcome``. An inbound source is built as
+``Cls(config, SourceContext)`` and runs until cancelled, handing every document to
+``context.accept``; one that answers HTTP itself (a SOAP endpoint) also has
+``handle(request)``, served at ``POST /inbound/{interface}/{kind}``. Both register by
+name in an entry-point group (``esb.connectors``, ``esb.inbound``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from uuid import UUID
+
+import structlog
+
+from esb.config.types import StrictModel
+from esb.sdk._clock import Clock, SystemClock
+from esb.sdk._outcomes import DeliveryRequest, Outcome
+from esb.sdk._state import MemoryStateStore, StateStore
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+__all__ = [
+    "Accept",
+    "Accepted",
+    "Connector",
+    "ConnectorConfig",
+    "ConnectorContext",
+    "HttpInbound",
+    "IdempotencyCheck",
+    "InboundConfig",
+    "InboundSource",
+    "KeyCheck",
+    "SourceContext",
+]
+
+
+class ConnectorConfig(StrictModel):
+    """Base of every connector's options; subclasses add ``kind: Literal["name"]``."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class ConnectorContext:
+    """What a connector may know about its surroundings when it is built."""
+
+    config_dir: Path
+    target: str
+    interface: str
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What the worker calls. ``deliver`` never raises for a target's failure: it returns it."""
+
+    kind: ClassVar[str]
+    Config: ClassVar[type[ConnectorConfig]]
+
+    async def deliver(self, request: DeliveryRequest) -> Outcome: ...
+
+    async def aclose(self) -> None: ...
+
+
+class InboundConfig(StrictModel):
+    """Base of every inbound source's options; subclasses add ``kind: Literal["name"]``."""
+
+    kind: str
+
+
+class Accepted(Protocol):
+    """The pipeline's answer to ``accept``: the message's id; ``created`` False for a repeat
+    (the first message's id is given then)."""
+
+    @property
+    def message_id(self) -> UUID: ...
+
+    @property
+    def created(self) -> bool: ...
+
+
+#: ``accept(document, text=None, idempotency_key=None) -> Accepted``: the interface's
+#: schema, the door's limits, routing and one transaction, exactly as for HTTP. Raises
+#: ValidationFailed (or another 4xx error: the document's fault) or StoreUnavailable.
+Accept = Callable[..., Awaitable[Accepted]]
+#: The system a caller's key belongs to, or None (a constant-time check).
+KeyCheck = Callable[[str], "str | None"]
+#: An ``Idempotency-Key`` header as the pipeline keys it (None: none sent), or
+#: ValidationFailed naming the header.
+IdempotencyCheck = Callable[["str | None"], "str | None"]
+
+
+def _no_keys(key: str) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """All an inbound source may use of the gateway: its interface, folders, the way in
+    (``accept``), caller checks, its own durable ``state``, a ``clock`` and a ``log``."""
+
+    interface: str
+    source_system: str
+    message_type: str
+    config_dir: Path
+    data_dir: Path
+    accept: Accept
+    check_idempotency_key: IdempotencyCheck
+    authenticate: KeyCheck = _no_keys
+    state: StateStore = field(default_factory=MemoryStateStore)
+    clock: Clock = field(default_factory=SystemClock)
+    log: Any = field(default_factory=lambda: structlog.get_logger("esb.inbound"))
+
+
+@runtime_checkable
+class InboundSource(Protocol):
+    kind: ClassVar[str]
+    Config: ClassVar[type[InboundConfig]]
+
+    async def run(self) -> None:
+        """Take documents in until cancelled; never raise for a bad document."""
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class HttpInbound(Protocol):
+    """A source that answers its callers itself (e.g. a SOAP endpoint)."""
+
+    async def handle(self, request: Request) -> Response: ...

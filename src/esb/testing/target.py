@@ -1,0 +1,81 @@
+"""A real HTTP server standing in for a target system (MES, ERP...).
+
+It records every request it gets and answers from a script (e.g. 503, 503, 503,
+then 200), so tests can count exactly what the target saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from esb.testing.served import Served
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+@dataclass
+class TargetServer:
+    """Scripted answers: ``script`` is consumed first, then ``default_status``."""
+
+    default_status: int = 200
+    script: deque[int] = field(default_factory=deque)
+    delay_s: float = 0.0
+    received: list[Received] = field(default_factory=list)
+    served: Served | None = None
+    _port: int = 0
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/{path:path}", self._handle, methods=["POST", "PUT"])])
+
+    async def _handle(self, request: Request) -> Response:
+        body = await request.body()
+        self.received.append(Received(request.url.path, dict(request.headers), body))
+        self._arrived.set()
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        status = self.script.popleft() if self.script else self.default_status
+        return JSONResponse({"status": status}, status_code=status)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    async def start(self) -> TargetServer:
+        self.served = await Served(self.app(), self._port).start()
+        self._port = self.served.port
+        return self
+
+    async def stop(self) -> None:
+        """Go down: the port refuses connections until ``start`` again (same port)."""
+        if self.served is not None:
+            await self.served.stop()
+            self.served = None
+
+    async def wait_received(self, count: int) -> None:
+        while len(self.received) < count:
+            self._arrived.clear()
+            await self._arrived.wait()
+
+    def bodies(self, path: str | None = None) -> list[Any]:
+        return [r.json() for r in self.received if path is None or r.path == path]
+
+    def idempotency_keys(self) -> list[str]:
+        return [r.headers.get("idempotency-key", "") for r in self.received]

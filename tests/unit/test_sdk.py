@@ -1,0 +1,54 @@
+"""The SDK's surface is exactly what is documented, and every name of it imports."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import esb.sdk
+
+DOCUMENTED = {
+    # outcomes and requests
+    "Delivered", "RetryLater", "Park", "Outcome", "DeliveryRequest",
+    # plugin protocols and bases
+    "Connector", "ConnectorConfig", "ConnectorContext", "InboundSource", "InboundConfig",
+    "SourceContext", "HttpInbound", "Accept", "Accepted", "KeyCheck", "IdempotencyCheck",
+    # config types
+    "StrictModel", "Duration", "parse_duration", "Timeouts", "RetryPolicy",
+    "Auth", "BasicAuth", "BearerAuth", "HeaderAuth", "auth_headers",
+    # errors
+    "EsbError", "PluginError", "ConfigError", "FieldProblem", "ValidationFailed",
+    "Unauthenticated", "Forbidden", "PayloadTooLarge", "StoreUnavailable",
+    # helpers
+    "xml", "read_body", "json_default", "dumps", "loads", "shorten", "more",
+    "MAX_SHOWN", "MAX_LISTED", "MAX_DEPTH", "options_table",
+    # state and time
+    "StateStore", "MemoryStateStore", "Clock", "SystemClock",
+}  # fmt: skip
+
+
+def test_all_is_the_documented_surface() -> None:
+    assert set(esb.sdk.__all__) == DOCUMENTED
+    assert len(esb.sdk.__all__) == len(set(esb.sdk.__all__))
+
+
+def test_every_name_imports_and_is_described() -> None:
+    doc = esb.sdk.__doc__ or ""
+    for name in esb.sdk.__all__:
+        assert getattr(esb.sdk, name) is not None
+        assert re.search(rf"\b{re.escape(name)}\b", doc), f"{name} is not in esb.sdk's docstring"
+
+
+def test_plugin_errors_are_in_the_gateway_tree() -> None:
+    assert issubclass(esb.sdk.PluginError, esb.sdk.EsbError)
+    assert issubclass(esb.sdk.xml.XmlRefused, esb.sdk.PluginError)
+
+
+def test_the_sdk_loads_no_database_or_broker_library() -> None:
+    code = (
+        "import sys, esb.sdk; "
+        "print(sorted(m for m in ('sqlalchemy', 'aio_pika', 'asyncpg') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
