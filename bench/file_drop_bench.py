@@ -172,7 +172,10 @@ def vm_kib(pid: int, field: str) -> int:
 
 
 def ledger_status(env: dict[str, str]) -> tuple[str, int] | None:
-    query = "SELECT status, rows_accepted FROM inbound_files ORDER BY id DESC LIMIT 1"
+    query = (  # the file drop's ledger: its state's file/<sha256> values
+        "SELECT value FROM source_state WHERE kind = 'file-drop' AND key LIKE 'file/%' "
+        "ORDER BY updated_at DESC LIMIT 1"
+    )
     if "ESB_DATABASE_URL" in env:
         import asyncpg
 
@@ -187,7 +190,10 @@ def ledger_status(env: dict[str, str]) -> tuple[str, int] | None:
     else:
         with sqlite3.connect(Path(env["ESB_DATA_DIR"]) / "esb.db", timeout=30) as conn:
             row = conn.execute(query).fetchone()
-    return (row[0], row[1]) if row else None
+    if not row:
+        return None
+    value = json.loads(row[0])
+    return (value["status"], value["rows_accepted"])
 
 
 def wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import esb.sdk
 
@@ -52,3 +54,29 @@ def test_the_sdk_loads_no_database_or_broker_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+ADAPTERS = Path(__file__).resolve().parents[2] / "adapters"
+
+
+def _imports(path: Path) -> set[str]:
+    """The absolute module names ``path`` imports (``from . import x`` is its own package)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def test_adapters_import_only_the_sdk_of_esb_and_no_other_adapter() -> None:
+    packages = {p.name for p in ADAPTERS.iterdir() if (p / "__init__.py").exists()}
+    assert packages == {"esb_file", "esb_rest", "esb_soap"}
+    for package in packages:
+        for path in (ADAPTERS / package).glob("*.py"):  # the package, not its tests
+            for name in _imports(path):
+                top = name.split(".")[0]
+                if top == "esb":
+                    assert name == "esb.sdk" or name.startswith("esb.sdk."), f"{path}: {name}"
+                assert top not in packages - {package}, f"{path} imports another adapter: {name}"

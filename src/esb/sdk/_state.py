@@ -270,8 +270,11 @@ class MemoryStateStore(StateStore):
         self._shared.values.update(encoded)
 
     async def add(self, key: str, value: Any) -> bool:
-        text = encode(value)
-        return self._shared.values.setdefault(self._id(key), text) is text
+        found = self._id(key)
+        if found in self._shared.values:
+            return False
+        self._shared.values[found] = encode(value)
+        return True
 
     async def delete(self, key: str) -> None:
         self._shared.values.pop(self._id(key), None)
