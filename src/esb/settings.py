@@ -16,7 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from esb.config.wording import plain_message
+from esb.configfile.wording import plain_message
 from esb.errors import SettingsError
 
 #: Values people paste from tutorials; refusing them beats running with a guessable key.

@@ -13,9 +13,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from esb.config.models import NAME_PATTERN
-from esb.config.validate import validate
-from esb.config.yamlfile import YamlDocument, format_loc, read_yaml
+from esb.configfile import NAME_PATTERN, YamlDocument, format_loc, read_yaml, validate
 from esb.errors import ConfigError
 from esb.mapping.codetables import Converter, table_converter
 from esb.mapping.compiler import Compilation, compile_object
