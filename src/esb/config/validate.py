@@ -1,4 +1,4 @@
-"""Validate the gateway's own files: as ``esb.configfile.validate``, and an unknown
+"""Validate the gateway's own files: as ``esb.configfile.validation``, and an unknown
 connector or source kind names the closest installed one, or how to install it."""
 
 from __future__ import annotations
