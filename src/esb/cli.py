@@ -70,12 +70,12 @@ def serve(
     ] = False,
 ) -> None:
     """Run the HTTP API (and, by default, relay and workers) in one process."""
-    settings, config = settings_and_config()
+    settings, config = settings_and_config(host=host, port=port)  # ${ESB_LOCAL_URL} follows
     if reuse_port and settings.embedded:
         raise fail("--reuse-port needs production mode: embedded SQLite has one writer process")
     from esb.startup import ready_to_serve
 
-    run(lambda: ready_to_serve(settings, host or settings.host, port or settings.port))
+    run(lambda: ready_to_serve(settings, settings.host, settings.port))
     shared_metrics = settings.metrics_dir or (settings.data_dir / "metrics" if reuse_port else None)
     if shared_metrics is not None:
         from esb.metrics import share_between_processes
@@ -88,8 +88,8 @@ def serve(
     serve_forever(
         api,
         settings,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         reuse_port=reuse_port,
         access_log=access_log,
     )

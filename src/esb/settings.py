@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,9 +17,13 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from esb.config.wording import plain_message
+from esb.configfile.wording import plain_message
 from esb.errors import SettingsError
 
+#: The demo factory's folder inside the esb package (package data).
+DEMO_FOLDER = "demo_factory"
+#: Addresses that mean "every interface" when listening; a client on this host uses loopback.
+_ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 #: Values people paste from tutorials; refusing them beats running with a guessable key.
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "admin", "secret", "password", "test", "xxx"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -33,8 +38,9 @@ ADVICE = {
 
 
 def demo_config_dir() -> Path:
-    """The shipped demo-factory configuration (a source checkout or the Docker image)."""
-    return Path(__file__).resolve().parents[2] / "examples" / "demo-factory"
+    """The demo-factory configuration shipped inside the package (``esb/demo_factory``), so
+    ``esb serve`` with no settings runs it from a wheel as from a checkout."""
+    return Path(str(resources.files("esb") / DEMO_FOLDER)).resolve()  # installed as files
 
 
 class Settings(BaseSettings):
@@ -154,11 +160,22 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'esb.db').resolve()}"
 
+    @property
+    def local_url(self) -> str:
+        """The gateway's own HTTP address as a program on this host reaches it: a server
+        listening on every interface (0.0.0.0, ::) is reached over loopback."""
+        host = _ANY_ADDRESS.get(self.host, self.host)
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
     def config_env(self) -> dict[str, str]:
         """What ${NAME} in configuration files may read: the environment, plus the data
-        folder as ESB_DATA_DIR (absolute) so files can place things under it by default."""
+        folder as ESB_DATA_DIR (absolute) so files can place things under it by default,
+        and the gateway's own address as ESB_LOCAL_URL (the demo's stand-ins live there)."""
         env = dict(os.environ)
         env.setdefault("ESB_DATA_DIR", str(self.data_dir.resolve()))
+        env.setdefault("ESB_LOCAL_URL", self.local_url)
         return env
 
     def resolved_admin_key(self) -> str | None:

@@ -15,12 +15,13 @@ from typing import Any
 
 import orjson
 
+from esb.settings import demo_config_dir
 from tests.support.gateway import ERP_KEY, GatewayUnderTest, write_config
 from tests.support.target import TargetServer
 
-DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo-factory"
+DEMO = demo_config_dir()
 ORDER = orjson.loads(
-    (DEMO.parents[1] / "tests/data/scenario/inputs/sales_order_normal.json").read_bytes()
+    (Path(__file__).parents[1] / "data/scenario/inputs/sales_order_normal.json").read_bytes()
 )
 
 INTERFACES = """

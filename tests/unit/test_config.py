@@ -128,7 +128,7 @@ def test_nested_defaults_and_literal_dollar_brace(tmp_path: Path) -> None:
     config = load(write_config(tmp_path, text))
     connector = config.interfaces["sales-order"].targets["mes"].connector
     assert connector.url == "http://mes:8080/v2/api"  # type: ignore[attr-defined]
-    from esb.config.yamlfile import _substitute
+    from esb.configfile.yamlfile import _substitute
 
     problems: list[str] = []
     assert _substitute("a $${B} ${C:-${D:-x}}", {}, "f:1", problems) == "a ${B} x"

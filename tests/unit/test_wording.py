@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from esb.commands.support import ordered
-from esb.config.wording import allowed_keys, closest, plain_message
+from esb.configfile.wording import allowed_keys, closest, plain_message
 from esb.errors import SettingsError
 from esb.settings import load_settings
 

@@ -46,8 +46,10 @@ def load_settings(**overrides: Any) -> Settings:
         raise fail("\n".join([head, *(f"  {p}" for p in exc.problems)])) from None
 
 
-def settings_and_config() -> tuple[Settings, GatewayConfig]:
-    settings = load_settings()
+def settings_and_config(**overrides: Any) -> tuple[Settings, GatewayConfig]:
+    """The settings (``overrides`` from command options, None for unset) and the
+    configuration read with them."""
+    settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
     configure_logging(settings.log_format, settings.log_level)
     try:
         return settings, load_config(settings.config, load_registry(), settings.config_env())

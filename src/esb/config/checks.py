@@ -15,7 +15,7 @@ import orjson
 
 from esb.config.gateway import Route
 from esb.config.refs import InterfaceRefs
-from esb.config.validate import problem
+from esb.configfile.validation import problem
 from esb.mapping import (
     Expression,
     ExpressionError,

@@ -19,7 +19,7 @@ from esb.config.models import (
 )
 from esb.config.refs import InterfaceRefs, interface_refs, names
 from esb.config.validate import validate
-from esb.config.yamlfile import YamlDocument, read_yaml
+from esb.configfile.yamlfile import YamlDocument, read_yaml
 from esb.connectors.registry import ConnectorRegistry
 from esb.errors import ConfigError
 from esb.mapping.loader import read_mappings

@@ -14,12 +14,11 @@ from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, create_model
 
-from esb.config.types import NAME_PATTERN as NAME_PATTERN  # re-exported: its old home
 from esb.config.types import Duration, HealthThresholds, RetryPolicy, StrictModel
+from esb.configfile.models import NAME_PATTERN as NAME_PATTERN  # re-exported: its old home
+from esb.configfile.models import Name as Name
 from esb.connectors.base import ConnectorConfig
 from esb.connectors.inbound import InboundConfig
-
-Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
 
 
 class SystemConfig(StrictModel):

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from esb.config.yamlfile import YamlDocument
+from esb.configfile.yamlfile import YamlDocument
 
 
 @dataclass(frozen=True)

@@ -7,17 +7,16 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     SecretStr,
     WithJsonSchema,
     model_validator,
 )
 
-#: Names of systems, interfaces, targets and mappings (they appear in URLs and queues).
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+from esb.configfile.models import NAME_PATTERN as NAME_PATTERN  # re-exported: its old home
+from esb.configfile.models import StrictModel as StrictModel
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -50,12 +49,6 @@ Duration = Annotated[
         }
     ),
 ]
-
-
-class StrictModel(BaseModel):
-    """Every configuration model refuses unknown keys: a typo is an error, not a silent default."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Timeouts(StrictModel):

@@ -1,43 +1,19 @@
-"""Validate one YAML document against its model: each error as ``file:line: key: plain words``.
-
-Validation runs even when a ``${VAR}`` of the file is unset, so one missing variable
-does not hide the file's other problems; errors at the keys whose value is missing
-are dropped (the unset variable is the problem there, already reported).
-"""
+"""Validate the gateway's own files: as ``esb.configfile.validation``, and an unknown
+connector or source kind names the closest installed one, or how to install it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from esb.config.wording import closest, plain_message, quoted, unknown_tag
-from esb.config.yamlfile import Loc, YamlDocument, format_loc
+from esb.configfile.validation import M, file_loc
+from esb.configfile.validation import validate as validate_file
+from esb.configfile.wording import closest, quoted, unknown_tag
+from esb.configfile.yamlfile import Loc, YamlDocument
 from esb.connectors.inbound import INBOUND_GROUP
 from esb.connectors.registry import ENTRY_POINT_GROUP
 
-M = TypeVar("M", bound=BaseModel)
-Locate = Callable[[Any, Loc], Loc]
-
 #: Where a plugin's kind is written -> (what it is, the entry-point group that provides it).
 PLUGIN_KINDS = {"connector": ("connector", ENTRY_POINT_GROUP), "inbound": ("source", INBOUND_GROUP)}
-
-
-def file_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
-    """Pydantic's error path as it reads in the file: steps it inserts (union tags such
-    as ``rest``, validator names) are dropped; a missing key at the end is kept."""
-    out: list[Any] = []
-    for n, part in enumerate(loc):
-        if (isinstance(data, dict) and part in data) or (
-            isinstance(data, list) and isinstance(part, int) and part < len(data)
-        ):
-            data = data[part]
-        elif n < len(loc) - 1:
-            continue
-        out.append(part)
-    return tuple(out)
 
 
 def _plugin(loc: Loc) -> tuple[str, str] | None:
@@ -67,26 +43,6 @@ def kind_message(error: ErrorDetails, loc: Loc) -> str | None:
     )
 
 
-def problem(doc: YamlDocument, loc: Loc, message: str) -> str:
-    return f"{doc.where(loc)}: {format_loc(loc) or '(file)'}: {message}"
-
-
-def validate(doc: YamlDocument, model: type[M], locate: Locate = file_loc) -> M | None:
+def validate(doc: YamlDocument, model: type[M]) -> M | None:
     """The model of ``doc``, or None with every problem added to ``doc.problems``."""
-    if doc.data is None:
-        if not doc.problems:
-            doc.problems.append(f"{doc.path}:1: the file is empty")
-        return None
-    try:
-        return model.model_validate(doc.data)
-    except ValidationError as exc:
-        for error in exc.errors(include_url=False):
-            loc = locate(doc.data, tuple(error["loc"]))
-            if error["type"] == "union_tag_invalid":
-                loc = (*loc, "kind")
-                message = kind_message(error, loc[:-1]) or plain_message(error, model)
-            else:
-                message = plain_message(error, model)
-            if not doc.is_unset(loc):
-                doc.problems.append(problem(doc, loc, message))
-        return None
+    return validate_file(doc, model, file_loc, kind_message)

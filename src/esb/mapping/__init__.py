@@ -4,7 +4,13 @@ Delivery calls ``load_mappings(folder, env).get(name)(body, MappingContext(xref)
 ingress uses ``compile_input_schema`` and ``compile_expression``; ``esb mapping
 test`` uses ``run_mapping_test``. Every other module of this package is private.
 Run-time data problems raise ``esb.errors.MappingError`` / ``XrefMissing``; file
-problems raise ``esb.errors.ConfigError``.
+problems raise ``esb.errors.ConfigError``. Every exception class of this package
+derives from ``MappingError`` (``ExpressionError``, ``InputSchemaError``, ...).
+
+A pure library: it imports nothing of the gateway (config, store, API, broker,
+connectors) and no web, database or broker library, so a tool or a test can map
+documents without them. ``esb.configfile`` reads its YAML files. The import
+contracts in ``pyproject.toml`` keep it so (``lint-imports``, docs/architecture.md).
 """
 
 from esb.mapping.engine import CompiledMapping, MappingContext, MappingSet

@@ -24,7 +24,7 @@ from esb.mapping.paths import SourcePath, Step, getter
 __all__ = ["Expression", "ExpressionError", "compile_expression"]
 
 
-class ExpressionError(ValueError):
+class ExpressionError(MappingError):
     """An expression that does not compile; the message says what and where."""
 
 

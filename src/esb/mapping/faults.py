@@ -22,14 +22,14 @@ def show(value: Any) -> str:
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
 
 
-class Fault(Exception):
+class Fault(MappingError):
     """A data problem at run time; ``steps`` are the path parts, innermost first."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
         self.steps: list[str] = []
         self.absolute = False
+        super().__init__(message)
+        self.message = message
 
     def at(self, step: str, *, absolute: bool = False) -> Fault:
         """Add the enclosing step; a path read from the root stops further prefixes."""
@@ -39,12 +39,16 @@ class Fault(Exception):
             self.absolute = absolute
         return self
 
-    @property
+    @property  # MappingError's path, built from the steps as the fault unwinds
     def path(self) -> str:
         out = ""
         for step in reversed(self.steps):
             out += step if not out or step.startswith("[") else f".{step}"
         return out
+
+    @path.setter
+    def path(self, value: str) -> None:
+        self.steps = [value] if value else []
 
     def to_error(self) -> MappingError:
         return MappingError(self.message, path=self.path)

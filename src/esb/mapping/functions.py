@@ -19,6 +19,7 @@ from typing import Any
 
 from jmespath import functions
 
+from esb.errors import MappingError
 from esb.limits import MAX_INT, MIN_INT
 
 _ANY: Any = {"types": []}  # we check types ourselves to give null-in, null-out
@@ -31,7 +32,7 @@ SCOPE: ContextVar[tuple[Any, Mapping[str, Any]] | None] = ContextVar(
 )
 
 
-class FunctionFailed(Exception):
+class FunctionFailed(MappingError):
     """A function got an argument it cannot use; the message names the function."""
 
 

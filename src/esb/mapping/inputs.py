@@ -20,8 +20,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError
 
-from esb.config.yamlfile import format_loc
-from esb.errors import ConfigError, FieldProblem
+from esb.configfile.yamlfile import format_loc
+from esb.errors import ConfigError, FieldProblem, MappingError
 from esb.mapping.patterns import DATE_LETTERS, PatternError, compile_pattern
 
 _DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
@@ -32,7 +32,7 @@ _RFC3339 = re.compile(
 _SKIP = frozenset({"const", "enum", "default", "examples"})
 
 
-class InputSchemaError(ValueError):
+class InputSchemaError(MappingError):
     """An input schema that is not valid JSON Schema or uses an unknown format."""
 
 

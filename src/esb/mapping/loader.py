@@ -13,9 +13,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from esb.config.models import NAME_PATTERN
-from esb.config.validate import validate
-from esb.config.yamlfile import YamlDocument, format_loc, read_yaml
+from esb.configfile import NAME_PATTERN, YamlDocument, problem, read_yaml, validate
 from esb.errors import ConfigError
 from esb.mapping.codetables import Converter, table_converter
 from esb.mapping.compiler import Compilation, compile_object
@@ -43,10 +41,6 @@ def _files(folder: Path, problems: list[str]) -> list[Path]:
                 "(letters, digits, _ . -)"
             )
     return [p for p in paths if _NAME.match(p.stem)]
-
-
-def _where(doc: YamlDocument, loc: Loc, message: str) -> str:
-    return f"{doc.where(loc)}: {format_loc(loc) or '(file)'}: {message}"
 
 
 def _without_tags(_: object, loc: Loc) -> Loc:
@@ -92,7 +86,7 @@ def _tables(
             clash = (
                 f"code table {name!r} is also {CODE_TABLES}/{name}.yaml: give this one another name"
             )
-            problems.append(_where(doc, ("code_tables", name), clash))
+            problems.append(problem(doc, ("code_tables", name), clash))
         tables[name] = _table(name, table)
     return tables
 
@@ -108,7 +102,7 @@ def _compile(
     env = Compilation(parsed.source, parsed.target, tables, frozenset(broken))
     build = compile_object(parsed.fields, ("fields",), env)
     problems.extend(
-        _where(doc, loc, message) for loc, message in env.problems if not doc.is_unset(loc)
+        problem(doc, loc, message) for loc, message in env.problems if not doc.is_unset(loc)
     )
     if env.problems:
         return None

@@ -11,8 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 
-from esb.config.models import Name
-from esb.config.types import StrictModel
+from esb.configfile import Name, StrictModel
 
 CodeValue = str | int | float | bool
 TypeName = Literal["string", "int", "number", "decimal", "bool"]

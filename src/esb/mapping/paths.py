@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from esb.errors import MappingError
+
 Step = str | int
 #: ``getter(scope, root)``: the value, or None when it is missing.
 Getter = Callable[[Any, Any], Any]
@@ -22,7 +24,7 @@ CURRENT = "@"
 _TOKEN = re.compile(r'\.|\[(-?[0-9]+)\]|"((?:[^"\\]|\\.)*)"|([^.\[\]"]+)')
 
 
-class PathError(ValueError):
+class PathError(MappingError):
     """A path is not written correctly."""
 
 

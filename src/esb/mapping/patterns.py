@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from esb.errors import MappingError
 from esb.mapping.letters import (
     SLOT,
     START,
@@ -28,7 +29,7 @@ from esb.mapping.letters import (
 ISO = "iso"
 
 
-class PatternError(ValueError):
+class PatternError(MappingError):
     """A pattern uses a letter or a width we do not support."""
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from esb.errors import MappingError
+
 Loc = tuple[str | int, ...]
 
 
-class RuleError(Exception):
+class RuleError(MappingError):
     """A rule that cannot compile: ``loc`` is relative to the rule, e.g. ``("date", "from")``."""
 
     def __init__(self, loc: Loc, message: str) -> None:

@@ -11,9 +11,10 @@ import pytest
 
 from esb.errors import ConfigError
 from esb.mapping import CompiledMapping, MappingContext, StaticXref, load_mappings
+from esb.settings import demo_config_dir
 
 REPO = Path(__file__).resolve().parents[3]
-DEMO = REPO / "examples" / "demo-factory"
+DEMO = demo_config_dir()
 SCENARIO = REPO / "tests" / "data" / "scenario"
 PEERS = REPO / "tests" / "data" / "peers"
 

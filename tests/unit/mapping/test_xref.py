@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from esb.errors import ConfigError
 from esb.mapping import StaticXref, XrefLookup, parse_masterdata
-from tests.unit.mapping.helpers import SCENARIO
+from tests.unit.mapping.helpers import DEMO, SCENARIO
 
 
 def test_scenario_masterdata_in_every_direction() -> None:
@@ -47,6 +45,6 @@ def test_bad_csv_names_file_and_line(text: str, problem: str) -> None:
 
 
 def test_demo_masterdata_is_the_scenarios() -> None:
-    demo = Path(__file__).resolve().parents[3] / "examples" / "demo-factory" / "masterdata"
+    demo = DEMO / "masterdata"
     for name in ("customer.csv", "material.csv"):
         assert (demo / name).read_text() == (SCENARIO / "masterdata" / name).read_text()

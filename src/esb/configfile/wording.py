@@ -18,7 +18,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, Tag
 from pydantic_core import ErrorDetails
 
-from esb.config.types import NAME_PATTERN
+from esb.configfile.models import NAME_PATTERN
 
 #: Patterns of the models, said in words.
 PATTERNS = {
