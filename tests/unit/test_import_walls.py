@@ -6,7 +6,6 @@ docs/architecture.md ("Walls") says why each wall stands.
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -17,11 +16,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = ROOT / "pyproject.toml"
-#: Walls that stand today.
-STANDING = ("mapping-pure", "api-no-publish")
-#: Walls that stand once the adapters use only esb.sdk (issue 10); on merging esb.sdk
-#: they move into STANDING and the skip below goes.
-WITH_SDK = ("core-no-adapter", "adapters-sdk-only", "adapters-independent")
+#: Every wall, by its contract id in pyproject.toml.
+STANDING = (
+    "mapping-pure",
+    "api-no-publish",
+    "core-no-adapter",
+    "adapters-sdk-only",
+    "adapters-independent",
+)
 #: Libraries the mapping engine must not bring along (web, database, broker).
 HEAVY = (
     "sqlalchemy",
@@ -56,19 +58,11 @@ def lint_imports(contract: str) -> subprocess.CompletedProcess[str]:
 def test_every_contract_is_checked_here() -> None:
     config = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
     ids = {contract["id"] for contract in config["tool"]["importlinter"]["contracts"]}
-    assert ids == {*STANDING, *WITH_SDK}
+    assert ids == set(STANDING)
 
 
 @pytest.mark.parametrize("contract", STANDING)
 def test_wall_holds(contract: str) -> None:
-    result = lint_imports(contract)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-@pytest.mark.parametrize("contract", WITH_SDK)
-def test_plugin_wall_holds(contract: str) -> None:
-    if importlib.util.find_spec("esb.sdk") is None:
-        pytest.skip("stands once the adapters use only esb.sdk (issue 10)")
     result = lint_imports(contract)
     assert result.returncode == 0, result.stdout + result.stderr
 
