@@ -25,7 +25,6 @@ from esb.connectors import (
     Outcome,
     Park,
     RetryLater,
-    json_default,
 )
 
 TRANSIENT_STATUS = frozenset({408, 425, 429})
@@ -104,7 +103,7 @@ class RestConnector:
         return self._session
 
     async def deliver(self, request: DeliveryRequest) -> Outcome:
-        body = orjson.dumps(request.body, default=json_default)
+        body = request.body_json()
         headers = {
             "Idempotency-Key": request.idempotency_key,
             "X-Esb-Message-Id": str(request.message_id),

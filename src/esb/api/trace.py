@@ -63,7 +63,7 @@ def _events(message: dict[str, Any]) -> list[dict[str, Any]]:
     ]
     for d in message["deliveries"]:
         events.extend(_operator_events(base, d))
-        for a in d["attempts"]:
+        for a in d["attempt_log"]:
             events.append(
                 {
                     **base,
