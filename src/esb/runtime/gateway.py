@@ -39,6 +39,7 @@ from esb.runtime.store import Store
 from esb.settings import Settings
 from esb.store.checkpoint import checkpoint_forever
 from esb.store.operator import OperatorActions
+from esb.xref import XrefCache
 
 log = structlog.get_logger(__name__)
 
@@ -134,7 +135,7 @@ class Gateway:
         return self.store.engine
 
     @property
-    def xref(self) -> Any:
+    def xref(self) -> XrefCache:
         return self.store.xref
 
     @property
