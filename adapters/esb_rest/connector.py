@@ -27,7 +27,6 @@ from esb.sdk import (
     RetryLater,
     Timeouts,
     auth_headers,
-    json_default,
 )
 
 TRANSIENT_STATUS = frozenset({408, 425, 429})
@@ -106,7 +105,7 @@ class RestConnector:
         return self._session
 
     async def deliver(self, request: DeliveryRequest) -> Outcome:
-        body = orjson.dumps(request.body, default=json_default)
+        body = request.body_json()
         headers = {
             "Idempotency-Key": request.idempotency_key,
             "X-Esb-Message-Id": str(request.message_id),

@@ -73,6 +73,10 @@ class Broker:
         """Connected at this moment, not waiting for a reconnect."""
         return self.connected and self._connection_or_raise().connected.is_set()
 
+    async def link_restored(self) -> None:
+        """Return once the connection is up (at once, unless it is reconnecting)."""
+        await self._connection_or_raise().connected.wait()
+
     # -- names ---------------------------------------------------------------------------
     @property
     def exchange_name(self) -> str:
@@ -196,14 +200,16 @@ class Broker:
             raise BrokerUnavailable(f"cannot consume: {exc!r}") from exc
 
     async def queue_depth(self, route: Route) -> int:
-        """Messages ready in a route's queue (0 when the queue does not exist yet)."""
+        """Messages ready in a route's queue (0 when the queue does not exist yet); bounded
+        by the publish timeout, as a connection that is reconnecting would wait for it."""
         try:
-            channel = await self._connection_or_raise().channel()
-            try:
-                queue = await channel.declare_queue(self.queue_name(route), passive=True)
-                return int(queue.declaration_result.message_count or 0)
-            finally:
-                await channel.close()
+            async with asyncio.timeout(self.publish_timeout):
+                channel = await self._connection_or_raise().channel()
+                try:
+                    queue = await channel.declare_queue(self.queue_name(route), passive=True)
+                    return int(queue.declaration_result.message_count or 0)
+                finally:
+                    await channel.close()
         except aiormq.exceptions.ChannelNotFoundEntity:
             return 0
         except (aiormq.exceptions.AMQPError, OSError, TimeoutError) as exc:

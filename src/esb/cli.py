@@ -101,7 +101,6 @@ async def _run_parts(
     from esb.runtime import Gateway
 
     gateway = Gateway(settings, config, load_registry())
-    await gateway.prepare_database()
     await gateway.start(relay=relay, worker=worker)
     if settings.metrics_port:
         from prometheus_client import start_http_server
@@ -143,7 +142,7 @@ def reconcile_command() -> None:
         await with_database(settings, no_work)  # a gateway's database: never created here
         gateway = Gateway(settings, config, load_registry())
         try:
-            return await gateway.reconcile_now("cli")
+            return await gateway.reconciler.run("cli", within=settings.publish_timeout)
         finally:
             await gateway.stop()
 

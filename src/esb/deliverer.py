@@ -93,12 +93,18 @@ def _stored_text(text: str | None) -> str | None:
     return None if text is None else clean_text(text)[:MAX_ERROR_TEXT]
 
 
-def _encoded(value: Any) -> str | None:
-    """JSON text of ``value`` for the store, or None if it cannot be encoded."""
+def _json(value: Any) -> bytes | None:
+    """``value`` as JSON, or None if no JSON can hold it."""
     try:
-        return None if value is None else orjson.dumps(value, default=json_default).decode()
+        return orjson.dumps(value, default=json_default)
     except TypeError:  # orjson.JSONEncodeError too: a value no JSON can hold
         return None
+
+
+def _encoded(value: Any) -> str | None:
+    """JSON text of ``value`` for the store, or None if it cannot be encoded."""
+    encoded = None if value is None else _json(value)
+    return None if encoded is None else encoded.decode()
 
 
 class Deliverer:
@@ -140,7 +146,8 @@ class Deliverer:
 
     async def _attempt(self, task: DeliveryTask) -> tuple[Outcome, str | None]:
         """Map, encode, call: any failure on the way is an outcome (never an exception).
-        Returns the outcome and the mapped body as JSON text (what the target got)."""
+        Returns the outcome and the mapped body as JSON text: encoded once, the same
+        bytes are handed to the connector and recorded as sent."""
         route = (task.interface, task.target)
         connector = self.live.snapshot.connectors.get(route)
         if connector is None or task.interface not in self.live.config.interfaces:
@@ -154,10 +161,10 @@ class Deliverer:
         except Exception as exc:  # a mapping that raised what it should not: parked, not looped
             log.exception("mapping raised")
             return Park(f"mapping failed: {type(exc).__name__}: {exc}"), None
-        sent = _encoded(body)
+        sent = None if body is None else _json(body)
         if sent is None:
             return Park("the mapped body cannot be written as JSON (a value beyond 64 bits?)"), None
-        return await call_connector(connector, task, body), sent
+        return await call_connector(connector, task, body, sent), sent.decode()
 
     def _policy(self, task: DeliveryTask) -> RetryPolicy:
         interface = self.live.config.interfaces.get(task.interface)
@@ -256,7 +263,11 @@ class Deliverer:
 
 
 async def call_connector(
-    connector: Connector, task: DeliveryTask, body: Any, guard_s: float = CALL_GUARD_S
+    connector: Connector,
+    task: DeliveryTask,
+    body: Any,
+    encoded: bytes | None = None,
+    guard_s: float = CALL_GUARD_S,
 ) -> Outcome:
     """One call; a connector that never answers is retried later, one that raises (a failure
     it did not classify, such as a body its protocol cannot carry) is parked."""
@@ -269,6 +280,7 @@ async def call_connector(
         business_key=task.business_key,
         attempt=task.attempt,
         body=body,
+        encoded=encoded,
     )
     try:
         async with asyncio.timeout(guard_s):  # unlike wait_for, no task per call

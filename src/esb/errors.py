@@ -6,22 +6,25 @@
     ├── RequestError                refused at the door; ``http_status`` + ``code``
     │   ├── Unauthenticated         401
     │   ├── Forbidden               403
-    │   ├── NotFound                404
-    │   ├── Conflict                409
     │   ├── PayloadTooLarge         413
     │   ├── UnsupportedMediaType    415
     │   └── ValidationFailed        422 (every offending field)
+    ├── NotFound                    no such message, delivery, mapping, entity ...
+    ├── Conflict                    the thing's state does not allow the action
     ├── StoreUnavailable            the database cannot be reached (503, try again)
     ├── StoreRefused                the database refused a value of this data (422, never retried)
     ├── BrokerUnavailable           RabbitMQ cannot be reached or refused a publish
-    └── DeliveryError               one attempt failed; ``retryable`` decides retry or park
-        ├── TransientError          retryable (connect error, timeout, 5xx, 429)
-        └── PermanentError          park at once (4xx, SOAP Client fault)
-            └── MappingError        the mapping cannot produce a target body (names the path)
-                └── XrefMissing     master data has no entry for a code
+    ├── MappingError                the mapping cannot produce a target body (names the path)
+    │   └── XrefMissing             master data has no entry for a code
+    └── PluginError                 base of a connector's or source's own errors (esb.sdk)
 
-Foreign exceptions (SQLAlchemy, aio-pika, httpx ...) are translated at the edge
-with ``raise ... from exc``; nothing above the edge catches a library's error.
+A door refusal carries its HTTP status and code, and so do the store's two errors
+(every door, HTTP or SOAP, answers them alike). The domain's ``NotFound``,
+``Conflict`` and ``BrokerUnavailable`` carry none: the HTTP edge (``esb.api.errors``)
+maps them to 404, 409 and 503. A delivery's failures are outcomes (``Delivered``,
+``RetryLater``, ``Park``), not exceptions. Foreign exceptions (SQLAlchemy, aio-pika,
+httpx ...) are translated at the edge with ``raise ... from exc``; nothing above the
+edge catches a library's error.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ class FieldProblem:
 
 
 class RequestError(EsbError):
+    """Refused at the door (HTTP, SOAP, file drop): the caller's request is at fault."""
+
     http_status = 400
     code = "bad_request"
 
@@ -77,16 +82,6 @@ class Unauthenticated(RequestError):
 class Forbidden(RequestError):
     http_status = 403
     code = "forbidden"
-
-
-class NotFound(RequestError):
-    http_status = 404
-    code = "not_found"
-
-
-class Conflict(RequestError):
-    http_status = 409
-    code = "conflict"
 
 
 class PayloadTooLarge(RequestError):
@@ -119,8 +114,16 @@ class ValidationFailed(RequestError):
         return body
 
 
+class NotFound(EsbError):
+    """The thing asked for does not exist (or the caller may not see it)."""
+
+
+class Conflict(EsbError):
+    """The thing exists, but its state does not allow the action (the message says why)."""
+
+
 class StoreUnavailable(EsbError):
-    """The database did not answer; the caller gets 503 and may retry."""
+    """The database did not answer; the caller may try again."""
 
     http_status = 503
     code = "store_unavailable"
@@ -136,33 +139,18 @@ class StoreRefused(EsbError):
 
 
 class BrokerUnavailable(EsbError):
-    """RabbitMQ is down, timed out, or returned an unroutable publish."""
+    """RabbitMQ is down, timed out, or returned an unroutable publish; try again."""
 
 
-class DeliveryError(EsbError):
+class PluginError(EsbError):
+    """Base of the errors a plugin (connector or inbound source) raises on purpose."""
+
+
+class MappingError(EsbError):
+    """The mapping failed on this message; ``path`` names the source or target field.
+    The data is at fault, so sending it again cannot help: the delivery parks."""
+
     retryable = False
-
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
-        self.status_code = status_code
-        super().__init__(message)
-
-
-class TransientError(DeliveryError):
-    retryable = True
-
-    def __init__(
-        self, message: str, *, status_code: int | None = None, retry_after: float | None = None
-    ) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, status_code=status_code)
-
-
-class PermanentError(DeliveryError):
-    retryable = False
-
-
-class MappingError(PermanentError):
-    """The mapping failed on this message; ``path`` names the source or target field."""
 
     def __init__(self, message: str, *, path: str = "") -> None:
         self.path = path

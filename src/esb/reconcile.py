@@ -10,6 +10,7 @@ re-drive never doubles what is merely slow. Concurrent runs lock disjoint rows.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -17,9 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.broker import Broker
 from esb.errors import BrokerUnavailable, StoreUnavailable
+from esb.link import BrokerLink
 from esb.store.reconcile import Route, reconcile
 
 log = structlog.get_logger(__name__)
+
+#: How long a run asked for waits for RabbitMQ before it answers that it is away.
+BROKER_WAIT_S = 1.0
 
 
 def queue_depth(broker: Broker | None) -> Any:
@@ -41,12 +46,33 @@ async def run_once(
     return result
 
 
-async def run_forever(
-    engine: AsyncEngine, broker: Broker | None, every_s: float, stuck_after_s: float
-) -> None:
-    while True:
-        await asyncio.sleep(every_s)
-        try:
-            await run_once(engine, broker, stuck_after_s, "schedule")
-        except (StoreUnavailable, BrokerUnavailable) as exc:
-            log.warning("consistency check skipped", error=str(exc))
+class Reconciler:
+    """The consistency check as the API, the CLI and the schedule run it. With a broker it
+    needs RabbitMQ (to see what waits in the queues): it waits for the link at most
+    ``within`` seconds, then ``BrokerUnavailable`` (503) rather than an answer never sent."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        link: BrokerLink | None,
+        stuck_after_s: float,
+        notify: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.engine = engine
+        self.link = link
+        self.stuck_after_s = stuck_after_s
+        self.notify = notify
+
+    async def run(self, trigger: str, *, within: float = BROKER_WAIT_S) -> dict[str, Any]:
+        broker = None if self.link is None else await self.link.ready(within)
+        result = await run_once(self.engine, broker, self.stuck_after_s, trigger)
+        self.notify()  # re-driven rows are due now: wake an in-process relay
+        return result
+
+    async def run_forever(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.run("schedule")
+            except (StoreUnavailable, BrokerUnavailable) as exc:
+                log.warning("consistency check skipped", error=str(exc))

@@ -13,7 +13,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 import structlog
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,7 +22,7 @@ from esb.errors import BrokerUnavailable, StoreUnavailable
 from esb.status import OutboxStatus
 from esb.store.engine import transaction, utcnow
 from esb.store.outbox import claim_due, is_live, mark, to_task
-from esb.task import DeliveryTask, parse_body, raw_body
+from esb.task import DeliveryTask
 
 log = structlog.get_logger(__name__)
 
@@ -97,8 +96,7 @@ class BrokerRelay(Relay):
 
     @staticmethod
     def _outgoing(row: Row[Any]) -> Outgoing:
-        corrected = orjson.Fragment(row.corrected_body) if row.corrected_body else None
-        task = to_task(row, raw_body(row.content_type, row.body), corrected)
+        task = to_task(row, verbatim=True)
         return Outgoing(
             (row.interface, row.target), task.encode(), f"{row.delivery_id}:{row.outbox_id}"
         )
@@ -131,6 +129,5 @@ class LocalRelay(Relay):
             )
             await mark(conn, [r.outbox_id for r in live], OutboxStatus.CLAIMED, now)
         for row in live:
-            corrected = orjson.loads(row.corrected_body) if row.corrected_body else None
-            self.queue.put_nowait(to_task(row, parse_body(row.content_type, row.body), corrected))
+            self.queue.put_nowait(to_task(row, verbatim=False))
         return len(rows) if len(rows) < room else self.batch

@@ -227,8 +227,8 @@ def _counter(app: Any) -> Callable[[Reason], None]:
     """Count cut connections in the gateway's metrics (the gateway exists once started)."""
 
     def count(reason: Reason) -> None:
-        gateway = getattr(app.state, "gateway", None)
-        if gateway is not None:
-            gateway.metrics.http_cut.labels(reason).inc()
+        metrics = getattr(app.state, "metrics", None)
+        if metrics is not None:
+            metrics.http_cut.labels(reason).inc()
 
     return count

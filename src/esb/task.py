@@ -68,15 +68,16 @@ class DeliveryTask:
         )
 
 
-def parse_body(content_type: str, text: str) -> Any:
-    """Stored bodies are text; JSON ones are parsed for mapping, others stay text."""
-    if "json" in content_type:
-        return orjson.loads(text)
-    return text
+def stored_body(content_type: str, text: str, *, verbatim: bool) -> Any:
+    """A stored body (text) for a task: JSON parsed for the mapping, or embedded verbatim
+    in a broker envelope (``verbatim``: no parse/serialise round); other bodies stay text."""
+    if "json" not in content_type:
+        return text
+    return orjson.Fragment(text) if verbatim else orjson.loads(text)
 
 
-def raw_body(content_type: str, text: str) -> Any:
-    """The body for an envelope without parsing it: JSON embedded verbatim."""
-    if "json" in content_type:
-        return orjson.Fragment(text)
-    return text
+def stored_json(text: str | None, *, verbatim: bool) -> Any:
+    """A stored JSON value (an operator's corrected body), like ``stored_body``."""
+    if not text:
+        return None
+    return orjson.Fragment(text) if verbatim else orjson.loads(text)

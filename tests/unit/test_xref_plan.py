@@ -30,6 +30,6 @@ def test_a_code_another_entity_still_has_is_a_conflict_that_names_it() -> None:
     plan(found, {"erp": "C1", "mes": "900123", "wms": "W1"})
     with pytest.raises(Conflict) as conflict:
         plan(found, {"erp": "C2", "mes": "900123", "wms": ""})
-    assert conflict.value.message == (
+    assert str(conflict.value) == (
         "mes code '900123' already names another entity (erp 'C1', mes '900123', wms 'W1')"
     )

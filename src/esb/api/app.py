@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from starlette.datastructures import State
 
 from esb import __version__
 from esb.api import config as config_api
@@ -30,6 +31,22 @@ log = structlog.get_logger(__name__)
 DOCS_ASSETS = "/docs/assets"
 
 
+def hand_out(state: State, gateway: Gateway) -> None:
+    """The narrow objects handlers depend on (``esb.api.deps``); no handler reads the
+    gateway, kept here for its host (tests, and the SOAP endpoint until it moves onto
+    the plugin SDK's context)."""
+    state.gateway = gateway
+    state.ingress = gateway.ingress
+    state.reads = gateway.reads
+    state.operator = gateway.operator
+    state.reconciler = gateway.reconciler
+    state.readiness = gateway.ready
+    state.master_data = gateway.master_data
+    state.live = gateway.live
+    state.metrics = gateway.metrics
+    state.inbound = gateway.inbound
+
+
 def create_app(
     settings: Settings,
     *,
@@ -46,10 +63,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.admin_key = settings.resolved_admin_key()
         gateway = Gateway(settings, config, registry)
-        await gateway.prepare_database()
-        app.state.gateway = gateway
-        app.state.ingress = gateway.ingress
-        await gateway.start(relay=relay, worker=worker)
+        try:
+            await gateway.start(relay=relay, worker=worker)
+        except BaseException:
+            await gateway.stop()
+            raise
+        hand_out(app.state, gateway)
         log.info(
             "gateway started",
             mode="embedded" if settings.embedded else "production",

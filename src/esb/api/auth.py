@@ -37,7 +37,7 @@ async def authenticate(request: Request) -> Caller:
     admin_key: str | None = request.app.state.admin_key
     if admin_key is not None and hmac.compare_digest(token.encode(), admin_key.encode()):
         return Caller(system=None, admin=True)
-    system = request.app.state.gateway.config.authenticate(token)
+    system = request.app.state.live.config.authenticate(token)
     if system is None:
         raise Unauthenticated("unknown key")
     return Caller(system=system)

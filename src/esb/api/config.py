@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from esb.api.auth import AdminDep
+from esb.api.deps import LiveDep
 from esb.api.responses import JsonResponse
 
 router = APIRouter(prefix="/v1/config", tags=["configuration"])
 
 
 @router.post("/reload", summary="Re-read the configuration folder; a broken file changes nothing")
-async def reload(request: Request, _: AdminDep) -> JsonResponse:
-    result = await request.app.state.gateway.live.reload()
+async def reload(live: LiveDep, _: AdminDep) -> JsonResponse:
+    result = await live.reload()
     body = {
         "reloaded": result.ok,
         "problems": result.problems,

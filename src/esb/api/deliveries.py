@@ -9,12 +9,12 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, field_validator
 
 from esb.api.auth import AdminDep
+from esb.api.deps import OperatorDep, SettingsDep
 from esb.api.inputs import StoredText, operator_document
 from esb.api.messages import read_body
 from esb.api.responses import JsonResponse
 from esb.errors import NotFound
 from esb.limits import MAX_OPERATOR, MAX_REASON
-from esb.store.operator import correct, discard, replay
 
 router = APIRouter(prefix="/v1/deliveries", tags=["operations"])
 
@@ -41,12 +41,9 @@ def _actor(action: OperatorAction) -> str:
 
 @router.post("/{delivery_id}/replay", summary="Queue a parked delivery again (fresh retry budget)")
 async def replay_delivery(
-    delivery_id: str, action: OperatorAction, request: Request, _: AdminDep
+    delivery_id: str, action: OperatorAction, operator: OperatorDep, _: AdminDep
 ) -> JsonResponse:
-    gateway = request.app.state.gateway
-    result = await replay(gateway.engine, _id(delivery_id), _actor(action), action.reason)
-    gateway.notify()
-    return JsonResponse(result)
+    return JsonResponse(await operator.replay(_id(delivery_id), _actor(action), action.reason))
 
 
 class Correction(OperatorAction):
@@ -70,23 +67,22 @@ class Correction(OperatorAction):
         }
     },
 )
-async def correct_delivery(delivery_id: str, request: Request, _: AdminDep) -> JsonResponse:
+async def correct_delivery(
+    delivery_id: str,
+    request: Request,
+    operator: OperatorDep,
+    settings: SettingsDep,
+    _: AdminDep,
+) -> JsonResponse:
     """Read like a message body (strict JSON, door limits): the body is sent to a target."""
-    gateway = request.app.state.gateway
-    raw = await read_body(request, request.app.state.settings.max_body_bytes)
+    raw = await read_body(request, settings.max_body_bytes)
     action = operator_document(raw, Correction)
-    result = await correct(
-        gateway.engine, _id(delivery_id), action.body, _actor(action), action.reason
-    )
-    gateway.notify()
+    result = await operator.correct(_id(delivery_id), action.body, _actor(action), action.reason)
     return JsonResponse(result)
 
 
 @router.post("/{delivery_id}/discard", summary="Give up on a parked or pending delivery")
 async def discard_delivery(
-    delivery_id: str, action: OperatorAction, request: Request, _: AdminDep
+    delivery_id: str, action: OperatorAction, operator: OperatorDep, _: AdminDep
 ) -> JsonResponse:
-    gateway = request.app.state.gateway
-    return JsonResponse(
-        await discard(gateway.engine, _id(delivery_id), _actor(action), action.reason)
-    )
+    return JsonResponse(await operator.discard(_id(delivery_id), _actor(action), action.reason))

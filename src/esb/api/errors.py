@@ -1,4 +1,8 @@
-"""Every refusal leaves as ``{"error": {"code", "message", "field"?}}`` with its own status."""
+"""Every refusal leaves as ``{"error": {"code", "message", "field"?}}`` with its own status.
+
+The edge between the error tree and HTTP: a door refusal carries its own status; the
+domain's errors (the store's, the broker's) get theirs here.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,14 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from esb.api.responses import JsonResponse
-from esb.errors import RequestError, StoreRefused, StoreUnavailable
+from esb.errors import (
+    BrokerUnavailable,
+    Conflict,
+    NotFound,
+    RequestError,
+    StoreRefused,
+    StoreUnavailable,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -24,15 +35,36 @@ async def _request_error(_: Request, exc: Exception) -> JsonResponse:
     return JsonResponse(exc.body(), status_code=exc.http_status)
 
 
+#: A domain error's HTTP answer: status and code (the message is the error's own).
+DOMAIN: dict[type[Exception], tuple[int, str]] = {
+    NotFound: (404, "not_found"),
+    Conflict: (409, "conflict"),
+}
+
+
+async def _domain(_: Request, exc: Exception) -> JsonResponse:
+    status, code = DOMAIN[type(exc)]
+    return error_response(status, code, str(exc))
+
+
+def _try_again(code: str, message: str) -> JsonResponse:
+    response = error_response(503, code, message)
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 async def _store_unavailable(_: Request, exc: Exception) -> JsonResponse:
     log.warning("refused: database unavailable", error=str(exc))
-    response = error_response(
-        503,
+    return _try_again(
         StoreUnavailable.code,
         "the gateway cannot reach its database; nothing was accepted, send again",
     )
-    response.headers["Retry-After"] = "1"
-    return response
+
+
+async def _broker_unavailable(_: Request, exc: Exception) -> JsonResponse:
+    """Only what needs RabbitMQ itself answers this; messages are still accepted."""
+    log.warning("refused: RabbitMQ unavailable", error=str(exc))
+    return _try_again("broker_unavailable", f"RabbitMQ cannot be reached; try again: {exc}")
 
 
 async def _store_refused(_: Request, exc: Exception) -> JsonResponse:
@@ -80,7 +112,10 @@ async def _unexpected(_: Request, exc: Exception) -> JsonResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestError, _request_error)
+    for domain_error in DOMAIN:
+        app.add_exception_handler(domain_error, _domain)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(BrokerUnavailable, _broker_unavailable)
     app.add_exception_handler(StoreRefused, _store_refused)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from sqlalchemy import text
+from fastapi import APIRouter, Query
 
 from esb.api import inputs
 from esb.api.auth import AdminDep
+from esb.api.deps import LiveDep, ReadinessDep, ReadsDep, ReconcilerDep
 from esb.api.responses import JsonResponse
-from esb.errors import StoreUnavailable
-from esb.report import build_report
-from esb.store.engine import transaction
-from esb.store.reconcile import last_run
 
 router = APIRouter(tags=["health"])
 
@@ -24,37 +20,25 @@ async def healthz() -> JsonResponse:
 
 
 @router.get("/readyz", summary="The database (and, when used, RabbitMQ) can be reached")
-async def readyz(request: Request) -> JsonResponse:
-    gateway = request.app.state.gateway
-    checks = {"database": "ok"}
-    try:
-        async with transaction(gateway.engine) as conn:
-            await conn.execute(text("SELECT 1"))
-    except StoreUnavailable:
-        checks["database"] = "unavailable"
-    if gateway.broker is not None and (gateway.relay is not None or gateway.worker is not None):
-        checks["broker"] = "ok" if gateway.broker.link_up else "unavailable"
+async def readyz(readiness: ReadinessDep) -> JsonResponse:
+    checks = await readiness()
     ready = all(v == "ok" for v in checks.values())
     return JsonResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
 
 @router.get("/v1/report", summary="Per interface and target: volumes, success rate, latency")
 async def report(
-    request: Request,
+    reads: ReadsDep,
+    live: LiveDep,
     _: AdminDep,
     window: Annotated[str, Query(description="e.g. 15m, 1h, 1d")] = "15m",
 ) -> JsonResponse:
     inputs.window("window", window)
-    gateway = request.app.state.gateway
-    report = await build_report(gateway.engine, gateway.config, window)
-    report["consistency_check"] = await last_run(gateway.engine)
-    report["configuration"] = gateway.live.status()  # a refused reload, until a good one
+    report = await reads.report(live.config, window)
+    report["configuration"] = live.status()  # a refused reload, until a good one
     return JsonResponse(report)
 
 
 @router.post("/v1/reconcile", summary="Run the consistency check now and say what it did")
-async def reconcile_now(request: Request, _: AdminDep) -> JsonResponse:
-    gateway = request.app.state.gateway
-    result = await gateway.reconcile_now("api")
-    gateway.notify()
-    return JsonResponse(result)
+async def reconcile_now(reconciler: ReconcilerDep, _: AdminDep) -> JsonResponse:
+    return JsonResponse(await reconciler.run("api"))

@@ -15,7 +15,7 @@ router = APIRouter(tags=["inbound"])
     summary="An interface's own inbound endpoint (SOAP...); it authenticates its callers",
 )
 async def inbound_call(interface: str, kind: str, request: Request) -> Response:
-    source = request.app.state.gateway.inbound.http_source(interface, kind)
+    source = request.app.state.inbound.http_source(interface, kind)
     if source is None:
         raise NotFound(f"interface {interface!r} has no {kind!r} inbound endpoint")
     response: Response = await source.handle(request)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from esb.api.auth import AdminDep
+from esb.api.deps import ConfigDep, MasterDataDep
 from esb.api.responses import JsonResponse
 from esb.errors import NotFound
 from esb.mapping import MappingContext, run_mapping_test
@@ -21,8 +22,8 @@ class Preview(BaseModel):
 
 
 @router.get("", summary="The loaded mappings: name, source and target systems")
-async def list_mappings(request: Request, _: AdminDep) -> JsonResponse:
-    mappings = request.app.state.gateway.config.mappings
+async def list_mappings(config: ConfigDep, _: AdminDep) -> JsonResponse:
+    mappings = config.mappings
     return JsonResponse(
         {
             "mappings": [
@@ -39,12 +40,14 @@ async def list_mappings(request: Request, _: AdminDep) -> JsonResponse:
 
 
 @router.post("/{name}/preview", summary="Run a mapping on a sample with live master data")
-async def preview(name: str, body: Preview, request: Request, _: AdminDep) -> JsonResponse:
-    gateway = request.app.state.gateway
-    if name not in gateway.config.mappings:
+async def preview(
+    name: str, body: Preview, config: ConfigDep, master_data: MasterDataDep, _: AdminDep
+) -> JsonResponse:
+    if name not in config.mappings:
         raise NotFound(f"no mapping {name!r}")
-    mapping = gateway.config.mappings.get(name)
-    result = run_mapping_test(mapping, body.input, body.expected, MappingContext(xref=gateway.xref))
+    mapping = config.mappings.get(name)
+    context = MappingContext(xref=master_data.cache)
+    result = run_mapping_test(mapping, body.input, body.expected, context)
     out: dict[str, Any] = {
         "mapping": name,
         "output": result.actual,

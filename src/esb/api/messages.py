@@ -11,11 +11,10 @@ from starlette.responses import Response
 
 from esb.api import inputs
 from esb.api.auth import CallerDep, authenticate
+from esb.api.deps import ReadsDep
 from esb.api.responses import JsonResponse
 from esb.errors import Forbidden, NotFound, PayloadTooLarge
 from esb.store.accept import Accepted
-from esb.store.operator import audit_entries
-from esb.store.queries import get_message, search_messages
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
@@ -157,18 +156,17 @@ def _parse_id(value: str) -> UUID:
 
 
 @router.get("/{message_id}", summary="A message with its deliveries, attempts and audit trail")
-async def read_message(message_id: str, request: Request, caller: CallerDep) -> JsonResponse:
-    engine = request.app.state.gateway.engine
-    found = await get_message(engine, _parse_id(message_id))
+async def read_message(message_id: str, reads: ReadsDep, caller: CallerDep) -> JsonResponse:
+    found = await reads.message(_parse_id(message_id))
     if found is None or not (caller.admin or found["source"] == caller.system):
         raise NotFound(f"no message {message_id}")
-    found["audit"] = await audit_entries(engine, [UUID(d["id"]) for d in found["deliveries"]])
+    found["audit"] = await reads.audit([UUID(d["id"]) for d in found["deliveries"]])
     return JsonResponse(found)
 
 
 @router.get("", summary="Search messages (newest first), e.g. every message about one order")
 async def list_messages(
-    request: Request,
+    reads: ReadsDep,
     caller: CallerDep,
     key: str | None = None,
     interface: str | None = None,
@@ -177,8 +175,7 @@ async def list_messages(
     since: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JsonResponse:
-    found = await search_messages(
-        request.app.state.gateway.engine,
+    found = await reads.search(
         key=key,
         interface=interface,
         target=target,

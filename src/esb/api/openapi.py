@@ -7,7 +7,8 @@ operation, from its path and tags rather than in every decorator:
 - every ``/v1/`` operation authenticates (``auth.authenticate``): bearer security and
   401; outside the ``messages`` tag it needs the admin key (``auth.require_admin``): 403;
 - it reads or writes the database (every ``/v1/`` operation outside the tags that only
-  read the loaded configuration): 503 with ``Retry-After``;
+  read the loaded configuration): 503 with ``Retry-After`` (the consistency check also
+  when RabbitMQ is away);
 - ``HANDLER_ANSWERS`` lists what a handler itself refuses (404, 409, 413, 422) by path;
 - a ``format`` query parameter that allows ``csv``: the 200 answer in text/csv too;
 - every refusal has the one error shape ``{"error": {"code", "message", "field"?}}``.
@@ -102,6 +103,7 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
         _add_media_types(operation)
     _inbound(document["paths"]["/inbound/{interface}/{kind}"]["post"])
     _readiness(document["paths"]["/readyz"]["get"])
+    _needs_broker(document["paths"]["/v1/reconcile"]["post"])
     _reload(document["paths"]["/v1/config/reload"]["post"])
     schemas = document["components"]["schemas"]
     schemas["ErrorOut"] = ERROR_SCHEMA
@@ -161,6 +163,14 @@ def _readiness(operation: dict[str, Any]) -> None:
         "description": "not ready: a check failed",
         "content": {"application/json": {"schema": {"type": "object"}, "example": body}},
     }
+
+
+def _needs_broker(operation: dict[str, Any]) -> None:
+    """The consistency check looks into RabbitMQ's queues: without it, 503 too."""
+    operation["responses"]["503"]["description"] = (
+        "the database (store_unavailable) or RabbitMQ (broker_unavailable, after waiting "
+        "a second for it) cannot be reached: nothing was changed, send again"
+    )
 
 
 def _reload(operation: dict[str, Any]) -> None:

@@ -6,16 +6,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from esb.api import inputs
 from esb.api.auth import AdminDep
+from esb.api.deps import ConfigDep, ReadsDep
 from esb.api.responses import JsonResponse
 from esb.config.gateway import GatewayConfig
 from esb.errors import FieldProblem, ValidationFailed
 from esb.store.engine import utcnow
-from esb.store.series import attempt_series
-from esb.store.trace import trace_rows
 
 router = APIRouter(tags=["tracing"])
 MAX_POINTS = 2000
@@ -63,7 +62,7 @@ def _events(message: dict[str, Any]) -> list[dict[str, Any]]:
     ]
     for d in message["deliveries"]:
         events.extend(_operator_events(base, d))
-        for a in d["attempts"]:
+        for a in d["attempt_log"]:
             events.append(
                 {
                     **base,
@@ -93,14 +92,16 @@ def _deadline(config: GatewayConfig, interface: str, target: str) -> float | Non
 
 @router.get("/v1/trace", summary="Every message and delivery about one business key")
 async def trace(
-    request: Request, _: AdminDep, key: Annotated[str, Query(min_length=1, max_length=200)]
+    reads: ReadsDep,
+    config: ConfigDep,
+    _: AdminDep,
+    key: Annotated[str, Query(min_length=1, max_length=200)],
 ) -> JsonResponse:
-    gateway = request.app.state.gateway
     now = utcnow()
-    found = await trace_rows(gateway.engine, key)
+    found = await reads.trace(key)
     for message in found:
         for delivery in message["deliveries"]:
-            _hop(delivery, _deadline(gateway.config, message["interface"], delivery["target"]), now)
+            _hop(delivery, _deadline(config, message["interface"], delivery["target"]), now)
     events = sorted((e for m in found for e in _events(m)), key=lambda e: e["at"])
     return JsonResponse(
         {
@@ -114,7 +115,7 @@ async def trace(
 
 @router.get("/v1/report/series", summary="Attempts, success rate and p95 latency per step")
 async def series(
-    request: Request,
+    reads: ReadsDep,
     _: AdminDep,
     window: Annotated[str, Query()] = "1h",
     step: Annotated[str, Query()] = "1m",
@@ -126,7 +127,7 @@ async def series(
             [FieldProblem("step", f"window/step must give 1-{MAX_POINTS} points")]
         )
     since = utcnow() - timedelta(seconds=buckets * step_s)
-    data = await attempt_series(request.app.state.gateway.engine, since, step_s, buckets)
+    data = await reads.series(since, step_s, buckets)
     return JsonResponse(
         {
             "window": window,

@@ -20,12 +20,11 @@ from starlette.responses import Response, StreamingResponse
 
 from esb import xref_csv
 from esb.api.auth import AdminDep
+from esb.api.deps import MasterDataDep, SettingsDep
 from esb.api.responses import JsonResponse
 from esb.config.models import NAME_PATTERN
 from esb.errors import NotFound, PayloadTooLarge
 from esb.limits import MAX_CODE, MAX_NAME, MAX_REASON, text_problem
-from esb.store import xref as store
-from esb.xref import import_file
 
 router = APIRouter(prefix="/v1/xref", tags=["master data"])
 
@@ -60,14 +59,9 @@ class EntityCodes(BaseModel):
     )
 
 
-async def _changed(request: Request) -> None:
-    """Make the change visible in this process at once (others follow within seconds)."""
-    await request.app.state.gateway.xref.refresh()
-
-
 @router.get("", summary="Master-data domains with their entity counts and versions")
-async def list_domains(request: Request, _: AdminDep) -> JsonResponse:
-    return JsonResponse({"domains": await store.domains(request.app.state.gateway.engine)})
+async def list_domains(master_data: MasterDataDep, _: AdminDep) -> JsonResponse:
+    return JsonResponse({"domains": await master_data.domains()})
 
 
 def attachment(filename: str) -> str:
@@ -83,27 +77,30 @@ def attachment(filename: str) -> str:
 )
 async def get_domain(
     domain: DomainPath,
-    request: Request,
+    master_data: MasterDataDep,
     _: AdminDep,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Response:
-    engine = request.app.state.gateway.engine
     if format == "csv":
         return StreamingResponse(
-            xref_csv.chunks(await store.systems(engine, domain), store.pages(engine, domain)),
+            xref_csv.chunks(await master_data.systems(domain), master_data.pages(domain)),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": attachment(f"{domain}.csv")},
         )
-    version = await store.version(engine, domain)
-    entities = [entity async for page in store.pages(engine, domain) for entity in page]
+    version = await master_data.version(domain)
+    entities = [entity async for page in master_data.pages(domain) for entity in page]
     return JsonResponse({"domain": domain, "version": version, "entities": entities})
 
 
 @router.get("/{domain}/{system}/{code}", summary="The entity that a system calls by a code")
 async def get_entity(
-    domain: DomainPath, system: SystemPath, code: CodePath, request: Request, _: AdminDep
+    domain: DomainPath,
+    system: SystemPath,
+    code: CodePath,
+    master_data: MasterDataDep,
+    _: AdminDep,
 ) -> JsonResponse:
-    entity = await store.find(request.app.state.gateway.engine, domain, system, code)
+    entity = await master_data.find(domain, system, code)
     if entity is None:
         raise NotFound(f"no {domain} with {system} code {code!r}")
     return JsonResponse(entity)
@@ -115,32 +112,26 @@ async def put_entity(
     system: NewName,
     code: CodePath,
     body: EntityCodes,
-    request: Request,
+    master_data: MasterDataDep,
     caller: AdminDep,
 ) -> JsonResponse:
-    entity = await store.put_entity(
-        request.app.state.gateway.engine,
-        domain,
-        system,
-        code,
-        body.codes,
-        actor=caller.name,
-        reason=body.reason,
+    entity = await master_data.put(
+        domain, system, code, body.codes, actor=caller.name, reason=body.reason
     )
-    await _changed(request)
     return JsonResponse(entity)
 
 
 @router.delete("/{domain}/{system}/{code}", status_code=204, summary="Delete an entity")
 async def delete_entity(
-    domain: DomainPath, system: SystemPath, code: CodePath, request: Request, caller: AdminDep
+    domain: DomainPath,
+    system: SystemPath,
+    code: CodePath,
+    master_data: MasterDataDep,
+    caller: AdminDep,
 ) -> Response:
-    gone = await store.delete_entity(
-        request.app.state.gateway.engine, domain, system, code, actor=caller.name
-    )
+    gone = await master_data.delete(domain, system, code, actor=caller.name)
     if gone is None:
         raise NotFound(f"no {domain} with {system} code {code!r}")
-    await _changed(request)
     return Response(status_code=204)
 
 
@@ -169,18 +160,17 @@ _CSV_BODY = {
     summary="Upsert entities from CSV (first column: the key)",
     openapi_extra=_CSV_BODY,
 )
-async def import_csv(domain: NewName, request: Request, caller: AdminDep) -> JsonResponse:
+async def import_csv(
+    domain: NewName,
+    request: Request,
+    master_data: MasterDataDep,
+    settings: SettingsDep,
+    caller: AdminDep,
+) -> JsonResponse:
     with tempfile.TemporaryFile() as body:
-        await spool(request, body, request.app.state.settings.max_body_bytes * 50)
-        result = await import_file(
-            request.app.state.gateway.engine,
-            domain,
-            body,
-            source=f"{domain}.csv",
-            actor=caller.name,
-            reason="import over HTTP",
-            shared_loop=True,
+        await spool(request, body, settings.max_body_bytes * 50)
+        result = await master_data.import_csv(
+            domain, body, actor=caller.name, reason="import over HTTP"
         )
     assert result is not None
-    await _changed(request)
     return JsonResponse(result.__dict__)

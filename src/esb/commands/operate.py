@@ -19,7 +19,7 @@ from esb.commands.support import (
     with_database,
 )
 from esb.config.types import parse_duration
-from esb.errors import RequestError
+from esb.errors import Conflict, NotFound
 from esb.limits import MAX_WINDOW_DAYS
 from esb.logs import configure_logging
 
@@ -71,8 +71,8 @@ async def _replay_all(
     for one in ids:
         try:
             done.append((one, await ops.replay(engine, one, request.actor, request.reason)))
-        except RequestError as exc:
-            done.append((one, exc.message))
+        except (NotFound, Conflict) as exc:
+            done.append((one, str(exc)))
     return done
 
 

@@ -20,7 +20,7 @@ function deliveryRows(messages) {
   h("td", {}, message.interface),
   h("td", {}, delivery.target),
   h("td", { class: `result ${delivery.status}` }, delivery.status),
-  h("td", {}, count(delivery.attempts.length)),
+  h("td", {}, count(delivery.attempts)),
   h("td", {}, deadline(delivery)))));
 }
 

@@ -19,6 +19,7 @@ from esb.errors import (
     FieldProblem,
     Forbidden,
     PayloadTooLarge,
+    PluginError,
     StoreUnavailable,
     Unauthenticated,
     ValidationFailed,
@@ -36,7 +37,3 @@ __all__ = [
     "ValidationFailed",
 ]
 
-
-class PluginError(EsbError):
-    """Root of the exceptions an adapter defines for itself (a WSDL it cannot serve, a
-    file it cannot read), so the gateway's tree holds them too."""

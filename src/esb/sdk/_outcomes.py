@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import orjson
+
+from esb.sdk._json import json_default
+
 __all__ = ["Delivered", "DeliveryRequest", "Outcome", "Park", "RetryLater"]
 
 
@@ -21,6 +25,15 @@ class DeliveryRequest:
     business_key: str | None
     attempt: int
     body: Any
+    #: ``body`` as JSON, serialised once by the gateway: what it records as sent.
+    encoded: bytes | None = None
+
+    def body_json(self) -> bytes:
+        """The body as JSON bytes: send these, and the target gets what the gateway
+        recorded (a request built without them, as in a test, serialises here)."""
+        if self.encoded is not None:
+            return self.encoded
+        return orjson.dumps(self.body, default=json_default)
 
     @property
     def idempotency_key(self) -> str:

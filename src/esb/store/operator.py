@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 from uuid import UUID
 
@@ -166,3 +166,27 @@ async def audit_entries(engine: AsyncEngine, delivery_ids: list[UUID]) -> list[d
         }
         for r in rows
     ]
+
+
+class OperatorActions:
+    """What the operations API may do to deliveries, and nothing else of the store; a
+    delivery queued again wakes the relay of this process (``on_queued``)."""
+
+    def __init__(self, engine: AsyncEngine, on_queued: Callable[[], None]) -> None:
+        self._engine = engine
+        self._on_queued = on_queued
+
+    async def replay(self, delivery_id: UUID, actor: str, reason: str) -> dict[str, Any]:
+        result = await replay(self._engine, delivery_id, actor, reason)
+        self._on_queued()
+        return result
+
+    async def correct(
+        self, delivery_id: UUID, body: Any, actor: str, reason: str
+    ) -> dict[str, Any]:
+        result = await correct(self._engine, delivery_id, body, actor, reason)
+        self._on_queued()
+        return result
+
+    async def discard(self, delivery_id: UUID, actor: str, reason: str) -> dict[str, Any]:
+        return await discard(self._engine, delivery_id, actor, reason)

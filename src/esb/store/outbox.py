@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from esb.status import DeliveryStatus, OutboxStatus
 from esb.store.engine import transaction, utcnow
 from esb.store.tables import deliveries, messages, outbox
-from esb.task import DeliveryTask
+from esb.task import DeliveryTask, stored_body, stored_json
 
 _DUE = (
     select(
@@ -53,7 +53,9 @@ def is_live(row: Row[Any]) -> bool:
     return bool(row.status == DeliveryStatus.PENDING)
 
 
-def to_task(row: Row[Any], body: object, corrected: object = None) -> DeliveryTask:
+def to_task(row: Row[Any], *, verbatim: bool) -> DeliveryTask:
+    """The task of a claimed row: the one builder for both relays. ``verbatim`` for a
+    broker envelope (stored JSON embedded as it is); in process, parsed for the mapping."""
     return DeliveryTask(
         outbox_id=row.outbox_id,
         delivery_id=row.delivery_id,
@@ -66,8 +68,8 @@ def to_task(row: Row[Any], body: object, corrected: object = None) -> DeliveryTa
         round_attempt=row.round_attempts + 1,
         received_at=row.received_at,
         content_type=row.content_type,
-        body=body,
-        corrected=corrected,
+        body=stored_body(row.content_type, row.body, verbatim=verbatim),
+        corrected=stored_json(row.corrected_body, verbatim=verbatim),
     )
 
 

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.store.engine import transaction
-from esb.store.tables import attempts, audit_log, deliveries, messages
+from esb.store.read_model import attempt_logs, delivery_view, message_view
+from esb.store.tables import audit_log, deliveries, messages
 
 LIMIT = 200
 
@@ -30,7 +31,8 @@ def _action(row: Any) -> dict[str, Any]:
 
 
 async def trace_rows(engine: AsyncEngine, key: str) -> list[dict[str, Any]]:
-    """Messages with this business key, oldest first, each with deliveries and attempts."""
+    """Messages with this business key, oldest first, each with its deliveries, their
+    ``attempt_log`` and operator ``actions`` (in the shape of ``store.read_model``)."""
     async with transaction(engine) as conn:
         found = (
             await conn.execute(
@@ -47,13 +49,7 @@ async def trace_rows(engine: AsyncEngine, key: str) -> list[dict[str, Any]]:
                 .order_by(deliveries.c.created_at, deliveries.c.target)
             )
         ).all()
-        tries = (
-            await conn.execute(
-                select(attempts)
-                .where(attempts.c.delivery_id.in_([d.id for d in dels]))
-                .order_by(attempts.c.id)
-            )
-        ).all()
+        logs = await attempt_logs(conn, [d.id for d in dels])
         acts = (
             await conn.execute(
                 select(audit_log)
@@ -64,41 +60,7 @@ async def trace_rows(engine: AsyncEngine, key: str) -> list[dict[str, Any]]:
     actions: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
     for act in acts:
         actions[act.delivery_id].append(_action(act))
-    by_delivery: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
-    for a in tries:
-        by_delivery[a.delivery_id].append(
-            {
-                "number": a.number,
-                "started_at": a.started_at,
-                "duration_ms": a.duration_ms,
-                "outcome": a.outcome,
-                "status_code": a.status_code,
-                "error": a.error,
-            }
-        )
     by_message: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
     for d in dels:
-        by_message[d.message_id].append(
-            {
-                "id": str(d.id),
-                "target": d.target,
-                "status": d.status,
-                "created_at": d.created_at,
-                "delivered_at": d.delivered_at,
-                "last_error": d.last_error,
-                "attempts": by_delivery[d.id],
-                "actions": actions[d.id],
-            }
-        )
-    return [
-        {
-            "id": str(m.id),
-            "interface": m.interface,
-            "message_type": m.message_type,
-            "source": m.source_system,
-            "received_at": m.received_at,
-            "skipped": orjson.loads(m.skipped) if m.skipped else [],
-            "deliveries": by_message[m.id],
-        }
-        for m in found
-    ]
+        by_message[d.message_id].append({**delivery_view(d, logs[d.id]), "actions": actions[d.id]})
+    return [message_view(m, by_message[m.id]) for m in found]

@@ -90,7 +90,7 @@ async def _apply(conn: AsyncConnection, domain: str, chunk: list[Row]) -> tuple[
         try:
             change = found.plan(key_system, key_code, codes, empty_removes=False)
         except Conflict as exc:
-            part.refuse(number, exc.message)
+            part.refuse(number, str(exc))
             continue
         if change is None:
             part.unchanged += 1

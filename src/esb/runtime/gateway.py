@@ -1,0 +1,222 @@
+"""One gateway process assembled from parts, started in order and stopped in reverse:
+
+    store      engine, group commits (accepts, claims, outcomes), master-data cache
+    broker     the RabbitMQ link (production, when this process relays or works)
+    connectors the targets' connectors (when this process delivers)
+    pipeline   relay + workers: embedded, or through RabbitMQ
+    inbound    the interfaces' other doors (file drops, SOAP endpoints)
+    services   metrics refresh, WAL checkpoints, watchers, consistency check, alerts
+
+The API gets none of this: only the narrow objects below (``ingress``, ``reads``,
+``operator``, ``reconciler``, ``master_data``, ``live``, ``metrics``, ``inbound``) and
+``ready()``, each handed to the handlers that need it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from esb.alerts import Alerter
+from esb.broker import Broker
+from esb.config.loader import GatewayConfig
+from esb.connectors import ConnectorRegistry
+from esb.deliverer import Deliverer
+from esb.inbound import InboundRunner
+from esb.ingress import Ingress
+from esb.link import BrokerLink
+from esb.live import LiveConfig, routes
+from esb.master_data import MasterData
+from esb.metrics import Metrics
+from esb.reads import Reads
+from esb.reconcile import Reconciler
+from esb.runtime.part import Health, Part, Services
+from esb.runtime.pipeline import BrokerPipeline, EmbeddedPipeline, Pipeline
+from esb.runtime.store import Store
+from esb.settings import Settings
+from esb.store.checkpoint import checkpoint_forever
+from esb.store.operator import OperatorActions
+from esb.xref import XrefCache
+
+log = structlog.get_logger(__name__)
+
+Service = Callable[[], Coroutine[Any, Any, None]]
+
+
+class Connectors:
+    """The connectors of every target: built for a process that delivers, closed after
+    its workers stopped."""
+
+    name = "connectors"
+
+    def __init__(self, live: LiveConfig) -> None:
+        self.live = live
+
+    async def start(self) -> None:
+        self.live.start_connectors()
+
+    async def stop(self) -> None:
+        await self.live.aclose()
+
+    async def health(self) -> Health:
+        return None
+
+
+class Inbound:
+    """The inbound sources as a part; restarted on every configuration reload."""
+
+    name = "inbound"
+
+    def __init__(self, runner: InboundRunner, live: LiveConfig) -> None:
+        self.runner = runner
+        self.live = live
+
+    async def start(self) -> None:
+        self.runner.start(self.live.config)
+        self.live.on_reloaded.append(self.runner.restart)
+
+    async def stop(self) -> None:
+        await self.runner.stop()
+
+    async def health(self) -> Health:
+        return None
+
+
+class Gateway:
+    """``start`` the parts this process runs, ``stop`` them in reverse, ``ready`` says
+    whether each can do its job now."""
+
+    def __init__(
+        self, settings: Settings, config: GatewayConfig, registry: ConnectorRegistry
+    ) -> None:
+        self.settings = settings
+        self.live = LiveConfig(settings.config, registry, config, settings.config_env())
+        self.metrics = Metrics()
+        self.store = Store(settings, config.folder)
+        self.link = None if settings.embedded else self._link(settings)
+        self.pipeline: Pipeline | None = None
+        self.ingress = Ingress(
+            self.store.accepts.submit,
+            lambda: self.live.config,
+            self.notify,
+            lambda interface: self.metrics.accepted.labels(interface).inc(),
+        )
+        self.inbound = InboundRunner(registry, self.ingress, self.engine, settings.data_dir)
+        self.reads = Reads(self.engine)
+        self.operator = OperatorActions(self.engine, self.notify)
+        self.master_data = MasterData(self.engine, self.store.xref)
+        self.reconciler = Reconciler(
+            self.engine, self.link, settings.reconcile_stuck_after, self.notify
+        )
+        self._started: list[Part] = []
+        self._checked: list[Part] = [self.store]
+
+    def _link(self, settings: Settings) -> BrokerLink:
+        broker = Broker(
+            settings.broker_url or "",
+            prefix=settings.broker_prefix,
+            queue_type=settings.queue_type,
+            publish_timeout=settings.publish_timeout,
+        )
+        return BrokerLink(
+            broker, lambda: routes(self.live.config), attempt_timeout=settings.publish_timeout
+        )
+
+    # what tests and tools look at --------------------------------------------------------
+    @property
+    def config(self) -> GatewayConfig:
+        return self.live.config
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.store.engine
+
+    @property
+    def xref(self) -> XrefCache:
+        return self.store.xref
+
+    @property
+    def broker(self) -> Broker | None:
+        return None if self.link is None else self.link.broker
+
+    def notify(self) -> None:
+        """A message was committed or re-queued: wake this process's relay, if any."""
+        if self.pipeline is not None:
+            self.pipeline.notify()
+
+    # lifecycle ---------------------------------------------------------------------------
+    def parts(self, *, relay: bool, worker: bool, inbound: bool) -> list[Part]:
+        """What this process runs, in start order."""
+        delivering = worker or (self.settings.embedded and relay)
+        parts: list[Part] = [self.store]
+        if self.link is not None and (relay or worker):
+            parts.append(self.link)
+        if delivering:
+            parts.append(Connectors(self.live))
+        if relay or worker:
+            self.pipeline = self._pipeline(relay=relay, worker=worker)
+            parts.append(self.pipeline)
+        if inbound:
+            parts.append(Inbound(self.inbound, self.live))
+        parts.append(Services(self._services(relay=relay)))
+        return parts
+
+    def _deliverer(self) -> Deliverer:
+        store = self.store
+        return Deliverer(self.live, store.outcomes, store.claims, store.xref, self.metrics)
+
+    def _pipeline(self, *, relay: bool, worker: bool) -> Pipeline:
+        if self.link is None:
+            return EmbeddedPipeline(self.settings, self.store, self._deliverer)
+        return BrokerPipeline(
+            self.settings,
+            self.store,
+            self.link,
+            self.live,
+            self._deliverer,
+            relay=relay,
+            worker=worker,
+        )
+
+    def _services(self, *, relay: bool) -> dict[str, Service]:
+        """Every process refreshes what it shows; the one that relays also checks and alerts."""
+        settings, store = self.settings, self.store
+        services: dict[str, Service] = {
+            "metrics": lambda: self.metrics.refresh_forever(store.engine),
+            "xref-watch": lambda: store.xref.watch(settings.xref_refresh),
+        }
+        if (wal := store.sqlite_file) is not None:
+            services["wal-checkpoint"] = lambda: checkpoint_forever(wal)
+        if settings.config_watch:
+            services["config-watch"] = self.live.watch
+        if relay:
+            services["reconcile"] = lambda: self.reconciler.run_forever(settings.reconcile_every)
+            services["alerts"] = Alerter(store.engine, lambda: self.live.config).run_forever
+        return services
+
+    async def start(self, *, relay: bool = True, worker: bool = True, inbound: bool = True) -> None:
+        for part in self.parts(relay=relay, worker=worker, inbound=inbound):
+            await part.start()
+            self._started.append(part)
+            if part is self.link:
+                self._checked.append(part)
+
+    async def ready(self) -> dict[str, str]:
+        """Each checked part's health: the database always, RabbitMQ when this process
+        relays or works."""
+        checks = {part.name: await part.health() for part in self._checked}
+        return {name: health for name, health in checks.items() if health is not None}
+
+    async def stop(self) -> None:
+        """Every started part in reverse; a part never started (a failed start) is skipped,
+        the store is always closed."""
+        started, self._started = self._started, []
+        for part in reversed(started):
+            await part.stop()
+        if self.store not in started:
+            await self.store.stop()
+        if self.link is not None and self.link not in started:
+            await self.link.stop()  # a reconcile run may have connected it

@@ -1,0 +1,80 @@
+"""The store part: the engine, its group commits and the master-data cache.
+
+Started first and stopped last: every other part writes through it. The group
+commits close before the engine, so an outcome submitted by a worker that was
+finishing is still committed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from esb.batching import GroupCommit
+from esb.errors import StoreUnavailable
+from esb.runtime.part import Health
+from esb.settings import Settings
+from esb.store.accept import Accepted, NewMessage, accept_messages
+from esb.store.claims import Claim, ClaimState, check_claims
+from esb.store.engine import create_engine, transaction
+from esb.store.migrate import ensure_schema
+from esb.store.outcomes import AttemptRecord, write_outcomes
+from esb.xref import XrefCache, seed
+
+
+class Store:
+    name = "database"
+
+    def __init__(self, settings: Settings, config_folder: Path) -> None:
+        self.settings = settings
+        self.config_folder = config_folder
+        self.engine: AsyncEngine = create_engine(settings)
+        single = self.engine.dialect.name == "sqlite"  # one writer at a time anyway
+        self.accepts: GroupCommit[NewMessage, Accepted] = GroupCommit(
+            lambda batch: accept_messages(self.engine, batch),
+            writers=1 if single else settings.accept_writers,
+            name="accepts",
+        )
+        self.claims: GroupCommit[Claim, ClaimState] = GroupCommit(
+            lambda batch: check_claims(self.engine, batch),
+            writers=1 if single else 2,
+            retry_unavailable=True,
+            name="claims",
+        )
+        self.outcomes: GroupCommit[AttemptRecord, None] = GroupCommit(
+            lambda batch: write_outcomes(self.engine, batch),
+            retry_unavailable=True,
+            name="outcomes",
+        )
+        self.xref = XrefCache(self.engine)
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The embedded database's file (its WAL is checkpointed off the commit path)."""
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            return Path(self.engine.url.database)
+        return None
+
+    async def start(self) -> None:
+        """Schema (embedded: migrated; production: checked), master-data seed, cache."""
+        await ensure_schema(
+            self.engine, self.settings.effective_database_url, auto=self.settings.embedded
+        )
+        await seed(self.engine, self.config_folder)
+        await self.xref.refresh()
+
+    async def health(self) -> Health:
+        try:
+            async with transaction(self.engine) as conn:
+                await conn.execute(text("SELECT 1"))
+        except StoreUnavailable:
+            return "unavailable"
+        return "ok"
+
+    async def stop(self) -> None:
+        await self.accepts.aclose()
+        await self.claims.aclose()
+        await self.outcomes.aclose()
+        await self.engine.dispose()
