@@ -46,7 +46,6 @@ class XmlOptions(StrictModel):
 
 
 class FileConfig(ConnectorConfig):
-    kind: Literal["file"] = "file"
     folder: str = Field(
         min_length=1,
         description="folder written to, relative to the configuration folder or absolute, "

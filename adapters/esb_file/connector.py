@@ -44,7 +44,6 @@ def _outcome_of(exc: OSError, folder: Path) -> Outcome:
 
 
 class FileConnector:
-    kind: ClassVar[str] = "file"
     Config: ClassVar[type[ConnectorConfig]] = FileConfig
 
     def __init__(self, config: FileConfig, context: ConnectorContext) -> None:

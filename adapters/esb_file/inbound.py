@@ -78,7 +78,6 @@ def _under(path: str, base: Path) -> Path:
 
 
 class FileDropSource:
-    kind: ClassVar[str] = "file-drop"
     Config: ClassVar[type[InboundConfig]] = FileDropConfig
 
     def __init__(self, config: FileDropConfig, context: SourceContext) -> None:

@@ -48,7 +48,6 @@ class XmlInput(StrictModel):
 
 
 class FileDropConfig(InboundConfig):
-    kind: Literal["file-drop"] = "file-drop"
     folder: str = Field(
         min_length=1,
         description="folder watched, relative to the configuration folder or absolute, "

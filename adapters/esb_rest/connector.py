@@ -36,7 +36,6 @@ EXCERPT = 300
 class RestConfig(ConnectorConfig):
     """Options of the ``rest`` connector."""
 
-    kind: Literal["rest"] = "rest"
     url: str = Field(pattern=r"^https?://", description="endpoint called, e.g. ${MES_URL}/api/x")
     method: Literal["POST", "PUT", "PATCH"] = "POST"
     headers: dict[str, SecretStr] = Field(default_factory=dict, description="extra headers")
@@ -76,7 +75,6 @@ def classify(status: int, headers: Mapping[str, str], text: str) -> Outcome:
 
 
 class RestConnector:
-    kind: ClassVar[str] = "rest"
     Config: ClassVar[type[ConnectorConfig]] = RestConfig
 
     def __init__(self, config: RestConfig, context: ConnectorContext) -> None:

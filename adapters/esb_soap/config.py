@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, SecretStr
 
 from esb.sdk import Auth, ConnectorConfig, StrictModel, Timeouts
@@ -20,7 +18,6 @@ class UsernameToken(StrictModel):
 
 
 class SoapConfig(ConnectorConfig):
-    kind: Literal["soap"] = "soap"
     wsdl: str = Field(
         min_length=1,
         description="WSDL file (relative to the configuration folder) or http(s) URL; "

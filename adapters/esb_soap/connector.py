@@ -54,7 +54,6 @@ def _call_headers(operation: BoundOperation, request: DeliveryRequest) -> dict[s
 
 
 class SoapConnector:
-    kind: ClassVar[str] = "soap"
     Config: ClassVar[type[ConnectorConfig]] = SoapConfig
 
     def __init__(self, config: SoapConfig, context: ConnectorContext) -> None:

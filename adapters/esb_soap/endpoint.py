@@ -64,7 +64,6 @@ def _client_error(exc: BaseException) -> bool:
 
 
 class SoapEndpoint:
-    kind: ClassVar[str] = "soap"
     Config: ClassVar[type[InboundConfig]] = SoapEndpointConfig
 
     def __init__(self, config: SoapEndpointConfig, context: SourceContext) -> None:

@@ -15,7 +15,6 @@ ResponseValue = Literal["message_id", "status", "duplicate"]
 
 
 class SoapEndpointConfig(InboundConfig):
-    kind: Literal["soap"] = "soap"
     wsdl: str = Field(
         min_length=1,
         description="WSDL file, relative to the configuration folder; schemas it imports "

@@ -43,9 +43,10 @@ __all__ = [
 
 
 class ConnectorConfig(StrictModel):
-    """Base of every connector's options; subclasses add ``kind: Literal["name"]``."""
+    """Base of every connector's options. ``kind`` is the connector's entry-point name: the
+    registry fills it in, a subclass does not write it."""
 
-    kind: str
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,6 @@ class ConnectorContext:
 class Connector(Protocol):
     """What the worker calls. ``deliver`` never raises for a target's failure: it returns it."""
 
-    kind: ClassVar[str]
     Config: ClassVar[type[ConnectorConfig]]
 
     async def deliver(self, request: DeliveryRequest) -> Outcome: ...
@@ -70,9 +70,10 @@ class Connector(Protocol):
 
 
 class InboundConfig(StrictModel):
-    """Base of every inbound source's options; subclasses add ``kind: Literal["name"]``."""
+    """Base of every inbound source's options. ``kind`` is the source's entry-point name:
+    the registry fills it in, a subclass does not write it."""
 
-    kind: str
+    kind: str = ""
 
 
 class Accepted(Protocol):
@@ -121,7 +122,6 @@ class SourceContext:
 
 @runtime_checkable
 class InboundSource(Protocol):
-    kind: ClassVar[str]
     Config: ClassVar[type[InboundConfig]]
 
     async def run(self) -> None:
