@@ -1,4 +1,4 @@
-"""The core's side of inbound sources: their entry-point group and the check of a class.
+"""The core's side of inbound sources: their entry-point group.
 
 What a source is (``InboundSource``, ``InboundConfig``, ``SourceContext``,
 ``HttpInbound``) is the public SDK's (:mod:`esb.sdk`), named here too for the core.
@@ -21,19 +21,10 @@ __all__ = [
     "InboundContext",
     "InboundSource",
     "SourceContext",
-    "check_inbound",
 ]
 
 INBOUND_GROUP = "esb.inbound"
 InboundContext = SourceContext
-
-
-def check_inbound(kind: str, cls: Any) -> None:
-    config = getattr(cls, "Config", None)
-    if not (isinstance(config, type) and issubclass(config, InboundConfig)):
-        raise TypeError(f"inbound source {kind!r}: {cls!r} has no Config model")
-    if getattr(cls, "kind", None) != kind:
-        raise TypeError(f"inbound source {kind!r}: class says kind={getattr(cls, 'kind', None)!r}")
 
 
 InboundClasses = Mapping[str, type[Any]]
