@@ -111,8 +111,11 @@ class FileDropSource:
         try:
             while True:
                 wait = await self._pass()
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+                # cancellation that arrives as the event is set, and the source never stops
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), wait)
+                    async with asyncio.timeout(wait):
+                        await self._changed.wait()
                 self._changed.clear()
         finally:
             await self._stop_watching()
