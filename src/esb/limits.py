@@ -9,6 +9,7 @@ SOAP, file rows, operator bodies and query parameters all use these checks.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from esb.errors import FieldProblem, ValidationFailed
@@ -117,8 +118,28 @@ def document_problems(body: Any, *, max_problems: int = 20) -> list[FieldProblem
     return problems
 
 
-def check_document(body: Any) -> None:
-    """422 naming every field the pipeline could not hold (see ``document_problems``)."""
+#: In a JSON text, what may hide a value ``document_problems`` reports: an escaped NUL, a
+#: run of 19 digits (an integer or float that may pass 64 bits), an exponent.
+_MAYBE_UNSTORABLE = re.compile(r"\\u0000|[0-9]{19}|[0-9.][eE]")
+
+
+def plainly_storable(text: str) -> bool:
+    """True when the JSON ``text`` cannot hold a value ``document_problems`` would report.
+
+    A scan in C that spares the common document the walk in Python. Brackets bound the
+    nesting (no more of them than the limit, no deeper than it); a false alarm (a bracket
+    or a long number inside a string) only costs the walk.
+    """
+    if text.count("{") + text.count("[") > MAX_DEPTH:
+        return False
+    return _MAYBE_UNSTORABLE.search(text) is None
+
+
+def check_document(body: Any, text: str | None = None) -> None:
+    """422 naming every field the pipeline could not hold (see ``document_problems``);
+    ``text``, the JSON the body was parsed from, lets a plain document skip the walk."""
+    if text is not None and plainly_storable(text):
+        return
     problems = document_problems(body)
     if problems:
         raise ValidationFailed(problems, code="unstorable_value")

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from esb.errors import ValidationFailed
@@ -17,6 +17,7 @@ from esb.limits import (
     check_text,
     clean_text,
     document_problems,
+    plainly_storable,
     text_problem,
 )
 
@@ -123,3 +124,64 @@ def test_different_documents_hash_differently(a: Any, b: Any) -> None:
 def test_integers_beyond_doubles_hash_by_their_exact_value() -> None:
     assert canonical_hash({"n": 2**63 + 1}) != canonical_hash({"n": 2**63})
     assert canonical_hash({"n": 10}) == canonical_hash({"n": 10.0})
+
+
+#: Numbers as a sender may spell them: whole floats, exponents, long fractions, huge values.
+spelled_numbers = st.sampled_from(
+    [
+        "10.0",
+        "-0.0",
+        "1e3",
+        "1.5E1",
+        "2.50",
+        "0.1",
+        "123456789.1234567",
+        "1234567890123456.5",
+        "99999999999999.9",
+        "1.0000000000000000001",
+        "18446744073709551616",
+        "1e400",
+        "7",
+    ]
+)
+json_texts = st.recursive(
+    st.sampled_from(["null", "true", '"a"', '"\\u0000"', '"x\\u0000"', '"e5"', '"{["'])
+    | spelled_numbers
+    | st.integers(-(2**70), 2**70).map(str)
+    | st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    lambda children: (
+        st.lists(children, max_size=4).map(lambda xs: "[" + ",".join(xs) + "]")
+        | st.lists(
+            st.tuples(st.sampled_from(['"k"', '"b"', '"\\u0000"']), children), max_size=3
+        ).map(lambda kv: "{" + ",".join(f"{k}:{v}" for k, v in kv) + "}")
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=500)
+@given(json_texts)
+@example("[18446744073709551616]")
+@example("[-9223372036854775809]")
+@example('{"a":[1e3, 10.0, 1234567890123456.5]}')
+@example("[1.00000000000000001]")
+@example("[12345678901234567.5]")
+@example('["\\u0000"]')
+def test_the_scans_of_the_received_text_never_change_an_answer(text: str) -> None:
+    """The C scans that spare the walks in Python are only shortcuts: a text they pass
+    holds nothing the walk would refuse, and hashes as its rewrite by value does."""
+    try:
+        body = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return  # refused before either check
+    if plainly_storable(text):
+        assert document_problems(body) == []
+    if not document_problems(body):
+        assert canonical_hash(body, text) == canonical_hash(body)
+
+
+def test_deep_nesting_is_never_passed_by_the_scan() -> None:
+    text = orjson.dumps(nested(MAX_DEPTH + 2)).decode()  # one list too many
+    assert not plainly_storable(text)
+    with pytest.raises(ValidationFailed):
+        check_document(orjson.loads(text), text)
