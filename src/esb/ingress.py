@@ -6,7 +6,6 @@ The HTTP layer only moves bytes; every decision about a message is made here.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,21 +29,32 @@ def _by_value(value: Any) -> Any:
     return value
 
 
-#: In a JSON text, a number that may parse to a whole float: ``10.0``, an exponent, an
-#: integer too long for 64 bits, or a fraction with more than 15 significant digits (with
-#: 15 or fewer and a fraction, no double is whole).
-_MAYBE_WHOLE_FLOAT = re.compile(
-    r"[0-9][eE]|\.0+(?![0-9])|[0-9]{19}|(?<![0-9.])(?=[0-9.]{17})[0-9]*\."
-)
+#: Leaves that cannot be a float: skipped without a call.
+_SCALARS = (str, int, bool, type(None))
 
 
-def canonical_hash(body: Any, text: str | None = None) -> str:
+def _has_whole_float(value: Any) -> bool:
+    """Whether ``_by_value`` would change anything (most documents: no), without copying."""
+    kind = type(value)
+    if kind is float:
+        return bool(value.is_integer())
+    if kind is dict:
+        value = value.values()
+    elif kind is not list:
+        return False
+    for child in value:
+        if type(child) in _SCALARS:
+            continue
+        if _has_whole_float(child):
+            return True
+    return False
+
+
+def canonical_hash(body: Any) -> str:
     """The same document hashes the same whatever its key order, spacing or number
     spelling (``10`` and ``10.0``); a different document never does. The body must have
-    passed ``check_document`` (numbers within 64 bits, bounded nesting). ``text``, the
-    JSON the body was parsed from, spares the rewrite when no number can be a whole float.
-    """
-    if text is None or _MAYBE_WHOLE_FLOAT.search(text) is not None:
+    passed ``check_document`` (numbers within 64 bits, bounded nesting)."""
+    if _has_whole_float(body):
         body = _by_value(body)
     canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     return "sha256:" + hashlib.sha256(canonical).hexdigest()
@@ -99,8 +109,9 @@ class Ingress:
         check_json_content_type(content_type)
         idempotency_key = check_idempotency_key(idempotency_header)
         body = parse_json(raw)
-        text = raw.decode("utf-8")
-        return await self._accept(interface, body, text, idempotency_key, parsed_from=text)
+        return await self.accept_document(
+            interface, body, text=raw.decode("utf-8"), idempotency_key=idempotency_key
+        )
 
     async def accept_document(
         self,
@@ -116,25 +127,12 @@ class Ingress:
         stored as compact JSON. Without an ``idempotency_key`` the canonical-body hash
         is used, so a repeat of the same document is the same message.
         """
-        return await self._accept(interface, body, text, idempotency_key, parsed_from=None)
-
-    async def _accept(
-        self,
-        interface: str,
-        body: Any,
-        text: str | None,
-        idempotency_key: str | None,
-        *,
-        parsed_from: str | None,
-    ) -> Accepted:
-        """``parsed_from``: the JSON text this process parsed ``body`` from (a plugin's
-        ``text`` is not trusted to be that), which lets the checks below scan it in C."""
         config = self.config()
         spec = config.interfaces[interface]
-        check_document(body, parsed_from)  # what the store and encoder can hold, before the schema
+        check_document(body)  # what the store and the encoder can hold, before the schema
         config.check_input(interface, body)
         targets, skipped = config.route(interface, body)
-        fingerprint = canonical_hash(body, parsed_from)
+        fingerprint = canonical_hash(body)
         new = NewMessage(
             interface=interface,
             message_type=spec.message_type,

@@ -9,7 +9,6 @@ SOAP, file rows, operator bodies and query parameters all use these checks.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from esb.errors import FieldProblem, ValidationFailed
@@ -118,27 +117,37 @@ def document_problems(body: Any, *, max_problems: int = 20) -> list[FieldProblem
     return problems
 
 
-#: In a JSON text, what may hide a value ``document_problems`` reports: an escaped NUL, a
-#: run of 19 digits (an integer or float that may pass 64 bits), an exponent.
-_MAYBE_UNSTORABLE = re.compile(r"\\u0000|[0-9]{19}|[0-9.][eE]")
+def _holdable(value: Any, depth: int) -> bool:
+    """True when ``document_problems`` would find nothing: the same rules in one pass that
+    builds no field paths, for the common document (recursion stops at ``MAX_DEPTH``)."""
+    kind = type(value)
+    if kind is str:
+        return "\x00" not in value
+    if kind is dict or kind is list:
+        if depth > MAX_DEPTH:
+            return False
+        if kind is dict:
+            for key in value:
+                if "\x00" in key:
+                    return False
+            value = value.values()
+        for child in value:
+            if type(child) is str:
+                if "\x00" in child:
+                    return False
+            elif not _holdable(child, depth + 1):
+                return False
+        return True
+    if kind is int:
+        return bool(MIN_INT <= value <= MAX_INT)
+    if kind is float:
+        return bool(MIN_INT <= value < MAX_NUMBER)
+    return value is None or kind is bool  # anything else (a subclass): the full walk
 
 
-def plainly_storable(text: str) -> bool:
-    """True when the JSON ``text`` cannot hold a value ``document_problems`` would report.
-
-    A scan in C that spares the common document the walk in Python. Brackets bound the
-    nesting (no more of them than the limit, no deeper than it); a false alarm (a bracket
-    or a long number inside a string) only costs the walk.
-    """
-    if text.count("{") + text.count("[") > MAX_DEPTH:
-        return False
-    return _MAYBE_UNSTORABLE.search(text) is None
-
-
-def check_document(body: Any, text: str | None = None) -> None:
-    """422 naming every field the pipeline could not hold (see ``document_problems``);
-    ``text``, the JSON the body was parsed from, lets a plain document skip the walk."""
-    if text is not None and plainly_storable(text):
+def check_document(body: Any) -> None:
+    """422 naming every field the pipeline could not hold (see ``document_problems``)."""
+    if _holdable(body, 1):
         return
     problems = document_problems(body)
     if problems:
