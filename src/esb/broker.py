@@ -26,7 +26,9 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
+from esb import failover
 from esb.errors import BrokerUnavailable
+from esb.settings import broker_urls
 
 log = structlog.get_logger(__name__)
 
@@ -91,10 +93,11 @@ class Broker:
 
     # -- connection ----------------------------------------------------------------------
     async def connect(self) -> None:
-        """Open a robust connection (it reconnects and re-declares by itself)."""
+        """Open a robust connection (it reconnects and re-declares by itself), to the first
+        node of the URL list that answers (``esb.failover``)."""
         try:
-            connection = await aio_pika.connect_robust(
-                self.url, timeout=self.publish_timeout, client_properties={"connection_name": "esb"}
+            connection = await failover.connect(
+                broker_urls(self.url), timeout=self.publish_timeout, name="esb"
             )
             channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
             exchange = await channel.declare_exchange(
