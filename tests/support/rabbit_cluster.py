@@ -12,6 +12,7 @@ and data folder: it rejoins the cluster by itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -108,14 +109,13 @@ class RabbitNode:
         """SIGKILL the beam: no shutdown code runs, its connections just drop."""
         if self.shell is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError, FileNotFoundError, ValueError):
             os.kill(self.beam_pid, signal.SIGKILL)
-        except (ProcessLookupError, FileNotFoundError, ValueError):
-            pass
         try:
             self.shell.wait(timeout=30)  # the start script exits once its beam is gone
-        except subprocess.TimeoutExpired:
-            self.shell.kill()
+        except subprocess.TimeoutExpired:  # no beam PID yet (a start that failed): its group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.shell.pid, signal.SIGKILL)
             self.shell.wait()
         self.shell = None
 
