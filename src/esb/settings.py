@@ -144,8 +144,8 @@ class Settings(BaseSettings):
             raise ValueError("lists no RabbitMQ URL")
         for number, url in enumerate(urls, 1):
             if not url.startswith(("amqp://", "amqps://")):
-                which = f"its URL number {number}" if len(urls) > 1 else "it"
-                raise ValueError(f"{which} is not a RabbitMQ URL (amqp://... or amqps://...)")
+                which = f"URL number {number} " if len(urls) > 1 else ""
+                raise ValueError(f"{which}is not a RabbitMQ URL (amqp://... or amqps://...)")
         return ",".join(urls) or None
 
     @field_validator("log_level")
