@@ -75,6 +75,12 @@ async def timed_target() -> AsyncIterator[TimedTarget]:
     await server.stop()
 
 
+def probed(env: dict[str, str], log: Path, command: str) -> GatewayProcess:
+    """A relay or worker answering /readyz on its own port (ESB_METRICS_PORT)."""
+    port = free_port()
+    return GatewayProcess({**env, "ESB_METRICS_PORT": str(port)}, port, log, command=command)
+
+
 class Topology:
     """2 API processes on one port, 2 relays, 2 workers: one environment, own logs."""
 
@@ -86,12 +92,8 @@ class Topology:
             )
             for n in (1, 2)
         ]
-        self.relays = [
-            GatewayProcess(env, 0, folder / f"relay{n}.log", command="relay") for n in (1, 2)
-        ]
-        self.workers = [
-            GatewayProcess(env, 0, folder / f"worker{n}.log", command="worker") for n in (1, 2)
-        ]
+        self.relays = [probed(env, folder / f"relay{n}.log", "relay") for n in (1, 2)]
+        self.workers = [probed(env, folder / f"worker{n}.log", "worker") for n in (1, 2)]
         self.url = self.api[0].url
 
     @property
@@ -104,28 +106,11 @@ class Topology:
         for process in self.api:
             await wait_serving(process)
         for process in [*self.relays, *self.workers]:
-            await connected(process)
+            await process.wait_ready(60)  # its /readyz: database and RabbitMQ ok
 
     def stop(self) -> None:
         for process in self.all:
             process.stop()
-
-
-def log_size(process: GatewayProcess) -> int:
-    return process.log_path.stat().st_size if process.log_path.exists() else 0
-
-
-async def connected(process: GatewayProcess, since: int = 0, timeout: float = 60.0) -> None:
-    """The relay or worker logged a connection to RabbitMQ after byte ``since`` of its log."""
-    deadline = time.monotonic() + timeout
-    while True:
-        text = process.log_path.read_bytes()[since:] if process.log_path.exists() else b""
-        if b"connected to RabbitMQ" in text:
-            return
-        assert process.proc is not None
-        assert process.proc.poll() is None, process.tail()
-        assert time.monotonic() < deadline, f"not connected after {timeout} s:\n{process.tail()}"
-        await asyncio.sleep(0.1)
 
 
 def environment(config: Path, database: str, cluster: RabbitCluster, data: Path) -> dict[str, str]:
@@ -145,9 +130,8 @@ def environment(config: Path, database: str, cluster: RabbitCluster, data: Path)
 
 async def restart(process: GatewayProcess) -> None:
     """A supervisor's restart after a SIGKILL."""
-    since = log_size(process)
     process.start()
-    await connected(process, since)
+    await process.wait_ready(60)
 
 
 async def chaos(
