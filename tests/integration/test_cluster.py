@@ -210,6 +210,7 @@ async def test_a_cluster_loses_nothing_when_a_node_a_worker_and_a_relay_die(
     queue = f"{env['ESB_BROKER_PREFIX']}.delivery.{INTERFACE}.{TARGET}"
     run = uuid.uuid4().hex[:6]
     keys = [f"WO-{n:04d}" for n in range(KEYS)]
+    faults: asyncio.Task[dict[str, Any]] | None = None
     try:
         await topology.start()
         faults = asyncio.create_task(chaos(cluster, topology, timed_target, queue))
@@ -245,4 +246,6 @@ async def test_a_cluster_loses_nothing_when_a_node_a_worker_and_a_relay_die(
         if ORDERED:
             assert counts.out_of_order == [], counts.out_of_order[:20]
     finally:
+        if faults is not None:
+            faults.cancel()  # a load that failed leaves it waiting
         await asyncio.to_thread(topology.stop)  # the target answers on this loop meanwhile

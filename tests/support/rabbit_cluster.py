@@ -74,6 +74,7 @@ class RabbitNode:
             "RABBITMQ_PID_FILE": str(self.pid_file),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(f / "enabled_plugins"),
             "RABBITMQ_CONFIG_FILE": str(f / "rabbitmq.conf"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(f / "advanced.config"),
             "RABBITMQ_CONF_ENV_FILE": str(f / "rabbitmq-env.conf"),
             "ERL_EPMD_ADDRESS": "127.0.0.1",
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
@@ -83,6 +84,7 @@ class RabbitNode:
         (self.folder / "log").mkdir(parents=True, exist_ok=True)
         (self.folder / "enabled_plugins").write_text("[].\n")  # no management listener
         (self.folder / "rabbitmq-env.conf").write_text("")  # not the system's NODENAME
+        (self.folder / "advanced.config").write_text("[].\n")  # nor its advanced config
         (self.folder / "rabbitmq.conf").write_text(
             f"listeners.tcp.local = 127.0.0.1:{self.amqp_port}\nloopback_users = none\n"
         )
