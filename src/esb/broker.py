@@ -26,7 +26,9 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
+from esb import failover
 from esb.errors import BrokerUnavailable
+from esb.settings import broker_urls
 
 log = structlog.get_logger(__name__)
 
@@ -91,26 +93,57 @@ class Broker:
 
     # -- connection ----------------------------------------------------------------------
     async def connect(self) -> None:
-        """Open a robust connection (it reconnects and re-declares by itself)."""
+        """Open a robust connection (it reconnects and re-declares by itself), to the first
+        node of the URL list that answers (``esb.failover``)."""
         try:
-            connection = await aio_pika.connect_robust(
-                self.url, timeout=self.publish_timeout, client_properties={"connection_name": "esb"}
+            connection = await failover.connect(
+                broker_urls(self.url), timeout=self.publish_timeout, name="esb"
             )
-            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-            exchange = await channel.declare_exchange(
-                self.exchange_name, aio_pika.ExchangeType.DIRECT, durable=True
-            )
-            dead = await channel.declare_exchange(
-                f"{self.prefix}.dead", aio_pika.ExchangeType.FANOUT, durable=True
-            )
-            dead_queue = await channel.declare_queue(
-                f"{self.prefix}.dead", durable=True, arguments=self._queue_args(dead=False)
-            )
-            await dead_queue.bind(dead)
-            self._connection, self._publish_channel = connection, channel
-            self._exchange = exchange
+            self._connection = connection
+            try:
+                await self._open_publish_channel()
+            except BaseException:
+                self._connection = None
+                await connection.close()
+                raise
         except (aiormq.exceptions.AMQPError, OSError, TimeoutError) as exc:
             raise BrokerUnavailable(f"cannot connect to RabbitMQ: {exc!r}") from exc
+
+    async def _open_publish_channel(self) -> None:
+        """A publishing channel with confirms; the exchanges and the dead-letter queue
+        declared on it (a robust channel declares them again after a reconnect)."""
+        channel = await self._connection_or_raise().channel(
+            publisher_confirms=True, on_return_raises=True
+        )
+        exchange = await channel.declare_exchange(
+            self.exchange_name, aio_pika.ExchangeType.DIRECT, durable=True
+        )
+        dead = await channel.declare_exchange(
+            f"{self.prefix}.dead", aio_pika.ExchangeType.FANOUT, durable=True
+        )
+        dead_queue = await channel.declare_queue(
+            f"{self.prefix}.dead", durable=True, arguments=self._queue_args(dead=False)
+        )
+        await dead_queue.bind(dead)
+        self._publish_channel, self._exchange = channel, exchange
+        self._declared.clear()  # the routes' queues are declared on the new channel too
+
+    async def _replace_publish_channel(self) -> None:
+        """A channel that had a publish refused gets replaced.
+
+        RabbitMQ (3.10) keeps refusing every publish of a channel that first published to
+        a quorum queue while the queue had no leader (its node just died), even after a
+        new leader is elected; a new channel publishes to the new leader at once. The
+        refused rows stay in the outbox and go out again on the new channel."""
+        old = self._publish_channel
+        try:
+            await self._open_publish_channel()
+        except (aiormq.exceptions.AMQPError, OSError, TimeoutError, RuntimeError) as exc:
+            log.warning("cannot open a new publish channel yet", error=repr(exc))
+            return
+        if old is not None:
+            with contextlib.suppress(aiormq.exceptions.AMQPError, OSError, RuntimeError):
+                await old.close()
 
     def _queue_args(self, *, dead: bool = True) -> dict[str, Any]:
         args: dict[str, Any] = {"x-queue-type": self.queue_type}
@@ -180,6 +213,9 @@ class Broker:
                 out.append(result)
             else:
                 out.append(None)
+        if any(isinstance(r, aiormq.exceptions.DeliveryError) for r in out):
+            async with self._lock:
+                await self._replace_publish_channel()
         return out
 
     # -- consuming -----------------------------------------------------------------------

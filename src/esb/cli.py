@@ -102,10 +102,6 @@ async def _run_parts(
 
     gateway = Gateway(settings, config, load_registry())
     await gateway.start(relay=relay, worker=worker)
-    if settings.metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(settings.metrics_port, settings.host, gateway.metrics.registry)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -114,11 +110,25 @@ async def _run_parts(
     await gateway.stop()
 
 
+def _run_worker_or_relay(
+    settings: Settings, config: GatewayConfig, *, relay: bool, worker: bool
+) -> None:
+    """With ESB_METRICS_PORT: under uvicorn, with /healthz, /readyz and /metrics there."""
+    if settings.metrics_port is None:
+        run(lambda: _run_parts(settings, config, relay=relay, worker=worker))
+        return
+    from esb.probes import create_probe_app
+    from esb.serving import serve_forever
+
+    probes = create_probe_app(settings, config, relay=relay, worker=worker)
+    serve_forever(probes, settings, host=settings.host, port=settings.metrics_port)
+
+
 @app.command(name="worker")
 def worker_command() -> None:
     """Run workers only (embedded mode: the in-process relay too)."""
     settings, config = settings_and_config()
-    run(lambda: _run_parts(settings, config, relay=settings.embedded, worker=True))
+    _run_worker_or_relay(settings, config, relay=settings.embedded, worker=True)
 
 
 @app.command(name="relay")
@@ -127,7 +137,7 @@ def relay_command() -> None:
     settings, config = settings_and_config()
     if settings.embedded:
         raise fail("embedded mode has no broker: the relay runs inside `esb serve` / `esb worker`")
-    run(lambda: _run_parts(settings, config, relay=True, worker=False))
+    _run_worker_or_relay(settings, config, relay=True, worker=False)
 
 
 @app.command(name="reconcile")

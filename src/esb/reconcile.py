@@ -5,6 +5,12 @@ that died, pending deliveries whose queue message is gone (a purge, a lost
 broker) — and re-drives the lost ones with a new outbox row. A delivery whose
 queue still holds messages is left alone (its message may be waiting there), so a
 re-drive never doubles what is merely slow. Concurrent runs lock disjoint rows.
+
+The schedule is a singleton: of all the processes that relay, the one holding the
+``reconcile`` lease (``source_leases``, interface ``""``) runs it; the others stand by
+and take the lease over when the holder stops (it releases it), dies on this host (seen
+at once) or misses two runs (the lease expires). A run asked for (API, CLI) runs
+wherever it is asked.
 """
 
 from __future__ import annotations
@@ -19,12 +25,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from esb.broker import Broker
 from esb.errors import BrokerUnavailable, StoreUnavailable
 from esb.link import BrokerLink
+from esb.sdk import StateStore
 from esb.store.reconcile import Route, reconcile
 
 log = structlog.get_logger(__name__)
 
 #: How long a run asked for waits for RabbitMQ before it answers that it is away.
 BROKER_WAIT_S = 1.0
+#: The lease of the scheduled check: no interface is named "", so none can collide.
+LEASE_SCOPE = ("", "reconcile")
+#: Scheduled runs a holder may miss before its lease expires and another process runs.
+MISSED_RUNS = 2
 
 
 def queue_depth(broker: Broker | None) -> Any:
@@ -69,10 +80,25 @@ class Reconciler:
         self.notify()  # re-driven rows are due now: wake an in-process relay
         return result
 
-    async def run_forever(self, every_s: float) -> None:
-        while True:
-            await asyncio.sleep(every_s)
-            try:
-                await self.run("schedule")
-            except (StoreUnavailable, BrokerUnavailable) as exc:
-                log.warning("consistency check skipped", error=str(exc))
+    async def run_forever(self, every_s: float, lease: StateStore | None = None) -> None:
+        """Every ``every_s`` seconds, in the one process that holds ``lease`` (None: here)."""
+        try:
+            while True:
+                await asyncio.sleep(every_s)
+                try:
+                    if lease is None or await lease.acquire():
+                        await self.run("schedule")
+                except (StoreUnavailable, BrokerUnavailable) as exc:
+                    log.warning("consistency check skipped", error=str(exc))
+        finally:
+            if lease is not None:
+                await release(lease)
+
+
+async def release(lease: StateStore) -> None:
+    """Hand the schedule over at once (a process that stops); a database that is away
+    cannot be told: the lease then expires."""
+    try:
+        await lease.release()
+    except StoreUnavailable as exc:
+        log.warning("reconcile lease not released; it expires", error=str(exc))

@@ -33,8 +33,14 @@ SECRET_SETTINGS = {"admin_key", "database_url", "broker_url"}
 ADVICE = {
     "admin_key": "set it to a random value of 12 or more characters, e.g. $(openssl rand -hex 24)",
     "database_url": "e.g. postgresql://user:password@host:5432/esb; unset: embedded SQLite",
-    "broker_url": "e.g. amqp://user:password@host:5672/; unset: embedded (no broker)",
+    "broker_url": "e.g. amqp://user:password@host:5672/, or a cluster's nodes comma-separated "
+    "(amqp://u:p@node1:5672/,amqp://u:p@node2:5672/); unset: embedded (no broker)",
 }
+
+
+def broker_urls(value: str) -> list[str]:
+    """The URLs of a comma-separated ``ESB_BROKER_URL`` (blanks around commas ignored)."""
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def demo_config_dir() -> Path:
@@ -132,9 +138,15 @@ class Settings(BaseSettings):
     @field_validator("broker_url")
     @classmethod
     def _amqp(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("amqp://", "amqps://")):
-            raise ValueError("is not a RabbitMQ URL (amqp://... or amqps://...)")
-        return value or None
+        """One URL, or the nodes of a cluster comma-separated (tried in turn: esb.failover)."""
+        urls = broker_urls(value or "")
+        if value and not urls:
+            raise ValueError("lists no RabbitMQ URL")
+        for number, url in enumerate(urls, 1):
+            if not url.startswith(("amqp://", "amqps://")):
+                which = f"URL number {number} " if len(urls) > 1 else ""
+                raise ValueError(f"{which}is not a RabbitMQ URL (amqp://... or amqps://...)")
+        return ",".join(urls) or None
 
     @field_validator("log_level")
     @classmethod

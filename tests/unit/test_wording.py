@@ -94,7 +94,8 @@ def test_settings_problems_name_the_variable_and_hide_secrets(
         load_settings()
     assert sorted(caught.value.problems) == [
         "ESB_BROKER_URL: is not a RabbitMQ URL (amqp://... or amqps://...); "
-        "e.g. amqp://user:password@host:5672/; unset: embedded (no broker)",
+        "e.g. amqp://user:password@host:5672/, or a cluster's nodes comma-separated "
+        "(amqp://u:p@node1:5672/,amqp://u:p@node2:5672/); unset: embedded (no broker)",
         "ESB_PREFETCH='0': must be at least 1; fix it, or unset it for the default (64)",
     ]
 
@@ -115,3 +116,16 @@ def test_problems_are_ordered_by_file_and_line_relative_to_here(tmp_path: Path) 
         "interfaces.yaml:12: interfaces.b: y",
         "mappings/m.yaml:3: fields.a: x",
     ]
+
+
+def test_a_cluster_is_several_broker_urls_and_a_wrong_one_is_named_by_its_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ESB_BROKER_URL", " amqp://a:5672/ , amqps://b:5671/,")
+    assert load_settings().broker_url == "amqp://a:5672/,amqps://b:5671/"
+    monkeypatch.setenv("ESB_BROKER_URL", "amqp://a:5672/,http://guest:topsecret@b/")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    [problem] = caught.value.problems
+    assert problem.startswith("ESB_BROKER_URL: URL number 2 is not a RabbitMQ URL")
+    assert "topsecret" not in problem

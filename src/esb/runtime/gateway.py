@@ -32,13 +32,14 @@ from esb.live import LiveConfig, routes
 from esb.master_data import MasterData
 from esb.metrics import Metrics
 from esb.reads import Reads
-from esb.reconcile import Reconciler
+from esb.reconcile import LEASE_SCOPE, MISSED_RUNS, Reconciler
 from esb.runtime.part import Health, Part, Services
 from esb.runtime.pipeline import BrokerPipeline, EmbeddedPipeline, Pipeline
 from esb.runtime.store import Store
 from esb.settings import Settings
 from esb.store.checkpoint import checkpoint_forever
 from esb.store.operator import OperatorActions
+from esb.store.source_state import SourceStateStore
 from esb.xref import XrefCache
 
 log = structlog.get_logger(__name__)
@@ -125,6 +126,12 @@ class Gateway:
             broker, lambda: routes(self.live.config), attempt_timeout=settings.publish_timeout
         )
 
+    def reconcile_lease(self) -> SourceStateStore:
+        """The scheduled consistency check runs in one process: the holder of this lease."""
+        interface, kind = LEASE_SCOPE
+        ttl = self.settings.reconcile_every * (MISSED_RUNS + 1)
+        return SourceStateStore(self.engine, interface, kind, lease_ttl=ttl)
+
     # what tests and tools look at --------------------------------------------------------
     @property
     def config(self) -> GatewayConfig:
@@ -193,7 +200,9 @@ class Gateway:
         if settings.config_watch:
             services["config-watch"] = self.live.watch
         if relay:
-            services["reconcile"] = lambda: self.reconciler.run_forever(settings.reconcile_every)
+            services["reconcile"] = lambda: self.reconciler.run_forever(
+                settings.reconcile_every, self.reconcile_lease()
+            )
             services["alerts"] = Alerter(store.engine, lambda: self.live.config).run_forever
         return services
 
