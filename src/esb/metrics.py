@@ -98,6 +98,27 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.deferred = Counter(
+            "esb_flow_deferred",
+            "Deliveries put back by flow control (no attempt), by reason",
+            ["system", "reason"],
+            registry=r,
+        )
+        self.breaker = _database_gauge(
+            "esb_flow_breaker_state",
+            "Circuit breaker: 0 closed, 1 half-open, 2 open",
+            ("system",),
+            r,
+        )
+        self.in_flight = _database_gauge(
+            "esb_flow_in_flight", "Calls in flight (leases held), all processes", ("system",), r
+        )
+        self.waiting = _database_gauge(
+            "esb_flow_waiting",
+            "Deliveries waiting for flow control now, by reason",
+            ("system", "reason"),
+            r,
+        )
         self.backlog = _database_gauge("esb_backlog", "Pending deliveries", PAIR, r)
         self.parked = _database_gauge("esb_parked", "Parked deliveries", PAIR, r)
         self.oldest_pending = _database_gauge(

@@ -1,0 +1,242 @@
+"""Flow control at the door of a target system: breaker, in-flight cap, rate (systems.yaml).
+
+Before a worker calls a system with a ``flow:`` section, the gate asks the database
+(one short transaction) whether the call may go now. If it may not — breaker open, no
+free slot, rate spent — the delivery is *deferred*: put back in the outbox with a later
+``available_at`` and no attempt, like a retry timer that costs nothing, so it holds no
+worker and no prefetch slot while it waits and its retry schedule does not move. A slot
+is a lease with an expiry, renewed while the call runs: a killed worker's slot comes back.
+Systems without ``flow:`` pass without a statement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from esb.config.flow import FlowConfig
+from esb.errors import StoreUnavailable
+from esb.live import LiveConfig
+from esb.metrics import Metrics
+from esb.store import flow as store
+from esb.store.engine import transaction, utcnow
+from esb.task import DeliveryTask
+
+log = structlog.get_logger(__name__)
+
+#: While another call probes a half-open breaker, the others look again this much later.
+PROBE_WAIT_S = 0.5
+#: The longest a delivery waits for a free slot before it asks again.
+MAX_SLOT_WAIT_S = 2.0
+
+
+@dataclass
+class Admission:
+    """Leave to call: the slot and probe it holds until ``FlowGate.finish``."""
+
+    system: str | None  # None: the system has no flow control
+    lease: str = ""
+    slot: int | None = None
+    probe: bool = False
+    flow: FlowConfig | None = None
+    started: float = field(default_factory=lambda: utcnow().timestamp())
+
+
+FREE = Admission(None)
+
+
+@dataclass(frozen=True)
+class Defer:
+    reason: str  # breaker | max_in_flight | rate
+    until: float
+    permit_at: float | None
+
+
+def process_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class FlowGate:
+    def __init__(
+        self, engine: AsyncEngine, live: LiveConfig, metrics: Metrics, lease_s: float = 30.0
+    ) -> None:
+        self.engine = engine
+        self.live = live
+        self.metrics = metrics
+        self.lease_s = lease_s
+        self.owner = process_owner()
+        self._numbers = itertools.count()
+        self._held: set[str] = set()
+        self._ready: set[tuple[str, int]] = set()
+        self._call_s: dict[str, float] = {}  # recent call time per system (slot waits)
+        self._slot_next: dict[str, float] = {}  # this process's queue for slots, per system
+
+    def system_of(self, task: DeliveryTask) -> tuple[str, FlowConfig] | None:
+        config = self.live.config
+        interface = config.interfaces.get(task.interface)
+        if interface is None or task.target not in interface.targets:
+            return None
+        system = interface.target_system(task.target)
+        spec = config.systems.get(system)
+        return None if spec is None or spec.flow is None else (system, spec.flow)
+
+    async def admit(self, task: DeliveryTask, outbox_id: int | None) -> Admission | None:
+        """Leave to call now, or None: the delivery was deferred (committed) and waits."""
+        found = self.system_of(task)
+        if found is None:
+            return FREE
+        system, flow = found
+        now_at = utcnow()
+        now = now_at.timestamp()
+        admission = Admission(system, f"{self.owner}/{next(self._numbers)}", flow=flow)
+        async with transaction(self.engine) as conn:
+            await self._ensure(conn, system, flow)
+            _, permit = await store.take_permit(conn, task.delivery_id)
+            decision = await self._decide(conn, admission, flow, now, permit)
+            if isinstance(decision, Defer):
+                await store.defer(
+                    conn,
+                    delivery_id=task.delivery_id,
+                    system=system,
+                    reason=decision.reason,
+                    until=datetime.fromtimestamp(decision.until, UTC),
+                    permit_at=decision.permit_at,
+                    outbox_id=outbox_id,
+                    now=now_at,
+                )
+        if isinstance(decision, Defer):
+            self.metrics.deferred.labels(system, decision.reason).inc()
+            log.debug("deferred", system=system, reason=decision.reason, until=decision.until)
+            return None
+        if admission.slot is not None or admission.probe:
+            self._held.add(admission.lease)
+        return admission
+
+    async def _ensure(self, conn: AsyncConnection, system: str, flow: FlowConfig) -> None:
+        slots = flow.max_in_flight or 0
+        if (system, slots) not in self._ready:
+            await store.ensure_rows(conn, system, slots)
+            self._ready.add((system, slots))
+
+    async def _decide(
+        self,
+        conn: AsyncConnection,
+        admission: Admission,
+        flow: FlowConfig,
+        now: float,
+        permit: float | None,
+    ) -> Defer | None:
+        """Breaker, then a slot, then the rate: a later step never spends an earlier one's
+        resource for nothing (a slot taken and then refused by the rate is given back)."""
+        system = admission.system
+        assert system is not None
+        if flow.breaker is not None:
+            breaker = await store.breaker(conn, system)
+            if breaker.state == store.OPEN and (breaker.reopen_at or 0) > now:
+                return Defer("breaker", breaker.reopen_at or now, permit)
+            if breaker.state == store.HALF_OPEN and (breaker.probe_until or 0) >= now:
+                return Defer("breaker", now + PROBE_WAIT_S, permit)
+            admission.probe = breaker.state != store.CLOSED
+        if flow.max_in_flight is not None:
+            admission.slot = await store.take_slot(
+                conn, system, flow.max_in_flight, admission.lease, self.owner, now,
+                now + self.lease_s,
+            )  # fmt: skip
+            if admission.slot is None:
+                wait = self._slot_wait(system, flow.max_in_flight, now)
+                return Defer("max_in_flight", wait, permit)
+        if flow.rate is not None and permit is None:
+            at = await store.reserve_rate(conn, system, now, 1.0 / flow.rate)
+            if at > now:
+                await store.release(conn, system, admission.slot, admission.lease, False)
+                return Defer("rate", at, at)
+        if admission.probe and not await store.take_probe(
+            conn, system, admission.lease, now, now + self.lease_s
+        ):
+            await store.release(conn, system, admission.slot, admission.lease, False)
+            return Defer("breaker", now + PROBE_WAIT_S, permit)
+        return None
+
+    def _slot_wait(self, system: str, cap: int, now: float) -> float:
+        """When to ask again: behind this process's other waiters, one slot turnover apart."""
+        turnover = max(self._call_s.get(system, 0.1), 0.01) / cap
+        ticket = max(self._slot_next.get(system, now), now) + turnover
+        self._slot_next[system] = ticket
+        return min(ticket, now + MAX_SLOT_WAIT_S)
+
+    async def finish(self, admission: Admission, *, called: bool, failed: bool) -> None:
+        """The call is over (or never happened): its outcome moves the breaker, the slot
+        and the probe are given back. The attempt itself is already recorded."""
+        system, flow = admission.system, admission.flow
+        if system is None or flow is None:
+            return
+        now_at = utcnow()
+        took = now_at.timestamp() - admission.started
+        self._call_s[system] = 0.8 * self._call_s.get(system, took) + 0.2 * took
+        try:
+            async with transaction(self.engine) as conn:
+                if called and flow.breaker is not None:
+                    await self._outcome(conn, admission, failed, now_at)
+                await store.release(conn, system, admission.slot, admission.lease, admission.probe)
+        except StoreUnavailable as exc:  # the attempt is recorded; the lease runs out by itself
+            log.warning("flow state not updated", system=system, error=str(exc))
+        finally:
+            self._held.discard(admission.lease)
+
+    async def _outcome(
+        self, conn: AsyncConnection, admission: Admission, failed: bool, now_at: datetime
+    ) -> None:
+        system, flow = admission.system, admission.flow
+        assert system is not None
+        assert flow is not None
+        assert flow.breaker is not None
+        breaker = flow.breaker
+        if not failed:
+            if await store.record_success(conn, system, admission.lease, now_at):
+                detail = "the probe call succeeded"
+                await store.event(conn, system, "breaker_closed", now_at, detail)
+                log.warning("breaker closed", system=system)
+            return
+        reopen_at = now_at.timestamp() + breaker.cool_down
+        failures = await store.record_failure(conn, system, admission.lease, reopen_at)
+        why: str | None = None
+        if failures >= breaker.failures:
+            why = f"{failures} consecutive transient failures"
+        elif breaker.ratio is not None:
+            pairs = self._pairs(system)
+            since = now_at - timedelta(seconds=breaker.window)
+            calls, failed_calls = await store.failure_ratio(conn, pairs, since)
+            if calls >= breaker.failures and failed_calls / calls >= breaker.ratio:
+                why = f"{failed_calls} of {calls} calls failed in the last {breaker.window:g} s"
+        if why is not None and await store.open_breaker(conn, system, reopen_at, now_at, why):
+            log.warning("breaker opened", system=system, why=why)
+
+    def _pairs(self, system: str) -> list[tuple[str, str]]:
+        config = self.live.config
+        return [
+            (name, target)
+            for name, interface in config.interfaces.items()
+            for target in interface.targets
+            if interface.target_system(target) == system
+        ]
+
+    async def renew_forever(self) -> None:
+        """Keep the leases of running calls alive; a process that dies stops renewing."""
+        while True:
+            await asyncio.sleep(self.lease_s / 3)
+            held = list(self._held)
+            if held:
+                until = utcnow().timestamp() + self.lease_s
+                try:
+                    async with transaction(self.engine) as conn:
+                        await store.renew(conn, held, until)
+                except Exception:  # the database is away: retried next round
+                    log.exception("flow leases not renewed")
