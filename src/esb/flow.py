@@ -57,7 +57,6 @@ FREE = Admission(None)
 class Defer:
     reason: str  # breaker | max_in_flight | rate
     until: float
-    permit_at: float | None
 
 
 def process_owner() -> str:
@@ -99,8 +98,8 @@ class FlowGate:
         admission = Admission(system, f"{self.owner}/{next(self._numbers)}", flow=flow)
         async with transaction(self.engine) as conn:
             await self._ensure(conn, system, flow)
-            _, permit = await store.take_permit(conn, task.delivery_id)
-            decision = await self._decide(conn, admission, flow, now, permit)
+            waited = await store.forget_deferral(conn, task.delivery_id)
+            decision = await self._decide(conn, admission, flow, now, waited)
             if isinstance(decision, Defer):
                 await store.defer(
                     conn,
@@ -108,7 +107,6 @@ class FlowGate:
                     system=system,
                     reason=decision.reason,
                     until=datetime.fromtimestamp(decision.until, UTC),
-                    permit_at=decision.permit_at,
                     outbox_id=outbox_id,
                     now=now_at,
                 )
@@ -132,7 +130,7 @@ class FlowGate:
         admission: Admission,
         flow: FlowConfig,
         now: float,
-        permit: float | None,
+        waited: str | None,
     ) -> Defer | None:
         """Breaker, then a slot, then the rate: a later step never spends an earlier one's
         resource for nothing (a slot taken and then refused by the rate is given back)."""
@@ -141,9 +139,9 @@ class FlowGate:
         if flow.breaker is not None:
             breaker = await store.breaker(conn, system)
             if breaker.state == store.OPEN and (breaker.reopen_at or 0) > now:
-                return Defer("breaker", breaker.reopen_at or now, permit)
+                return Defer("breaker", breaker.reopen_at or now)
             if breaker.state == store.HALF_OPEN and (breaker.probe_until or 0) >= now:
-                return Defer("breaker", now + PROBE_WAIT_S, permit)
+                return Defer("breaker", now + PROBE_WAIT_S)
             admission.probe = breaker.state != store.CLOSED
         if flow.max_in_flight is not None:
             admission.slot = await store.take_slot(
@@ -152,17 +150,20 @@ class FlowGate:
             )  # fmt: skip
             if admission.slot is None:
                 wait = self._slot_wait(system, flow.max_in_flight, now)
-                return Defer("max_in_flight", wait, permit)
-        if flow.rate is not None and permit is None:
-            at = await store.reserve_rate(conn, system, now, 1.0 / flow.rate)
-            if at > now:
+                return Defer("max_in_flight", wait)
+        if flow.rate is not None:
+            # one that already waited its turn asks again at the next free time; a newcomer
+            # lines up behind those waiting
+            queue = waited != "rate"
+            at = await store.spend_rate(conn, system, now, 1.0 / flow.rate, queue)
+            if at is not None:
                 await store.release(conn, system, admission.slot, admission.lease, False)
-                return Defer("rate", at, at)
+                return Defer("rate", at)
         if admission.probe and not await store.take_probe(
             conn, system, admission.lease, now, now + self.lease_s
         ):
             await store.release(conn, system, admission.slot, admission.lease, False)
-            return Defer("breaker", now + PROBE_WAIT_S, permit)
+            return Defer("breaker", now + PROBE_WAIT_S)
         return None
 
     def _slot_wait(self, system: str, cap: int, now: float) -> float:

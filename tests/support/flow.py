@@ -55,11 +55,11 @@ def delivered_orders(target: TargetServer) -> list[str]:
 
 
 async def wait_orders(target: TargetServer, count: int, timeout: float) -> float:
-    """Wait until ``count`` orders were answered 200; the monotonic time it happened."""
+    """Wait until ``count`` different orders were answered 200; the monotonic time then."""
     deadline = time.monotonic() + timeout
-    while len(delivered_orders(target)) < count:
+    while len(set(delivered_orders(target))) < count:
         assert time.monotonic() < deadline, (
-            f"{len(delivered_orders(target))} of {count} delivered after {timeout} s"
+            f"{len(set(delivered_orders(target)))} of {count} delivered after {timeout} s"
         )
         await asyncio.sleep(0.05)
     return time.monotonic()

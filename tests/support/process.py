@@ -1,4 +1,5 @@
-"""The gateway as a real OS process (``python -m esb serve``), so a test can SIGKILL it."""
+"""The gateway as a real OS process (``python -m esb serve`` or ``worker``), so a test can
+SIGKILL it."""
 
 from __future__ import annotations
 
@@ -14,10 +15,16 @@ import httpx
 
 class GatewayProcess:
     def __init__(
-        self, env: dict[str, str], port: int, log_path: Path, args: tuple[str, ...] = ()
+        self,
+        env: dict[str, str],
+        port: int,
+        log_path: Path,
+        args: tuple[str, ...] = (),
+        command: str = "serve",
     ) -> None:
         self.env = {**os.environ, **env, "ESB_PORT": str(port)}
         self.args = args
+        self.command = command
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
@@ -25,7 +32,10 @@ class GatewayProcess:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "esb", "serve", *self.args], env=self.env, stdout=log, stderr=log
+            [sys.executable, "-m", "esb", self.command, *self.args],
+            env=self.env,
+            stdout=log,
+            stderr=log,
         )
 
     async def wait_ready(self, timeout: float = 30.0) -> None:

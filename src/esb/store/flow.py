@@ -48,16 +48,14 @@ async def ensure_rows(conn: AsyncConnection, system: str, slots: int) -> None:
         await conn.execute(insert(flow_slots).on_conflict_do_nothing(), rows)
 
 
-async def take_permit(conn: AsyncConnection, delivery_id: UUID) -> tuple[bool, float | None]:
-    """Forget the delivery's deferral: (whether it had one, the rate permit it held)."""
-    row = (
-        await conn.execute(
-            delete(flow_deferrals)
-            .where(flow_deferrals.c.delivery_id == delivery_id)
-            .returning(flow_deferrals.c.permit_at)
-        )
-    ).first()
-    return (row is not None, None if row is None else row.permit_at)
+async def forget_deferral(conn: AsyncConnection, delivery_id: UUID) -> str | None:
+    """The delivery is back at the gate: drop its deferral; the reason it waited, if it did."""
+    reason = await conn.scalar(
+        delete(flow_deferrals)
+        .where(flow_deferrals.c.delivery_id == delivery_id)
+        .returning(flow_deferrals.c.reason)
+    )
+    return None if reason is None else str(reason)
 
 
 @dataclass(frozen=True)
@@ -125,17 +123,44 @@ async def take_slot(
     return None if row is None else int(row.slot)
 
 
-_RESERVE = "UPDATE flow_state SET rate_tat = {max}(COALESCE(rate_tat, 0), :now) + :step "
-_RESERVE += "WHERE system = :system RETURNING rate_tat"
-_RESERVE_PG = text(_RESERVE.format(max="GREATEST"))
-_RESERVE_SQLITE = text(_RESERVE.format(max="MAX"))
+_CONFORM = """
+UPDATE flow_state SET rate_tat = {max}(COALESCE(rate_tat, 0), :now) + :step
+WHERE system = :system AND COALESCE(rate_tat, 0) <= :now RETURNING rate_tat
+"""
+_QUEUE = """
+UPDATE flow_state
+SET rate_queue = {max}(COALESCE(rate_queue, 0), COALESCE(rate_tat, 0), :now) + :step
+WHERE system = :system RETURNING rate_queue
+"""
 
 
-async def reserve_rate(conn: AsyncConnection, system: str, now: float, step: float) -> float:
-    """GCRA: reserve the next call time of the system (``now`` if it is free); one UPDATE."""
-    statement = _RESERVE_PG if conn.dialect.name == "postgresql" else _RESERVE_SQLITE
-    tat = await conn.scalar(statement, {"system": system, "now": now, "step": step})
-    return now if tat is None else float(tat) - step
+def _typed(sql: str) -> str:
+    """Numbers bound as double precision: PostgreSQL cannot guess the type of ``$1 + $2``."""
+    for name in ("now", "step"):
+        sql = sql.replace(f":{name}", f"CAST(:{name} AS DOUBLE PRECISION)")
+    return sql
+
+
+_RATE = {
+    dialect: (text(_typed(_CONFORM.format(max=name))), text(_typed(_QUEUE.format(max=name))))
+    for dialect, name in (("postgresql", "GREATEST"), ("sqlite", "MAX"))
+}
+
+
+async def spend_rate(
+    conn: AsyncConnection, system: str, now: float, step: float, queue: bool
+) -> float | None:
+    """GCRA without burst: None if a call may go now (the next one may go ``step`` later),
+    else when to ask again: the next free time, or with ``queue`` a turn behind the
+    others already waiting (so that they do not all come back at the same moment)."""
+    conform, line_up = _RATE[conn.dialect.name]
+    params = {"system": system, "now": now, "step": step}
+    if await conn.scalar(conform, params) is not None:
+        return None
+    if queue:
+        return float(await conn.scalar(line_up, params)) - step
+    tat = await conn.scalar(select(flow_state.c.rate_tat).where(flow_state.c.system == system))
+    return float(tat or now)
 
 
 async def release(
@@ -178,7 +203,6 @@ async def defer(
     system: str,
     reason: str,
     until: datetime,
-    permit_at: float | None,
     outbox_id: int | None,
     now: datetime,
 ) -> None:
@@ -190,7 +214,6 @@ async def defer(
             system=system,
             reason=reason,
             until=until,
-            permit_at=permit_at,
             deferred_at=now,
         )
     )

@@ -7,7 +7,7 @@ messages ─< deliveries ─< attempts
 
 flow_state      per system called: rate timestamp, circuit breaker (flow control)
 flow_slots      per system: leases for max_in_flight, each with an expiry
-flow_deferrals  deliveries put back by flow control, and the rate permit each holds
+flow_deferrals  deliveries put back by flow control, and why
 flow_events     the breaker opening and closing (alert events)
 alert_state     when each alert was last sent (at most one per interval, any process)
 reconcile_runs  what each consistency check found and did
@@ -230,7 +230,12 @@ flow_state = Table(
     "flow_state",
     metadata,
     Column("system", String(100), primary_key=True),
-    Column("rate_tat", Float, doc="GCRA: the earliest time the next call may go (epoch s)"),
+    Column("rate_tat", Float, doc="GCRA: the theoretical time of the next call (epoch s)"),
+    Column(
+        "rate_queue",
+        Float,
+        doc="when the last deliveries waiting for the rate were told to come back",
+    ),
     Column("breaker", String(20), nullable=False, doc="closed | open | half_open"),
     Column("failures", Integer, nullable=False, doc="consecutive transient failures"),
     Column("reopen_at", Float, doc="open: when the cool-down ends (epoch s)"),
@@ -256,7 +261,6 @@ flow_deferrals = Table(
     Column("system", String(100), nullable=False, index=True),
     Column("reason", String(20), nullable=False, doc="breaker | rate | max_in_flight"),
     Column("until", UtcDateTime, nullable=False),
-    Column("permit_at", Float, doc="the rate permit it holds (its reserved time, epoch s)"),
     Column("deferred_at", UtcDateTime, nullable=False),
 )
 

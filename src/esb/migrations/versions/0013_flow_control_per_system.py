@@ -25,6 +25,7 @@ def upgrade() -> None:
         "flow_state",
         sa.Column("system", sa.String(length=100), nullable=False),
         sa.Column("rate_tat", sa.Float(), nullable=True),
+        sa.Column("rate_queue", sa.Float(), nullable=True),
         sa.Column("breaker", sa.String(length=20), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("reopen_at", sa.Float(), nullable=True),
@@ -48,7 +49,6 @@ def upgrade() -> None:
         sa.Column("system", sa.String(length=100), nullable=False),
         sa.Column("reason", sa.String(length=20), nullable=False),
         sa.Column("until", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("permit_at", sa.Float(), nullable=True),
         sa.Column("deferred_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("delivery_id", name=op.f("pk_flow_deferrals")),
     )
