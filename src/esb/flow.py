@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -57,6 +58,17 @@ FREE = Admission(None)
 class Defer:
     reason: str  # breaker | max_in_flight | rate
     until: float
+
+
+@dataclass(frozen=True)
+class Why:
+    """Why the breaker moved, in both languages (an alert shows both)."""
+
+    en: str
+    zh: str
+
+    def text(self) -> str:
+        return orjson.dumps({"en": self.en, "zh": self.zh}).decode()
 
 
 def process_owner() -> str:
@@ -202,23 +214,29 @@ class FlowGate:
         breaker = flow.breaker
         if not failed:
             if await store.record_success(conn, system, admission.lease, now_at):
-                detail = "the probe call succeeded"
-                await store.event(conn, system, "breaker_closed", now_at, detail)
+                probe = Why("the probe call succeeded", "试探调用成功")
+                await store.event(conn, system, "breaker_closed", now_at, probe.text())
                 log.warning("breaker closed", system=system)
             return
         reopen_at = now_at.timestamp() + breaker.cool_down
         failures = await store.record_failure(conn, system, admission.lease, reopen_at)
-        why: str | None = None
+        why: Why | None = None
         if failures >= breaker.failures:
-            why = f"{failures} consecutive transient failures"
+            why = Why(f"{failures} consecutive transient failures", f"连续 {failures} 次暂时性失败")
         elif breaker.ratio is not None:
             pairs = self._pairs(system)
             since = now_at - timedelta(seconds=breaker.window)
-            calls, failed_calls = await store.failure_ratio(conn, pairs, since)
-            if calls >= breaker.failures and failed_calls / calls >= breaker.ratio:
-                why = f"{failed_calls} of {calls} calls failed in the last {breaker.window:g} s"
-        if why is not None and await store.open_breaker(conn, system, reopen_at, now_at, why):
-            log.warning("breaker opened", system=system, why=why)
+            calls, bad = await store.failure_ratio(conn, pairs, since)
+            if calls >= breaker.failures and bad / calls >= breaker.ratio:
+                window = f"{breaker.window:g}"
+                why = Why(
+                    f"{bad} of {calls} calls failed in the last {window} s",
+                    f"最近 {window} 秒内 {calls} 次调用中 {bad} 次失败",
+                )
+        if why is not None and await store.open_breaker(
+            conn, system, reopen_at, now_at, why.text()
+        ):
+            log.warning("breaker opened", system=system, why=why.en)
 
     def _pairs(self, system: str) -> list[tuple[str, str]]:
         config = self.live.config

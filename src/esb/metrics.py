@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from esb.errors import StoreUnavailable
 from esb.status import AttemptOutcome, DeliveryStatus, OutboxStatus
 from esb.store.engine import transaction, utcnow
+from esb.store.flow import CLOSED, HALF_OPEN, SystemFlow, known_systems, read_flow
 from esb.store.tables import deliveries, outbox
 
 log = structlog.get_logger(__name__)
@@ -158,6 +159,8 @@ class Metrics:
                     o.status == OutboxStatus.PENDING, o.available_at <= now
                 )
             )
+            flow = await read_flow(conn, await known_systems(conn), now.timestamp())
+        self._show_flow(flow)
         pending: dict[tuple[str, str], tuple[int, float]] = {}
         parked: dict[tuple[str, str], int] = {}
         for interface, target, status, count, oldest in rows:
@@ -173,6 +176,14 @@ class Metrics:
             self.oldest_pending.labels(*pair).set(age)
             self.parked.labels(*pair).set(parked.get(pair, 0))
         self.relay_lag.set((now - due).total_seconds() if due else 0.0)
+
+    def _show_flow(self, systems: list[SystemFlow]) -> None:
+        for s in systems:
+            state = 0 if s.breaker == CLOSED else 1 if s.breaker == HALF_OPEN else 2
+            self.breaker.labels(s.system).set(state)
+            self.in_flight.labels(s.system).set(s.in_flight)
+            for reason in ("breaker", "max_in_flight", "rate"):
+                self.waiting.labels(s.system, reason).set(s.deferred.get(reason, 0))
 
     async def refresh_forever(self, engine: AsyncEngine, every_s: float = 15.0) -> None:
         while True:

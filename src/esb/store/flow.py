@@ -285,6 +285,7 @@ async def open_breaker(
 
 
 async def event(conn: AsyncConnection, system: str, kind: str, now: datetime, detail: str) -> None:
+    """An alert event (``detail``: JSON with the reason in English and Chinese)."""
     row = {"system": system, "event": kind, "at": now, "detail": detail}
     await conn.execute(flow_events.insert().values(**row))
 
@@ -358,6 +359,11 @@ async def read_flow(conn: AsyncConnection, systems: Sequence[str], now: float) -
             )
         )
     return out
+
+
+async def known_systems(conn: AsyncConnection) -> list[str]:
+    """Every system flow control has seen (its state row is made on the first call)."""
+    return list((await conn.scalars(select(flow_state.c.system))).all())
 
 
 async def recent_events(conn: AsyncConnection, since: datetime) -> list[Any]:
