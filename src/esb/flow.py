@@ -12,10 +12,12 @@ Systems without ``flow:`` pass without a statement.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import socket
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -77,6 +79,57 @@ class Why:
         return orjson.dumps({"en": self.en, "zh": self.zh}).decode()
 
 
+class Handoff:
+    """``_gate``'s answer when a delivery should wait in the worker for a slot of this
+    process (nothing was written)."""
+
+
+HANDOFF = Handoff()
+#: How long a delivery waits in the worker for a slot this process gives back.
+HANDOFF_WAIT_S = 1.0
+
+
+class LocalSlots:
+    """The slots this process holds, per system, and the deliveries waiting for one of them.
+
+    A slot given back here wakes a delivery waiting in this process, so a busy system
+    drains at the pace of its calls rather than of deferral round trips. Only while this
+    process holds a slot (one is sure to come back soon), at most as many waiters as it
+    holds slots, and for at most HANDOFF_WAIT_S: then it is deferred as usual.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[str, int] = {}
+        self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
+
+    def may_wait(self, system: str) -> bool:
+        return len(self._waiting.get(system, ())) < self._held.get(system, 0)
+
+    def took(self, system: str) -> None:
+        self._held[system] = self._held.get(system, 0) + 1
+
+    def gave_back(self, system: str) -> None:
+        self._held[system] -= 1
+        waiting = self._waiting.get(system)
+        while waiting:
+            woken = waiting.popleft()
+            if not woken.done():
+                woken.set_result(None)
+                return
+
+    async def wait(self, system: str) -> None:
+        freed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiting = self._waiting.setdefault(system, deque())
+        waiting.append(freed)
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(HANDOFF_WAIT_S):
+                    await freed
+        finally:
+            if freed in waiting:
+                waiting.remove(freed)
+
+
 def process_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -91,6 +144,7 @@ class FlowGate:
         self.lease_s = lease_s
         self.owner = process_owner()
         self._numbers = itertools.count()
+        self._slots = LocalSlots()
         self._held: set[str] = set()
         self._ready: set[tuple[str, int]] = set()
         self._call_s: dict[str, float] = {}  # recent call time per system (slot waits)
@@ -111,6 +165,40 @@ class FlowGate:
         if found is None:
             return FREE
         system, flow = found
+        decision = await self._gate(task, system, flow, outbox_id, handoff=True)
+        if isinstance(decision, Handoff):  # a slot of this process comes free soon: wait
+            await self._slots.wait(system)
+            decision = await self._gate(task, system, flow, outbox_id, handoff=False)
+            assert not isinstance(decision, Handoff)
+        if isinstance(decision, Defer):
+            self.metrics.deferred.labels(system, decision.reason).inc()
+            log.debug("deferred", system=system, reason=decision.reason, until=decision.until)
+            return None
+        admission = decision
+        if admission.slot is not None:
+            self._slots.took(system)
+        if admission.slot is not None or admission.probe:
+            self._held.add(admission.lease)
+        if admission.turn is not None and (wait := admission.turn - utcnow().timestamp()) > 0:
+            try:
+                await asyncio.sleep(wait)  # at most RATE_AHEAD_S: the rate's exact spacing
+            except BaseException:  # stopped while waiting: give the slot back
+                await self.finish(admission, called=False, failed=False)
+                raise
+            admission.started = utcnow().timestamp()
+        return admission
+
+    async def _gate(
+        self,
+        task: DeliveryTask,
+        system: str,
+        flow: FlowConfig,
+        outbox_id: int | None,
+        *,
+        handoff: bool,
+    ) -> Admission | Defer | Handoff:
+        """One transaction: leave to call, a committed deferral, or HANDOFF (no slot now, but
+        this process holds one that its call will give back in a moment: nothing written)."""
         now_at = utcnow()
         now = now_at.timestamp()
         admission = Admission(system, f"{self.owner}/{next(self._numbers)}", flow=flow)
@@ -118,26 +206,20 @@ class FlowGate:
             await self._ensure(conn, system, flow)
             await store.forget_deferral(conn, task.delivery_id)
             decision = await self._decide(conn, admission, flow, now)
-            if isinstance(decision, Defer):
-                await store.defer(
-                    conn,
-                    delivery_id=task.delivery_id,
-                    system=system,
-                    reason=decision.reason,
-                    until=datetime.fromtimestamp(decision.until, UTC),
-                    outbox_id=outbox_id,
-                    now=now_at,
-                )
-        if isinstance(decision, Defer):
-            self.metrics.deferred.labels(system, decision.reason).inc()
-            log.debug("deferred", system=system, reason=decision.reason, until=decision.until)
-            return None
-        if admission.slot is not None or admission.probe:
-            self._held.add(admission.lease)
-        if admission.turn is not None and (wait := admission.turn - utcnow().timestamp()) > 0:
-            await asyncio.sleep(wait)  # at most RATE_AHEAD_S: the rate's exact spacing
-            admission.started = utcnow().timestamp()
-        return admission
+            if decision is None:
+                return admission
+            if handoff and decision.reason == "max_in_flight" and self._slots.may_wait(system):
+                return HANDOFF
+            await store.defer(
+                conn,
+                delivery_id=task.delivery_id,
+                system=system,
+                reason=decision.reason,
+                until=datetime.fromtimestamp(decision.until, UTC),
+                outbox_id=outbox_id,
+                now=now_at,
+            )
+        return decision
 
     async def _ensure(self, conn: AsyncConnection, system: str, flow: FlowConfig) -> None:
         slots = flow.max_in_flight or 0
@@ -211,6 +293,8 @@ class FlowGate:
             log.warning("flow state not updated", system=system, error=str(exc))
         finally:
             self._held.discard(admission.lease)
+            if admission.slot is not None:
+                self._slots.gave_back(system)
 
     async def _outcome(
         self, conn: AsyncConnection, admission: Admission, failed: bool, now_at: datetime
