@@ -26,7 +26,7 @@ from esb.config.models import AlertsConfig
 from esb.errors import StoreUnavailable
 from esb.report import build_report
 from esb.store.engine import transaction, utcnow
-from esb.store.flow import recent_events
+from esb.store.flow_read import recent_events
 from esb.store.tables import alert_state
 
 log = structlog.get_logger(__name__)

@@ -26,8 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.errors import StoreUnavailable
 from esb.status import AttemptOutcome, DeliveryStatus, OutboxStatus
+from esb.store.breaker import CLOSED, HALF_OPEN
 from esb.store.engine import transaction, utcnow
-from esb.store.flow import CLOSED, HALF_OPEN, SystemFlow, known_systems, read_flow
+from esb.store.flow_read import SystemFlow, known_systems, read_flow
 from esb.store.tables import deliveries, outbox
 
 log = structlog.get_logger(__name__)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from esb.config.gateway import GatewayConfig
 from esb.config.types import HealthThresholds, parse_duration
 from esb.store.engine import transaction, utcnow
-from esb.store.flow import read_flow
+from esb.store.flow_read import read_flow
 from esb.store.stats import Pair, PairStats, collect, percentile
 
 __all__ = ["build_report", "percentile", "status_of"]

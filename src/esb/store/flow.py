@@ -1,34 +1,25 @@
-"""Flow control state shared by every process: in-flight leases, the rate, the breaker.
+"""Flow control state shared by every process: in-flight leases, the rate, deferrals.
 
 Every row is changed by one conditional ``UPDATE`` (a lease is taken only while free
-or expired, a probe only while the breaker waits for one), so processes never need a
-lock of their own. Times are epoch seconds: the same arithmetic on both databases.
+or expired), so processes never need a lock of their own. Times are epoch seconds:
+the same arithmetic on both databases. The breaker's row: ``esb.store.breaker``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, case, delete, func, or_, select, text, update
+from sqlalchemy import delete, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from esb.status import AttemptOutcome, DeliveryStatus, OutboxStatus
-from esb.store.tables import (
-    attempts,
-    deliveries,
-    flow_deferrals,
-    flow_events,
-    flow_slots,
-    flow_state,
-    outbox,
-)
-
-CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+from esb.status import OutboxStatus
+from esb.store.breaker import CLOSED, HALF_OPEN
+from esb.store.tables import flow_deferrals, flow_slots, flow_state, outbox
 
 
 def _insert(conn: AsyncConnection) -> Any:
@@ -56,43 +47,6 @@ async def forget_deferral(conn: AsyncConnection, delivery_id: UUID) -> str | Non
         .returning(flow_deferrals.c.reason)
     )
     return None if reason is None else str(reason)
-
-
-@dataclass(frozen=True)
-class Breaker:
-    state: str
-    failures: int
-    reopen_at: float | None
-    probe_until: float | None
-
-
-async def breaker(conn: AsyncConnection, system: str) -> Breaker:
-    s = flow_state.c
-    row = (
-        await conn.execute(
-            select(s.breaker, s.failures, s.reopen_at, s.probe_until).where(s.system == system)
-        )
-    ).first()
-    if row is None:
-        return Breaker(CLOSED, 0, None, None)
-    return Breaker(row.breaker, row.failures, row.reopen_at, row.probe_until)
-
-
-async def take_probe(
-    conn: AsyncConnection, system: str, lease: str, now: float, until: float
-) -> bool:
-    """Become the one probe call: the cool-down is over, or the last prober's lease ran out."""
-    s = flow_state.c
-    ready = or_(
-        and_(s.breaker == OPEN, s.reopen_at <= now),
-        and_(s.breaker == HALF_OPEN, s.probe_until < now),
-    )
-    result = await conn.execute(
-        update(flow_state)
-        .where(s.system == system, ready)
-        .values(breaker=HALF_OPEN, probe_owner=lease, probe_until=until)
-    )
-    return bool(result.rowcount)
 
 
 _FREE_SLOT = """
@@ -238,143 +192,3 @@ async def defer(
                 created_at=now,
             )
         )
-
-
-async def record_success(conn: AsyncConnection, system: str, lease: str, now: datetime) -> bool:
-    """The system answered: the count of failures restarts; the probe's success closes the
-    breaker (True when it did)."""
-    s = flow_state.c
-    closed = await conn.execute(
-        update(flow_state)
-        .where(s.system == system, s.breaker == HALF_OPEN, s.probe_owner == lease)
-        .values(breaker=CLOSED, failures=0, reopen_at=None, probe_owner=None, probe_until=None)
-        .values(changed_at=now)
-    )
-    if closed.rowcount:
-        return True
-    await conn.execute(
-        update(flow_state).where(s.system == system, s.failures > 0).values(failures=0)
-    )
-    return False
-
-
-async def record_failure(conn: AsyncConnection, system: str, lease: str, reopen_at: float) -> int:
-    """One more consecutive failure (returned); a failed probe opens the breaker again."""
-    s = flow_state.c
-    await conn.execute(
-        update(flow_state)
-        .where(s.system == system, s.breaker == HALF_OPEN, s.probe_owner == lease)
-        .values(breaker=OPEN, reopen_at=reopen_at, probe_owner=None, probe_until=None)
-    )
-    failures = await conn.scalar(
-        update(flow_state)
-        .where(s.system == system)
-        .values(failures=s.failures + 1)
-        .returning(s.failures)
-    )
-    return int(failures or 0)
-
-
-async def open_breaker(
-    conn: AsyncConnection, system: str, reopen_at: float, now: datetime, why: str
-) -> bool:
-    """Closed -> open (True if this call did it: one event, whichever process sees it first)."""
-    s = flow_state.c
-    opened = await conn.execute(
-        update(flow_state)
-        .where(s.system == system, s.breaker == CLOSED)
-        .values(breaker=OPEN, reopen_at=reopen_at, changed_at=now)
-    )
-    if opened.rowcount:
-        await event(conn, system, "breaker_opened", now, why)
-    return bool(opened.rowcount)
-
-
-async def event(conn: AsyncConnection, system: str, kind: str, now: datetime, detail: str) -> None:
-    """An alert event (``detail``: JSON with the reason in English and Chinese)."""
-    row = {"system": system, "event": kind, "at": now, "detail": detail}
-    await conn.execute(flow_events.insert().values(**row))
-
-
-async def failure_ratio(
-    conn: AsyncConnection, pairs: Sequence[tuple[str, str]], since: datetime
-) -> tuple[int, int]:
-    """(calls, transient failures) recorded for these interface/target pairs since ``since``."""
-    a = attempts.c
-    which = or_(*(and_(a.interface == i, a.target == t) for i, t in pairs))
-    failed = func.sum(case((a.outcome == AttemptOutcome.RETRY, 1), else_=0))
-    row = (
-        await conn.execute(select(func.count(), failed).where(a.started_at >= since, which))
-    ).one()
-    return int(row[0]), int(row[1] or 0)
-
-
-@dataclass(frozen=True)
-class SystemFlow:
-    """What the report, the metrics and the dashboard show of one system."""
-
-    system: str
-    breaker: str
-    failures: int
-    reopen_at: datetime | None
-    changed_at: datetime | None
-    in_flight: int
-    deferred: dict[str, int]
-
-
-def _when(epoch: float | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
-
-
-async def read_flow(conn: AsyncConnection, systems: Sequence[str], now: float) -> list[SystemFlow]:
-    """Breaker, leases held now and deliveries waiting, per system (three small queries)."""
-    if not systems:
-        return []
-    s, c, d = flow_state.c, flow_slots.c, flow_deferrals.c
-    states = {
-        r.system: r for r in await conn.execute(select(flow_state).where(s.system.in_(systems)))
-    }
-    held: dict[str, int] = dict(
-        (
-            await conn.execute(
-                select(c.system, func.count())
-                .where(c.system.in_(systems), c.lease.is_not(None), c.expires_at >= now)
-                .group_by(c.system)
-            )
-        ).all()
-    )
-    waiting: dict[str, dict[str, int]] = {}
-    query = (
-        select(d.system, d.reason, func.count())
-        .join(deliveries, deliveries.c.id == d.delivery_id)
-        .where(d.system.in_(systems), deliveries.c.status == DeliveryStatus.PENDING)
-        .group_by(d.system, d.reason)
-    )
-    for system, reason, count in await conn.execute(query):
-        waiting.setdefault(system, {})[reason] = int(count)
-    out = []
-    for system in systems:
-        row = states.get(system)
-        out.append(
-            SystemFlow(
-                system=system,
-                breaker=row.breaker if row else CLOSED,
-                failures=row.failures if row else 0,
-                reopen_at=_when(row.reopen_at) if row and row.breaker == OPEN else None,
-                changed_at=row.changed_at if row else None,
-                in_flight=int(held.get(system, 0)),
-                deferred=waiting.get(system, {}),
-            )
-        )
-    return out
-
-
-async def known_systems(conn: AsyncConnection) -> list[str]:
-    """Every system flow control has seen (its state row is made on the first call)."""
-    return list((await conn.scalars(select(flow_state.c.system))).all())
-
-
-async def recent_events(conn: AsyncConnection, since: datetime) -> list[Any]:
-    e = flow_events.c
-    rows = await conn.execute(select(flow_events).where(e.at >= since).order_by(e.id))
-    return list(rows.all())

@@ -12,24 +12,25 @@ Systems without ``flow:`` pass without a statement.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import os
 import socket
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.config.flow import FlowConfig
 from esb.errors import StoreUnavailable
+from esb.flow.breaker import count_outcome, system_pairs
+from esb.flow.handoff import HANDOFF, Handoff, LocalSlots
 from esb.live import LiveConfig
 from esb.metrics import Metrics
 from esb.store import flow as store
+from esb.store.breaker import CLOSED, HALF_OPEN, OPEN, take_probe
+from esb.store.breaker import breaker as read_breaker
 from esb.store.engine import transaction, utcnow
 from esb.task import DeliveryTask
 
@@ -66,68 +67,6 @@ FREE = Admission(None)
 class Defer:
     reason: str  # breaker | max_in_flight | rate
     until: float
-
-
-@dataclass(frozen=True)
-class Why:
-    """Why the breaker moved, in both languages (an alert shows both)."""
-
-    en: str
-    zh: str
-
-    def text(self) -> str:
-        return orjson.dumps({"en": self.en, "zh": self.zh}).decode()
-
-
-class Handoff:
-    """``_gate``'s answer when a delivery should wait in the worker for a slot of this
-    process (nothing was written)."""
-
-
-HANDOFF = Handoff()
-#: How long a delivery waits in the worker for a slot this process gives back.
-HANDOFF_WAIT_S = 1.0
-
-
-class LocalSlots:
-    """The slots this process holds, per system, and the deliveries waiting for one of them.
-
-    A slot given back here wakes a delivery waiting in this process, so a busy system
-    drains at the pace of its calls rather than of deferral round trips. Only while this
-    process holds a slot (one is sure to come back soon), at most as many waiters as it
-    holds slots, and for at most HANDOFF_WAIT_S: then it is deferred as usual.
-    """
-
-    def __init__(self) -> None:
-        self._held: dict[str, int] = {}
-        self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
-
-    def may_wait(self, system: str) -> bool:
-        return len(self._waiting.get(system, ())) < self._held.get(system, 0)
-
-    def took(self, system: str) -> None:
-        self._held[system] = self._held.get(system, 0) + 1
-
-    def gave_back(self, system: str) -> None:
-        self._held[system] -= 1
-        waiting = self._waiting.get(system)
-        while waiting:
-            woken = waiting.popleft()
-            if not woken.done():
-                woken.set_result(None)
-                return
-
-    async def wait(self, system: str) -> None:
-        freed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiting = self._waiting.setdefault(system, deque())
-        waiting.append(freed)
-        try:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(HANDOFF_WAIT_S):
-                    await freed
-        finally:
-            if freed in waiting:
-                waiting.remove(freed)
 
 
 def process_owner() -> str:
@@ -239,12 +178,12 @@ class FlowGate:
         system = admission.system
         assert system is not None
         if flow.breaker is not None:
-            breaker = await store.breaker(conn, system)
-            if breaker.state == store.OPEN and (breaker.reopen_at or 0) > now:
+            breaker = await read_breaker(conn, system)
+            if breaker.state == OPEN and (breaker.reopen_at or 0) > now:
                 return Defer("breaker", breaker.reopen_at or now)
-            if breaker.state == store.HALF_OPEN and (breaker.probe_until or 0) >= now:
+            if breaker.state == HALF_OPEN and (breaker.probe_until or 0) >= now:
                 return Defer("breaker", now + PROBE_WAIT_S)
-            admission.probe = breaker.state != store.CLOSED
+            admission.probe = breaker.state != CLOSED
         if flow.max_in_flight is not None:
             admission.slot = await store.take_slot(
                 conn, system, flow.max_in_flight, admission.lease, self.owner, now,
@@ -261,7 +200,7 @@ class FlowGate:
                 await store.release(conn, system, admission.slot, admission.lease, False)
                 return Defer("rate", turn.retry)
             admission.turn = turn.at
-        if admission.probe and not await store.take_probe(
+        if admission.probe and not await take_probe(
             conn, system, admission.lease, now, now + self.lease_s
         ):
             await store.release(conn, system, admission.slot, admission.lease, False)
@@ -287,7 +226,8 @@ class FlowGate:
         try:
             async with transaction(self.engine) as conn:
                 if called and flow.breaker is not None:
-                    await self._outcome(conn, admission, failed, now_at)
+                    pairs = system_pairs(self.live.config, system)
+                    await count_outcome(conn, flow.breaker, system, admission.lease, failed, pairs)
                 await store.release(conn, system, admission.slot, admission.lease, admission.probe)
         except StoreUnavailable as exc:  # the attempt is recorded; the lease runs out by itself
             log.warning("flow state not updated", system=system, error=str(exc))
@@ -295,49 +235,6 @@ class FlowGate:
             self._held.discard(admission.lease)
             if admission.slot is not None:
                 self._slots.gave_back(system)
-
-    async def _outcome(
-        self, conn: AsyncConnection, admission: Admission, failed: bool, now_at: datetime
-    ) -> None:
-        system, flow = admission.system, admission.flow
-        assert system is not None
-        assert flow is not None
-        assert flow.breaker is not None
-        breaker = flow.breaker
-        if not failed:
-            if await store.record_success(conn, system, admission.lease, now_at):
-                probe = Why("the probe call succeeded", "试探调用成功")
-                await store.event(conn, system, "breaker_closed", now_at, probe.text())
-                log.warning("breaker closed", system=system)
-            return
-        reopen_at = now_at.timestamp() + breaker.cool_down
-        failures = await store.record_failure(conn, system, admission.lease, reopen_at)
-        why: Why | None = None
-        if failures >= breaker.failures:
-            why = Why(f"{failures} consecutive transient failures", f"连续 {failures} 次暂时性失败")
-        elif breaker.ratio is not None:
-            pairs = self._pairs(system)
-            since = now_at - timedelta(seconds=breaker.window)
-            calls, bad = await store.failure_ratio(conn, pairs, since)
-            if calls >= breaker.failures and bad / calls >= breaker.ratio:
-                window = f"{breaker.window:g}"
-                why = Why(
-                    f"{bad} of {calls} calls failed in the last {window} s",
-                    f"最近 {window} 秒内 {calls} 次调用中 {bad} 次失败",
-                )
-        if why is not None and await store.open_breaker(
-            conn, system, reopen_at, now_at, why.text()
-        ):
-            log.warning("breaker opened", system=system, why=why.en)
-
-    def _pairs(self, system: str) -> list[tuple[str, str]]:
-        config = self.live.config
-        return [
-            (name, target)
-            for name, interface in config.interfaces.items()
-            for target in interface.targets
-            if interface.target_system(target) == system
-        ]
 
     async def renew_forever(self) -> None:
         """Keep the leases of running calls alive; a process that dies stops renewing."""
