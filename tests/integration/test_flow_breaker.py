@@ -58,7 +58,7 @@ async def outage_then_recovery(
     gut = await make_gateway(config)
     down_since = time.monotonic()
     orders = [f"BR-{n:03}" for n in range(count)]
-    await send_orders(gut.url, orders)
+    ids = await send_orders(gut.url, orders)
 
     await asyncio.sleep(max(0.0, outage_s - (time.monotonic() - down_since)))
     calls_in_outage = len(target.received)
@@ -85,6 +85,11 @@ async def outage_then_recovery(
     assert counts["attempts"] == counts["attempt_rows"] == len(target.received)
     assert counts["rounds"] == counts["attempts"]
     assert counts["most"] <= 1 + int(outage_s / cool_down) + 1  # no retry tier was burnt
+    # the trace agrees: a wait is no attempt; each attempt is a call, its number in sequence
+    logs = [(await gut.message(i))["deliveries"][0]["attempt_log"] for i in ids]
+    assert sum(len(log) for log in logs) == len(target.received)
+    assert all([a["number"] for a in log] == list(range(1, len(log) + 1)) for log in logs)
+    assert all(log[-1]["outcome"] == "delivered" for log in logs)
 
 
 async def test_a_down_target_gets_a_handful_of_calls_and_everything_afterwards(

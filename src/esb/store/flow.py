@@ -168,15 +168,11 @@ async def defer(
 ) -> None:
     """Put the delivery back until ``until``, with no attempt: the claimed outbox row itself
     (embedded) or a new one (the broker message is acknowledged after this commits)."""
-    await conn.execute(
-        flow_deferrals.insert().values(
-            delivery_id=delivery_id,
-            system=system,
-            reason=reason,
-            until=until,
-            deferred_at=now,
-        )
-    )
+    row = {"system": system, "reason": reason, "until": until, "deferred_at": now}
+    insert = _insert(conn)(flow_deferrals).values(delivery_id=delivery_id, **row)
+    # the same delivery twice at the gate (a broker message redelivered after its deferral
+    # was committed): one row, the latest reason
+    await conn.execute(insert.on_conflict_do_update(index_elements=["delivery_id"], set_=row))
     if outbox_id is not None:
         await conn.execute(
             update(outbox)
