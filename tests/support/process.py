@@ -1,5 +1,4 @@
-"""The gateway as a real OS process (``python -m esb serve`` or ``worker``), so a test can
-SIGKILL it."""
+"""The gateway as a real OS process (``python -m esb serve``), so a test can SIGKILL it."""
 
 from __future__ import annotations
 
@@ -14,6 +13,8 @@ import httpx
 
 
 class GatewayProcess:
+    """``esb serve`` by default; ``command`` runs another part (``worker``, ``relay``)."""
+
     def __init__(
         self,
         env: dict[str, str],
