@@ -3,6 +3,7 @@ of short statements for one with it (counted on the real engine)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,9 @@ async def test_a_system_with_flow_costs_a_few_statements_per_delivery(
     systems = systems_with_flow("max_in_flight: 50\nrate: 1000/s\nbreaker: {}")
     seen = await delivered_with(make_gateway, target, tmp_path, systems)
     per_delivery = len(seen) / 10
-    print(f"\nCOST with cap, rate and breaker: {per_delivery:g} statements per delivery")
+    kinds = Counter(" ".join(statement.split()[:3]) for statement in seen)
+    print(f"\nCOST with cap, rate and breaker: {per_delivery:g} statements per delivery {kinds}")
     # before: forget a deferral, read the breaker, take a slot, spend the rate; after: the
-    # probe's success or the failure count, release; and the system's rows once
-    assert per_delivery <= 7.5, seen
+    # probe's success or the failure count, release (7); the system's rows once; now and
+    # then a call that found the rate's next turns taken is deferred once (about 6 more)
+    assert per_delivery <= 8.5, kinds
