@@ -179,8 +179,9 @@ class Deliverer:
         self, task: DeliveryTask, *, close_claim: bool = False
     ) -> AttemptOutcome | None:
         """Attempt ``task`` and return once the outcome is committed (None: not sent, the
-        delivery is no longer pending); every log line meanwhile (the connector's too)
-        carries the message, delivery, interface and target."""
+        delivery is no longer pending, or flow control deferred it: committed, no attempt);
+        every log line meanwhile (the connector's too) carries the message, delivery,
+        interface and target."""
         with delivery_context(
             message_id=str(task.message_id),
             delivery_id=str(task.delivery_id),
