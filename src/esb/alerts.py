@@ -3,7 +3,9 @@
 Every ``check`` the health report is evaluated; a target that is ``failing``, or
 whose backlog is above its ``health.backlog_above``, gets one notification per
 ``every`` interval at most — counted in the database, so several processes still
-send one. Each notification links to the dashboard.
+send one. Each notification links to the dashboard. A circuit breaker that opens or
+closes (flow control, ``flow_events``) is an event: each is sent once, in Chinese and
+English, whichever process records or sends it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from esb.config.models import AlertsConfig
 from esb.errors import StoreUnavailable
 from esb.report import build_report
 from esb.store.engine import transaction, utcnow
+from esb.store.flow_read import recent_events
 from esb.store.tables import alert_state
 
 log = structlog.get_logger(__name__)
@@ -63,6 +66,40 @@ def notification(row: dict[str, Any], kind: str, alerts: AlertsConfig) -> dict[s
     }
 
 
+#: A flow event older than this when first seen is not sent any more (a gateway that was
+#: stopped for days does not replay history).
+EVENT_HORIZON_S = 24 * 3600.0
+#: An event is sent once: its claim never expires (in practice).
+ONCE_S = 100 * 365 * 86400.0
+_EVENT_TEXT = {
+    "breaker_opened": (
+        "熔断器已打开：暂停调用 {system}（{zh}），冷却后试探一次",  # noqa: RUF001
+        "circuit breaker opened: calls to {system} paused ({en}); one probe after the cool-down",
+    ),
+    "breaker_closed": (
+        "熔断器已关闭：恢复调用 {system}（{zh}），等待的投递按顺序继续",  # noqa: RUF001
+        "circuit breaker closed: calls to {system} resumed ({en}); waiting deliveries go on",
+    ),
+}
+
+
+def event_notification(event: Any, alerts: AlertsConfig) -> dict[str, Any]:
+    """One breaker event as a webhook body: the text in Chinese, then English."""
+    why = orjson.loads(event.detail) if event.detail else {"en": "", "zh": ""}
+    zh, en = _EVENT_TEXT[event.event]
+    text_zh = zh.format(system=event.system, zh=why["zh"])
+    text_en = en.format(system=event.system, en=why["en"])
+    return {
+        "text": f"esb: {text_zh} / {text_en}. {alerts.dashboard_url}",
+        "text_zh": text_zh,
+        "text_en": text_en,
+        "kind": event.event,
+        "system": event.system,
+        "at": event.at.isoformat(),
+        "dashboard": f"{alerts.dashboard_url}#systems",
+    }
+
+
 async def claim(engine: AsyncEngine, key: str, every_s: float) -> bool:
     """True if this alert may go out now (and records that it did), in any process."""
     now = utcnow()
@@ -84,6 +121,11 @@ async def claim(engine: AsyncEngine, key: str, every_s: float) -> bool:
         return bool(first.rowcount)
 
 
+def _about(body: dict[str, Any]) -> dict[str, Any]:
+    """What a log line says about an alert: its kind and its pair or system."""
+    return {k: body[k] for k in ("kind", "interface", "target", "system") if k in body}
+
+
 class Alerter:
     def __init__(self, engine: AsyncEngine, config: Any) -> None:
         self.engine = engine
@@ -102,6 +144,18 @@ class Alerter:
                     self.engine, f"{row['interface']}/{row['target']}/{kind}", alerts.every
                 ):
                     sent.append(await self._post(session, alerts, notification(row, kind, alerts)))
+        return sent + await self._events(session, alerts)
+
+    async def _events(
+        self, session: aiohttp.ClientSession, alerts: AlertsConfig
+    ) -> list[dict[str, Any]]:
+        """Breaker events not sent yet, in the order they happened."""
+        async with transaction(self.engine) as conn:
+            events = await recent_events(conn, utcnow() - timedelta(seconds=EVENT_HORIZON_S))
+        sent = []
+        for event in events:
+            if await claim(self.engine, f"flow-event/{event.id}", ONCE_S):
+                sent.append(await self._post(session, alerts, event_notification(event, alerts)))
         return sent
 
     async def _post(
@@ -118,19 +172,9 @@ class Alerter:
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=10),
             ) as response:
-                log.warning(
-                    "alert sent",
-                    kind=body["kind"],
-                    interface=body["interface"],
-                    target=body["target"],
-                    status=response.status,
-                )
+                log.warning("alert sent", status=response.status, **_about(body))
         except (aiohttp.ClientError, TimeoutError) as exc:
-            log.error(
-                "alert could not be sent",
-                error=repr(exc),
-                **{k: body[k] for k in ("kind", "interface", "target")},
-            )
+            log.error("alert could not be sent", error=repr(exc), **_about(body))
         return body
 
     async def run_forever(self) -> None:

@@ -28,6 +28,7 @@ from esb.connectors import (
     json_default,
 )
 from esb.errors import MappingError, StoreRefused, StoreUnavailable, XrefMissing
+from esb.flow import FREE, FlowGate
 from esb.limits import clean_text
 from esb.live import LiveConfig
 from esb.logs import delivery_context
@@ -115,12 +116,14 @@ class Deliverer:
         claims: GroupCommit[Claim, ClaimState],
         xref: XrefCache,
         metrics: Metrics,
+        flow: FlowGate | None = None,
     ) -> None:
         self.live = live
         self.recorder = recorder
         self.claims = claims
         self.xref = xref
         self.metrics = metrics
+        self.flow = flow
 
     def _map(self, task: DeliveryTask) -> Any:
         """The target body: an operator's correction, else the interface's mapping for this
@@ -176,8 +179,9 @@ class Deliverer:
         self, task: DeliveryTask, *, close_claim: bool = False
     ) -> AttemptOutcome | None:
         """Attempt ``task`` and return once the outcome is committed (None: not sent, the
-        delivery is no longer pending); every log line meanwhile (the connector's too)
-        carries the message, delivery, interface and target."""
+        delivery is no longer pending, or flow control deferred it: committed, no attempt);
+        every log line meanwhile (the connector's too) carries the message, delivery,
+        interface and target."""
         with delivery_context(
             message_id=str(task.message_id),
             delivery_id=str(task.delivery_id),
@@ -191,11 +195,25 @@ class Deliverer:
             if not state.pending:  # discarded, parked or delivered meanwhile: never sent
                 log.info("not sent: the delivery is no longer pending")
                 return None
-            return await self._handle(task, close_claim, state.redeliveries)
+            admission = FREE
+            if self.flow is not None:
+                found = await self.flow.admit(task, task.outbox_id if close_claim else None)
+                if found is None:  # deferred by flow control: no attempt, back in the outbox
+                    return None
+                admission = found
+            called = failed = False
+            try:
+                outcome, called, failed = await self._handle(task, close_claim, state.redeliveries)
+                return outcome
+            finally:
+                if self.flow is not None:
+                    await self.flow.finish(admission, called=called, failed=failed)
 
     async def _handle(
         self, task: DeliveryTask, close_claim: bool, redeliveries: int
-    ) -> AttemptOutcome:
+    ) -> tuple[AttemptOutcome, bool, bool]:
+        """Attempt and record: (the recorded outcome, whether the target was called,
+        whether the call failed transiently: what flow control's breaker counts)."""
         started = utcnow()
         t0 = time.perf_counter()
         if redeliveries >= MAX_REDELIVERIES:
@@ -244,7 +262,7 @@ class Deliverer:
             duration_ms=record.duration_ms,
             error=record.error,
         )
-        return record.outcome
+        return record.outcome, sent is not None, isinstance(outcome, RetryLater)
 
     async def _record(self, record: AttemptRecord) -> AttemptRecord:
         """Commit ``record``; if the database refuses it (a value it cannot hold), park the

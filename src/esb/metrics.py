@@ -26,7 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.errors import StoreUnavailable
 from esb.status import AttemptOutcome, DeliveryStatus, OutboxStatus
+from esb.store.breaker import CLOSED, HALF_OPEN
 from esb.store.engine import transaction, utcnow
+from esb.store.flow_read import SystemFlow, known_systems, read_flow
 from esb.store.tables import deliveries, outbox
 
 log = structlog.get_logger(__name__)
@@ -98,6 +100,27 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.deferred = Counter(
+            "esb_flow_deferred",
+            "Deliveries put back by flow control (no attempt), by reason",
+            ["system", "reason"],
+            registry=r,
+        )
+        self.breaker = _database_gauge(
+            "esb_flow_breaker_state",
+            "Circuit breaker: 0 closed, 1 half-open, 2 open",
+            ("system",),
+            r,
+        )
+        self.in_flight = _database_gauge(
+            "esb_flow_in_flight", "Calls in flight (leases held), all processes", ("system",), r
+        )
+        self.waiting = _database_gauge(
+            "esb_flow_waiting",
+            "Deliveries waiting for flow control now, by reason",
+            ("system", "reason"),
+            r,
+        )
         self.backlog = _database_gauge("esb_backlog", "Pending deliveries", PAIR, r)
         self.parked = _database_gauge("esb_parked", "Parked deliveries", PAIR, r)
         self.oldest_pending = _database_gauge(
@@ -137,6 +160,8 @@ class Metrics:
                     o.status == OutboxStatus.PENDING, o.available_at <= now
                 )
             )
+            flow = await read_flow(conn, await known_systems(conn), now.timestamp())
+        self._show_flow(flow)
         pending: dict[tuple[str, str], tuple[int, float]] = {}
         parked: dict[tuple[str, str], int] = {}
         for interface, target, status, count, oldest in rows:
@@ -152,6 +177,14 @@ class Metrics:
             self.oldest_pending.labels(*pair).set(age)
             self.parked.labels(*pair).set(parked.get(pair, 0))
         self.relay_lag.set((now - due).total_seconds() if due else 0.0)
+
+    def _show_flow(self, systems: list[SystemFlow]) -> None:
+        for s in systems:
+            state = 0 if s.breaker == CLOSED else 1 if s.breaker == HALF_OPEN else 2
+            self.breaker.labels(s.system).set(state)
+            self.in_flight.labels(s.system).set(s.in_flight)
+            for reason in ("breaker", "max_in_flight", "rate"):
+                self.waiting.labels(s.system, reason).set(s.deferred.get(reason, 0))
 
     async def refresh_forever(self, engine: AsyncEngine, every_s: float = 15.0) -> None:
         while True:

@@ -3,7 +3,8 @@
 Counts and latencies cover the window; ``parked`` and ``pending`` are the state now
 (what an operator must act on). Percentiles are exact on the recorded values, with
 linear interpolation between ranks (PostgreSQL's ``percentile_cont``). ``status``
-comes from the thresholds an interface sets in YAML (``health:``).
+comes from the thresholds an interface sets in YAML (``health:``). ``systems`` shows
+flow control now: each limited system's breaker, calls in flight and deliveries waiting.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.config.gateway import GatewayConfig
 from esb.config.types import HealthThresholds, parse_duration
-from esb.store.engine import utcnow
+from esb.store.engine import transaction, utcnow
+from esb.store.flow_read import read_flow
 from esb.store.stats import Pair, PairStats, collect, percentile
 
 __all__ = ["build_report", "percentile", "status_of"]
@@ -79,6 +81,36 @@ def _row(
     return row
 
 
+async def flow_rows(engine: AsyncEngine, config: GatewayConfig) -> list[dict[str, Any]]:
+    """Per system with a ``flow:`` section: its breaker, the calls in flight now and the
+    deliveries waiting for it, by reason. No section anywhere: no query."""
+    specs = {name: s.flow for name, s in config.systems.items() if s.flow is not None}
+    if not specs:
+        return []
+    async with transaction(engine) as conn:
+        found = await read_flow(conn, sorted(specs), utcnow().timestamp())
+    rows = []
+    for state in found:
+        spec = specs[state.system]
+        rows.append(
+            {
+                "system": state.system,
+                "breaker": state.breaker if spec.breaker is not None else None,
+                "consecutive_failures": state.failures,
+                "reopens_at": state.reopen_at.isoformat() if state.reopen_at else None,
+                "breaker_changed_at": state.changed_at.isoformat() if state.changed_at else None,
+                "in_flight": state.in_flight,
+                "max_in_flight": spec.max_in_flight,
+                "rate_per_s": spec.rate,
+                "deferred": {
+                    reason: state.deferred.get(reason, 0)
+                    for reason in ("breaker", "max_in_flight", "rate")
+                },
+            }
+        )
+    return rows
+
+
 async def build_report(
     engine: AsyncEngine, config: GatewayConfig, window: str = "15m"
 ) -> dict[str, Any]:
@@ -101,4 +133,5 @@ async def build_report(
         "interfaces": [
             _row(p, stats.get(p, PairStats()), config, now, window_s) for p in sorted(pairs)
         ],
+        "systems": await flow_rows(engine, config),
     }

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     )
     config_watch: bool = Field(default=True, description="reload when a config file changes")
     xref_refresh: float = Field(default=2.0, gt=0, description="master-data poll, seconds")
+    flow_lease: float = Field(
+        default=30.0,
+        gt=0,
+        description="flow control: a call's in-flight slot lease, renewed while it runs; "
+        "a killed worker's slot is free again after this, s",
+    )
     local_concurrency: int = Field(default=32, ge=1, description="embedded: parallel deliveries")
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     demo_standins: bool | None = Field(

@@ -14,6 +14,8 @@ import httpx
 
 
 class GatewayProcess:
+    """``esb serve`` by default; ``command`` runs another part (``worker``, ``relay``)."""
+
     def __init__(
         self,
         env: dict[str, str],

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, create_model
 
+from esb.config.flow import FlowConfig
 from esb.config.types import Duration, HealthThresholds, RetryPolicy, StrictModel
 from esb.configfile.models import NAME_PATTERN as NAME_PATTERN  # re-exported: its old home
 from esb.configfile.models import Name as Name
@@ -32,6 +33,10 @@ class SystemConfig(StrictModel):
         default=None,
         pattern=r"^[0-9a-fA-F]{64}$",
         description="alternative to api_key: the hex SHA-256 of the key",
+    )
+    flow: FlowConfig | None = Field(
+        default=None,
+        description="how hard the gateway may call this system: max_in_flight, rate, breaker",
     )
 
 

@@ -8,6 +8,7 @@ import { byId } from "./dom.js";
 import { clock } from "./format.js";
 import { renderParked } from "./parked.js";
 import { consistency, focusTile, renderTiles, summary } from "./tiles.js";
+import { renderSystems } from "./systems.js";
 import { runTrace, setupTrace } from "./trace.js";
 
 const REFRESH_MS = 15000;
@@ -32,6 +33,7 @@ function showTiles(report) {
   renderTiles(byId("tiles"), report.interfaces);
   byId("summary").textContent = summary(report.interfaces);
   byId("consistency").textContent = consistency(report.consistency_check);
+  renderSystems(byId("systems"), byId("systems-rows"), report.systems ?? []);
   renderConfiguration(report.configuration);
   if (first) {
     performance.mark("esb:tiles");

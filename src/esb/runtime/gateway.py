@@ -25,6 +25,7 @@ from esb.broker import Broker
 from esb.config.loader import GatewayConfig
 from esb.connectors import ConnectorRegistry
 from esb.deliverer import Deliverer
+from esb.flow import FlowGate
 from esb.inbound import InboundRunner
 from esb.ingress import Ingress
 from esb.link import BrokerLink
@@ -107,6 +108,7 @@ class Gateway:
         )
         self.inbound = InboundRunner(registry, self.ingress, self.engine, settings.data_dir)
         self.reads = Reads(self.engine)
+        self.flow = FlowGate(self.engine, self.live, self.metrics, settings.flow_lease)
         self.operator = OperatorActions(self.engine, self.notify)
         self.master_data = MasterData(self.engine, self.store.xref)
         self.reconciler = Reconciler(
@@ -173,7 +175,9 @@ class Gateway:
 
     def _deliverer(self) -> Deliverer:
         store = self.store
-        return Deliverer(self.live, store.outcomes, store.claims, store.xref, self.metrics)
+        return Deliverer(
+            self.live, store.outcomes, store.claims, store.xref, self.metrics, self.flow
+        )
 
     def _pipeline(self, *, relay: bool, worker: bool) -> Pipeline:
         if self.link is None:
@@ -194,6 +198,7 @@ class Gateway:
         services: dict[str, Service] = {
             "metrics": lambda: self.metrics.refresh_forever(store.engine),
             "xref-watch": lambda: store.xref.watch(settings.xref_refresh),
+            "flow-leases": self.flow.renew_forever,
         }
         if (wal := store.sqlite_file) is not None:
             services["wal-checkpoint"] = lambda: checkpoint_forever(wal)

@@ -5,6 +5,10 @@ messages ─< deliveries ─< attempts
                ├─< outbox      rows the relay publishes (also the retry timer: available_at)
                └─< audit_log   operator actions (who, when, why, before/after)
 
+flow_state      per system called: rate timestamp, circuit breaker (flow control)
+flow_slots      per system: leases for max_in_flight, each with an expiry
+flow_deferrals  deliveries put back by flow control, and why
+flow_events     the breaker opening and closing (alert events)
 alert_state     when each alert was last sent (at most one per interval, any process)
 reconcile_runs  what each consistency check found and did
 source_state    each inbound source's own durable keys and JSON values (the file ledger...)
@@ -218,4 +222,54 @@ alert_state = Table(
     metadata,
     Column("key", String(300), primary_key=True, doc="interface/target/kind"),
     Column("last_sent_at", UtcDateTime, nullable=False),
+)
+
+#: Flow control keeps its times as epoch seconds (Float): the statements compare and add
+#: to them the same way on PostgreSQL and SQLite.
+flow_state = Table(
+    "flow_state",
+    metadata,
+    Column("system", String(100), primary_key=True),
+    Column("rate_tat", Float, doc="GCRA: the theoretical time of the next call (epoch s)"),
+    Column(
+        "rate_queue",
+        Float,
+        doc="when the last deliveries waiting for the rate were told to come back",
+    ),
+    Column("breaker", String(20), nullable=False, doc="closed | open | half_open"),
+    Column("failures", Integer, nullable=False, doc="consecutive transient failures"),
+    Column("reopen_at", Float, doc="open: when the cool-down ends (epoch s)"),
+    Column("probe_owner", String(200), doc="half_open: the process making the probe call"),
+    Column("probe_until", Float, doc="half_open: the probe's lease (epoch s)"),
+    Column("changed_at", UtcDateTime, doc="when the breaker last opened or closed"),
+)
+
+flow_slots = Table(
+    "flow_slots",
+    metadata,
+    Column("system", String(100), primary_key=True),
+    Column("slot", Integer, primary_key=True, doc="0 .. max_in_flight - 1"),
+    Column("lease", String(64), doc="the holder's lease id; null: free"),
+    Column("owner", String(200), doc="host:pid:nonce of the process holding it"),
+    Column("expires_at", Float, doc="free again after this even if never released (epoch s)"),
+)
+
+flow_deferrals = Table(
+    "flow_deferrals",
+    metadata,
+    Column("delivery_id", Uuid, primary_key=True),
+    Column("system", String(100), nullable=False, index=True),
+    Column("reason", String(20), nullable=False, doc="breaker | rate | max_in_flight"),
+    Column("until", UtcDateTime, nullable=False),
+    Column("deferred_at", UtcDateTime, nullable=False),
+)
+
+flow_events = Table(
+    "flow_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("system", String(100), nullable=False),
+    Column("event", String(20), nullable=False, doc="breaker_opened | breaker_closed"),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("detail", Text, doc="why, in words"),
 )

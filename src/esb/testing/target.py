@@ -7,6 +7,7 @@ then 200), so tests can count exactly what the target saw.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = 0.0  # monotonic time of arrival
+    status: int = 0  # what the target answered
 
     def json(self) -> Any:
         return orjson.loads(self.body)
@@ -38,6 +41,8 @@ class TargetServer:
     script: deque[int] = field(default_factory=deque)
     delay_s: float = 0.0
     received: list[Received] = field(default_factory=list)
+    in_flight: int = 0  # requests being answered now
+    max_in_flight: int = 0  # the most ever answered at the same time
     served: Served | None = None
     _port: int = 0
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -47,12 +52,18 @@ class TargetServer:
 
     async def _handle(self, request: Request) -> Response:
         body = await request.body()
-        self.received.append(Received(request.url.path, dict(request.headers), body))
+        received = Received(request.url.path, dict(request.headers), body, time.monotonic())
+        self.received.append(received)
         self._arrived.set()
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
-        status = self.script.popleft() if self.script else self.default_status
-        return JSONResponse({"status": status}, status_code=status)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+        finally:
+            self.in_flight -= 1
+        received.status = self.script.popleft() if self.script else self.default_status
+        return JSONResponse({"status": received.status}, status_code=received.status)
 
     @property
     def url(self) -> str:
