@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, func, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.status import AttemptOutcome, DeliveryStatus, OutboxStatus
+from esb.store import ordering
 from esb.store.engine import transaction, utcnow
 from esb.store.tables import attempts, deliveries, outbox
 
@@ -108,7 +109,10 @@ def _attempt_row(r: AttemptRecord) -> dict[str, Any]:
 async def write_outcomes(engine: AsyncEngine, records: Sequence[AttemptRecord]) -> list[None]:
     """Attempts, delivery state, retry timers and (embedded) claim closing: one commit."""
     now = utcnow()
+    delivered = [r.delivery_id for r in records if r.outcome == AttemptOutcome.DELIVERED]
     async with transaction(engine) as conn:
+        # a delivered head releases the next of its key: its head row is locked first
+        heads = await ordering.lock_heads(conn, delivered)
         await conn.execute(attempts.insert(), [_attempt_row(r) for r in records])
         for outcome, statement in _UPDATES.items():
             params = [
@@ -140,4 +144,5 @@ async def write_outcomes(engine: AsyncEngine, records: Sequence[AttemptRecord]) 
         claims = [{"b_id": r.outbox_id, "b_now": now} for r in records if r.outbox_id is not None]
         if claims:
             await conn.execute(_CLOSE_CLAIM, claims)
+        await ordering.release(conn, heads, now)
     return [None] * len(records)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.status import DeliveryStatus, OutboxStatus
 from esb.store.engine import transaction, utcnow
+from esb.store.ordering import waiting_condition
 from esb.store.outbox import put_back
 from esb.store.tables import deliveries, outbox, reconcile_runs
 
@@ -56,7 +57,8 @@ async def _release_claims(conn: AsyncConnection, cutoff: datetime, found: Findin
 
 
 def _lost_query(cutoff: datetime) -> Any:
-    """Pending, untouched since the cutoff, nothing queued or sent for it since then."""
+    """Pending, untouched since the cutoff, nothing queued or sent for it since then; a
+    delivery waiting behind its key's head has nothing queued on purpose (not lost)."""
     d, o = deliveries.c, outbox.c
     queued = exists().where(
         o.delivery_id == d.id, o.status.in_([OutboxStatus.PENDING, OutboxStatus.CLAIMED])
@@ -64,7 +66,13 @@ def _lost_query(cutoff: datetime) -> Any:
     recent = exists().where(o.delivery_id == d.id, o.sent_at >= cutoff)
     return (
         select(d.id, d.interface, d.target)
-        .where(d.status == DeliveryStatus.PENDING, d.updated_at < cutoff, ~queued, ~recent)
+        .where(
+            d.status == DeliveryStatus.PENDING,
+            d.updated_at < cutoff,
+            ~queued,
+            ~recent,
+            ~waiting_condition(),
+        )
         .limit(BATCH)
         .with_for_update(of=deliveries, skip_locked=True)
     )

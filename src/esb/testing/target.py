@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,12 +33,14 @@ class Received:
 
 @dataclass
 class TargetServer:
-    """Scripted answers: ``script`` is consumed first, then ``default_status``."""
+    """Scripted answers: ``answer`` first (a status for this request, or None to go on),
+    then ``script`` is consumed, then ``default_status``."""
 
     default_status: int = 200
     script: deque[int] = field(default_factory=deque)
     delay_s: float = 0.0
     received: list[Received] = field(default_factory=list)
+    answer: Callable[[Received], int | None] | None = None
     served: Served | None = None
     _port: int = 0
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -47,11 +50,14 @@ class TargetServer:
 
     async def _handle(self, request: Request) -> Response:
         body = await request.body()
-        self.received.append(Received(request.url.path, dict(request.headers), body))
+        got = Received(request.url.path, dict(request.headers), body)
+        self.received.append(got)
         self._arrived.set()
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
-        status = self.script.popleft() if self.script else self.default_status
+        status = self.answer(got) if self.answer is not None else None
+        if status is None:
+            status = self.script.popleft() if self.script else self.default_status
         return JSONResponse({"status": status}, status_code=status)
 
     @property
