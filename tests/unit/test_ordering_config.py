@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.unit.test_config import GOOD, load, problems
 from tests.support.gateway import write_config
+from tests.unit.test_config import GOOD, load, problems
 
-ORDERED = GOOD.replace("      mes:\n", "      mes:\n        ordering: key\n        supersede: true\n")
+ORDERED = GOOD.replace(
+    "      mes:\n", "      mes:\n        ordering: key\n        supersede: true\n"
+)
 
 
 def test_ordering_and_supersede_are_read(tmp_path: Path) -> None:
@@ -40,4 +42,5 @@ def test_an_unknown_ordering_is_refused(tmp_path: Path) -> None:
     bad = ORDERED.replace("ordering: key", "ordering: fifo")
     [problem] = problems(write_config(tmp_path, bad))
     assert "interfaces.sales-order.targets.mes.ordering:" in problem
-    assert "'none'" in problem and "'key'" in problem
+    assert "'none'" in problem
+    assert "'key'" in problem

@@ -249,19 +249,20 @@ async def _insert_each_table(
             rows += [_delivery_row(new, message_id, d, now, places.get(d.id)) for d in created]
     if rows:
         await conn.execute(deliveries.insert(), rows)
-        await conn.execute(
-            outbox.insert(),
-            [
-                {
-                    "delivery_id": d.id,
-                    "status": OutboxStatus.PENDING,
-                    "available_at": now,
-                    "created_at": now,
-                }
-                for d in new_deliveries
-                if d.id not in places
-            ],
-        )
+        queued = [d for d in new_deliveries if d.id not in places]  # ordered: ordering.start
+        if queued:
+            await conn.execute(
+                outbox.insert(),
+                [
+                    {
+                        "delivery_id": d.id,
+                        "status": OutboxStatus.PENDING,
+                        "available_at": now,
+                        "created_at": now,
+                    }
+                    for d in queued
+                ],
+            )
     return inserted
 
 

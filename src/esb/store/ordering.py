@@ -236,11 +236,12 @@ async def release(conn: AsyncConnection, locked: Sequence[Row[Any]], now: dateti
     if not locked:
         return 0
     d = deliveries.c
-    statuses = dict(
-        (await conn.execute(select(d.id, d.status).where(d.id.in_([r.head_id for r in locked]))))
-        .tuples()
-        .all()
-    )
+    statuses = {
+        r.id: r.status
+        for r in await conn.execute(
+            select(d.id, d.status).where(d.id.in_([r.head_id for r in locked]))
+        )
+    }
     ended = [_key(r) for r in locked if statuses.get(r.head_id) in FINAL_DELIVERY]
     if not ended:
         return 0

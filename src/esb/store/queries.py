@@ -37,9 +37,7 @@ async def get_message(engine: AsyncEngine, message_id: UUID) -> dict[str, Any] |
         ).all()
         logs = await attempt_logs(conn, [d.id for d in drows])
         blocked = await blockers(conn, drows)
-    views = [
-        delivery_view(d, logs[d.id], bodies=True, blocked_by=blocked.get(d.id)) for d in drows
-    ]
+    views = [delivery_view(d, logs[d.id], bodies=True, blocked_by=blocked.get(d.id)) for d in drows]
     return message_view(row, views, body=True)
 
 
