@@ -7,8 +7,9 @@ then 200), so tests can count exactly what the target saw.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,14 +34,15 @@ class Received:
 
 @dataclass
 class TargetServer:
-    """Scripted answers: ``answer`` first (a status for this request, or None to go on),
-    then ``script`` is consumed, then ``default_status``."""
+    """Scripted answers: ``answer`` first (a status for this request, or None to go on;
+    it may be async, to hold a call until something else happened), then ``script`` is
+    consumed, then ``default_status``."""
 
     default_status: int = 200
     script: deque[int] = field(default_factory=deque)
     delay_s: float = 0.0
     received: list[Received] = field(default_factory=list)
-    answer: Callable[[Received], int | None] | None = None
+    answer: Callable[[Received], int | None | Awaitable[int | None]] | None = None
     served: Served | None = None
     _port: int = 0
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -55,7 +57,8 @@ class TargetServer:
         self._arrived.set()
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
-        status = self.answer(got) if self.answer is not None else None
+        decided = self.answer(got) if self.answer is not None else None
+        status = await decided if inspect.isawaitable(decided) else decided
         if status is None:
             status = self.script.popleft() if self.script else self.default_status
         return JSONResponse({"status": status}, status_code=status)
