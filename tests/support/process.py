@@ -13,11 +13,19 @@ import httpx
 
 
 class GatewayProcess:
+    """``esb serve`` by default; ``command`` runs another part (``worker``, ``relay``)."""
+
     def __init__(
-        self, env: dict[str, str], port: int, log_path: Path, args: tuple[str, ...] = ()
+        self,
+        env: dict[str, str],
+        port: int,
+        log_path: Path,
+        args: tuple[str, ...] = (),
+        command: str = "serve",
     ) -> None:
         self.env = {**os.environ, **env, "ESB_PORT": str(port)}
         self.args = args
+        self.command = command
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
@@ -25,7 +33,10 @@ class GatewayProcess:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "esb", "serve", *self.args], env=self.env, stdout=log, stderr=log
+            [sys.executable, "-m", "esb", self.command, *self.args],
+            env=self.env,
+            stdout=log,
+            stderr=log,
         )
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
