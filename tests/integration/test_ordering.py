@@ -8,6 +8,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
+from esb.alerts import Alerter
 from esb.testing.target import Received
 from tests.support.gateway import GatewayUnderTest, write_config
 from tests.support.target import TargetServer
@@ -232,3 +235,37 @@ async def test_waiting_deliveries_survive_a_restart_and_the_consistency_check(
     await gut.admin("POST", f"/v1/deliveries/{head}/replay", json={"reason": "fixed"})
     await gut.wait_status(second["id"], "delivered")
     assert steps(target, "SO-1", ok_only=False) == ["a", "a", "b"]
+
+
+async def test_an_alert_says_how_many_wait_behind_a_parked_update(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    webhook = await TargetServer().start()
+    try:
+        target.answer = fail_marked
+        folder = write_config(tmp_path / "cfg", ordered_interface(target.url))
+        (folder / "alerts.yaml").write_text(
+            f"alerts:\n  webhook: {webhook.url}/hooks/esb\n  every: 1h\n"
+            "  dashboard_url: http://gw.example/dashboard\n"
+        )
+        gut = await make_gateway(folder)
+        first = await send(gut, update("SO-1", "a", fail="400"))
+        await send(gut, update("SO-1", "b"))
+        await send(gut, update("SO-1", "c"))
+        await gut.wait_status(first["id"], "parked")
+
+        alerter = Alerter(gut.gateway.engine, lambda: gut.gateway.config)
+        async with aiohttp.ClientSession() as session:
+            sent = await alerter.check(session)
+        [blocked] = [n for n in sent if n["kind"] == "blocked"]
+        head = first["deliveries"][0]["id"]
+        assert blocked["text"] == (
+            "esb: status-update -> mes is held back: 2 deliveries wait behind 1 parked one(s) "
+            f"of their business key (key SO-1: 2 behind parked delivery {head}); replay or "
+            "discard it to release them. http://gw.example/dashboard"
+        )
+        assert f"2 条在挂起的投递 {head} 之后" in blocked["text_zh"]
+        assert blocked["blocked"] == 2
+        assert webhook.bodies("/hooks/esb") == sent
+    finally:
+        await webhook.stop()
