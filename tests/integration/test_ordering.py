@@ -12,6 +12,7 @@ import aiohttp
 
 from esb.alerts import Alerter
 from esb.testing.target import Received
+from tests.integration.test_metrics import samples
 from tests.support.gateway import GatewayUnderTest, write_config
 from tests.support.target import TargetServer
 
@@ -115,6 +116,11 @@ async def test_a_parked_update_holds_its_key_back_and_a_replay_releases_it(
         {"delivery_id": head, "message_id": first["id"], "key": "SO-1", "blocked": 1}
     ]
     assert steps(target, "SO-1", ok_only=False) == ["a"]
+    await gut.gateway.metrics.refresh(gut.gateway.engine)
+    metrics = samples((await gut.client.get(f"{gut.url}/metrics")).text)
+    pair = (("interface", "status-update"), ("target", "mes"))
+    assert metrics[("esb_blocked", pair)] == 1
+    assert metrics[("esb_parked", pair)] == 1
 
     target.answer = None  # the target is fixed; the operator replays
     replay = await gut.admin("POST", f"/v1/deliveries/{head}/replay", json={"reason": "ERP fixed"})

@@ -42,7 +42,7 @@ class TargetServer:
     script: deque[int] = field(default_factory=deque)
     delay_s: float = 0.0
     received: list[Received] = field(default_factory=list)
-    answer: Callable[[Received], int | None | Awaitable[int | None]] | None = None
+    answer: Callable[[Received], int | Awaitable[int | None] | None] | None = None
     served: Served | None = None
     _port: int = 0
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
