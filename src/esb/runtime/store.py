@@ -7,6 +7,7 @@ finishing is still committed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import text
@@ -43,8 +44,10 @@ class Store:
             retry_unavailable=True,
             name="claims",
         )
+        #: called when an outcome queued the next delivery of a business key (ordering)
+        self.on_released: Callable[[], None] = lambda: None
         self.outcomes: GroupCommit[AttemptRecord, None] = GroupCommit(
-            lambda batch: write_outcomes(self.engine, batch),
+            lambda batch: write_outcomes(self.engine, batch, lambda: self.on_released()),
             retry_unavailable=True,
             name="outcomes",
         )

@@ -209,4 +209,6 @@ class OperatorActions:
         return result
 
     async def discard(self, delivery_id: UUID, actor: str, reason: str) -> dict[str, Any]:
-        return await discard(self._engine, delivery_id, actor, reason)
+        result = await discard(self._engine, delivery_id, actor, reason)
+        self._on_queued()  # a discarded head of a business key released the next one
+        return result

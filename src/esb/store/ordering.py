@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, and_, bindparam, exists, func, select, tuple_, update
+from sqlalchemy import Row, TextClause, and_, bindparam, exists, func, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,6 +31,55 @@ from esb.store.tables import deliveries, ordering_heads, outbox
 Key = tuple[str, str, str]  # interface, target, business key
 #: Head rows locked per statement (a multi-row upsert has a bound on its parameters).
 CHUNK = 1000
+
+# PostgreSQL: one statement text whatever the batch size, from arrays (a multi-row VALUES
+# or ``IN (...)`` is a new statement, and a new server-side prepare, for every size).
+_RESERVE_PG: TextClause = text(
+    """
+INSERT INTO ordering_heads (interface, target, business_key, head_id, last_seq, updated_at)
+SELECT k.interface, k.target, k.business_key, NULL, k.n, CAST(:now AS timestamptz)
+FROM unnest(CAST(:interfaces AS text[]), CAST(:targets AS text[]), CAST(:keys AS text[]),
+            CAST(:counts AS bigint[])) AS k(interface, target, business_key, n)
+ON CONFLICT (interface, target, business_key) DO UPDATE
+SET last_seq = ordering_heads.last_seq + EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at
+RETURNING interface, target, business_key, head_id, last_seq
+"""
+)
+_LOCK_HEADS_PG: TextClause = text(
+    "SELECT interface, target, business_key, head_id FROM ordering_heads "
+    "WHERE head_id = ANY(:ids) ORDER BY interface, target, business_key FOR UPDATE"
+)
+_STATUSES_PG: TextClause = text("SELECT id, status FROM deliveries WHERE id = ANY(:ids)")
+_NEXT_PG: TextClause = text(
+    """
+SELECT DISTINCT ON (d.interface, d.target, d.order_key) d.id, d.interface, d.target, d.order_key
+FROM unnest(CAST(:interfaces AS text[]), CAST(:targets AS text[]), CAST(:keys AS text[]))
+     AS k(interface, target, business_key)
+JOIN deliveries d ON d.interface = k.interface AND d.target = k.target
+                 AND d.order_key = k.business_key AND d.status = :pending
+ORDER BY d.interface, d.target, d.order_key, d.order_seq
+"""
+)
+_SET_HEADS_PG: TextClause = text(
+    """
+UPDATE ordering_heads h SET head_id = k.head_id, updated_at = CAST(:now AS timestamptz)
+FROM unnest(CAST(:interfaces AS text[]), CAST(:targets AS text[]), CAST(:keys AS text[]),
+            CAST(:heads AS uuid[])) AS k(interface, target, business_key, head_id)
+WHERE h.interface = k.interface AND h.target = k.target AND h.business_key = k.business_key
+"""
+)
+
+
+def _pg(conn: AsyncConnection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _arrays(keys: Sequence[Key]) -> dict[str, list[str]]:
+    return {
+        "interfaces": [k[0] for k in keys],
+        "targets": [k[1] for k in keys],
+        "keys": [k[2] for k in keys],
+    }
 
 
 @dataclass(frozen=True)
@@ -77,6 +126,12 @@ async def reserve(conn: AsyncConnection, items: Sequence[Ordered], now: datetime
     keys = sorted(counts)
     found: dict[Key, tuple[UUID | None, int]] = {}
     for start in range(0, len(keys), CHUNK):
+        part = keys[start : start + CHUNK]
+        if _pg(conn):
+            params = {**_arrays(part), "counts": [counts[k] for k in part], "now": now}
+            for r in await conn.execute(_RESERVE_PG, params):
+                found[(r.interface, r.target, r.business_key)] = (r.head_id, int(r.last_seq))
+            continue
         rows = [
             {
                 "interface": k[0],
@@ -86,7 +141,7 @@ async def reserve(conn: AsyncConnection, items: Sequence[Ordered], now: datetime
                 "last_seq": counts[k],
                 "updated_at": now,
             }
-            for k in keys[start : start + CHUNK]
+            for k in part
         ]
         for r in await conn.execute(_upsert(conn, rows)):
             found[(r.interface, r.target, r.business_key)] = (r.head_id, int(r.last_seq))
@@ -191,6 +246,11 @@ async def lock_heads(conn: AsyncConnection, delivery_ids: Sequence[UUID]) -> Seq
     Call before the deliveries themselves are updated (locks: heads, then deliveries)."""
     if not delivery_ids:
         return []
+    if _pg(conn):
+        found: Sequence[Any] = (
+            await conn.execute(_LOCK_HEADS_PG, {"ids": list(delivery_ids)})
+        ).all()
+        return found
     h = ordering_heads.c
     rows: Sequence[Any] = (
         await conn.execute(
@@ -236,18 +296,23 @@ async def release(conn: AsyncConnection, locked: Sequence[Row[Any]], now: dateti
     if not locked:
         return 0
     d = deliveries.c
-    statuses = {
-        r.id: r.status
-        for r in await conn.execute(
-            select(d.id, d.status).where(d.id.in_([r.head_id for r in locked]))
-        )
-    }
+    heads = [r.head_id for r in locked]
+    if _pg(conn):
+        found = await conn.execute(_STATUSES_PG, {"ids": heads})
+    else:
+        found = await conn.execute(select(d.id, d.status).where(d.id.in_(heads)))
+    statuses = {r.id: r.status for r in found}
     ended = [_key(r) for r in locked if statuses.get(r.head_id) in FINAL_DELIVERY]
     if not ended:
         return 0
     following: dict[Key, UUID | None] = dict.fromkeys(ended)
     for start_at in range(0, len(ended), CHUNK):
         part = ended[start_at : start_at + CHUNK]
+        if _pg(conn):
+            params = {**_arrays(part), "pending": DeliveryStatus.PENDING.value}
+            for w in await conn.execute(_NEXT_PG, params):  # the lowest of each key only
+                following[(w.interface, w.target, w.order_key)] = w.id
+            continue
         waiting = await conn.execute(
             select(d.id, d.interface, d.target, d.order_key)
             .where(
