@@ -49,17 +49,6 @@ _LOCK_HEADS_PG: TextClause = text(
     "SELECT interface, target, business_key, head_id FROM ordering_heads "
     "WHERE head_id = ANY(:ids) ORDER BY interface, target, business_key FOR UPDATE"
 )
-_STATUSES_PG: TextClause = text("SELECT id, status FROM deliveries WHERE id = ANY(:ids)")
-_NEXT_PG: TextClause = text(
-    """
-SELECT DISTINCT ON (d.interface, d.target, d.order_key) d.id, d.interface, d.target, d.order_key
-FROM unnest(CAST(:interfaces AS text[]), CAST(:targets AS text[]), CAST(:keys AS text[]))
-     AS k(interface, target, business_key)
-JOIN deliveries d ON d.interface = k.interface AND d.target = k.target
-                 AND d.order_key = k.business_key AND d.status = :pending
-ORDER BY d.interface, d.target, d.order_key, d.order_seq
-"""
-)
 _SET_HEADS_PG: TextClause = text(
     """
 UPDATE ordering_heads h SET head_id = k.head_id, updated_at = CAST(:now AS timestamptz)
@@ -292,15 +281,15 @@ def _key(row: Row[Any]) -> Key:
 async def release(conn: AsyncConnection, locked: Sequence[Row[Any]], now: datetime) -> int:
     """Keys (locked by ``lock_heads``) whose head has now ended: the next waiting delivery,
     lowest ``order_seq`` first, becomes the head with an outbox row; none left: idle.
-    A head that has not ended (parked, or an outcome that changed nothing) stays."""
+    A head that has not ended (parked, or an outcome that changed nothing) stays.
+    Returns how many deliveries were queued."""
     if not locked:
         return 0
+    if _pg(conn):
+        return await _release_pg(conn, locked, now)
     d = deliveries.c
     heads = [r.head_id for r in locked]
-    if _pg(conn):
-        found = await conn.execute(_STATUSES_PG, {"ids": heads})
-    else:
-        found = await conn.execute(select(d.id, d.status).where(d.id.in_(heads)))
+    found = await conn.execute(select(d.id, d.status).where(d.id.in_(heads)))
     statuses = {r.id: r.status for r in found}
     ended = [_key(r) for r in locked if statuses.get(r.head_id) in FINAL_DELIVERY]
     if not ended:
@@ -308,11 +297,6 @@ async def release(conn: AsyncConnection, locked: Sequence[Row[Any]], now: dateti
     following: dict[Key, UUID | None] = dict.fromkeys(ended)
     for start_at in range(0, len(ended), CHUNK):
         part = ended[start_at : start_at + CHUNK]
-        if _pg(conn):
-            params = {**_arrays(part), "pending": DeliveryStatus.PENDING.value}
-            for w in await conn.execute(_NEXT_PG, params):  # the lowest of each key only
-                following[(w.interface, w.target, w.order_key)] = w.id
-            continue
         waiting = await conn.execute(
             select(d.id, d.interface, d.target, d.order_key)
             .where(
@@ -328,6 +312,55 @@ async def release(conn: AsyncConnection, locked: Sequence[Row[Any]], now: dateti
     if released:
         await conn.execute(outbox.insert(), _outbox_rows(released, now))
     return len(released)
+
+
+#: PostgreSQL: the whole release in one statement (it sees the outcome transaction's
+#: updates made before it): the heads that ended, the next delivery of each such key,
+#: the heads moved to them (or cleared), and their outbox rows.
+_RELEASE_PG: TextClause = text(
+    """
+WITH locked AS (
+    SELECT * FROM unnest(CAST(:interfaces AS text[]), CAST(:targets AS text[]),
+                         CAST(:keys AS text[]), CAST(:heads AS uuid[]))
+         AS k(interface, target, business_key, head_id)
+), ended AS (
+    SELECT l.interface, l.target, l.business_key FROM locked l
+    JOIN deliveries d ON d.id = l.head_id
+    WHERE d.status = ANY(CAST(:final AS text[]))
+), following AS (
+    SELECT DISTINCT ON (d.interface, d.target, d.order_key)
+           d.id, d.interface, d.target, d.order_key
+    FROM ended e
+    JOIN deliveries d ON d.interface = e.interface AND d.target = e.target
+                     AND d.order_key = e.business_key AND d.status = :pending
+    ORDER BY d.interface, d.target, d.order_key, d.order_seq
+), moved AS (
+    UPDATE ordering_heads h SET head_id = f.id, updated_at = CAST(:now AS timestamptz)
+    FROM ended e LEFT JOIN following f
+         ON f.interface = e.interface AND f.target = e.target AND f.order_key = e.business_key
+    WHERE h.interface = e.interface AND h.target = e.target AND h.business_key = e.business_key
+), queued AS (
+    INSERT INTO outbox (delivery_id, status, available_at, created_at)
+    SELECT id, :outbox_pending, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    FROM following
+    RETURNING delivery_id
+)
+SELECT count(*) FROM queued
+"""
+)
+
+
+async def _release_pg(conn: AsyncConnection, locked: Sequence[Row[Any]], now: datetime) -> int:
+    keys = [_key(r) for r in locked]
+    params = {
+        **_arrays(keys),
+        "heads": [r.head_id for r in locked],
+        "final": [s.value for s in FINAL_DELIVERY],
+        "pending": DeliveryStatus.PENDING.value,
+        "outbox_pending": OutboxStatus.PENDING.value,
+        "now": now,
+    }
+    return int(await conn.scalar(_RELEASE_PG, params) or 0)
 
 
 async def reenter(conn: AsyncConnection, head: Row[Any], delivery_id: UUID, now: datetime) -> bool:
