@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.settings import Settings
@@ -19,6 +19,7 @@ from esb.store.accept import NewMessage, accept_messages
 from esb.store.engine import create_engine, utcnow
 from esb.store.migrate import ensure_schema
 from esb.store.outcomes import AttemptRecord, write_outcomes
+from esb.store.reconcile import reconcile
 from esb.store.tables import deliveries, ordering_heads, outbox
 
 OPEN = (DeliveryStatus.PENDING, DeliveryStatus.PARKED)
@@ -187,3 +188,35 @@ async def test_accepts_racing_outcomes_never_lose_or_double_a_head(engine: Async
         check_invariant(found)
         head = found["head"]
     assert [r[1] for r in found["rows"]] == ["delivered"] * 40
+
+
+async def test_an_idle_key_keeps_no_row_and_a_stalled_key_is_restarted_by_the_check(
+    engine: AsyncEngine,
+) -> None:
+    accepted = await accept_messages(engine, [update("K1", n) for n in range(3)])
+    ids = [a.deliveries[0].id for a in accepted]
+    async with engine.begin() as conn:  # a hand-edited database: the head row is gone
+        await conn.execute(delete(ordering_heads))
+    run = await reconcile(engine, 3600.0, no_queue, "test")
+    assert run["actions"]["keys_restarted"] == 1  # the earliest open one is the head again
+    assert (await state(engine, "K1"))["head"] == ids[0]
+    async with engine.begin() as conn:  # and again, once the head has been delivered
+        await conn.execute(delete(ordering_heads))
+    await write_outcomes(engine, [delivered(ids[0])])  # ends a head no row knows of
+    assert (await state(engine, "K1"))["queued"] == set()  # nothing released: stalled
+    run = await reconcile(engine, 3600.0, no_queue, "test")
+    assert run["actions"]["keys_restarted"] == 1
+    found = await state(engine, "K1")
+    assert found["head"] == ids[1]
+    assert found["queued"] == {ids[1]}
+    check_invariant(found)
+    for delivery_id in ids[1:]:
+        await write_outcomes(engine, [delivered(delivery_id)])
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(ordering_heads))).all() == []  # idle: no row
+    again = await reconcile(engine, 3600.0, no_queue, "test")
+    assert again["actions"]["keys_restarted"] == 0
+
+
+async def no_queue(route: tuple[str, str]) -> int | None:
+    return None

@@ -81,7 +81,7 @@ async def replay(engine: AsyncEngine, delivery_id: UUID, actor: str, reason: str
     Ordered by key: a parked one is its key's head and goes again at once; a discarded
     one takes the last place of its key, as if accepted now."""
     async with transaction(engine) as conn:
-        head = await ordering.lock_key_of(conn, delivery_id)  # heads before deliveries
+        head = await ordering.lock_key_of(conn, delivery_id, utcnow())  # heads before deliveries
         row = await _locked(conn, delivery_id, "replayed", REPLAYABLE)
         after = {**_state(row), "status": DeliveryStatus.PENDING.value}
         queued = True
@@ -101,7 +101,7 @@ async def correct(
     bodies and the field-by-field difference.
     """
     async with transaction(engine) as conn:
-        await ordering.lock_key_of(conn, delivery_id)  # heads before deliveries
+        await ordering.lock_key_of(conn, delivery_id, utcnow())  # heads before deliveries
         row = await _locked(conn, delivery_id, "corrected", CORRECTABLE)
         original = orjson.loads(row.sent_body) if row.sent_body else None
         changes = [d.describe() for d in compare(original, body)] if original is not None else []
@@ -127,7 +127,7 @@ async def discard(
     The head of an ordered key releases the next delivery of its key."""
     now = utcnow()
     async with transaction(engine) as conn:
-        head = await ordering.lock_key_of(conn, delivery_id)  # heads before deliveries
+        head = await ordering.lock_key_of(conn, delivery_id, utcnow())  # heads before deliveries
         row = await _locked(conn, delivery_id, "discarded", DISCARDABLE)
         after = {**_state(row), "status": DeliveryStatus.DISCARDED.value}
         await conn.execute(

@@ -15,13 +15,26 @@ other in a circle; SQLite: one writer at a time), before it touches a delivery r
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, TextClause, and_, bindparam, exists, func, select, text, tuple_, update
+from sqlalchemy import (
+    Row,
+    TextClause,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -108,38 +121,47 @@ def _upsert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> Any:
     ).returning(h.interface, h.target, h.business_key, h.head_id, h.last_seq)
 
 
-async def reserve(conn: AsyncConnection, items: Sequence[Ordered], now: datetime) -> Reserved:
-    """Lock the head row of every key in ``items`` (created if new) and give each delivery
-    its sequence number, in submit order. Call before inserting the deliveries."""
-    counts = Counter(i.ordering_key for i in items)
+async def _lock_keys(
+    conn: AsyncConnection, counts: dict[Key, int], now: datetime
+) -> dict[Key, tuple[UUID | None, int]]:
+    """Lock each key's head row (created if the key was idle), in key order, adding its
+    count to ``last_seq``: (head, last_seq) per key."""
     keys = sorted(counts)
     found: dict[Key, tuple[UUID | None, int]] = {}
     for start in range(0, len(keys), CHUNK):
         part = keys[start : start + CHUNK]
         if _pg(conn):
             params = {**_arrays(part), "counts": [counts[k] for k in part], "now": now}
-            for r in await conn.execute(_RESERVE_PG, params):
-                found[(r.interface, r.target, r.business_key)] = (r.head_id, int(r.last_seq))
-            continue
-        rows = [
-            {
-                "interface": k[0],
-                "target": k[1],
-                "business_key": k[2],
-                "head_id": None,
-                "last_seq": counts[k],
-                "updated_at": now,
-            }
-            for k in part
-        ]
-        for r in await conn.execute(_upsert(conn, rows)):
+            result = await conn.execute(_RESERVE_PG, params)
+        else:
+            rows = [
+                {
+                    "interface": k[0],
+                    "target": k[1],
+                    "business_key": k[2],
+                    "head_id": None,
+                    "last_seq": counts[k],
+                    "updated_at": now,
+                }
+                for k in part
+            ]
+            result = await conn.execute(_upsert(conn, rows))
+        for r in result:
             found[(r.interface, r.target, r.business_key)] = (r.head_id, int(r.last_seq))
-    following = {k: found[k][1] - counts[k] + 1 for k in keys}
+    return found
+
+
+async def reserve(conn: AsyncConnection, items: Sequence[Ordered], now: datetime) -> Reserved:
+    """Lock the head row of every key in ``items`` (created if new) and give each delivery
+    its sequence number, in submit order. Call before inserting the deliveries."""
+    counts = Counter(i.ordering_key for i in items)
+    found = await _lock_keys(conn, dict(counts), now)
+    following = {k: found[k][1] - counts[k] + 1 for k in counts}
     seqs: dict[UUID, int] = {}
     for item in items:
         seqs[item.delivery_id] = following[item.ordering_key]
         following[item.ordering_key] += 1
-    return Reserved({k: found[k][0] for k in keys}, seqs)
+    return Reserved({k: found[k][0] for k in counts}, seqs)
 
 
 def _outbox_rows(ids: Iterable[UUID], now: datetime) -> list[dict[str, Any]]:
@@ -160,7 +182,9 @@ _SET_HEAD = (
 )
 
 
-async def _set_heads(conn: AsyncConnection, heads: dict[Key, UUID | None], now: datetime) -> None:
+async def _set_heads(
+    conn: AsyncConnection, heads: Mapping[Key, UUID | None], now: datetime
+) -> None:
     if heads:
         await conn.execute(
             _SET_HEAD,
@@ -252,33 +276,36 @@ async def lock_heads(conn: AsyncConnection, delivery_ids: Sequence[UUID]) -> Seq
     return rows
 
 
-async def lock_key_of(conn: AsyncConnection, delivery_id: UUID) -> Row[Any] | None:
-    """The locked head row of this delivery's key (None: the delivery is not ordered)."""
-    d, h = deliveries.c, ordering_heads.c
+@dataclass(frozen=True)
+class Head:
+    """A locked head row, as ``lock_key_of`` read it."""
+
+    interface: str
+    target: str
+    business_key: str
+    head_id: UUID | None
+    last_seq: int
+
+
+async def lock_key_of(conn: AsyncConnection, delivery_id: UUID, now: datetime) -> Head | None:
+    """The locked head row of this delivery's key, created if the key is idle (None: the
+    delivery is not ordered)."""
+    d = deliveries.c
     found = (
         await conn.execute(select(d.interface, d.target, d.order_key).where(d.id == delivery_id))
     ).first()
     if found is None or found.order_key is None:
         return None
-    row: Row[Any] | None = (  # type: ignore[assignment]  # (typed rows vs Row[Any])
-        await conn.execute(
-            select(h.interface, h.target, h.business_key, h.head_id, h.last_seq)
-            .where(
-                h.interface == found.interface,
-                h.target == found.target,
-                h.business_key == found.order_key,
-            )
-            .with_for_update()
-        )
-    ).first()
-    return row
+    key = (found.interface, found.target, found.order_key)
+    head_id, last_seq = (await _lock_keys(conn, {key: 0}, now))[key]
+    return Head(*key, head_id, last_seq)
 
 
-def _key(row: Row[Any]) -> Key:
+def _key(row: Row[Any] | Head) -> Key:
     return (row.interface, row.target, row.business_key)
 
 
-async def release(conn: AsyncConnection, locked: Sequence[Row[Any]], now: datetime) -> int:
+async def release(conn: AsyncConnection, locked: Sequence[Row[Any] | Head], now: datetime) -> int:
     """Keys (locked by ``lock_heads``) whose head has now ended: the next waiting delivery,
     lowest ``order_seq`` first, becomes the head with an outbox row; none left: idle.
     A head that has not ended (parked, or an outcome that changed nothing) stays.
@@ -292,11 +319,24 @@ async def release(conn: AsyncConnection, locked: Sequence[Row[Any]], now: dateti
     found = await conn.execute(select(d.id, d.status).where(d.id.in_(heads)))
     statuses = {r.id: r.status for r in found}
     ended = [_key(r) for r in locked if statuses.get(r.head_id) in FINAL_DELIVERY]
-    if not ended:
-        return 0
-    following: dict[Key, UUID | None] = dict.fromkeys(ended)
-    for start_at in range(0, len(ended), CHUNK):
-        part = ended[start_at : start_at + CHUNK]
+    return await _advance(conn, ended, now)
+
+
+_DROP_HEAD = delete(ordering_heads).where(
+    ordering_heads.c.interface == bindparam("b_interface"),
+    ordering_heads.c.target == bindparam("b_target"),
+    ordering_heads.c.business_key == bindparam("b_key"),
+)
+
+
+async def _advance(conn: AsyncConnection, keys: Sequence[Key], now: datetime) -> int:
+    """Locked ``keys`` whose head has ended: the lowest waiting delivery becomes the head
+    and is queued; a key with none waiting is idle and loses its row (the table holds
+    only keys with something open). Returns how many deliveries were queued."""
+    d = deliveries.c
+    following: dict[Key, UUID | None] = dict.fromkeys(keys)
+    for start_at in range(0, len(keys), CHUNK):
+        part = list(keys[start_at : start_at + CHUNK])
         waiting = await conn.execute(
             select(d.id, d.interface, d.target, d.order_key)
             .where(
@@ -307,16 +347,21 @@ async def release(conn: AsyncConnection, locked: Sequence[Row[Any]], now: dateti
         )
         for w in waiting:  # highest first: the lowest is written last and wins
             following[(w.interface, w.target, w.order_key)] = w.id
-    await _set_heads(conn, following, now)
-    released = [i for i in following.values() if i is not None]
-    if released:
-        await conn.execute(outbox.insert(), _outbox_rows(released, now))
-    return len(released)
+    moved = {k: h for k, h in following.items() if h is not None}
+    idle = sorted(k for k, h in following.items() if h is None)
+    await _set_heads(conn, moved, now)
+    if idle:
+        await conn.execute(
+            _DROP_HEAD, [{"b_interface": k[0], "b_target": k[1], "b_key": k[2]} for k in idle]
+        )
+    if moved:
+        await conn.execute(outbox.insert(), _outbox_rows(moved.values(), now))
+    return len(moved)
 
 
 #: PostgreSQL: the whole release in one statement (it sees the outcome transaction's
 #: updates made before it): the heads that ended, the next delivery of each such key,
-#: the heads moved to them (or cleared), and their outbox rows.
+#: the heads moved to them, the rows of keys left idle deleted, the outbox rows.
 _RELEASE_PG: TextClause = text(
     """
 WITH locked AS (
@@ -336,9 +381,13 @@ WITH locked AS (
     ORDER BY d.interface, d.target, d.order_key, d.order_seq
 ), moved AS (
     UPDATE ordering_heads h SET head_id = f.id, updated_at = CAST(:now AS timestamptz)
-    FROM ended e LEFT JOIN following f
-         ON f.interface = e.interface AND f.target = e.target AND f.order_key = e.business_key
+    FROM following f
+    WHERE h.interface = f.interface AND h.target = f.target AND h.business_key = f.order_key
+), idle AS (
+    DELETE FROM ordering_heads h USING ended e
     WHERE h.interface = e.interface AND h.target = e.target AND h.business_key = e.business_key
+      AND NOT EXISTS (SELECT 1 FROM following f WHERE f.interface = e.interface
+                      AND f.target = e.target AND f.order_key = e.business_key)
 ), queued AS (
     INSERT INTO outbox (delivery_id, status, available_at, created_at)
     SELECT id, :outbox_pending, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
@@ -350,7 +399,9 @@ SELECT count(*) FROM queued
 )
 
 
-async def _release_pg(conn: AsyncConnection, locked: Sequence[Row[Any]], now: datetime) -> int:
+async def _release_pg(
+    conn: AsyncConnection, locked: Sequence[Row[Any] | Head], now: datetime
+) -> int:
     keys = [_key(r) for r in locked]
     params = {
         **_arrays(keys),
@@ -363,7 +414,7 @@ async def _release_pg(conn: AsyncConnection, locked: Sequence[Row[Any]], now: da
     return int(await conn.scalar(_RELEASE_PG, params) or 0)
 
 
-async def reenter(conn: AsyncConnection, head: Row[Any], delivery_id: UUID, now: datetime) -> bool:
+async def reenter(conn: AsyncConnection, head: Head, delivery_id: UUID, now: datetime) -> bool:
     """A discarded delivery replayed: it takes the last place of its key, as if accepted
     now. True when the key was idle and it is the head (it gets an outbox row)."""
     h = ordering_heads.c
@@ -469,3 +520,48 @@ async def parked_blockers(conn: AsyncConnection, limit: int = 20) -> list[dict[s
         }
         for r in await conn.execute(query)
     ]
+
+
+async def _stalled(conn: AsyncConnection, limit: int) -> list[Key]:
+    """Keys with waiting deliveries whose head is missing or has ended."""
+    d, h = deliveries.c, ordering_heads.c
+    head = deliveries.alias("head")
+    waiting = (
+        select(d.interface, d.target, d.order_key).where(waiting_condition()).distinct().subquery()
+    )
+    w = waiting.c
+    query = (
+        select(w.interface, w.target, w.order_key)
+        .select_from(
+            waiting.outerjoin(
+                ordering_heads,
+                and_(
+                    h.interface == w.interface,
+                    h.target == w.target,
+                    h.business_key == w.order_key,
+                ),
+            ).outerjoin(head, head.c.id == h.head_id)
+        )
+        .where(
+            or_(
+                head.c.id.is_(None),
+                head.c.status.not_in([DeliveryStatus.PENDING, DeliveryStatus.PARKED]),
+            )
+        )
+        .limit(limit)
+    )
+    return [(r.interface, r.target, r.order_key) for r in await conn.execute(query)]
+
+
+async def restart_stalled(conn: AsyncConnection, now: datetime, limit: int = CHUNK) -> int:
+    """The consistency check's safety net: a key whose head is missing or has ended while
+    deliveries of it wait (no transaction here leaves that behind, but a hand-edited
+    database might) queues its next delivery. Found, then locked, then checked again
+    under the lock, so a release committing meanwhile is not repeated. Returns how many
+    deliveries were queued."""
+    candidates = await _stalled(conn, limit)
+    if not candidates:
+        return 0
+    await _lock_keys(conn, dict.fromkeys(candidates, 0), now)
+    still = set(await _stalled(conn, limit)) & set(candidates)
+    return await _advance(conn, sorted(still), now)

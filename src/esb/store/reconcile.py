@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.status import DeliveryStatus, OutboxStatus
 from esb.store.engine import transaction, utcnow
-from esb.store.ordering import waiting_condition
+from esb.store.ordering import restart_stalled, waiting_condition
 from esb.store.outbox import put_back
 from esb.store.tables import deliveries, outbox, reconcile_runs
 
@@ -32,6 +32,7 @@ class Findings:
     lost: int = 0  # pending deliveries with nothing queued for them: re-driven
     waiting_in_queue: int = 0  # like lost, but their queue still holds messages: left alone
     redriven: dict[str, int] = field(default_factory=dict)  # per "interface/target"
+    keys_restarted: int = 0  # ordering: keys whose head had ended with others waiting
 
     def as_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -114,8 +115,13 @@ async def reconcile(
         await _unpublished(conn, cutoff, found)
         await _release_claims(conn, cutoff, found)
         await _redrive(conn, cutoff, depth, found)
+        found.keys_restarted = await restart_stalled(conn, utcnow())
         finished = utcnow()
-        actions = {"redriven": found.lost, "claims_released": found.claims_released}
+        actions = {
+            "redriven": found.lost,
+            "claims_released": found.claims_released,
+            "keys_restarted": found.keys_restarted,
+        }
         await conn.execute(
             reconcile_runs.insert().values(
                 started_at=started,
