@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from esb.runtime.store import Store
 from esb.settings import Settings
 from esb.status import AttemptOutcome, DeliveryStatus, OutboxStatus
 from esb.store.accept import NewMessage, accept_messages
@@ -220,3 +222,26 @@ async def test_an_idle_key_keeps_no_row_and_a_stalled_key_is_restarted_by_the_ch
 
 async def no_queue(route: tuple[str, str]) -> int | None:
     return None
+
+
+async def test_documents_submitted_together_keep_their_order_whatever_the_writers(
+    mode_settings: dict[str, Any], tmp_path: Path
+) -> None:
+    """A file drop hands a file's rows over together; with several accept writers (and
+    more rows than one group commit takes) the rows of a key still get sequence numbers
+    in row order: ordered documents have a writer of their own."""
+    store = Store(Settings(**mode_settings, accept_writers=4), tmp_path)
+    await store.start()
+    try:
+        rows = [update(f"K{n % 3}", n) for n in range(1500)]
+        others = [replace(update(f"U{n}", n), ordered={}) for n in range(300)]
+        accepted = await asyncio.gather(*(store.accept(d) for d in [*others[:150], *rows]),
+                                        *(store.accept(d) for d in others[150:]))  # fmt: skip
+        step_of = {a.deliveries[0].id: n for n, a in enumerate(accepted[150:1650])}
+        for key in ("K0", "K1", "K2"):
+            found = await state(store.engine, key)
+            steps = [step_of[r[0]] for r in found["rows"]]
+            assert steps == sorted(steps)
+            assert len(steps) == 500
+    finally:
+        await store.stop()

@@ -100,7 +100,7 @@ class Gateway:
         self.link = None if settings.embedded else self._link(settings)
         self.pipeline: Pipeline | None = None
         self.ingress = Ingress(
-            self.store.accepts.submit,
+            self.store.accept,
             lambda: self.live.config,
             self.notify,
             lambda interface: self.metrics.accepted.labels(interface).inc(),
