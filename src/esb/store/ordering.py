@@ -185,7 +185,11 @@ _SET_HEAD = (
 async def _set_heads(
     conn: AsyncConnection, heads: Mapping[Key, UUID | None], now: datetime
 ) -> None:
-    if heads:
+    if heads and _pg(conn):
+        keys = sorted(heads)
+        params = {**_arrays(keys), "heads": [heads[k] for k in keys], "now": now}
+        await conn.execute(_SET_HEADS_PG, params)
+    elif heads:
         await conn.execute(
             _SET_HEAD,
             [
