@@ -196,6 +196,7 @@ async def test_downgrading_ordering_queues_the_waiting_deliveries(
 ) -> None:
     """0012's downgrade leaves nothing waiting for a head that no longer exists: waiting
     deliveries get an outbox row (they go out unordered), superseded ones are discarded."""
+
     def update(step: int) -> NewMessage:
         return NewMessage(
             interface="status-update", message_type="status_update", source_system="erp",
