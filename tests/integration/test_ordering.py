@@ -12,7 +12,9 @@ import aiohttp
 
 from esb.alerts import Alerter
 from esb.testing.target import Received
+from tests.integration.test_cli_operate import command_env
 from tests.integration.test_metrics import samples
+from tests.support.cli import esb
 from tests.support.gateway import GatewayUnderTest, write_config
 from tests.support.target import TargetServer
 
@@ -121,6 +123,12 @@ async def test_a_parked_update_holds_its_key_back_and_a_replay_releases_it(
     pair = (("interface", "status-update"), ("target", "mes"))
     assert metrics[("esb_blocked", pair)] == 1
     assert metrics[("esb_parked", pair)] == 1
+    table = esb("report", env=command_env(gut), cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    header, row, blocker = table.stdout.splitlines()[:3]
+    assert header.split()[7] == "blkd"
+    assert row.split()[6:8] == ["1", "1"]  # pending, of which blocked
+    assert blocker.strip() == f"1 waiting behind parked delivery {head} (key SO-1)"
 
     target.answer = None  # the target is fixed; the operator replays
     replay = await gut.admin("POST", f"/v1/deliveries/{head}/replay", json={"reason": "ERP fixed"})
