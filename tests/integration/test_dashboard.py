@@ -378,6 +378,8 @@ async def test_the_dashboard_shows_what_waits_behind_a_parked_update(
     blocker = tile.locator(f'.blocked-by li[data-delivery="{head["id"]}"]')
     assert await blocker.get_attribute("data-key") == order
     assert "1 waiting behind parked delivery" in str(await blocker.text_content())
+    holds = page.locator(f'#parked tr[data-delivery="{head["id"]}"] .holding')
+    assert await holds.get_attribute("data-blocking") == "1"
 
     await page.fill("#trace-key", order)
     await page.press("#trace-key", "Enter")

@@ -108,7 +108,10 @@ async def test_a_parked_update_holds_its_key_back_and_a_replay_releases_it(
         "message_id": first["id"],
         "status": "parked",
     }
-    assert (await delivery(gut, first["id"]))["blocked_by"] is None
+    head_view = await delivery(gut, first["id"])
+    assert head_view["blocked_by"] is None
+    assert head_view["blocking"] == 1  # one waits behind it
+    assert waiting["blocking"] == 0
     found = await gut.admin("GET", "/v1/messages", params={"key": "SO-1"})
     blocked = [m for m in found.json()["messages"] if m["id"] == second["id"]]
     assert blocked[0]["deliveries"][0]["blocked_by"]["delivery_id"] == head

@@ -478,6 +478,35 @@ async def blockers(conn: AsyncConnection, rows: Sequence[Row[Any]]) -> dict[UUID
     return out
 
 
+async def holding(conn: AsyncConnection, rows: Sequence[Row[Any]]) -> dict[UUID, int]:
+    """For each head of a key among ``rows``: how many deliveries wait behind it."""
+    ids = [
+        r.id
+        for r in rows
+        if r.order_key is not None and r.status in (DeliveryStatus.PENDING, DeliveryStatus.PARKED)
+    ]
+    if not ids:
+        return {}
+    h = ordering_heads.c
+    waiting = deliveries.alias("waiting")
+    query = (
+        select(h.head_id, func.count(waiting.c.id))
+        .join(
+            waiting,
+            and_(
+                waiting.c.interface == h.interface,
+                waiting.c.target == h.target,
+                waiting.c.order_key == h.business_key,
+                waiting.c.status == DeliveryStatus.PENDING,
+                waiting.c.id != h.head_id,
+            ),
+        )
+        .where(h.head_id.in_(ids))
+        .group_by(h.head_id)
+    )
+    return {head: int(n) for head, n in await conn.execute(query)}
+
+
 async def blocked_counts(conn: AsyncConnection) -> dict[tuple[str, str], int]:
     """Per interface and target, how many deliveries wait behind their key's head."""
     d = deliveries.c

@@ -55,11 +55,13 @@ def delivery_view(
     *,
     bodies: bool = False,
     blocked_by: View | None = None,
+    blocking: int = 0,
 ) -> View:
     """A delivery; with its ``attempt_log`` when ``log`` is given, and with what was sent
     (and an operator's corrected body) when ``bodies``. ``blocked_by``: the head of its
-    key it waits behind (``store.ordering.blockers``); ``superseded_by``: the message
-    that replaced it."""
+    key it waits behind (``store.ordering.blockers``); ``blocking``: how many wait
+    behind it (``store.ordering.holding``); ``superseded_by``: the message that
+    replaced it."""
     out: View = {
         "id": str(row.id),
         "target": row.target,
@@ -71,6 +73,7 @@ def delivery_view(
         "delivered_at": row.delivered_at,
         "end_to_end_ms": row.end_to_end_ms,
         "blocked_by": blocked_by,
+        "blocking": blocking,
         "superseded_by": None if row.superseded_by is None else str(row.superseded_by),
     }
     if log is not None:
