@@ -35,7 +35,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esb.status import FINAL_DELIVERY, DeliveryStatus, OutboxStatus
@@ -108,9 +108,9 @@ class Reserved:
     seqs: dict[UUID, int]
 
 
-def _upsert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(ordering_heads).values(rows)
+def _upsert_sqlite(rows: list[dict[str, Any]]) -> Any:
+    """SQLite's form of ``_RESERVE_PG`` (one writer at a time: no lock to take)."""
+    statement = sqlite.insert(ordering_heads).values(rows)
     h = ordering_heads.c
     return statement.on_conflict_do_update(
         index_elements=[h.interface, h.target, h.business_key],
@@ -145,7 +145,7 @@ async def _lock_keys(
                 }
                 for k in part
             ]
-            result = await conn.execute(_upsert(conn, rows))
+            result = await conn.execute(_upsert_sqlite(rows))
         for r in result:
             found[(r.interface, r.target, r.business_key)] = (r.head_id, int(r.last_seq))
     return found
