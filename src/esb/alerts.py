@@ -1,7 +1,8 @@
 """Alerts: tell a chat or ticket system when a target is failing or backed up.
 
-Every ``check`` the health report is evaluated; a target that is ``failing``, or
-whose backlog is above its ``health.backlog_above``, gets one notification per
+Every ``check`` the health report is evaluated; a target that is ``failing``, whose
+backlog is above its ``health.backlog_above``, or where parked deliveries hold later
+ones of their business key back (``ordering: key``), gets one notification per kind and
 ``every`` interval at most — counted in the database, so several processes still
 send one. Each notification links to the dashboard. A circuit breaker that opens or
 closes (flow control, ``flow_events``) is an event: each is sent once, in Chinese and
@@ -42,18 +43,47 @@ def reasons(row: dict[str, Any], config: GatewayConfig) -> list[str]:
         limit = interface.target_health(row["target"]).backlog_above
         if limit is not None and row["pending"] > limit:
             out.append("backlog")
+    if row.get("blocked_by_parked"):
+        out.append("blocked")
     return out
+
+
+def blocked_text(row: dict[str, Any]) -> tuple[str, str] | None:
+    """How many deliveries wait behind parked ones, in English and Chinese (None: none)."""
+    heads = row.get("blocked_by_parked") or []
+    if not heads:
+        return None
+    waiting, top = sum(h["blocked"] for h in heads), heads[0]
+    return (
+        f"{waiting} deliveries wait behind {len(heads)} parked one(s) of their business key "
+        f"(key {top['key']}: {top['blocked']} behind parked delivery {top['delivery_id']}); "
+        "replay or discard it to release them",
+        f"{waiting} 条投递在 {len(heads)} 条已挂起的同业务键投递之后等待"
+        f"(业务键 {top['key']}: {top['blocked']} 条在挂起的投递 {top['delivery_id']} 之后); "
+        "重放或丢弃它即可放行",
+    )
+
+
+def _what(row: dict[str, Any], kind: str) -> tuple[str, str]:
+    if kind == "failing":
+        rate = row["success_rate"]
+        return f"is failing (success rate {rate})", f"投递失败(成功率 {rate})"
+    if kind == "backlog":
+        n = row["pending"]
+        return f"has a backlog of {n} deliveries", f"积压 {n} 条投递"
+    en, zh = blocked_text(row) or ("", "")
+    return f"is held back: {en}", f"被阻塞: {zh}"
 
 
 def notification(row: dict[str, Any], kind: str, alerts: AlertsConfig) -> dict[str, Any]:
     pair = f"{row['interface']} -> {row['target']}"
-    what = (
-        f"is failing (success rate {row['success_rate']})"
-        if kind == "failing"
-        else f"has a backlog of {row['pending']} deliveries"
-    )
+    en, zh = _what(row, kind)
+    blocked = blocked_text(row) if kind != "blocked" else None
+    if blocked is not None:  # a failing or backed-up target says what waits behind parked ones
+        en, zh = f"{en}; {blocked[0]}", f"{zh}; {blocked[1]}"
     return {
-        "text": f"esb: {pair} {what}. {alerts.dashboard_url}",
+        "text": f"esb: {pair} {en}. {alerts.dashboard_url}",
+        "text_zh": f"esb: {pair} {zh}. {alerts.dashboard_url}",
         "kind": kind,
         "interface": row["interface"],
         "target": row["target"],
@@ -61,6 +91,8 @@ def notification(row: dict[str, Any], kind: str, alerts: AlertsConfig) -> dict[s
         "success_rate": row["success_rate"],
         "pending": row["pending"],
         "parked": row["parked"],
+        "blocked": row.get("blocked", 0),
+        "blocked_by_parked": row.get("blocked_by_parked", []),
         "last_error": row["last_error"],
         "dashboard": f"{alerts.dashboard_url}#{row['interface']}/{row['target']}",
     }

@@ -143,6 +143,7 @@ class Ingress:
             content_type="application/json",
             body=text if text is not None else orjson.dumps(body).decode(),
             targets=targets,
+            ordered={t: spec.targets[t].supersede for t in targets if spec.targets[t].ordered},
             skipped=skipped,
         )
         accepted = await self.store(new)

@@ -29,6 +29,7 @@ from esb.status import AttemptOutcome, DeliveryStatus, OutboxStatus
 from esb.store.breaker import CLOSED, HALF_OPEN
 from esb.store.engine import transaction, utcnow
 from esb.store.flow_read import SystemFlow, known_systems, read_flow
+from esb.store.ordering import blocked_counts
 from esb.store.tables import deliveries, outbox
 
 log = structlog.get_logger(__name__)
@@ -123,6 +124,9 @@ class Metrics:
         )
         self.backlog = _database_gauge("esb_backlog", "Pending deliveries", PAIR, r)
         self.parked = _database_gauge("esb_parked", "Parked deliveries", PAIR, r)
+        self.blocked = _database_gauge(
+            "esb_blocked", "Pending deliveries waiting behind their key's head", PAIR, r
+        )
         self.oldest_pending = _database_gauge(
             "esb_oldest_pending_seconds", "Age of the oldest pending delivery", PAIR, r
         )
@@ -155,6 +159,7 @@ class Metrics:
                     .group_by(d.interface, d.target, d.status)
                 )
             ).all()
+            blocked = await blocked_counts(conn)
             due: datetime | None = await conn.scalar(
                 select(func.min(o.available_at)).where(
                     o.status == OutboxStatus.PENDING, o.available_at <= now
@@ -170,12 +175,13 @@ class Metrics:
             else:
                 parked[(interface, target)] = count
         # a pair with nothing left reads 0 (multiprocess mode cannot remove a series)
-        self._pairs |= pending.keys() | parked.keys()
+        self._pairs |= pending.keys() | parked.keys() | blocked.keys()
         for pair in self._pairs:
             count, age = pending.get(pair, (0, 0.0))
             self.backlog.labels(*pair).set(count)
             self.oldest_pending.labels(*pair).set(age)
             self.parked.labels(*pair).set(parked.get(pair, 0))
+            self.blocked.labels(*pair).set(blocked.get(pair, 0))
         self.relay_lag.set((now - due).total_seconds() if due else 0.0)
 
     def _show_flow(self, systems: list[SystemFlow]) -> None:

@@ -1,7 +1,10 @@
 """The health report: per interface and target, what came in, what went out, how fast, how well.
 
 Counts and latencies cover the window; ``parked`` and ``pending`` are the state now
-(what an operator must act on). Percentiles are exact on the recorded values, with
+(what an operator must act on); ``blocked`` counts the pending deliveries that wait
+behind an earlier one of their business key (``ordering: key``), and
+``blocked_by_parked`` names the parked deliveries that hold others back, and how many.
+Percentiles are exact on the recorded values, with
 linear interpolation between ranks (PostgreSQL's ``percentile_cont``). ``status``
 comes from the thresholds an interface sets in YAML (``health:``). ``systems`` shows
 flow control now: each limited system's breaker, calls in flight and deliveries waiting.
@@ -64,6 +67,8 @@ def _row(
         "failed_attempts": s.attempts - s.successes,
         "parked": s.parked,
         "pending": s.pending,
+        "blocked": s.blocked,
+        "blocked_by_parked": s.blocked_by_parked,
         "oldest_pending_age_s": None if age is None else round(age, 3),
         "success_rate": round(s.successes / s.attempts, 6) if s.attempts else None,
         "throughput_per_s": round(s.delivered / window_s, 3) if window_s else None,

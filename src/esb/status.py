@@ -8,6 +8,7 @@ class DeliveryStatus(StrEnum):
     DELIVERED = "delivered"
     PARKED = "parked"  # failed permanently or ran out of retries; needs an operator
     DISCARDED = "discarded"  # an operator decided it will not be delivered
+    SUPERSEDED = "superseded"  # a later document for its key replaced it while it waited
 
 
 class AttemptOutcome(StrEnum):
@@ -23,4 +24,6 @@ class OutboxStatus(StrEnum):
     DROPPED = "dropped"  # its delivery was no longer pending
 
 
-FINAL_DELIVERY = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.DISCARDED})
+FINAL_DELIVERY = frozenset(
+    {DeliveryStatus.DELIVERED, DeliveryStatus.DISCARDED, DeliveryStatus.SUPERSEDED}
+)

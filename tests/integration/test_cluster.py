@@ -31,7 +31,7 @@ from tests.support.serving import free_port
 
 pytestmark = pytest.mark.cluster
 
-ORDERED = False  # lead: set True once `ordering: key` is merged (branch `ordering`)
+ORDERED = True  # the interface orders by key: no key may end out of order
 KEYS = 300
 UPDATES = 10  # per key: 3,000 documents
 BURST = 5  # a key's updates come 5 at a time, back-to-back

@@ -351,3 +351,40 @@ async def test_page_weight_stays_small() -> None:
             assert response.status_code == 200, name
             sent += response.num_bytes_downloaded
     assert sent < 20_000
+
+
+async def test_the_dashboard_shows_what_waits_behind_a_parked_update(
+    page: Any, make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    """shipment -> erp is ordered by order number: the ERP refuses one order's PARTIAL
+    update (parked), its SHIPPED update waits; the tile and the trace say behind what."""
+    order = "SO-20261124-0005"
+    target.answer = lambda got: 400 if got.json().get("Status") == "PARTIAL" else None
+    urls = {f"{system}_URL": target.url for system in ("MES", "ERP", "WMS")}
+    env = {"ERP_API_KEY": ERP_KEY, "WMS_API_KEY": WMS_KEY, "DROP_DIR": str(tmp_path / "drop")}
+    env.update(urls)
+    gut = await make_gateway(demo_config_dir(), env=env, config_watch=False)
+    row = {"order_no": order, "ship_date": "2026-11-27 08:10", "carrier": "SF Express",
+           "tracking_no": "SF5550000001", "status": "P"}  # fmt: skip
+    partial = await send(gut, "shipment", row, WMS_KEY, {"erp": "parked"})
+    shipped = await send(
+        gut, "shipment", {**row, "status": "S"}, WMS_KEY, {"erp": "pending", "finance": "delivered"}
+    )
+    [head] = partial["deliveries"]
+
+    await sign_in(page, gut)
+    tile = page.locator('[id="shipment/erp"]')
+    await tile.locator('[data-field="blocked"][data-value="1"]').wait_for()
+    blocker = tile.locator(f'.blocked-by li[data-delivery="{head["id"]}"]')
+    assert await blocker.get_attribute("data-key") == order
+    assert "1 waiting behind parked delivery" in str(await blocker.text_content())
+    holds = page.locator(f'#parked tr[data-delivery="{head["id"]}"] .holding')
+    assert await holds.get_attribute("data-blocking") == "1"
+
+    await page.fill("#trace-key", order)
+    await page.press("#trace-key", "Enter")
+    waiting = page.locator('.trace-deliveries tbody tr[data-target="erp"][data-status="pending"]')
+    shown = str(await waiting.locator(".ordering").text_content())
+    assert f"blocked by parked delivery {head['id']} (message {partial['id']})" in shown
+    [erp] = [d for d in shipped["deliveries"] if d["target"] == "erp"]
+    assert erp["blocked_by"]["delivery_id"] == head["id"]

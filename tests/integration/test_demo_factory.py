@@ -15,6 +15,8 @@ import pytest
 from lxml import etree
 
 from esb.settings import demo_config_dir
+from esb.testing.target import Received
+from tests.support.drops import drop, eventually
 from tests.support.gateway import GatewayUnderTest
 from tests.support.soap_server import SoapServer, canonical
 from tests.support.target import TargetServer
@@ -206,3 +208,48 @@ async def test_shipment_rows_reach_erp_and_finance(
         assert (folder / files[0]).read_bytes() == (
             VECTORS / f"expected/finance_INV-{invoice}.json"
         ).read_bytes()
+
+
+async def test_status_updates_arrive_in_order_while_other_orders_flow(
+    demo: GatewayUnderTest, target: TargetServer, tmp_path: Path
+) -> None:
+    """Scenario "Status updates arrive in order": the ERP answers 503 to the first status
+    update for SO-20261124-0005 (PARTIAL); SHIPPED is not sent before PARTIAL has been
+    delivered, and another order's update goes through while SO-20261124-0005's waits."""
+    order, other = "SO-20261124-0005", SHIPMENT_ROWS[0][0]
+    other_arrived = asyncio.Event()
+    calls: list[str] = []
+
+    async def erp(got: Received) -> int | None:
+        body = got.json()
+        if body["OrderNo"] != order:
+            other_arrived.set()
+            return None
+        calls.append(body["Status"])
+        if len(calls) == 1:
+            return 503  # the first status update for this order, once
+        if len(calls) == 2:  # its retry is held until another order got through meanwhile
+            await asyncio.wait_for(other_arrived.wait(), timeout=20)
+        return None
+
+    target.answer = erp
+    drop(tmp_path / "drop" / "wms" / "shipments", "wms_shipments_20261127_sequence.csv",
+         (VECTORS / "inputs" / "wms_shipments_20261127_sequence.csv").read_bytes())  # fmt: skip
+    await eventually(lambda: len(calls) >= 1, what="the first update reaches the ERP")
+    response = await demo.send("shipment", other, key=WMS_KEY)  # another order, meanwhile
+    assert response.status_code == 202, response.text
+    await demo.wait_status(response.json()["id"], "delivered")
+
+    found = await eventually(lambda: _all_delivered(demo, order), what="both updates delivered")
+    assert [m["key"] for m in found] == [order, order]
+    assert calls == ["PARTIAL", "PARTIAL", "SHIPPED"]  # SHIPPED never before PARTIAL got through
+    delivered = [b for b in target.bodies("/api/order-status") if b["OrderNo"] == order]
+    assert delivered[1:] == vector("expected/erp_order_status_sequence.json")  # [0]: the 503
+    assert delivered[-1]["Status"] == "SHIPPED"  # the ERP ends with the order shipped
+
+
+async def _all_delivered(demo: GatewayUnderTest, key: str) -> list[dict[str, Any]] | None:
+    response = await demo.admin("GET", "/v1/messages", params={"key": key})
+    found = response.json()["messages"]
+    erp = [d for m in found for d in m["deliveries"] if d["target"] == "erp"]
+    return found if len(erp) == 2 and all(d["status"] == "delivered" for d in erp) else None

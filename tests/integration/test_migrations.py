@@ -19,6 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from esb.store.accept import NewMessage, accept_messages
 from esb.store.migrate import alembic_config
 from esb.store.migrate import upgrade as upgrade_to
 from esb.store.source_state import SourceStateStore
@@ -183,6 +184,42 @@ async def test_the_file_ledger_moves_into_the_source_state_and_back(
         ]
         assert orjson.loads(back[1].report)["changed_to"] == {"continuable": True}
         assert (back[1].size, back[1].rows_accepted) == (20, 5)
+    finally:
+        await engine.dispose()
+        if database is not None:
+            await _admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_downgrading_ordering_queues_the_waiting_deliveries(
+    kind: str, tmp_path: Path, pg_url: str
+) -> None:
+    """0012's downgrade leaves nothing waiting for a head that no longer exists: waiting
+    deliveries get an outbox row (they go out unordered), superseded ones are discarded."""
+
+    def update(step: int) -> NewMessage:
+        return NewMessage(
+            interface="status-update", message_type="status_update", source_system="erp",
+            business_key="SO-1", idempotency_key=f"key:{step}", content_type="application/json",
+            body=f'{{"Step": {step}}}', targets=["mes"], ordered={"mes": step == 2},
+        )  # fmt: skip
+
+    url, database = await _database(kind, tmp_path)
+    engine = create_async_engine(url)
+    try:
+        await upgrade_to(url, "head")
+        accepted = await accept_messages(engine, [update(0), update(1), update(2)])
+        head, replaced, waiting = (a.deliveries[0].id for a in accepted)
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0011")
+        async with engine.connect() as conn:
+            queued = (await conn.execute(text("SELECT delivery_id, status FROM outbox"))).all()
+            found = await conn.execute(text("SELECT id, status FROM deliveries"))
+            statuses = {r.id: r.status for r in found}
+        ids = {uuid.UUID(str(r.delivery_id)): r.status for r in queued}
+        assert ids == {head: "pending", waiting: "pending"}
+        by_id = {uuid.UUID(str(k)): v for k, v in statuses.items()}
+        assert by_id == {head: "pending", replaced: "discarded", waiting: "pending"}
+        await upgrade_to(url, "head")  # and up again
     finally:
         await engine.dispose()
         if database is not None:

@@ -28,7 +28,8 @@ def _hop(delivery: dict[str, Any], deadline: float | None, now: datetime) -> Non
     done = delivery["delivered_at"]
     delivery["due_at"] = due
     delivery["late"] = done is not None and done > due
-    delivery["overdue"] = done is None and delivery["status"] != "discarded" and now > due
+    given_up = delivery["status"] in ("discarded", "superseded")  # never to be delivered
+    delivery["overdue"] = done is None and not given_up and now > due
 
 
 #: An operator's action as a timeline event (past tense, like "delivered").

@@ -115,7 +115,7 @@ def replay(
 def _table(data: dict[str, Any]) -> None:
     typer.echo(
         f"{'interface/target':32} {'status':9} {'recv':>6} {'deliv':>6} {'fail':>5} "
-        f"{'park':>5} {'pend':>5} {'success':>8} {'p95 ms':>8}"
+        f"{'park':>5} {'pend':>5} {'blkd':>5} {'success':>8} {'p95 ms':>8}"
     )
     for row in data["interfaces"]:
         rate = "-" if row["success_rate"] is None else f"{row['success_rate']:.1%}"
@@ -123,8 +123,14 @@ def _table(data: dict[str, Any]) -> None:
         typer.echo(
             f"{row['interface'] + '/' + row['target']:32} {row['status']:9} {row['received']:>6} "
             f"{row['delivered']:>6} {row['failed_attempts']:>5} {row['parked']:>5} "
-            f"{row['pending']:>5} {rate:>8} {'-' if p95 is None else f'{p95:.1f}':>8}"
+            f"{row['pending']:>5} {row['blocked']:>5} {rate:>8} "
+            f"{'-' if p95 is None else f'{p95:.1f}':>8}"
         )
+        for head in row["blocked_by_parked"]:  # ordering: key, what holds deliveries back
+            typer.echo(
+                f"  {head['blocked']} waiting behind parked delivery {head['delivery_id']} "
+                f"(key {head['key']})"
+            )
 
 
 def report(

@@ -58,6 +58,27 @@ def check_systems(systems: Collection[str] | None, interfaces: Interfaces) -> li
     return problems
 
 
+def check_ordering(interfaces: Interfaces) -> list[str]:
+    """``ordering: key`` needs the interface's business key; ``supersede`` needs ordering."""
+    problems: list[str] = []
+    for ref in interfaces:
+        for target in ref.targets:
+            loc = ("interfaces", ref.name, "targets", target.name)
+            if target.ordering == "key" and ref.key is None:
+                text = (
+                    "ordering: key needs the interface's key: (the business key whose "
+                    f"documents {target.name} must receive in order); add e.g. key: OrderNo"
+                )
+                _at(problems, ref, (*loc, "ordering"), text)
+            if target.supersede is True and target.ordering in (None, "none"):
+                text = (
+                    "supersede: true only applies with ordering: key (a later document can "
+                    "only replace one that waits behind its key); add ordering: key"
+                )
+                _at(problems, ref, (*loc, "supersede"), text)
+    return problems
+
+
 def check_mappings(interfaces: Interfaces, mappings: MappingSet, broken: set[str]) -> list[str]:
     """A target's mapping exists and maps from the interface's source to the target system.
     A mapping in ``broken`` exists but has problems of its own: not reported here again."""

@@ -6,7 +6,13 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from esb.config.checks import check_mappings, check_systems, compile_expressions, compile_schemas
+from esb.config.checks import (
+    check_mappings,
+    check_ordering,
+    check_systems,
+    compile_expressions,
+    compile_schemas,
+)
 from esb.config.gateway import GatewayConfig, hash_key
 from esb.config.models import (
     AlertsConfig,
@@ -82,6 +88,7 @@ def load_config(
     problems = list(systems_doc.problems)
     interfaces, refs = _read_interfaces(folder, env, registry, problems)
     problems.extend(check_systems(names(systems_doc, "systems"), refs))
+    problems.extend(check_ordering(refs))
     alerts = _alerts(folder, env, problems)
     mappings, broken, mapping_problems = read_mappings(folder, env)
     problems.extend(mapping_problems)

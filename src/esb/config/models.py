@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from functools import reduce
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, create_model
 
@@ -64,7 +64,22 @@ class TargetBase(StrictModel):
     )
     retry: RetryPolicy | None = Field(default=None, description="overrides the interface's")
     health: HealthThresholds | None = Field(default=None, description="overrides the interface's")
+    ordering: Literal["none", "key"] = Field(
+        default="none",
+        description="key: documents with the same business key reach this target in the "
+        "order they were accepted, one at a time (a parked one holds the later ones back "
+        "until it is replayed or discarded); needs the interface's key",
+    )
+    supersede: bool = Field(
+        default=False,
+        description="with ordering: key, a later document for the same key replaces an "
+        "earlier one still waiting (recorded as superseded), for 'latest state' feeds",
+    )
     connector: ConnectorConfig
+
+    @property
+    def ordered(self) -> bool:
+        return self.ordering == "key"
 
 
 class InterfaceBase(StrictModel):

@@ -20,6 +20,8 @@ class TargetRefs:
     system: str  # the system called (default: the target's name)
     mapping: str | None
     when: str | None
+    ordering: object = None  # as written (validated by the model)
+    supersede: object = None
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,12 @@ def _entries(data: Any, key: str) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def _target(name: str, data: dict[str, Any]) -> TargetRefs:
     return TargetRefs(
-        name, _text(data, "system") or name, _text(data, "mapping"), _text(data, "when")
+        name,
+        _text(data, "system") or name,
+        _text(data, "mapping"),
+        _text(data, "when"),
+        data.get("ordering"),
+        data.get("supersede"),
     )
 
 

@@ -8,7 +8,7 @@ import { clock } from "./format.js";
 const OPERATOR_NAME = "esb.operator";
 const TITLES = { replay: "Replay", correct: "Correct and replay", discard: "Discard" };
 const DONE = { replay: "replayed", correct: "corrected and replayed", discard: "discarded" };
-const FINAL = new Set(["delivered", "parked", "discarded"]);
+const FINAL = new Set(["delivered", "parked", "discarded", "superseded"]);
 const FOLLOW_MS = 1000;
 const FOLLOW_TRIES = 180;
 

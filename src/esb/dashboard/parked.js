@@ -15,6 +15,14 @@ export function parkedItems(messages) {
     .map((delivery) => ({ message, delivery })));
 }
 
+// Ordering per business key: a parked delivery holds the later ones of its key back.
+function holding(delivery) {
+  if (!delivery.blocking) return null;
+  return h("span", { class: "holding", dataset: { blocking: delivery.blocking } },
+    ` · holds ${count(delivery.blocking)} later update(s) of this key back` +
+    ` · 阻塞同一业务键的 ${count(delivery.blocking)} 条后续投递`);
+}
+
 function row({ message, delivery }, handlers) {
   const subject = `${message.key ?? message.id} to ${delivery.target}`;
   return h("tr", { dataset: { delivery: delivery.id, key: message.key ?? "" } },
@@ -23,7 +31,7 @@ function row({ message, delivery }, handlers) {
       onclick: () => handlers.trace(message.key),
     }, message.key ?? message.id)),
     h("td", {}, `${message.interface} → ${delivery.target}`),
-    h("td", { class: "reason" }, delivery.last_error ?? ""),
+    h("td", { class: "reason" }, delivery.last_error ?? "", holding(delivery)),
     h("td", {}, stamp(message.received_at)),
     h("td", {}, count(delivery.attempts)),
     h("td", { class: "actions" }, ACTIONS.map(([action, label, style]) => h("button", {
@@ -53,7 +61,7 @@ export function renderParked(messages, handlers) {
   const items = parkedItems(messages);
   const table = byId("parked");
   if (!changed(table, items.map(({ message, delivery }) => [delivery.id, delivery.attempts,
-    delivery.last_error, message.key]))) return;
+    delivery.last_error, delivery.blocking, message.key]))) return;
   const focus = focusedButton(table);
   table.tBodies[0].replaceChildren(...items.map((item) => row(item, handlers)));
   table.hidden = items.length === 0;

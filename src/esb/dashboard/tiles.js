@@ -25,6 +25,16 @@ function deadlineDetails(deadline) {
   ];
 }
 
+// Ordering per business key: what waits, and which parked deliveries hold it back.
+function blockedBy(row) {
+  const heads = row.blocked_by_parked ?? [];
+  if (!heads.length) return null;
+  return h("ul", { class: "blocked-by", "aria-label": "Blocked by parked deliveries · 被挂起投递阻塞" },
+    heads.map((head) => h("li", { dataset: { delivery: head.delivery_id, key: head.key } },
+      `${head.key}: ${count(head.blocked)} waiting behind parked delivery ${head.delivery_id.slice(-12)}` +
+      ` · ${count(head.blocked)} 条在挂起的投递之后等待`)));
+}
+
 function lastError(row) {
   if (!row.last_error) return null;
   return h("p", { class: "last-error" },
@@ -53,11 +63,13 @@ function tile(row) {
     ...detail("Delivered", "delivered", row.delivered, count(row.delivered)),
     ...detail("Failed calls", "failed_attempts", row.failed_attempts,
       `${count(row.failed_attempts)} of ${count(row.attempts)}`),
+    ...detail("Blocked · 阻塞", "blocked", row.blocked, count(row.blocked)),
     ...detail("Oldest waiting", "oldest_pending_age_s", row.oldest_pending_age_s,
       age(row.oldest_pending_age_s)),
     ...detail("End-to-end p95", "end_to_end_p95", row.end_to_end_latency_ms.p95,
       ms(row.end_to_end_latency_ms.p95)),
     ...deadlineDetails(row.deadline)),
+  blockedBy(row),
   lastError(row));
 }
 

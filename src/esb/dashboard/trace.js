@@ -13,6 +13,19 @@ function deadline(delivery) {
   return `due ${clock(delivery.due_at)}`;
 }
 
+// A delivery waiting behind its key's head, or replaced by a later document.
+function ordering(delivery) {
+  if (delivery.blocked_by) {
+    const by = delivery.blocked_by;
+    return `blocked by ${by.status} delivery ${by.delivery_id} (message ${by.message_id})` +
+      ` · 等待 ${by.status === "parked" ? "挂起的" : ""}投递 ${by.delivery_id}`;
+  }
+  if (delivery.superseded_by) {
+    return `superseded by message ${delivery.superseded_by} · 已被消息 ${delivery.superseded_by} 取代`;
+  }
+  return "";
+}
+
 function deliveryRows(messages) {
   return messages.flatMap((message) => message.deliveries.map((delivery) => h("tr", {
     dataset: { interface: message.interface, target: delivery.target, status: delivery.status },
@@ -21,13 +34,14 @@ function deliveryRows(messages) {
   h("td", {}, delivery.target),
   h("td", { class: `result ${delivery.status}` }, delivery.status),
   h("td", {}, count(delivery.attempts)),
-  h("td", {}, deadline(delivery)))));
+  h("td", {}, deadline(delivery)),
+  h("td", { class: "ordering" }, ordering(delivery)))));
 }
 
 function deliveriesTable(messages) {
   return h("table", { class: "trace-deliveries" },
     h("thead", {}, h("tr", {},
-      ["Interface", "Target", "Status", "Attempts", "Deadline"].map((t) => h("th", { scope: "col" }, t)))),
+      ["Interface", "Target", "Status", "Attempts", "Deadline", "Order · 顺序"].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, deliveryRows(messages)));
 }
 

@@ -98,10 +98,11 @@ class Gateway:
         self.live = LiveConfig(settings.config, registry, config, settings.config_env())
         self.metrics = Metrics()
         self.store = Store(settings, config.folder)
+        self.store.on_released = self.notify  # the next delivery of a key is queued
         self.link = None if settings.embedded else self._link(settings)
         self.pipeline: Pipeline | None = None
         self.ingress = Ingress(
-            self.store.accepts.submit,
+            self.store.accept,
             lambda: self.live.config,
             self.notify,
             lambda interface: self.metrics.accepted.labels(interface).inc(),

@@ -7,6 +7,7 @@ finishing is still committed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import text
@@ -37,18 +38,37 @@ class Store:
             writers=1 if single else settings.accept_writers,
             name="accepts",
         )
+        #: documents ordered by business key: one writer, so batches commit in the order
+        #: their documents were submitted (a file's rows in row order, whatever the load)
+        self.ordered_accepts: GroupCommit[NewMessage, Accepted] = (
+            self.accepts  # SQLite: one writer already
+            if single
+            else GroupCommit(
+                lambda batch: accept_messages(self.engine, batch),
+                writers=1,
+                name="ordered-accepts",
+            )
+        )
         self.claims: GroupCommit[Claim, ClaimState] = GroupCommit(
             lambda batch: check_claims(self.engine, batch),
             writers=1 if single else 2,
             retry_unavailable=True,
             name="claims",
         )
+        #: called when an outcome queued the next delivery of a business key (ordering)
+        self.on_released: Callable[[], None] = lambda: None
         self.outcomes: GroupCommit[AttemptRecord, None] = GroupCommit(
-            lambda batch: write_outcomes(self.engine, batch),
+            lambda batch: write_outcomes(self.engine, batch, lambda: self.on_released()),
             retry_unavailable=True,
             name="outcomes",
         )
         self.xref = XrefCache(self.engine)
+
+    async def accept(self, new: NewMessage) -> Accepted:
+        """Store a document; one with a target ordered by its business key goes through
+        the single-writer group commit (acceptance order is submit order)."""
+        ordered = bool(new.ordered) and new.business_key is not None
+        return await (self.ordered_accepts if ordered else self.accepts).submit(new)
 
     @property
     def sqlite_file(self) -> Path | None:
@@ -75,6 +95,8 @@ class Store:
 
     async def stop(self) -> None:
         await self.accepts.aclose()
+        if self.ordered_accepts is not self.accepts:
+            await self.ordered_accepts.aclose()
         await self.claims.aclose()
         await self.outcomes.aclose()
         await self.engine.dispose()

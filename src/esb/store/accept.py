@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -14,8 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.ids import uuid7
 from esb.status import DeliveryStatus, OutboxStatus
+from esb.store import ordering
 from esb.store.engine import transaction, utcnow
+from esb.store.ordering import Ordered
 from esb.store.tables import deliveries, messages, outbox
+
+#: A delivery's place in its key's order: (business key, sequence number).
+Place = tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,9 @@ class NewMessage:
     targets: list[str]
     skipped: list[dict[str, str]] = field(default_factory=list)
     fingerprint: str | None = None  # the canonical hash of the body
+    #: targets that receive this key's documents in acceptance order -> supersede (a
+    #: later document replaces a waiting one); ignored without a business key
+    ordered: Mapping[str, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -106,9 +114,11 @@ def _message_row(new: NewMessage, message_id: UUID, now: datetime) -> dict[str, 
 
 
 def _delivery_row(
-    new: NewMessage, message_id: UUID, d: AcceptedDelivery, now: datetime
+    new: NewMessage, message_id: UUID, d: AcceptedDelivery, now: datetime, place: Place | None
 ) -> dict[str, object]:
     return {
+        "order_key": None if place is None else place[0],
+        "order_seq": None if place is None else place[1],
         "id": d.id,
         "message_id": message_id,
         "interface": new.interface,
@@ -124,8 +134,8 @@ def _delivery_row(
 
 #: PostgreSQL: the whole accept in one statement (one round trip before the COMMIT).
 #: Deliveries are inserted only for the messages that were new, their outbox rows only
-#: for those deliveries; the foreign keys are checked at the end of the statement,
-#: when the messages are there.
+#: for those deliveries not ordered by key (``ordering.start`` queues those); the foreign
+#: keys are checked at the end of the statement, when the messages are there.
 ACCEPT_PG: TextClause = text(
     """
 WITH inserted AS (
@@ -141,18 +151,21 @@ WITH inserted AS (
     RETURNING id
 ), new_deliveries AS (
     INSERT INTO deliveries (id, message_id, interface, target, status, attempts,
-                            round_attempts, next_attempt_at, created_at, updated_at)
+                            round_attempts, next_attempt_at, created_at, updated_at,
+                            order_key, order_seq)
     SELECT d.id, d.message_id, d.interface, d.target, :pending, 0, 0,
-           CAST(:now AS timestamptz), CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+           CAST(:now AS timestamptz), CAST(:now AS timestamptz), CAST(:now AS timestamptz),
+           d.order_key, d.order_seq
     FROM unnest(CAST(:delivery_ids AS uuid[]), CAST(:delivery_messages AS uuid[]),
-                CAST(:delivery_interfaces AS text[]), CAST(:delivery_targets AS text[]))
-         AS d(id, message_id, interface, target)
+                CAST(:delivery_interfaces AS text[]), CAST(:delivery_targets AS text[]),
+                CAST(:delivery_order_keys AS text[]), CAST(:delivery_order_seqs AS bigint[]))
+         AS d(id, message_id, interface, target, order_key, order_seq)
     JOIN inserted ON inserted.id = d.message_id
-    RETURNING id
+    RETURNING id, order_key
 ), new_outbox AS (
     INSERT INTO outbox (delivery_id, status, available_at, created_at)
     SELECT id, :outbox_pending, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
-    FROM new_deliveries
+    FROM new_deliveries WHERE order_key IS NULL
 )
 SELECT id FROM inserted
 """
@@ -164,6 +177,7 @@ def _pg_parameters(
     ids: list[UUID],
     planned: list[list[AcceptedDelivery]],
     now: datetime,
+    places: Mapping[UUID, Place],
 ) -> dict[str, object]:
     """One array per column: the messages', and the planned deliveries' (flattened)."""
     planned_deliveries = [
@@ -186,10 +200,17 @@ def _pg_parameters(
         "delivery_messages": [message_id for _, message_id, _ in planned_deliveries],
         "delivery_interfaces": [new.interface for new, _, _ in planned_deliveries],
         "delivery_targets": [d.target for _, _, d in planned_deliveries],
+        "delivery_order_keys": [_at(places, d, 0) for _, _, d in planned_deliveries],
+        "delivery_order_seqs": [_at(places, d, 1) for _, _, d in planned_deliveries],
         "now": now,
         "pending": DeliveryStatus.PENDING.value,
         "outbox_pending": OutboxStatus.PENDING.value,
     }
+
+
+def _at(places: Mapping[UUID, Place], d: AcceptedDelivery, index: int) -> object:
+    place = places.get(d.id)
+    return None if place is None else place[index]
 
 
 async def _insert_pg(
@@ -198,8 +219,9 @@ async def _insert_pg(
     ids: list[UUID],
     planned: list[list[AcceptedDelivery]],
     now: datetime,
+    places: Mapping[UUID, Place],
 ) -> set[UUID]:
-    result = await conn.execute(ACCEPT_PG, _pg_parameters(batch, ids, planned, now))
+    result = await conn.execute(ACCEPT_PG, _pg_parameters(batch, ids, planned, now, places))
     return set(result.scalars())
 
 
@@ -209,6 +231,7 @@ async def _insert_each_table(
     ids: list[UUID],
     planned: list[list[AcceptedDelivery]],
     now: datetime,
+    places: Mapping[UUID, Place],
 ) -> set[UUID]:
     """SQLite: one multi-row INSERT per table (no data-modifying WITH there)."""
     inserted = set(
@@ -223,21 +246,23 @@ async def _insert_each_table(
     for new, message_id, created in zip(batch, ids, planned, strict=True):
         if message_id in inserted:
             new_deliveries += created
-            rows += [_delivery_row(new, message_id, d, now) for d in created]
+            rows += [_delivery_row(new, message_id, d, now, places.get(d.id)) for d in created]
     if rows:
         await conn.execute(deliveries.insert(), rows)
-        await conn.execute(
-            outbox.insert(),
-            [
-                {
-                    "delivery_id": d.id,
-                    "status": OutboxStatus.PENDING,
-                    "available_at": now,
-                    "created_at": now,
-                }
-                for d in new_deliveries
-            ],
-        )
+        queued = [d for d in new_deliveries if d.id not in places]  # ordered: ordering.start
+        if queued:
+            await conn.execute(
+                outbox.insert(),
+                [
+                    {
+                        "delivery_id": d.id,
+                        "status": OutboxStatus.PENDING,
+                        "available_at": now,
+                        "created_at": now,
+                    }
+                    for d in queued
+                ],
+            )
     return inserted
 
 
@@ -252,12 +277,49 @@ async def accept_messages(engine: AsyncEngine, batch: Sequence[NewMessage]) -> l
     planned = [
         [AcceptedDelivery(uuid7(), t, DeliveryStatus.PENDING) for t in new.targets] for new in batch
     ]
+    ordered = _ordered(batch, ids, planned)
     async with transaction(engine) as conn:
+        # the keys' head rows first: every transaction locks heads before deliveries
+        reserved = await ordering.reserve(conn, ordered, now) if ordered else None
+        places: dict[UUID, Place] = (
+            {o.delivery_id: (o.key, reserved.seqs[o.delivery_id]) for o in ordered}
+            if reserved is not None
+            else {}
+        )
         insert = _insert_pg if conn.dialect.name == "postgresql" else _insert_each_table
-        inserted = await insert(conn, batch, ids, planned, now)
+        inserted = await insert(conn, batch, ids, planned, now, places)
+        superseded: set[UUID] = set()
+        if reserved is not None:
+            new = [o for o in ordered if o.message_id in inserted]
+            superseded = await ordering.start(conn, new, reserved, now)
         repeats = [n for n, i in zip(batch, ids, strict=True) if i not in inserted]
         existing = await _existing(conn, repeats) if repeats else {}
     return [
-        Accepted(message_id, True, created) if message_id in inserted else existing[_identity(new)]
+        Accepted(message_id, True, _answered(created, superseded))
+        if message_id in inserted
+        else existing[_identity(new)]
         for new, message_id, created in zip(batch, ids, planned, strict=True)
+    ]
+
+
+def _ordered(
+    batch: Sequence[NewMessage], ids: list[UUID], planned: list[list[AcceptedDelivery]]
+) -> list[Ordered]:
+    """The planned deliveries that go out in key order, in submit order."""
+    return [
+        Ordered(d.id, message_id, new.interface, d.target, new.business_key, new.ordered[d.target])
+        for new, message_id, created in zip(batch, ids, planned, strict=True)
+        if new.business_key is not None
+        for d in created
+        if d.target in new.ordered
+    ]
+
+
+def _answered(created: list[AcceptedDelivery], superseded: set[UUID]) -> list[AcceptedDelivery]:
+    """The deliveries as the caller is told: one replaced within its own batch says so."""
+    if not superseded:
+        return created
+    return [
+        AcceptedDelivery(d.id, d.target, DeliveryStatus.SUPERSEDED) if d.id in superseded else d
+        for d in created
     ]

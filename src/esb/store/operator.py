@@ -14,6 +14,7 @@ from esb.connectors import json_default
 from esb.errors import Conflict, NotFound
 from esb.mapping import compare
 from esb.status import DeliveryStatus, OutboxStatus
+from esb.store import ordering
 from esb.store.audit import audit
 from esb.store.engine import transaction, utcnow
 from esb.store.tables import audit_log, deliveries, outbox
@@ -45,8 +46,11 @@ async def _locked(
     return row
 
 
-async def _requeue(conn: AsyncConnection, delivery_id: UUID, **values: Any) -> None:
-    """Pending again with a fresh retry budget, and an outbox row to carry it."""
+async def _requeue(
+    conn: AsyncConnection, delivery_id: UUID, queued: bool = True, **values: Any
+) -> None:
+    """Pending again with a fresh retry budget, and (``queued``) an outbox row to carry it;
+    without one it waits behind its key's head, which releases it."""
     now = utcnow()
     await conn.execute(
         update(deliveries)
@@ -60,19 +64,30 @@ async def _requeue(conn: AsyncConnection, delivery_id: UUID, **values: Any) -> N
             **values,
         )
     )
-    await conn.execute(
-        outbox.insert().values(
-            delivery_id=delivery_id, status=OutboxStatus.PENDING, available_at=now, created_at=now
+    if queued:
+        await conn.execute(
+            outbox.insert().values(
+                delivery_id=delivery_id,
+                status=OutboxStatus.PENDING,
+                available_at=now,
+                created_at=now,
+            )
         )
-    )
 
 
 async def replay(engine: AsyncEngine, delivery_id: UUID, actor: str, reason: str) -> dict[str, Any]:
-    """A parked (or discarded) delivery gets a fresh retry budget and is queued again."""
+    """A parked (or discarded) delivery gets a fresh retry budget and is queued again.
+
+    Ordered by key: a parked one is its key's head and goes again at once; a discarded
+    one takes the last place of its key, as if accepted now."""
     async with transaction(engine) as conn:
+        head = await ordering.lock_key_of(conn, delivery_id, utcnow())  # heads before deliveries
         row = await _locked(conn, delivery_id, "replayed", REPLAYABLE)
         after = {**_state(row), "status": DeliveryStatus.PENDING.value}
-        await _requeue(conn, delivery_id)
+        queued = True
+        if head is not None and head.head_id != delivery_id:
+            queued = await ordering.reenter(conn, head, delivery_id, utcnow())
+        await _requeue(conn, delivery_id, queued)
         await audit(conn, "replay", actor, reason, _state(row), after, delivery_id)
     return {"id": str(delivery_id), **after, "previous_status": row.status}
 
@@ -86,6 +101,7 @@ async def correct(
     bodies and the field-by-field difference.
     """
     async with transaction(engine) as conn:
+        await ordering.lock_key_of(conn, delivery_id, utcnow())  # heads before deliveries
         row = await _locked(conn, delivery_id, "corrected", CORRECTABLE)
         original = orjson.loads(row.sent_body) if row.sent_body else None
         changes = [d.describe() for d in compare(original, body)] if original is not None else []
@@ -107,9 +123,11 @@ async def correct(
 async def discard(
     engine: AsyncEngine, delivery_id: UUID, actor: str, reason: str
 ) -> dict[str, Any]:
-    """The operator decides this delivery will not happen; pending retries are dropped."""
+    """The operator decides this delivery will not happen; pending retries are dropped.
+    The head of an ordered key releases the next delivery of its key."""
     now = utcnow()
     async with transaction(engine) as conn:
+        head = await ordering.lock_key_of(conn, delivery_id, utcnow())  # heads before deliveries
         row = await _locked(conn, delivery_id, "discarded", DISCARDABLE)
         after = {**_state(row), "status": DeliveryStatus.DISCARDED.value}
         await conn.execute(
@@ -122,6 +140,8 @@ async def discard(
             .where(outbox.c.delivery_id == delivery_id, outbox.c.status == OutboxStatus.PENDING)
             .values(status=OutboxStatus.DROPPED)
         )
+        if head is not None:
+            await ordering.release(conn, [head], now)
         await audit(conn, "discard", actor, reason, _state(row), after, delivery_id)
     return {"id": str(delivery_id), **after}
 
@@ -189,4 +209,6 @@ class OperatorActions:
         return result
 
     async def discard(self, delivery_id: UUID, actor: str, reason: str) -> dict[str, Any]:
-        return await discard(self._engine, delivery_id, actor, reason)
+        result = await discard(self._engine, delivery_id, actor, reason)
+        self._on_queued()  # a discarded head of a business key released the next one
+        return result

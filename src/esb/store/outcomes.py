@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, func, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.status import AttemptOutcome, DeliveryStatus, OutboxStatus
+from esb.store import ordering
 from esb.store.engine import transaction, utcnow
 from esb.store.tables import attempts, deliveries, outbox
 
@@ -105,10 +106,19 @@ def _attempt_row(r: AttemptRecord) -> dict[str, Any]:
     }
 
 
-async def write_outcomes(engine: AsyncEngine, records: Sequence[AttemptRecord]) -> list[None]:
-    """Attempts, delivery state, retry timers and (embedded) claim closing: one commit."""
+async def write_outcomes(
+    engine: AsyncEngine,
+    records: Sequence[AttemptRecord],
+    on_released: Callable[[], None] | None = None,
+) -> list[None]:
+    """Attempts, delivery state, retry timers and (embedded) claim closing: one commit.
+    A delivered head of a business key queues the next one of its key in the same commit;
+    ``on_released`` is called after that commit (to wake this process's relay)."""
     now = utcnow()
+    delivered = [r.delivery_id for r in records if r.outcome == AttemptOutcome.DELIVERED]
     async with transaction(engine) as conn:
+        # a delivered head releases the next of its key: its head row is locked first
+        heads = await ordering.lock_heads(conn, delivered)
         await conn.execute(attempts.insert(), [_attempt_row(r) for r in records])
         for outcome, statement in _UPDATES.items():
             params = [
@@ -140,4 +150,7 @@ async def write_outcomes(engine: AsyncEngine, records: Sequence[AttemptRecord]) 
         claims = [{"b_id": r.outbox_id, "b_now": now} for r in records if r.outbox_id is not None]
         if claims:
             await conn.execute(_CLOSE_CLAIM, claims)
+        released = await ordering.release(conn, heads, now)
+    if released and on_released is not None:
+        on_released()
     return [None] * len(records)

@@ -13,6 +13,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.store.engine import transaction
+from esb.store.ordering import blockers, holding
 from esb.store.read_model import attempt_logs, delivery_view, message_view
 from esb.store.tables import deliveries, messages
 
@@ -35,7 +36,13 @@ async def get_message(engine: AsyncEngine, message_id: UUID) -> dict[str, Any] |
             )
         ).all()
         logs = await attempt_logs(conn, [d.id for d in drows])
-    views = [delivery_view(d, logs[d.id], bodies=True) for d in drows]
+        blocked, held = await blockers(conn, drows), await holding(conn, drows)
+    views = [
+        delivery_view(
+            d, logs[d.id], bodies=True, blocked_by=blocked.get(d.id), blocking=held.get(d.id, 0)
+        )
+        for d in drows
+    ]
     return message_view(row, views, body=True)
 
 
@@ -76,9 +83,11 @@ async def search_messages(
                 .order_by(deliveries.c.target)
             )
         ).all()
+        blocked, held = await blockers(conn, drows), await holding(conn, drows)
     by_message: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
     for d in drows:
-        by_message[d.message_id].append(delivery_view(d))
+        view = delivery_view(d, blocked_by=blocked.get(d.id), blocking=held.get(d.id, 0))
+        by_message[d.message_id].append(view)
     return [message_view(r, by_message[r.id]) for r in rows]
 
 

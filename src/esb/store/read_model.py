@@ -27,8 +27,8 @@ def message_status(statuses: Sequence[str]) -> str:
     for status in ("parked", "pending"):
         if status in statuses:
             return status
-    if statuses and all(s == "discarded" for s in statuses):
-        return "discarded"
+    if statuses and all(s in ("discarded", "superseded") for s in statuses):
+        return "superseded" if "superseded" in statuses else "discarded"
     return "delivered"
 
 
@@ -49,9 +49,19 @@ def _json(text: str | None) -> Any:
     return orjson.Fragment(text) if text else None
 
 
-def delivery_view(row: Row[Any], log: list[View] | None = None, *, bodies: bool = False) -> View:
+def delivery_view(
+    row: Row[Any],
+    log: list[View] | None = None,
+    *,
+    bodies: bool = False,
+    blocked_by: View | None = None,
+    blocking: int = 0,
+) -> View:
     """A delivery; with its ``attempt_log`` when ``log`` is given, and with what was sent
-    (and an operator's corrected body) when ``bodies``."""
+    (and an operator's corrected body) when ``bodies``. ``blocked_by``: the head of its
+    key it waits behind (``store.ordering.blockers``); ``blocking``: how many wait
+    behind it (``store.ordering.holding``); ``superseded_by``: the message that
+    replaced it."""
     out: View = {
         "id": str(row.id),
         "target": row.target,
@@ -62,6 +72,9 @@ def delivery_view(row: Row[Any], log: list[View] | None = None, *, bodies: bool 
         "created_at": row.created_at,
         "delivered_at": row.delivered_at,
         "end_to_end_ms": row.end_to_end_ms,
+        "blocked_by": blocked_by,
+        "blocking": blocking,
+        "superseded_by": None if row.superseded_by is None else str(row.superseded_by),
     }
     if log is not None:
         out["attempt_log"] = log

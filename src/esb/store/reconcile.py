@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.status import DeliveryStatus, OutboxStatus
 from esb.store.engine import transaction, utcnow
+from esb.store.ordering import restart_stalled, waiting_condition
 from esb.store.outbox import put_back
 from esb.store.tables import deliveries, outbox, reconcile_runs
 
@@ -31,6 +32,7 @@ class Findings:
     lost: int = 0  # pending deliveries with nothing queued for them: re-driven
     waiting_in_queue: int = 0  # like lost, but their queue still holds messages: left alone
     redriven: dict[str, int] = field(default_factory=dict)  # per "interface/target"
+    keys_restarted: int = 0  # ordering: keys whose head had ended with others waiting
 
     def as_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -56,7 +58,8 @@ async def _release_claims(conn: AsyncConnection, cutoff: datetime, found: Findin
 
 
 def _lost_query(cutoff: datetime) -> Any:
-    """Pending, untouched since the cutoff, nothing queued or sent for it since then."""
+    """Pending, untouched since the cutoff, nothing queued or sent for it since then; a
+    delivery waiting behind its key's head has nothing queued on purpose (not lost)."""
     d, o = deliveries.c, outbox.c
     queued = exists().where(
         o.delivery_id == d.id, o.status.in_([OutboxStatus.PENDING, OutboxStatus.CLAIMED])
@@ -64,7 +67,13 @@ def _lost_query(cutoff: datetime) -> Any:
     recent = exists().where(o.delivery_id == d.id, o.sent_at >= cutoff)
     return (
         select(d.id, d.interface, d.target)
-        .where(d.status == DeliveryStatus.PENDING, d.updated_at < cutoff, ~queued, ~recent)
+        .where(
+            d.status == DeliveryStatus.PENDING,
+            d.updated_at < cutoff,
+            ~queued,
+            ~recent,
+            ~waiting_condition(),
+        )
         .limit(BATCH)
         .with_for_update(of=deliveries, skip_locked=True)
     )
@@ -106,8 +115,13 @@ async def reconcile(
         await _unpublished(conn, cutoff, found)
         await _release_claims(conn, cutoff, found)
         await _redrive(conn, cutoff, depth, found)
+        found.keys_restarted = await restart_stalled(conn, utcnow())
         finished = utcnow()
-        actions = {"redriven": found.lost, "claims_released": found.claims_released}
+        actions = {
+            "redriven": found.lost,
+            "claims_released": found.claims_released,
+            "keys_restarted": found.keys_restarted,
+        }
         await conn.execute(
             reconcile_runs.insert().values(
                 started_at=started,

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.status import AttemptOutcome, DeliveryStatus
 from esb.store.engine import transaction
+from esb.store.ordering import blocked_counts, parked_blockers
 from esb.store.tables import attempts, deliveries
 
 Pair = tuple[str, str]
@@ -58,6 +59,11 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
+#: Parked heads listed in the report (those holding back the most first).
+BLOCKERS_LISTED = 1000
+BLOCKERS_PER_PAIR = 20
+
+
 @dataclass
 class PairStats:
     received: int = 0
@@ -73,6 +79,8 @@ class PairStats:
     attempt_latency: Latency = field(default_factory=Latency)
     end_to_end: Latency = field(default_factory=Latency)
     last_error: dict[str, Any] | None = None
+    blocked: int = 0  # pending behind the head of their key (ordering: key)
+    blocked_by_parked: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _quantiles(conn: AsyncConnection, column: Any) -> Sequence[Any]:
@@ -205,6 +213,12 @@ async def _backlog(
             d.created_at < now - timedelta(seconds=seconds),
         )
         stats[(i, t)].overdue = int(await conn.scalar(late) or 0)
+    for pair, n in (await blocked_counts(conn)).items():
+        stats[pair].blocked = n
+    for head in await parked_blockers(conn, limit=BLOCKERS_LISTED):
+        listed = stats[(head.pop("interface"), head.pop("target"))].blocked_by_parked
+        if len(listed) < BLOCKERS_PER_PAIR:
+            listed.append(head)
 
 
 async def collect(

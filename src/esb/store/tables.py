@@ -3,6 +3,7 @@
 messages ─< deliveries ─< attempts
                │
                ├─< outbox      rows the relay publishes (also the retry timer: available_at)
+               ├── ordering_heads  per interface/target/business key: the one delivery out
                └─< audit_log   operator actions (who, when, why, before/after)
 
 flow_state      per system called: rate timestamp, circuit breaker (flow control)
@@ -117,7 +118,11 @@ deliveries = Table(
     Column("end_to_end_ms", Float, doc="accepted -> delivered; kept for report percentiles"),
     Column("sent_body", Text, doc="the mapped body of the last attempt: what the target got"),
     Column("corrected_body", Text, doc="an operator's fix of the mapped body, sent instead"),
+    Column("order_key", String(200), doc="business key when its target orders by key"),
+    Column("order_seq", BigInteger, doc="its place in the key's acceptance order"),
+    Column("superseded_by", Uuid, doc="the message that replaced it while it waited"),
     Index(None, "interface", "target", "status"),
+    Index(None, "interface", "target", "order_key", "order_seq"),
     Index(None, "status", "updated_at"),
     Index(None, "created_at"),  # the report's window scans
     Index(None, "delivered_at"),
@@ -151,6 +156,22 @@ outbox = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
     Index(None, "status", "available_at"),
+)
+
+ordering_heads = Table(
+    "ordering_heads",
+    metadata,
+    Column("interface", String(100), primary_key=True),
+    Column("target", String(100), primary_key=True),
+    Column("business_key", String(200), primary_key=True),
+    Column(
+        "head_id",
+        Uuid,
+        index=True,
+        doc="the key's delivery that may go out (sent, retrying or parked); none: idle",
+    ),
+    Column("last_seq", BigInteger, nullable=False, doc="order_seq of the newest delivery"),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 audit_log = Table(

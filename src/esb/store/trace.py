@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.store.engine import transaction
+from esb.store.ordering import blockers, holding
 from esb.store.read_model import attempt_logs, delivery_view, message_view
 from esb.store.tables import audit_log, deliveries, messages
 
@@ -50,6 +51,7 @@ async def trace_rows(engine: AsyncEngine, key: str) -> list[dict[str, Any]]:
             )
         ).all()
         logs = await attempt_logs(conn, [d.id for d in dels])
+        blocked, held = await blockers(conn, dels), await holding(conn, dels)
         acts = (
             await conn.execute(
                 select(audit_log)
@@ -62,5 +64,8 @@ async def trace_rows(engine: AsyncEngine, key: str) -> list[dict[str, Any]]:
         actions[act.delivery_id].append(_action(act))
     by_message: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
     for d in dels:
-        by_message[d.message_id].append({**delivery_view(d, logs[d.id]), "actions": actions[d.id]})
+        view = delivery_view(
+            d, logs[d.id], blocked_by=blocked.get(d.id), blocking=held.get(d.id, 0)
+        )
+        by_message[d.message_id].append({**view, "actions": actions[d.id]})
     return [message_view(m, by_message[m.id]) for m in found]

@@ -7,8 +7,10 @@ then 200), so tests can count exactly what the target saw.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +37,9 @@ class Received:
 
 @dataclass
 class TargetServer:
-    """Scripted answers: ``script`` is consumed first, then ``default_status``."""
+    """Scripted answers: ``answer`` first (a status for this request, or None to go on;
+    it may be async, to hold a call until something else happened), then ``script`` is
+    consumed, then ``default_status``."""
 
     default_status: int = 200
     script: deque[int] = field(default_factory=deque)
@@ -43,6 +47,7 @@ class TargetServer:
     received: list[Received] = field(default_factory=list)
     in_flight: int = 0  # requests being answered now
     max_in_flight: int = 0  # the most ever answered at the same time
+    answer: Callable[[Received], int | Awaitable[int | None] | None] | None = None
     served: Served | None = None
     _port: int = 0
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -60,10 +65,14 @@ class TargetServer:
         try:
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
+            decided = self.answer(received) if self.answer is not None else None
+            status = await decided if inspect.isawaitable(decided) else decided
         finally:
             self.in_flight -= 1
-        received.status = self.script.popleft() if self.script else self.default_status
-        return JSONResponse({"status": received.status}, status_code=received.status)
+        if status is None:
+            status = self.script.popleft() if self.script else self.default_status
+        received.status = status
+        return JSONResponse({"status": status}, status_code=status)
 
     @property
     def url(self) -> str:
