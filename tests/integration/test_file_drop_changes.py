@@ -62,6 +62,7 @@ async def test_rows_appended_by_a_writer_that_kept_the_file_open_are_taken_in_on
 ) -> None:
     folder = tmp_path / "drop"
     first, later = shipment_rows(20, "FIRST"), shipment_rows(10, "LATER")
+    await eventually(folder.is_dir, what="the drop folder")  # made as the source starts
     with (folder / "day.csv").open("wb") as writer:  # in place, under its final name
         writer.write(lines(first, header=True))
         writer.flush()
@@ -89,6 +90,7 @@ async def test_a_file_rewritten_in_place_after_it_was_taken_goes_to_the_error_fo
 ) -> None:
     folder = tmp_path / "drop"
     first = shipment_rows(5, "FIRST")
+    await eventually(folder.is_dir, what="the drop folder")  # made as the source starts
     with (folder / "day.csv").open("w+b") as writer:
         writer.write(lines(first, header=True))
         writer.flush()
@@ -118,6 +120,7 @@ async def test_rows_appended_while_a_long_file_is_read_are_taken_in_once(
     config = INTERFACE.format(folder=folder, url=target.url, batch=batch)
     gut = await make_gateway(write_config(tmp_path / "cfg", config), config_watch=False)
     first, later = shipment_rows(1500, "LONG"), shipment_rows(50, "MORE")
+    await eventually(folder.is_dir, what="the drop folder")  # made as the source starts
     with (folder / "long.csv").open("wb") as writer:
         writer.write(lines(first, header=True))
         writer.flush()
