@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -29,8 +30,11 @@ async def test_replay_all_parked_says_what_each_was(
         parked.append(await gut.wait_status(accepted.json()["id"], "parked"))
     ids = [m["deliveries"][0]["id"] for m in parked]
 
-    result = esb("replay", "--all-parked", "--reason", "MES fixed", "--operator", "li",
-                 env=command_env(gut), cwd=tmp_path)  # fmt: skip
+    # in a thread: the embedded gateway shares this loop and must go on meanwhile
+    result = await asyncio.to_thread(
+        esb, "replay", "--all-parked", "--reason", "MES fixed", "--operator", "li",
+        env=command_env(gut), cwd=tmp_path,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert sorted(lines[:2]) == sorted(f"replayed {i} (was parked, now pending)" for i in ids)
@@ -40,7 +44,9 @@ async def test_replay_all_parked_says_what_each_was(
     audit = (await gut.message(parked[0]["id"]))["audit"]
     assert [(a["actor"], a["reason"]) for a in audit] == [("cli:li", "MES fixed")]
 
-    again = esb("replay", ids[0], "--reason", "twice", env=command_env(gut), cwd=tmp_path)
+    again = await asyncio.to_thread(
+        esb, "replay", ids[0], "--reason", "twice", env=command_env(gut), cwd=tmp_path
+    )
     assert again.returncode == 1
     assert "Traceback" not in again.stderr
     assert f"not replayed {ids[0]}: delivery {ids[0]} is delivered" in again.stderr
@@ -55,7 +61,9 @@ async def test_report_reads_the_gateway_it_is_pointed_at(
     await gut.wait_status(accepted.json()["id"], "delivered")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    result = esb("report", "--window", "1h", "--json", env=command_env(gut), cwd=elsewhere)
+    result = await asyncio.to_thread(
+        esb, "report", "--window", "1h", "--json", env=command_env(gut), cwd=elsewhere
+    )
     assert result.returncode == 0, result.stderr
     [row] = json.loads(result.stdout)["interfaces"]
     assert (row["interface"], row["target"], row["delivered"]) == ("sales-order", "mes", 1)

@@ -186,7 +186,7 @@ async def test_diff_of_an_unedited_mapping_ignores_operator_corrections(
 
     mapping = folder / "mappings" / "sales-order-to-mes.yaml"
     mapping.write_text(mapping.read_text().replace('"01": NORMAL', '"01": ROUTINE'))
-    edited = esb("mapping", "diff", "sales-order-to-mes", env=process_env)
+    edited = await asyncio.to_thread(esb, "mapping", "diff", "sales-order-to-mes", env=process_env)
     assert edited.returncode == 1, edited.stderr
     assert 'priority: expected "NORMAL", got "ROUTINE"' in edited.stdout  # against the mapping's
     assert "1 message(s) would be sent differently" in edited.stdout

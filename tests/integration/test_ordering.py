@@ -126,7 +126,7 @@ async def test_a_parked_update_holds_its_key_back_and_a_replay_releases_it(
     pair = (("interface", "status-update"), ("target", "mes"))
     assert metrics[("esb_blocked", pair)] == 1
     assert metrics[("esb_parked", pair)] == 1
-    table = esb("report", env=command_env(gut), cwd=tmp_path)
+    table = await asyncio.to_thread(esb, "report", env=command_env(gut), cwd=tmp_path)
     assert table.returncode == 0, table.stderr
     header, row, blocker = table.stdout.splitlines()[:3]
     assert header.split()[7] == "blkd"
