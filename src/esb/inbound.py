@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from esb.config.gateway import GatewayConfig
 from esb.connectors import ConnectorRegistry
 from esb.ingress import Ingress, check_idempotency_key
-from esb.sdk import HttpInbound, InboundSource, SourceContext, SystemClock
+from esb.sdk import HttpInbound, InboundSource, MessageOutcome, SourceContext, SystemClock
 from esb.sdk._state import DEFAULT_LEASE_S, process_owner
+from esb.store.source_outcomes import message_outcomes
 from esb.store.source_state import SourceStateStore
 
 log = structlog.get_logger(__name__)
@@ -45,7 +46,7 @@ class InboundRunner:
     ) -> None:
         self.registry = registry
         self.ingress = ingress
-        self.engine = engine  # for the sources' state; the sources never see it
+        self.engine = engine  # for the sources' state and outcomes; they never see it
         self.data_dir = data_dir
         self.lease_ttl = lease_ttl
         self.owner = process_owner()  # one holder name per process: a restart keeps its leases
@@ -62,6 +63,9 @@ class InboundRunner:
         def authenticate(key: str) -> str | None:
             return self.ingress.config().authenticate(key)  # follows reloads
 
+        async def outcomes(keys: Sequence[str]) -> dict[str, MessageOutcome]:
+            return await message_outcomes(self.engine, spec.source, spec.message_type, keys)
+
         state = SourceStateStore(
             self.engine, interface, kind, owner=self.owner, lease_ttl=self.lease_ttl
         )
@@ -77,6 +81,7 @@ class InboundRunner:
             state=state,
             clock=self.clock,
             log=log.bind(interface=interface, source=kind),
+            outcomes=outcomes,
         )
 
     def start(self, config: GatewayConfig) -> None:

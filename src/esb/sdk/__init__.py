@@ -18,7 +18,9 @@ idempotency_key=...)`` (an ``Accept``, answering ``Accepted``), ``authenticate(k
 ``IdempotencyCheck``), its durable ``state`` (a ``StateStore``: key -> JSON value, with
 a lease so one process at a time runs the source, ``state.run_exclusive(work)``;
 ``MemoryStateStore`` stands in for the database in tests), a ``clock`` (a ``Clock``;
-``SystemClock``) and a ``log``.
+``SystemClock``), a ``log`` and ``outcomes(idempotency_keys)`` (an ``OutcomeLookup``:
+what became of the messages it accepted, each a ``MessageOutcome``: waiting, delivered,
+parked or discarded, with the reason).
 
 Config types: ``StrictModel`` (unknown keys refused), ``Duration`` and
 ``parse_duration``, ``Timeouts``, ``RetryPolicy``, ``Auth`` (``BasicAuth``,
@@ -29,7 +31,8 @@ Config types: ``StrictModel`` (unknown keys refused), ``Duration`` and
 (:mod:`esb.sdk.xml`: ``xml.parse``, ``xml.check_shape``, ``xml.to_data``), bounded body
 reading (``read_body``), JSON (``dumps``, ``loads``, ``json_default``), text bounded for
 messages (``shorten``, ``more``, ``MAX_SHOWN``, ``MAX_LISTED``), the nesting a document
-may have (``MAX_DEPTH``) and README option tables (``options_table``).
+may have (``MAX_DEPTH``), README option tables (``options_table``) and database URLs
+written plainly (``async_database_url``: ``mysql://`` -> ``mysql+asyncmy://``).
 """
 
 from esb.config.types import (
@@ -48,6 +51,7 @@ from esb.limits import MAX_DEPTH
 from esb.sdk import xml
 from esb.sdk._body import read_body
 from esb.sdk._clock import Clock, SystemClock
+from esb.sdk._databases import async_database_url
 from esb.sdk._errors import (
     ConfigError,
     EsbError,
@@ -73,6 +77,8 @@ from esb.sdk._plugins import (
     InboundConfig,
     InboundSource,
     KeyCheck,
+    MessageOutcome,
+    OutcomeLookup,
     SourceContext,
 )
 from esb.sdk._state import MemoryStateStore, StateStore
@@ -105,6 +111,8 @@ __all__ = [
     "InboundSource",
     "KeyCheck",
     "MemoryStateStore",
+    "MessageOutcome",
+    "OutcomeLookup",
     "Outcome",
     "Park",
     "PayloadTooLarge",
@@ -119,6 +127,7 @@ __all__ = [
     "Timeouts",
     "Unauthenticated",
     "ValidationFailed",
+    "async_database_url",
     "auth_headers",
     "dumps",
     "json_default",

@@ -10,10 +10,10 @@ name in an entry-point group (``esb.connectors``, ``esb.inbound``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 from uuid import UUID
 
 import structlog
@@ -38,6 +38,8 @@ __all__ = [
     "InboundConfig",
     "InboundSource",
     "KeyCheck",
+    "MessageOutcome",
+    "OutcomeLookup",
     "SourceContext",
 ]
 
@@ -98,14 +100,41 @@ KeyCheck = Callable[[str], "str | None"]
 IdempotencyCheck = Callable[["str | None"], "str | None"]
 
 
+#: What became of an accepted message, as its source may ask: ``waiting`` (a target
+#: still has to get it), ``delivered`` (every target has it, or it went to none),
+#: ``parked`` (a delivery failed for good and waits for an operator), ``discarded`` (an
+#: operator gave a delivery up, or a later document for its key replaced it).
+MessageState = Literal["waiting", "delivered", "parked", "discarded"]
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    """One accepted message's state across all its targets, with the reason when it is
+    parked or discarded (the delivery's last error, e.g. the unknown cross-reference code)."""
+
+    state: MessageState
+    reason: str | None = None
+
+
+#: ``outcomes(idempotency_keys) -> {key: MessageOutcome}``: what became of the messages
+#: this source accepted under those keys (as given to ``accept``); a key the gateway does
+#: not know is left out. Batched indexed lookups: ask for hundreds of keys at once.
+OutcomeLookup = Callable[[Sequence[str]], Awaitable[dict[str, MessageOutcome]]]
+
+
 def _no_keys(key: str) -> str | None:
     return None
+
+
+async def _no_outcomes(keys: Sequence[str]) -> dict[str, MessageOutcome]:
+    return {}
 
 
 @dataclass(frozen=True)
 class SourceContext:
     """All an inbound source may use of the gateway: its interface, folders, the way in
-    (``accept``), caller checks, its own durable ``state``, a ``clock`` and a ``log``."""
+    (``accept``), caller checks, its own durable ``state``, a ``clock``, a ``log``, and
+    ``outcomes``: what became of the messages it accepted (a staging table writes it back)."""
 
     interface: str
     source_system: str
@@ -118,6 +147,7 @@ class SourceContext:
     state: StateStore = field(default_factory=MemoryStateStore)
     clock: Clock = field(default_factory=SystemClock)
     log: Any = field(default_factory=lambda: structlog.get_logger("esb.inbound"))
+    outcomes: OutcomeLookup = _no_outcomes
 
 
 @runtime_checkable

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from esb.ingress import check_idempotency_key
 from esb.sdk import (
     FieldProblem,
     MemoryStateStore,
+    MessageOutcome,
     SourceContext,
     StoreUnavailable,
     ValidationFailed,
@@ -67,6 +69,8 @@ class StandInGateway:
     keys: dict[str, str] = field(default_factory=dict)
     """Callers' keys -> their system, for ``context.authenticate``."""
     state: MemoryStateStore = field(default_factory=MemoryStateStore)
+    fates: dict[str, MessageOutcome] = field(default_factory=dict)
+    """What ``outcomes`` tells of a key; an accepted key not named here is delivered."""
 
     async def accept(
         self, body: Any, text: str | None = None, idempotency_key: str | None = None
@@ -103,6 +107,15 @@ class StandInGateway:
     def authenticate(self, key: str) -> str | None:
         return self.keys.get(key)
 
+    async def outcomes(self, keys: Sequence[str]) -> dict[str, MessageOutcome]:
+        """``context.outcomes``: the fate set in ``fates``, else delivered for every key
+        taken in (the stand-in delivers at once); unknown keys are left out."""
+        return {
+            key: self.fates.get(key, MessageOutcome("delivered"))
+            for key in keys
+            if key in self._ids or key in self.fates
+        }
+
     def context(
         self, interface: str, source_system: str, message_type: str, config_dir: Path
     ) -> SourceContext:
@@ -116,4 +129,5 @@ class StandInGateway:
             check_idempotency_key=check_idempotency_key,
             authenticate=self.authenticate,
             state=self.state,
+            outcomes=self.outcomes,
         )
