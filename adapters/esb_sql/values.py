@@ -1,0 +1,109 @@
+"""A database row as a JSON document: exact numbers, times with their offset, nothing guessed.
+
+DECIMAL columns become JSON numbers without a float's rounding surprise: whole values are
+integers, others a float only when that float reads back as the very same decimal (up to
+15 significant digits, e.g. DECIMAL(12,3)); a longer one is refused, naming the column,
+rather than silently rounded. ``DATETIME``/``TIMESTAMP`` values without a zone are read
+in the interface's zone and written as ISO 8601 with the offset (``+08:00``).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["MAX_INT", "MIN_INT", "RowRefused", "document", "json_value"]
+
+MAX_INT = 2**63 - 1
+MIN_INT = -(2**63)
+
+
+@dataclass(frozen=True)
+class RowRefused(Exception):
+    """A column whose value no JSON document can hold exactly (the row is flagged failed)."""
+
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.column}: {self.reason}"
+
+
+def _decimal(value: Decimal) -> int | float:
+    if not value.is_finite():
+        raise ValueError(f"{value} is not a number JSON can hold")
+    if value == value.to_integral_value():
+        whole = int(value)
+        if MIN_INT <= whole <= MAX_INT:
+            return whole
+        raise ValueError(f"{value} is beyond a 64-bit integer")
+    approximate = float(value)
+    if Decimal(repr(approximate)) != value:
+        raise ValueError(
+            f"{value} has more digits than a JSON number keeps exactly; cast it to text "
+            "in the query to receive it as a string"
+        )
+    return approximate
+
+
+def _duration(value: timedelta) -> str:
+    """A MySQL ``TIME`` (the driver gives a timedelta) as ``HH:MM:SS``, negative allowed."""
+    total = int(value.total_seconds())
+    sign, total = ("-", -total) if total < 0 else ("", total)
+    hours, rest = divmod(total, 3600)
+    return f"{sign}{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def json_value(value: Any, zone: tzinfo) -> Any:
+    """``value`` as JSON holds it; ValueError (saying why) for what it cannot hold exactly."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        if MIN_INT <= value <= MAX_INT:
+            return value
+        raise ValueError(f"{value} is beyond a 64-bit integer")
+    if isinstance(value, Decimal):
+        return _decimal(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a number JSON can hold")
+        return value
+    if isinstance(value, datetime):
+        local = value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
+        return local.isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return _duration(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("binary data that is not UTF-8 text; leave it out") from None
+    if isinstance(value, list | tuple):
+        return [json_value(item, zone) for item in value]
+    if isinstance(value, dict):
+        return {str(k): json_value(v, zone) for k, v in value.items()}
+    raise ValueError(f"a {type(value).__name__} value, which JSON cannot hold")
+
+
+def document(row: Mapping[str, Any], zone: tzinfo, leave_out: Iterable[str] = ()) -> dict[str, Any]:
+    """The row as a document keyed by column name, without the write-back columns (they
+    change as the gateway works, and a row read again must be the same document)."""
+    skipped = {name.lower() for name in leave_out}
+    made: dict[str, Any] = {}
+    for column, value in row.items():
+        if column.lower() in skipped:
+            continue
+        try:
+            made[column] = json_value(value, zone)
+        except ValueError as exc:
+            raise RowRefused(column, str(exc)) from None
+    return made
