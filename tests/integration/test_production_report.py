@@ -1,0 +1,135 @@
+"""The scenario's ``production-report`` vectors end to end: the MES staging table on MariaDB
+and on PostgreSQL, the gateway in both modes, the demo configuration as shipped.
+
+The ERP stand-in must get exactly ``expected/erp_production_receipt_{1,2}.json``; the
+table must end as ``expected/mes_completion_after.csv`` (row 3 parked: its material is
+unknown to the cross-reference; row 4 refused at the door: ``qty_good`` is negative);
+an operator who adds the material and replays row 3's delivery moves it to 2; a row
+inserted while the gateway runs is picked up.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from esb.settings import demo_config_dir
+from tests.support.drops import eventually
+from tests.support.gateway import GatewayUnderTest
+from tests.support.mes_db import MesDatabase
+from tests.support.target import TargetServer
+
+VECTORS = Path(__file__).resolve().parents[1] / "data" / "scenario"
+RECEIPTS = "/api/production-receipts"
+
+
+def vector(name: str) -> Any:
+    return json.loads((VECTORS / name).read_text(encoding="utf-8"))
+
+
+def expected_after() -> list[dict[str, str]]:
+    with (VECTORS / "expected" / "mes_completion_after.csv").open(encoding="utf-8-sig") as f:
+        return list(csv.DictReader(f))
+
+
+async def flags(db: MesDatabase) -> dict[int, int]:
+    return {int(r["id"]): int(r["sync_flag"]) for r in await db.rows()}
+
+
+async def start_demo(make_gateway: Any, db: MesDatabase, target: TargetServer) -> GatewayUnderTest:
+    env = {"MES_DB_URL": db.url, "ERP_URL": target.url, "MES_POLL_INTERVAL": "200ms"}
+    return await make_gateway(demo_config_dir(), env=env, config_watch=False)
+
+
+async def test_vectors_end_to_end_then_replay_and_a_new_row(
+    mes_db: MesDatabase, make_gateway: Any, target: TargetServer, mode: str
+) -> None:
+    gateway = await start_demo(make_gateway, mes_db, target)
+
+    async def settled() -> bool:
+        return sorted((await flags(mes_db)).values()) == [2, 2, 9, 9]
+
+    await eventually(settled, timeout=30, what="rows 1-4 settled")
+    bodies = sorted(target.bodies(RECEIPTS), key=lambda b: b["MesRowId"])
+    assert bodies == [vector(f"expected/erp_production_receipt_{n}.json") for n in (1, 2)]
+
+    rows = {int(r["id"]): r for r in await mes_db.rows()}
+    for want in expected_after():
+        row = rows[int(want["id"])]
+        assert row["sync_flag"] == int(want["sync_flag"]), row
+        assert isinstance(row["sync_time"], datetime), row
+        names = want["sync_msg_names"].split()
+        if names:
+            assert all(name in row["sync_msg"] for name in names), row["sync_msg"]
+        else:
+            assert row["sync_msg"] is None, row
+    print(f"\nsync_msg row 3: {rows[3]['sync_msg']!r}; row 4: {rows[4]['sync_msg']!r}")
+
+    # The operator adds the material to the cross-reference and replays row 3's delivery.
+    put = await gateway.admin(
+        "PUT",
+        "/v1/xref/material/erp/MAT-9999",
+        json={"codes": {"mes": "100-9999"}, "reason": "new material from the MES"},
+    )
+    assert put.status_code == 200, put.text
+    found = await gateway.admin("GET", "/v1/messages", params={"key": "WO-20261124-0003"})
+    [message] = found.json()["messages"]
+    [delivery] = (await gateway.message(message["id"]))["deliveries"]
+    assert delivery["status"] == "parked"
+    replayed = await gateway.admin(
+        "POST", f"/v1/deliveries/{delivery['id']}/replay", json={"reason": "material added"}
+    )
+    assert replayed.status_code == 200, replayed.text
+
+    async def row_3_delivered() -> bool:
+        return (await flags(mes_db))[3] == 2
+
+    await eventually(row_3_delivered, timeout=30, what="row 3 replayed to flag 2")
+    assert (await mes_db.rows("id = 3"))[0]["sync_msg"] is None
+    third = [b for b in target.bodies(RECEIPTS) if b["MesRowId"] == 3]
+    assert third == [
+        {
+            **vector("expected/erp_production_receipt_1.json"),
+            "WorkOrderNo": "WO-20261124-0003",
+            "MaterialCode": "MAT-9999",
+            "GoodQty": 10,
+            "FinishedAt": "2026-11-25T17:20:00+08:00",
+            "ReportedBy": "王强",
+            "MesRowId": 3,
+        }
+    ]
+
+    # A row the MES inserts while the gateway runs is picked up within the interval.
+    await mes_db.insert(
+        [
+            {
+                "work_order": "WO-20261124-0005",
+                "material_code": "100-4003",
+                "qty_good": 7.25,
+                "qty_scrap": 0,
+                "line_code": "L2",
+                "finished_at": datetime(2026, 11, 26, 8, 5),
+                "operator_name": "孙丽",
+            }
+        ]
+    )
+
+    async def row_5_delivered() -> bool:
+        return (await flags(mes_db)).get(5) == 2
+
+    await eventually(row_5_delivered, timeout=30, what="a new row delivered")
+    [fifth] = [b for b in target.bodies(RECEIPTS) if b["MesRowId"] == 5]
+    assert fifth == {
+        "WorkOrderNo": "WO-20261124-0005",
+        "MaterialCode": "MAT-3003",
+        "GoodQty": 7.25,
+        "ScrapQty": 0,
+        "Line": "L2",
+        "FinishedAt": "2026-11-26T08:05:00+08:00",
+        "ReportedBy": "孙丽",
+        "MesRowId": 5,
+    }
+    assert (await flags(mes_db))[4] == 9  # a refused row stays refused
