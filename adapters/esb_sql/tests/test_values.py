@@ -1,0 +1,83 @@
+"""Rows as documents: exact numbers, times with the factory's offset, refusals naming columns."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from esb_sql.values import RowRefused, document, json_value
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (Decimal("120.000"), 120),
+        (Decimal("0.000"), 0),
+        (Decimal("-5.000"), -5),
+        (Decimal("2.500"), 2.5),
+        (Decimal("0.100"), 0.1),
+        (Decimal("123456789.123"), 123456789.123),
+        (Decimal("9223372036854775807"), 2**63 - 1),
+    ],
+)
+def test_decimals_become_the_same_json_number(value: Decimal, expected: object) -> None:
+    made = json_value(value, SHANGHAI)
+    assert made == expected
+    assert type(made) is type(expected)
+    assert Decimal(orjson.dumps(made).decode()) == value  # written exactly as stored
+
+
+@given(st.decimals(min_value=-(10**9), max_value=10**9, places=3, allow_nan=False))
+def test_every_decimal_12_3_round_trips_exactly(value: Decimal) -> None:
+    assert Decimal(orjson.dumps(json_value(value, SHANGHAI)).decode()) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [Decimal("0.12345678901234567890"), Decimal("92233720368547758070"), Decimal("NaN"), 2**64],
+)
+def test_a_number_json_cannot_hold_exactly_is_refused(value: object) -> None:
+    with pytest.raises(ValueError, match=r"JSON|64-bit"):
+        json_value(value, SHANGHAI)
+
+
+def test_times_without_a_zone_are_read_in_the_factory_zone() -> None:
+    assert json_value(datetime(2026, 11, 25, 14, 30), SHANGHAI) == "2026-11-25T14:30:00+08:00"
+    aware = datetime(2026, 11, 25, 6, 30, tzinfo=UTC)
+    assert json_value(aware, SHANGHAI) == "2026-11-25T14:30:00+08:00"
+    assert json_value(date(2026, 11, 25), SHANGHAI) == "2026-11-25"
+    assert json_value(time(14, 30), SHANGHAI) == "14:30:00"
+    assert json_value(timedelta(hours=26, minutes=5), SHANGHAI) == "26:05:00"  # MySQL TIME
+    assert json_value(timedelta(minutes=-90), SHANGHAI) == "-01:30:00"
+
+
+def test_other_values() -> None:
+    key = uuid.uuid4()
+    assert json_value(key, SHANGHAI) == str(key)
+    assert json_value(b"L1", SHANGHAI) == "L1"
+    assert json_value("张伟", SHANGHAI) == "张伟"
+    assert json_value(None, SHANGHAI) is None
+    assert json_value(True, SHANGHAI) is True
+    with pytest.raises(ValueError, match="binary"):
+        json_value(b"\xff\xfe", SHANGHAI)
+    with pytest.raises(ValueError, match="JSON"):
+        json_value(float("inf"), SHANGHAI)
+    with pytest.raises(ValueError, match="set"):
+        json_value({1, 2}, SHANGHAI)
+
+
+def test_a_document_leaves_the_write_back_columns_out_and_names_a_bad_column() -> None:
+    row = {"id": 1, "qty_good": Decimal("2.500"), "SYNC_FLAG": 0, "sync_msg": None}
+    assert document(row, SHANGHAI, {"sync_flag", "sync_msg"}) == {"id": 1, "qty_good": 2.5}
+    with pytest.raises(RowRefused) as refused:
+        document({"id": 1, "weight": Decimal("0.12345678901234567890")}, SHANGHAI)
+    assert str(refused.value).startswith("weight: ")
