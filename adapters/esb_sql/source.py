@@ -20,6 +20,7 @@ Each run (on the interface's schedule, in one gateway process at a time) does th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -128,16 +129,28 @@ class SqlPollSource:
     # intake ----------------------------------------------------------------------------
 
     async def intake(self) -> int:
+        """New rows, page by page in key order; the next page is read while the gateway
+        takes the current one in (the two databases work at the same time)."""
         after = None if self.write_back else await self.context.state.get(WATERMARK)
         taken = 0
-        while True:
-            rows = await self._select(self.sql.new_rows(after, self.config.batch))
-            if not rows:
-                return taken
-            taken += await self._take(rows)
-            after = rows[-1][self.config.key]
-            if len(rows) < self.config.batch:
-                return taken
+        page = asyncio.ensure_future(self._select(self.sql.new_rows(after, self.config.batch)))
+        try:
+            while True:
+                rows = await page
+                if not rows:
+                    return taken
+                full = len(rows) >= self.config.batch
+                if full:
+                    following = self.sql.new_rows(rows[-1][self.config.key], self.config.batch)
+                    page = asyncio.ensure_future(self._select(following))
+                taken += await self._take(rows)
+                if not full:
+                    return taken
+        finally:
+            if not page.done():
+                page.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await page
 
     async def _take(self, rows: list[dict[str, Any]]) -> int:
         """Accept one batch together (the gateway commits them as a group), then write back
