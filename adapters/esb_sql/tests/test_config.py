@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy.dialects import mssql, mysql, oracle, postgresql
+from sqlalchemy import Dialect, make_url
 
 from esb.sdk import ValidationFailed
 from esb_sql.config import SqlPollConfig
@@ -52,21 +52,25 @@ def test_the_url_never_shows() -> None:
     assert "s3cret" not in config.model_dump_json()
 
 
-def sql(statement: Any, dialect: Any) -> str:
+def dialect(name: str) -> Dialect:
+    return make_url(f"{name}://").get_dialect()()
+
+
+def sql(statement: Any, dialect: Dialect) -> str:
     return " ".join(str(statement.compile(dialect=dialect)).split())
 
 
 def test_new_rows_in_key_order_with_each_dialects_limit() -> None:
     statements = Statements(SqlPollConfig(**BASE))
     select = statements.new_rows(41, 500)
-    assert sql(select, mysql.dialect()) == (
+    assert sql(select, dialect("mysql")) == (
         "SELECT * FROM mes_completion WHERE (sync_flag = 0) AND mes_completion.id > %s "
         "ORDER BY mes_completion.id LIMIT %s"
     )
-    assert "::BIGINT" in sql(select, postgresql.dialect())  # keys beyond 2**31
-    assert "TOP" in sql(select, mssql.dialect())
-    assert "FETCH FIRST" in sql(select, oracle.dialect())
-    first = sql(statements.new_rows(None, 10), mysql.dialect())
+    assert "::BIGINT" in sql(select, dialect("postgresql"))  # keys beyond 2**31
+    assert "TOP" in sql(select, dialect("mssql"))
+    assert "FETCH FIRST" in sql(select, dialect("oracle"))
+    first = sql(statements.new_rows(None, 10), dialect("mysql"))
     assert "id >" not in first
 
 
@@ -74,7 +78,7 @@ def test_a_query_is_wrapped_and_its_colons_stay_text() -> None:
     config = SqlPollConfig(
         **BASE, query="SELECT * FROM mes_completion WHERE finished_at > '2026-01-01 08:00:00'"
     )
-    compiled = sql(Statements(config).new_rows(7, 100), postgresql.dialect())
+    compiled = sql(Statements(config).new_rows(7, 100), dialect("postgresql"))
     assert compiled.startswith(
         "SELECT * FROM (SELECT * FROM mes_completion WHERE finished_at > '2026-01-01 08:00:00')"
         " AS q WHERE q.id > "
@@ -84,19 +88,19 @@ def test_a_query_is_wrapped_and_its_colons_stay_text() -> None:
 
 def test_write_back_statements() -> None:
     statements = Statements(SqlPollConfig(**{**BASE, "table": "mes.mes_completion"}))
-    update = sql(statements.set_flag([1, 2], 2, datetime(2026, 1, 1), expected=1), mysql.dialect())
+    update = sql(statements.set_flag([1, 2], 2, datetime(2026, 1, 1), expected=1), dialect("mysql"))
     assert update.startswith(
         "UPDATE mes.mes_completion SET sync_flag=%s, sync_msg=%s, sync_time=%s "
         "WHERE mes.mes_completion.id IN ("
     )
     assert update.endswith("AND mes.mes_completion.sync_flag = %s")
-    failed = sql(statements.set_failed(), mysql.dialect())
+    failed = sql(statements.set_failed(), dialect("mysql"))
     assert failed == (
         "UPDATE mes.mes_completion SET sync_flag=%s, sync_msg=%s, sync_time=%s "
         "WHERE mes.mes_completion.id = %s"
     )
     bare = Statements(SqlPollConfig(**BASE, write_back={"message": None, "time": None}))
-    assert sql(bare.set_failed(), mysql.dialect()).startswith(
+    assert sql(bare.set_failed(), dialect("mysql")).startswith(
         "UPDATE mes_completion SET sync_flag=%s WHERE"
     )
 
