@@ -18,6 +18,7 @@ DOCUMENTED = {
     # plugin protocols and bases
     "Connector", "ConnectorConfig", "ConnectorContext", "InboundSource", "InboundConfig",
     "SourceContext", "HttpInbound", "Accept", "Accepted", "KeyCheck", "IdempotencyCheck",
+    "MessageOutcome", "OutcomeLookup",
     # config types
     "StrictModel", "Duration", "parse_duration", "Timeouts", "RetryPolicy",
     "Auth", "BasicAuth", "BearerAuth", "HeaderAuth", "auth_headers",
