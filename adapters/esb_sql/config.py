@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -111,6 +112,18 @@ class SqlPollConfig(InboundConfig):
     @classmethod
     def _url(cls, value: SecretStr) -> SecretStr:
         async_database_url(value.get_secret_value())  # an unknown scheme is refused here
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"unknown time zone {value!r}: use an IANA name such as Asia/Shanghai"
+                ) from None
         return value
 
     @field_validator("table")

@@ -39,6 +39,7 @@ def test_defaults_read_new_rows_by_the_flag() -> None:
         ({"url": "ftp://host/x"}, "unknown database"),
         ({"interval": "every now and then"}, "not a schedule"),
         ({"batch": 0}, "greater than or equal to 1"),
+        ({"time_zone": "Mars/Olympus"}, "unknown time zone"),
     ],
 )
 def test_wrong_options_are_refused_saying_why(options: dict[str, Any], says: str) -> None:
