@@ -44,8 +44,6 @@ SERVERS = {
 }
 SCHEMA = ROOT / "src" / "esb" / "demo_factory" / "schemas" / "production_report.schema.json"
 BATCH = 500
-#: ``STAGING_PROFILE=file.prof`` runs the gateway under cProfile (to see where time goes)
-PROFILE = ["-m", "cProfile", "-o", os.environ["STAGING_PROFILE"]] if os.environ.get("STAGING_PROFILE") else []
 FILL = {
     "mariadb": "INSERT INTO mes_completion (work_order, material_code, qty_good, qty_scrap, "
     "line_code, finished_at, operator_name) SELECT CONCAT('WO-B', LPAD(seq, 9, '0')), "
@@ -217,7 +215,7 @@ def gateway(kind: str, url: str, rows: int, work: Path) -> dict[str, Any]:
     log = work / "gateway.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, *PROFILE, "-m", "esb", "serve", "--no-relay", "--no-worker"],
+            [sys.executable, "-m", "esb", "serve", "--no-relay", "--no-worker"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
