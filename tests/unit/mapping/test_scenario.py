@@ -44,8 +44,9 @@ def shipment_rows(name: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
-def test_the_demo_folder_has_exactly_the_four_mappings(mappings: MappingSet) -> None:
+def test_the_demo_folder_has_exactly_its_mappings(mappings: MappingSet) -> None:
     assert mappings.names() == [
+        "production-report-to-erp",
         "sales-order-to-mes",
         "sales-order-to-wms",
         "shipment-to-erp",
@@ -187,3 +188,46 @@ def test_bad_shipment_rows_are_refused_naming_the_field() -> None:
     [problem] = validator.validate(bad_time)
     assert problem.field == "ship_date"
     assert "not-a-time" in problem.message
+
+
+#: Rows 1-4 of inputs/mes_completion.*.sql as the sql-poll source makes them documents
+#: (DECIMAL as JSON numbers, finished_at read in Asia/Shanghai, sync columns left out).
+COMPLETIONS = [
+    {"id": 1, "work_order": "WO-20261124-0001", "material_code": "100-2001", "qty_good": 120,
+     "qty_scrap": 0, "line_code": "L1", "finished_at": "2026-11-25T14:30:00+08:00",
+     "operator_name": "张伟"},
+    {"id": 2, "work_order": "WO-20261124-0002", "material_code": "100-3002", "qty_good": 2.5,
+     "qty_scrap": 0.1, "line_code": "L2", "finished_at": "2026-11-25T16:05:00+08:00",
+     "operator_name": "李娜"},
+    {"id": 3, "work_order": "WO-20261124-0003", "material_code": "100-9999", "qty_good": 10,
+     "qty_scrap": 0, "line_code": "L1", "finished_at": "2026-11-25T17:20:00+08:00",
+     "operator_name": "王强"},
+    {"id": 4, "work_order": "WO-20261124-0004", "material_code": "100-2001", "qty_good": -5,
+     "qty_scrap": 0, "line_code": "L3", "finished_at": "2026-11-25T18:00:00+08:00",
+     "operator_name": "赵敏"},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("row", [1, 2])
+def test_a_completion_gives_the_exact_erp_production_receipt(
+    mappings: MappingSet, ctx: MappingContext, row: int
+) -> None:
+    expected = read_json(EXPECTED / f"erp_production_receipt_{row}.json")
+    to_erp = mappings.get("production-report-to-erp")
+    result = run_mapping_test(to_erp, COMPLETIONS[row - 1], expected, ctx)
+    assert result.ok, result.diff_text()
+    assert to_erp(COMPLETIONS[row - 1], ctx) == expected  # numbers as numbers, not text
+
+
+def test_an_unknown_material_parks_naming_the_domain_and_the_code(
+    mappings: MappingSet, ctx: MappingContext
+) -> None:
+    with pytest.raises(XrefMissing) as caught:
+        mappings.get("production-report-to-erp")(COMPLETIONS[2], ctx)
+    assert (caught.value.domain, caught.value.code) == ("material", "100-9999")
+
+
+def test_the_completion_schema_refuses_a_negative_good_quantity_by_name() -> None:
+    validator = schema("production_report")
+    assert [validator.validate(row) for row in COMPLETIONS[:3]] == [[], [], []]
+    assert [p.field for p in validator.validate(COMPLETIONS[3])] == ["qty_good"]
