@@ -5,8 +5,9 @@ process, embedded or production) polls them in batches of 40 and is killed sever
 times while rows go in; each kill is noted with how many messages the store held and
 how many rows were flagged at that moment: a kill that finds more messages than flagged
 rows hit between accepting and writing back (a trigger makes each write-back take
-0.2 s, as on a busy MES database, so most kills land there); the gateway is killed again (up to ten
-times, each further into the table) until one kill has hit there. After the last
+0.2 s, as on a busy MES database, so most kills land there). It is killed at least three
+times, each further into the table, and again (up to ten) until a kill has hit there.
+After the last
 restart every row must end with flag 2, the store must hold exactly one message per
 row, and the target must have every row, a row sent twice only ever under the same
 Idempotency-Key (at-least-once delivery: a kill loses the outcome of calls in flight).
