@@ -54,6 +54,11 @@ def refusal(error: BaseException) -> str | None:
     """Why the gateway refused a row (the fields named), or None when the failure is not
     the row's (the store away: the row is read again later)."""
     if isinstance(error, ValidationFailed):
+        if error.code == "idempotency_key_reused":  # the same row key, another content
+            return (
+                "the row changed after the gateway had accepted it (the same key with other "
+                "values); a corrected report needs a new row"
+            )
         return "; ".join(f"{p.field or '(row)'}: {p.message}" for p in error.problems)
     status = getattr(error, "http_status", 500)
     if isinstance(error, EsbError) and isinstance(status, int) and 400 <= status < 500:

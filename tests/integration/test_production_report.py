@@ -133,3 +133,14 @@ async def test_vectors_end_to_end_then_replay_and_a_new_row(
         "MesRowId": 5,
     }
     assert (await flags(mes_db))[4] == 9  # a refused row stays refused
+
+    # The MES changes a row already delivered and asks for it again: refused, saying why.
+    await mes_db.execute("UPDATE mes_completion SET qty_good = 121, sync_flag = 0 WHERE id = 1")
+
+    async def row_1_refused() -> bool:
+        return (await flags(mes_db))[1] == 9
+
+    await eventually(row_1_refused, timeout=30, what="a changed row refused")
+    [changed] = await mes_db.rows("id = 1")
+    assert "changed after the gateway had accepted it" in changed["sync_msg"]
+    assert len([b for b in target.bodies(RECEIPTS) if b["MesRowId"] == 1]) == 1

@@ -111,5 +111,10 @@ def test_a_refusal_names_the_fields_and_the_store_away_is_not_one() -> None:
 
     problem = ValidationFailed([FieldProblem("qty_good", "-5 is less than the minimum of 0")])
     assert refusal(problem) == "qty_good: -5 is less than the minimum of 0"
+    reused = ValidationFailed(
+        [FieldProblem("Idempotency-Key", "already used for a different body")],
+        code="idempotency_key_reused",
+    )
+    assert "the row changed after the gateway had accepted it" in (refusal(reused) or "")
     assert refusal(StoreUnavailable("down")) is None
     assert refusal(RuntimeError("bug")) is None
