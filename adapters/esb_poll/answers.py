@@ -43,8 +43,7 @@ def items_of(answer: Any, path: str | None, page: str) -> list[dict[str, Any]]:
     for number, item in enumerate(found):
         if not isinstance(item, dict):
             raise BadAnswer(
-                f"{page}: item {number} of {where} should be an object, "
-                f"found {type(item).__name__}"
+                f"{page}: item {number} of {where} should be an object, found {type(item).__name__}"
             )
     return found
 
@@ -56,8 +55,7 @@ def next_of(answer: Any, path: str, page: str) -> str | None:
         return None
     if isinstance(found, bool) or not isinstance(found, str | int):
         raise BadAnswer(
-            f"{page}: `{path}` should be a page number, token or URL, "
-            f"found {type(found).__name__}"
+            f"{page}: `{path}` should be a page number, token or URL, found {type(found).__name__}"
         )
     return str(found)
 

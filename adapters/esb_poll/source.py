@@ -160,7 +160,8 @@ class RestPollSource:
         if missing(found) or found is None or found == "":
             return None
         if isinstance(found, bool) or not isinstance(found, str | int):
-            raise BadAnswer(f"{label}: `{path}` should be a cursor text, found {type(found).__name__}")
+            kind = type(found).__name__
+            raise BadAnswer(f"{label}: `{path}` should be a cursor text, found {kind}")
         return str(found)
 
     async def get(self, url: str, params: dict[str, str], label: str) -> Any:
@@ -169,7 +170,7 @@ class RestPollSource:
         try:
             async with asyncio.timeout(timeout.total):
                 async with self.client.stream(
-                    "GET", url, params=params, headers=self.headers
+                    "GET", url, params=params or None, headers=self.headers
                 ) as response:
                     body = await self._read(response, label)
         except TimeoutError:

@@ -16,7 +16,7 @@ from esb.sdk import InboundSource
 from esb.testing import ListApiServer, Pulled, Reply, SourceContract, SourceHarness
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-ANSWERS = {"accept": "accepted", "refuse": "refused", "unavailable": "retry"}
+ANSWERS: dict[str, Reply] = {"accept": "accepted", "refuse": "refused", "unavailable": "retry"}
 
 
 class RestPollHarness(SourceHarness):
@@ -65,7 +65,7 @@ class RestPollHarness(SourceHarness):
         while True:
             for offered in self.gateway.offered[calls:]:
                 if offered.body == self.body(number):
-                    return ANSWERS[offered.answer] if offered.answer in ANSWERS else "retry"
+                    return ANSWERS.get(offered.answer, "retry")
             await asyncio.sleep(0.02)
 
 
