@@ -24,6 +24,7 @@ from esb.alerts import Alerter
 from esb.broker import Broker
 from esb.config.loader import GatewayConfig
 from esb.connectors import ConnectorRegistry
+from esb.connectors.core import CoreServices
 from esb.deliverer import Deliverer
 from esb.flow import FlowGate
 from esb.inbound import InboundRunner
@@ -112,6 +113,7 @@ class Gateway:
         self.flow = FlowGate(self.engine, self.live, self.metrics, settings.flow_lease)
         self.operator = OperatorActions(self.engine, self.notify)
         self.master_data = MasterData(self.engine, self.store.xref)
+        self.live.core = CoreServices(self.master_data)  # the xref connector writes through it
         self.reconciler = Reconciler(
             self.engine, self.link, settings.reconcile_stuck_after, self.notify
         )
