@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import esb.sdk
 
 DOCUMENTED = {
@@ -27,6 +29,8 @@ DOCUMENTED = {
     "MAX_SHOWN", "MAX_LISTED", "MAX_DEPTH", "options_table",
     # state and time
     "StateStore", "MemoryStateStore", "Clock", "SystemClock",
+    # schedules and databases
+    "Schedule", "ScheduleText", "Run", "async_database_url",
 }  # fmt: skip
 
 
@@ -80,3 +84,29 @@ def test_adapters_import_only_the_sdk_of_esb_and_no_other_adapter() -> None:
                 if top == "esb":
                     assert name == "esb.sdk" or name.startswith("esb.sdk."), f"{path}: {name}"
                 assert top not in packages - {package}, f"{path} imports another adapter: {name}"
+
+
+@pytest.mark.parametrize(
+    ("written", "used"),
+    [
+        ("mysql://u:p@mes:3306/mes", "mysql+asyncmy://u:p@mes:3306/mes"),
+        ("mariadb://u:p@mes/mes", "mysql+asyncmy://u:p@mes/mes"),
+        ("postgresql://u@db/erp", "postgresql+asyncpg://u@db/erp"),
+        ("postgres://u@db/erp", "postgresql+asyncpg://u@db/erp"),
+        ("mssql://u:p@sql/erp", "mssql+aioodbc://u:p@sql/erp"),
+        (
+            "oracle://u:p@ora:1521/?service_name=ERP",
+            "oracle+oracledb_async://u:p@ora:1521/?service_name=ERP",
+        ),
+        ("sqlite:///var/mes.db", "sqlite+aiosqlite:///var/mes.db"),
+        ("mysql+aiomysql://u:p@mes/mes", "mysql+aiomysql://u:p@mes/mes"),  # a driver named: kept
+    ],
+)
+def test_database_urls_are_written_plainly_and_get_their_driver(written: str, used: str) -> None:
+    assert esb.sdk.async_database_url(written) == used
+
+
+@pytest.mark.parametrize("url", ["mes-db:3306", "db2://u@h/x", "://x"])
+def test_an_unusable_database_url_is_refused_in_words(url: str) -> None:
+    with pytest.raises(ValueError, match="database"):
+        esb.sdk.async_database_url(url)

@@ -35,6 +35,8 @@ class GatewayConfig:
     conditions: Mapping[Route, Expression] = field(default_factory=dict)
     mappings: MappingSet = field(default_factory=MappingSet)
     alerts: AlertsConfig | None = None
+    #: interfaces left out because their ``enabled:`` is false (e.g. a variable unset)
+    switched_off: tuple[str, ...] = ()
 
     def authenticate(self, token: str) -> str | None:
         """The system whose key this is, compared in constant time against every key."""

@@ -18,7 +18,11 @@ idempotency_key=...)`` (an ``Accept``, answering ``Accepted``), ``authenticate(k
 ``IdempotencyCheck``), its durable ``state`` (a ``StateStore``: key -> JSON value, with
 a lease so one process at a time runs the source, ``state.run_exclusive(work)``;
 ``MemoryStateStore`` stands in for the database in tests), a ``clock`` (a ``Clock``;
-``SystemClock``) and a ``log``.
+``SystemClock``), a ``log``, the factory's ``time_zone`` and ``every(schedule, work)``:
+work on a ``Schedule`` (parsed from a ``ScheduleText`` such as ``5m`` or ``0 2 * * *``) in
+one gateway process at a time, each ``Run`` recorded for the health report.
+``async_database_url`` turns a plain ``mysql://``/``postgresql://`` URL into the
+SQLAlchemy asyncio one, so users never name drivers.
 
 Config types: ``StrictModel`` (unknown keys refused), ``Duration`` and
 ``parse_duration``, ``Timeouts``, ``RetryPolicy``, ``Auth`` (``BasicAuth``,
@@ -48,6 +52,7 @@ from esb.limits import MAX_DEPTH
 from esb.sdk import xml
 from esb.sdk._body import read_body
 from esb.sdk._clock import Clock, SystemClock
+from esb.sdk._databases import async_database_url
 from esb.sdk._errors import (
     ConfigError,
     EsbError,
@@ -75,6 +80,7 @@ from esb.sdk._plugins import (
     KeyCheck,
     SourceContext,
 )
+from esb.sdk._schedule import Run, Schedule, ScheduleText
 from esb.sdk._state import MemoryStateStore, StateStore
 from esb.sdk._text import MAX_LISTED, MAX_SHOWN, more, shorten
 
@@ -111,6 +117,9 @@ __all__ = [
     "PluginError",
     "RetryLater",
     "RetryPolicy",
+    "Run",
+    "Schedule",
+    "ScheduleText",
     "SourceContext",
     "StateStore",
     "StoreUnavailable",
@@ -119,6 +128,7 @@ __all__ = [
     "Timeouts",
     "Unauthenticated",
     "ValidationFailed",
+    "async_database_url",
     "auth_headers",
     "dumps",
     "json_default",
