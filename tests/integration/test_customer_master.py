@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -216,7 +217,7 @@ async def test_two_gateways_on_one_postgres_pull_once_per_interval(
     # one runner: about one pull per interval (the first at once), never two per tick
     assert len(pulls) <= elapsed / interval + 2, f"{len(pulls)} pulls in {elapsed:.1f}s"
     assert len(pulls) >= elapsed / interval - 2
-    gaps = [b.at - a.at for a, b in zip(pulls, pulls[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(pulls)]
     assert min(gaps) > interval * 0.6, f"two pulls {min(gaps):.3f}s apart: both gateways pulled"
     runs = await schedule(first)
     assert runs is not None
