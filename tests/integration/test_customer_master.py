@@ -19,6 +19,7 @@ import io
 import itertools
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,19 @@ from typing import Any
 import orjson
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from esb.settings import demo_config_dir
+from esb.config.loader import load_config
+from esb.connectors import load_registry
+from esb.live import routes
+from esb.settings import Settings, demo_config_dir
 from esb.store.source_state import SourceStateStore
 from esb.store.tables import audit_log
-from esb.testing import ListApiServer
+from esb.testing import ListApiServer, Pulled
+from esb.testing.served import free_port
 from tests.support.drops import eventually
-from tests.support.gateway import GatewayUnderTest
+from tests.support.gateway import ADMIN_KEY, GatewayUnderTest, delete_broker_objects
+from tests.support.process import GatewayProcess
 from tests.support.target import TargetServer
 
 VECTORS = Path(__file__).resolve().parents[1] / "data" / "scenario"
@@ -93,6 +100,10 @@ async def watermark(gut: GatewayUnderTest) -> Any:
 async def schedule(gut: GatewayUnderTest) -> dict[str, Any] | None:
     report = (await gut.admin("GET", "/v1/report")).json()
     return next((s for s in report["schedules"] if s["job"] == JOB), None)
+
+
+def page_ones_at(erp: ListApiServer) -> list[Pulled]:
+    return [p for p in erp.pulls() if p.query.get("page") == "1"]
 
 
 def page_ones(erp: ListApiServer) -> list[dict[str, str]]:
@@ -202,29 +213,70 @@ async def _last_ok(gut: GatewayUnderTest) -> dict[str, Any] | None:
     return found if found and found["error"] is None else None
 
 
-@pytest.mark.parametrize("mode", ["production"])
-async def test_two_gateways_on_one_postgres_pull_once_per_interval(
-    make_gateway: Any, erp: ListApiServer, target: TargetServer, tmp_path: Path
+async def test_two_gateway_processes_on_one_postgres_pull_once_per_interval(
+    pg_clean: str, rabbit_url: str, erp: ListApiServer, target: TargetServer, tmp_path: Path
 ) -> None:
+    """Two ``esb serve`` processes on one PostgreSQL: each tick's pull runs in one of them
+    (counted at the stand-in); SIGKILL the runner and the other takes the schedule over."""
     interval = 0.5
-    env = demo_env(erp, target, tmp_path, f"{interval}s")
-    first = await make_gateway(demo_config_dir(), env=env, config_watch=False)
-    second = await make_gateway(demo_config_dir(), env=env, config_watch=False)
-    started = time.monotonic()
-    await asyncio.sleep(4.0)
-    elapsed = time.monotonic() - started
-    pulls = [p for p in erp.pulls() if p.query.get("page") == "1"]
-    # one runner: about one pull per interval (the first at once), never two per tick
-    assert len(pulls) <= elapsed / interval + 2, f"{len(pulls)} pulls in {elapsed:.1f}s"
-    assert len(pulls) >= elapsed / interval - 2
-    gaps = [b.at - a.at for a, b in itertools.pairwise(pulls)]
-    assert min(gaps) > interval * 0.6, f"two pulls {min(gaps):.3f}s apart: both gateways pulled"
-    runs = await schedule(first)
-    assert runs is not None
-    assert runs["runs"] == len(pulls)
-    assert await customers(second) == EXPECTED
+    prefix = f"esbtest-pull-{uuid.uuid4().hex[:8]}"
+    env = {
+        **demo_env(erp, target, tmp_path, f"{interval}s"),
+        "ESB_DATABASE_URL": pg_clean,
+        "ESB_BROKER_URL": rabbit_url,
+        "ESB_BROKER_PREFIX": prefix,
+        "ESB_ADMIN_KEY": ADMIN_KEY,
+        "ESB_CONFIG": str(demo_config_dir()),
+        "ESB_DATA_DIR": str(tmp_path / "var"),
+    }
+    gateways = [GatewayProcess(env, free_port(), tmp_path / f"gw{n}.log") for n in (1, 2)]
+    engine = create_async_engine(pg_clean.replace("postgresql://", "postgresql+asyncpg://"))
+    try:
+        for gateway in gateways:
+            gateway.start()
+        for gateway in gateways:
+            await gateway.wait_ready()
+        await eventually(lambda: page_ones(erp), what="the first pull")
+        counted_from = time.monotonic()
+        await asyncio.sleep(4.0)
+        pulls = page_ones_at(erp)
+        once_each_tick(pulls, interval, time.monotonic() - counted_from)
 
-    # the runner goes away: the other takes the schedule over, still once per interval
-    await first.stop()
-    before = len(erp.pulls())
-    await eventually(lambda: len(erp.pulls()) >= before + 4, what="pulls by the second gateway")
+        # SIGKILL whichever holds the schedule: the other takes over, still once a tick
+        state = SourceStateStore(engine, "customer-master", "rest-poll")
+        holder = await state.holder()
+        assert holder is not None
+        [runner] = [g for g in gateways if g.proc and f":{g.proc.pid}:" in holder]
+        runner.kill()
+        killed = time.monotonic()
+        await eventually(
+            lambda: len([p for p in page_ones_at(erp) if p.at > killed]) >= 4,
+            timeout=30,
+            what="the other gateway's pulls",
+        )
+        survivor = next(g for g in gateways if g is not runner)
+        assert survivor.proc is not None
+        assert f":{survivor.proc.pid}:" in (await state.holder() or "")
+        # a run the kill cut short is made up at once; from then on, once a tick
+        later = [p for p in page_ones_at(erp) if p.at > killed][1:]
+        once_each_tick(later, interval, None)
+        assert all(p.query.get("updated_since") == WATERMARK for p in later)
+    finally:
+        for gateway in gateways:
+            gateway.stop()
+        await engine.dispose()
+        config = load_config(demo_config_dir(), load_registry(), env)
+        settings = Settings(database_url=pg_clean, broker_url=rabbit_url, broker_prefix=prefix,
+                            admin_key=ADMIN_KEY)  # fmt: skip
+        await delete_broker_objects(settings, routes(config))
+
+
+def once_each_tick(pulls: list[Pulled], interval: float, elapsed: float | None) -> None:
+    """No two pulls closer than most of an interval (two runners would pull in the same
+    tick) and, over ``elapsed`` seconds, about one a tick (not two)."""
+    gaps = [b.at - a.at for a, b in itertools.pairwise(pulls)]
+    assert gaps, "fewer than two pulls"
+    assert min(gaps) > interval * 0.6, f"two pulls {min(gaps):.3f}s apart: both gateways pulled"
+    if elapsed is not None:
+        assert len(pulls) <= elapsed / interval + 2, f"{len(pulls)} pulls in {elapsed:.1f}s"
+        assert len(pulls) >= elapsed / interval / 2, f"{len(pulls)} pulls in {elapsed:.1f}s"
