@@ -86,7 +86,9 @@ class RestPollConfig(InboundConfig):
         default_factory=Paging, description="how the API pages; every page is read in one pull"
     )
     params: dict[str, str] = Field(
-        default_factory=dict, description="more query parameters on every request"
+        default_factory=dict,
+        description="more query parameters on every request (they show in request log "
+        "lines: put keys in `headers` or `auth`)",
     )
     headers: dict[str, SecretStr] = Field(default_factory=dict, description="extra headers")
     auth: Auth | None = Field(
