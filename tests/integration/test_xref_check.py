@@ -128,3 +128,21 @@ async def test_a_scheduled_check_shows_in_the_health_report(
     check_expected((await gut.admin("GET", "/v1/xref/customer/check")).json())
     metrics = (await gut.client.get(f"{gut.url}/metrics")).text
     assert 'job="xref-check-customer"' in metrics
+
+
+def test_a_wrong_masterdata_yaml_is_refused_naming_file_line_and_key(tmp_path: Path) -> None:
+    from esb.config.loader import load_config
+    from esb.connectors import load_registry
+    from esb.errors import ConfigError
+
+    folder = write_config(tmp_path / "cfg", rest_interface("http://127.0.0.1:9"))
+    (folder / "masterdata.yaml").write_text(
+        "checks:\n  customer:\n    schedule: sometimes\n    systems:\n"
+        "      erp: {url: ftp://erp/list, itmes: items}\n"
+    )
+    with pytest.raises(ConfigError) as refused:
+        load_config(folder, load_registry(), {})
+    problems = "\n".join(refused.value.problems)
+    assert "masterdata.yaml:3: checks.customer.schedule: not a schedule: 'sometimes'" in problems
+    assert "masterdata.yaml:5: checks.customer.systems.erp.url: must start with http" in problems
+    assert "unknown key 'itmes': did you mean 'items'?" in problems
