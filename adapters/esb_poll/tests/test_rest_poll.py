@@ -8,6 +8,7 @@ are in tests/integration/test_customer_master.py.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -36,6 +37,28 @@ async def erp() -> AsyncIterator[ListApiServer]:
     await server.stop()
 
 
+class RecordingLog:
+    """The source's logger: every line it writes, as (level, event, fields)."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, dict[str, Any]]] = []
+
+    def __getattr__(self, level: str) -> Any:
+        def write(event: str, **fields: Any) -> None:
+            self.lines.append((level, event, fields))
+
+        return write
+
+    @property
+    def text(self) -> str:
+        return "\n".join(f"{level} {event} {fields}" for level, event, fields in self.lines)
+
+
+def lines_of(source: RestPollSource) -> str:
+    log: RecordingLog = source.context.log
+    return log.text
+
+
 def make(
     erp: ListApiServer, tmp_path: Path, gateway: StandInGateway | None = None, **options: Any
 ) -> tuple[RestPollSource, StandInGateway]:
@@ -51,6 +74,7 @@ def make(
         },
     )
     context = gateway.context("customer-master", "erp", "customer", tmp_path)
+    context = dataclasses.replace(context, log=RecordingLog())
     source = RestPollSource(config, context)  # type: ignore[arg-type]
     return source, gateway
 
@@ -230,7 +254,7 @@ async def test_an_endless_chain_of_pages_is_cut(erp: ListApiServer, tmp_path: Pa
 
 
 async def test_a_refused_item_is_reported_and_the_others_go_on(
-    erp: ListApiServer, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    erp: ListApiServer, tmp_path: Path
 ) -> None:
     gateway = StandInGateway()
     accept = gateway.accept
@@ -245,7 +269,9 @@ async def test_a_refused_item_is_reported_and_the_others_go_on(
         assert await source.pull() == 2
     finally:
         await source.aclose()
-    assert "item refused" in capfd.readouterr().out
+    assert "warning item refused {'key': 'rest-poll:C0003@2026-11-26T00:00:00+00:00'" in (
+        lines_of(source)
+    )
     assert await gateway.state.get(WATERMARK) == "2026-11-26T09:15:00+08:00"
 
 
@@ -271,9 +297,7 @@ async def test_the_schedule_records_a_failed_pull_and_goes_on(
     assert await gateway.state.get(WATERMARK) == "2026-11-26T09:15:00+08:00"
 
 
-async def test_no_secret_in_errors_or_log_lines(
-    erp: ListApiServer, tmp_path: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
+async def test_no_secret_in_errors_or_log_lines(erp: ListApiServer, tmp_path: Path) -> None:
     source, _ = make(erp, tmp_path, headers={"X-Api-Key": "header-secret-99"})
     erp.script.extend([(500, orjson.dumps({"error": "down"}))])
     try:
@@ -284,8 +308,8 @@ async def test_no_secret_in_errors_or_log_lines(
     finally:
         await source.aclose()
     assert erp.pulls()[0].headers["x-api-key"] == "header-secret-99"
-    shown = "".join(capfd.readouterr())
-    assert "pulled" in shown
+    shown = lines_of(source)
+    assert "info pulled" in shown
     for secret in (TOKEN, "header-secret-99"):
         assert secret not in str(failed.value)
         assert secret not in logs.text
