@@ -229,6 +229,61 @@ def xref_export(domain: Annotated[str, typer.Argument(help="e.g. customer")]) ->
     run(lambda: _with_engine(settings, work))
 
 
+@xref_app.command("check")
+def xref_check(
+    domain: Annotated[str, typer.Argument(help="e.g. customer (a check in masterdata.yaml)")],
+    as_json: Annotated[bool, typer.Option("--json", help="the whole result as JSON")] = False,
+) -> None:
+    """Sync check: each system's own code list (masterdata.yaml) against the cross-reference.
+
+    Lists the codes only the cross-reference has and the codes only the system has;
+    exits 1 when anything is out of sync or a list could not be read."""
+    from esb.xref_check import check_domain
+
+    settings, config = settings_and_config()
+    spec = config.xref_checks.get(domain)
+    if spec is None:
+        known = ", ".join(sorted(config.xref_checks)) or "none"
+        raise fail(f"esb xref check: no check for {domain!r} in masterdata.yaml (checks: {known})")
+
+    async def work(engine: AsyncEngine) -> dict[str, Any]:
+        return await check_domain(engine, domain, spec, settings.time_zone)
+
+    result = run(lambda: _with_engine(settings, work))
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        for line in check_lines(result):
+            typer.echo(line)
+    if not result["in_sync"]:
+        raise typer.Exit(FAILED)
+
+
+def check_lines(result: dict[str, Any]) -> list[str]:
+    """A sync check's result for a person: one line per system, then the codes."""
+    head = "in sync" if result["in_sync"] else "OUT OF SYNC"
+    lines = [f"{result['domain']}: {head} (checked {result['checked_at']})"]
+    for system, found in result["systems"].items():
+        if found["error"]:
+            lines.append(f"  {system}: list not read: {found['error']}")
+            continue
+        only_xref, only_here = found["only_in_xref"], found["only_in_system"]
+        lines.append(
+            f"  {system}: {found['listed']} listed, {found['in_xref']} in the cross-reference; "
+            f"{only_xref['count']} only in the cross-reference, "
+            f"{only_here['count']} only in {system}"
+        )
+        for title, part in (
+            ("only in the cross-reference", only_xref),
+            (f"only in {system}", only_here),
+        ):
+            if part["count"]:
+                more = part["count"] - len(part["codes"])
+                tail = f" ... and {more} more" if more else ""
+                lines.append(f"    {title}: {', '.join(part['codes'])}{tail}")
+    return lines
+
+
 @app.command()
 def schemas(
     out: Annotated[Path, typer.Option(help="folder to write *.schema.json into")] = Path("schemas"),

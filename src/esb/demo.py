@@ -8,6 +8,7 @@ nothing else installed. Each stand-in logs and keeps what it received.
 from __future__ import annotations
 
 from collections import defaultdict, deque
+from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -41,6 +42,33 @@ def soap_fault(code: str, text: str) -> bytes:
         f"<soap:Body><soap:Fault><faultcode>soap:{code}</faultcode>"
         f"<faultstring>{escape(text)}</faultstring></soap:Fault></soap:Body></soap:Envelope>"
     ).encode()
+
+
+#: The ERP's customer list as the scenario's pages show it (inputs/erp_customers_page*.json).
+ERP_CUSTOMERS: list[dict[str, Any]] = [
+    {"code": "C0001", "name": "苏州精工机械有限公司", "mes_id": "900123", "wms_code": "CUST-01",
+     "updated_at": "2026-11-20T08:00:00+08:00"},
+    {"code": "C0003", "name": "华东精密机械有限公司", "mes_id": "900789", "wms_code": "CUST-03",
+     "updated_at": "2026-11-26T08:00:00+08:00"},
+    {"code": "C0004", "name": "深圳创新电子有限公司", "mes_id": "900790", "wms_code": None,
+     "updated_at": "2026-11-26T09:15:00+08:00"},
+]  # fmt: skip
+CUSTOMERS_PER_PAGE = 2
+
+
+def customers_page(since: str | None, page: int) -> dict[str, Any]:
+    """``GET /api/customers?updated_since=&page=``: customers changed after ``since``
+    (compared as instants), ``CUSTOMERS_PER_PAGE`` a page, ``next_page`` null on the last."""
+    after = datetime.fromisoformat(since) if since else None
+    changed = [
+        c for c in ERP_CUSTOMERS if after is None or datetime.fromisoformat(c["updated_at"]) > after
+    ]
+    start = (page - 1) * CUSTOMERS_PER_PAGE
+    more = len(changed) > start + CUSTOMERS_PER_PAGE
+    return {
+        "items": changed[start : start + CUSTOMERS_PER_PAGE],
+        "next_page": page + 1 if more else None,
+    }
 
 
 def demo_app() -> Starlette:
@@ -99,6 +127,21 @@ def demo_app() -> Starlette:
         log.info("demo stand-in received", system="wms", path=request.url.path)
         return Response(pick_response(f"PICK-{order_no}"), media_type=SOAP_XML)
 
+    async def erp_customers(request: Request) -> Response:
+        """The ERP's customer list API, which the demo's customer-master interface polls."""
+        since = request.query_params.get("updated_since")
+        try:
+            page = int(request.query_params.get("page", "1"))
+            answer = customers_page(since, max(page, 1))
+        except (ValueError, TypeError) as exc:  # not a number, not a time, no offset
+            return Response(
+                orjson.dumps({"error": f"bad page or updated_since: {exc}"}),
+                status_code=400,
+                media_type="application/json",
+            )
+        log.info("demo stand-in listed customers", system="erp", since=since, page=page)
+        return Response(orjson.dumps(answer), media_type="application/json")
+
     async def listing(request: Request) -> Response:
         items = list(received[request.path_params["system"]])
         return Response(orjson.dumps(items), media_type="application/json")
@@ -106,6 +149,7 @@ def demo_app() -> Starlette:
     return Starlette(
         routes=[
             Route("/wms/soap", wms_soap, methods=["POST"]),
+            Route("/erp/api/customers", erp_customers, methods=["GET"]),
             Route("/{system}/received", listing, methods=["GET"]),
             Route("/{system}/fail", fail, methods=["POST"]),
             Route("/{system}/{path:path}", receive, methods=["POST", "PUT"]),

@@ -22,6 +22,7 @@ import structlog
 
 from esb.config.loader import GatewayConfig, load_config
 from esb.connectors import Connector, ConnectorContext, ConnectorRegistry
+from esb.connectors.core import CoreServices
 from esb.errors import ConfigError, EsbError
 from esb.store.engine import utcnow
 
@@ -70,6 +71,8 @@ class LiveConfig:
         self.loaded_at = utcnow()  # when the running configuration was read
         self.last_reload: ReloadResult | None = None
         self.with_connectors = False
+        #: what the gateway's own connectors (``xref``) are built with; set by the gateway
+        self.core: CoreServices | None = None
         self.on_routes_added: list[Callable[[list[Route]], Awaitable[None]]] = []
         self._closing: set[asyncio.Future[None]] = set()
         self.on_reloaded: list[Callable[[GatewayConfig], Awaitable[None]]] = []
@@ -90,7 +93,9 @@ class LiveConfig:
                 continue
             context = ConnectorContext(config.folder, target=route[1], interface=route[0])
             try:
-                connectors[route] = self.registry.build(connector_settings(config, route), context)
+                connectors[route] = self.registry.build(
+                    connector_settings(config, route), context, self.core
+                )
             except ConfigError:
                 raise
             except Exception as exc:  # a connector's constructor refused its settings

@@ -9,9 +9,11 @@ from typing import IO, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from esb.config.masterdata import DomainCheck
 from esb.store import xref as store
 from esb.store.xref_import import ImportResult
 from esb.xref import XrefCache, import_file
+from esb.xref_check import check_domain, last_check
 from esb.xref_csv import Entity
 
 
@@ -65,3 +67,10 @@ class MasterData:
         )
         await self.cache.refresh()
         return result
+
+    async def check(self, domain: str, check: DomainCheck, zone: str) -> dict[str, Any]:
+        """Each configured system's list against the cross-reference (kept as the last)."""
+        return await check_domain(self._engine, domain, check, zone)
+
+    async def last_check(self, domain: str) -> dict[str, Any] | None:
+        return await last_check(self._engine, domain)

@@ -9,7 +9,8 @@ from pathlib import Path
 import esb.testing
 
 EXPORTED = {
-    "ConnectorContract", "ConnectorHarness", "ConnectorRegistry", "Offered", "Received",
+    "ConnectorContract", "ConnectorHarness", "ConnectorRegistry", "ListApiServer", "Offered",
+    "Pulled", "Received",
     "Reply", "Served", "SourceContract", "SourceHarness", "StandInGateway", "TargetServer",
     "delivery_request", "serve_source",
 }  # fmt: skip

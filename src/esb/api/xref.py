@@ -20,8 +20,10 @@ from starlette.responses import Response, StreamingResponse
 
 from esb import xref_csv
 from esb.api.auth import AdminDep
-from esb.api.deps import MasterDataDep, SettingsDep
+from esb.api.deps import ConfigDep, MasterDataDep, SettingsDep
 from esb.api.responses import JsonResponse
+from esb.config.gateway import GatewayConfig
+from esb.config.masterdata import DomainCheck
 from esb.config.models import NAME_PATTERN
 from esb.errors import NotFound, PayloadTooLarge
 from esb.limits import MAX_CODE, MAX_NAME, MAX_REASON, text_problem
@@ -133,6 +135,43 @@ async def delete_entity(
     if gone is None:
         raise NotFound(f"no {domain} with {system} code {code!r}")
     return Response(status_code=204)
+
+
+def _configured_check(config: GatewayConfig, domain: str) -> DomainCheck:
+    check = config.xref_checks.get(domain)
+    if check is None:
+        known = ", ".join(sorted(config.xref_checks)) or "none"
+        raise NotFound(f"no sync check for {domain!r} in masterdata.yaml (checks: {known})")
+    return check
+
+
+@router.post(
+    "/{domain}/check",
+    summary="Sync check: each system's own code list against the cross-reference, now",
+)
+async def run_check(
+    domain: DomainPath,
+    master_data: MasterDataDep,
+    config: ConfigDep,
+    settings: SettingsDep,
+    _: AdminDep,
+) -> JsonResponse:
+    """Reads every list configured for the domain in masterdata.yaml (a system whose list
+    cannot be read is reported with its error) and answers, per system, the codes only
+    the cross-reference has and the codes only the system has."""
+    check = _configured_check(config, domain)
+    return JsonResponse(await master_data.check(domain, check, settings.time_zone))
+
+
+@router.get("/{domain}/check", summary="The last sync check of a domain (on demand or scheduled)")
+async def get_check(
+    domain: DomainPath, master_data: MasterDataDep, config: ConfigDep, _: AdminDep
+) -> JsonResponse:
+    _configured_check(config, domain)
+    found = await master_data.last_check(domain)
+    if found is None:
+        raise NotFound(f"{domain!r} has not been checked yet: POST /v1/xref/{domain}/check")
+    return JsonResponse(found)
 
 
 async def spool(request: Request, into: IO[bytes], limit: int) -> None:

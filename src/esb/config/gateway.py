@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from esb.config.masterdata import DomainCheck
 from esb.config.models import AlertsConfig, InterfaceBase, SystemConfig
 from esb.errors import FieldProblem, Forbidden, MappingError, NotFound, ValidationFailed
 from esb.limits import MAX_CODE, text_problem
@@ -35,6 +36,8 @@ class GatewayConfig:
     conditions: Mapping[Route, Expression] = field(default_factory=dict)
     mappings: MappingSet = field(default_factory=MappingSet)
     alerts: AlertsConfig | None = None
+    #: the master-data sync checks of masterdata.yaml, by domain
+    xref_checks: Mapping[str, DomainCheck] = field(default_factory=dict)
     #: interfaces left out because their ``enabled:`` is false (e.g. a variable unset)
     switched_off: tuple[str, ...] = ()
 

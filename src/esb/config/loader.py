@@ -14,6 +14,7 @@ from esb.config.checks import (
     compile_schemas,
 )
 from esb.config.gateway import GatewayConfig, hash_key
+from esb.config.masterdata import DomainCheck, MasterDataFile
 from esb.config.models import (
     AlertsConfig,
     AlertsFile,
@@ -97,6 +98,7 @@ def load_config(
     problems.extend(check_systems(names(systems_doc, "systems"), refs))
     problems.extend(check_ordering(refs))
     alerts = _alerts(folder, env, problems)
+    xref_checks = _xref_checks(folder, env, problems)
     mappings, broken, mapping_problems = read_mappings(folder, env)
     problems.extend(mapping_problems)
     problems.extend(check_mappings(refs, mappings, broken))
@@ -114,8 +116,21 @@ def load_config(
         conditions=conditions,
         mappings=mappings,
         alerts=alerts,
+        xref_checks=xref_checks,
         switched_off=tuple(switched_off),
     )
+
+
+def _xref_checks(
+    folder: Path, env: Mapping[str, str], problems: list[str]
+) -> dict[str, DomainCheck]:
+    """The optional masterdata.yaml: each domain's sync check."""
+    if not (folder / "masterdata.yaml").is_file():
+        return {}
+    doc = read_yaml(folder / "masterdata.yaml", env)
+    parsed: MasterDataFile | None = validate(doc, MasterDataFile)
+    problems.extend(doc.problems)
+    return dict(parsed.checks) if parsed else {}
 
 
 def _alerts(folder: Path, env: Mapping[str, str], problems: list[str]) -> AlertsConfig | None:

@@ -22,6 +22,7 @@ class TargetRefs:
     when: str | None
     ordering: object = None  # as written (validated by the model)
     supersede: object = None
+    kind: str | None = None  # the connector's kind, as written
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ def _entries(data: Any, key: str) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _target(name: str, data: dict[str, Any]) -> TargetRefs:
+    connector = data.get("connector")
     return TargetRefs(
         name,
         _text(data, "system") or name,
@@ -57,6 +59,7 @@ def _target(name: str, data: dict[str, Any]) -> TargetRefs:
         _text(data, "when"),
         data.get("ordering"),
         data.get("supersede"),
+        _text(connector, "kind") if isinstance(connector, dict) else None,
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 from pydantic import BaseModel, create_model
 
 from esb.connectors.base import Connector, ConnectorConfig, ConnectorContext
+from esb.connectors.core import CoreServices, core_connectors, is_core
 from esb.connectors.inbound import INBOUND_GROUP, InboundConfig, InboundSource
 from esb.errors import ConfigError
 from esb.sdk import SourceContext
@@ -100,8 +101,23 @@ class ConnectorRegistry:
         """Validate an inbound source's options (``kind`` may be left out)."""
         return self.inbound_configs[kind].model_validate({**options, "kind": kind})
 
-    def build(self, config: ConnectorConfig, context: ConnectorContext) -> Connector:
-        connector: Connector = self.classes[_kind_of(config)](config, context)
+    def build(
+        self,
+        config: ConnectorConfig,
+        context: ConnectorContext,
+        core: CoreServices | None = None,
+    ) -> Connector:
+        """A connector for one target; a core one (``esb.connectors.core``) gets ``core``."""
+        kind = _kind_of(config)
+        cls = self.classes[kind]
+        if not is_core(cls):
+            plugin: Connector = cls(config, context)
+            return plugin
+        if core is None:
+            raise ConfigError(
+                [f"connector {kind!r} writes the gateway's own data: it runs only in a gateway"]
+            )
+        connector: Connector = cls(config, context, core)
         return connector
 
     def build_inbound(self, config: InboundConfig, context: SourceContext) -> InboundSource:
@@ -121,8 +137,8 @@ def load_registry(
     extra: Mapping[str, type[Any]] | None = None,
     extra_inbound: Mapping[str, type[Any]] | None = None,
 ) -> ConnectorRegistry:
-    """All installed connectors and sources, plus ``extra`` ones (tests register their
-    own this way); the entry-point name is each one's kind."""
-    classes = {**_load(ENTRY_POINT_GROUP), **(extra or {})}
+    """The gateway's own connectors, all installed connectors and sources, plus ``extra``
+    ones (tests register their own this way); the entry-point name is each one's kind."""
+    classes = {**_load(ENTRY_POINT_GROUP), **core_connectors(), **(extra or {})}
     inbound = {**_load(INBOUND_GROUP), **(extra_inbound or {})}
     return ConnectorRegistry(classes, inbound)

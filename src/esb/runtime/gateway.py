@@ -24,6 +24,7 @@ from esb.alerts import Alerter
 from esb.broker import Broker
 from esb.config.loader import GatewayConfig
 from esb.connectors import ConnectorRegistry
+from esb.connectors.core import CoreServices
 from esb.deliverer import Deliverer
 from esb.flow import FlowGate
 from esb.inbound import InboundRunner
@@ -37,11 +38,14 @@ from esb.reconcile import LEASE_SCOPE, MISSED_RUNS, Reconciler
 from esb.runtime.part import Health, Part, Services
 from esb.runtime.pipeline import BrokerPipeline, EmbeddedPipeline, Pipeline
 from esb.runtime.store import Store
+from esb.scheduling import run_job
+from esb.sdk import Schedule
 from esb.settings import Settings
 from esb.store.checkpoint import checkpoint_forever
 from esb.store.operator import OperatorActions
 from esb.store.source_state import SourceStateStore
 from esb.xref import XrefCache
+from esb.xref_check import scheduled_check
 
 log = structlog.get_logger(__name__)
 
@@ -119,6 +123,7 @@ class Gateway:
         self.flow = FlowGate(self.engine, self.live, self.metrics, settings.flow_lease)
         self.operator = OperatorActions(self.engine, self.notify)
         self.master_data = MasterData(self.engine, self.store.xref)
+        self.live.core = CoreServices(self.master_data)  # the xref connector writes through it
         self.reconciler = Reconciler(
             self.engine, self.link, settings.reconcile_stuck_after, self.notify
         )
@@ -217,6 +222,33 @@ class Gateway:
                 settings.reconcile_every, self.reconcile_lease()
             )
             services["alerts"] = Alerter(store.engine, lambda: self.live.config).run_forever
+            services.update(self._xref_checks())
+        return services
+
+    def _xref_checks(self) -> dict[str, Service]:
+        """masterdata.yaml's scheduled sync checks, one job per domain (in one process of
+        all: ``run_job`` holds the job's lease); each run reads the current configuration."""
+        zone = self.settings.time_zone
+        services: dict[str, Service] = {}
+        for domain, check in self.config.xref_checks.items():
+            if check.schedule is None:
+                continue
+            name = f"xref-check-{domain}"
+
+            def service(domain: str = domain, name: str = name, text: str = check.schedule) -> Any:
+                async def work() -> int:
+                    spec = self.live.config.xref_checks.get(domain)
+                    return await scheduled_check(self.engine, domain, spec, zone)
+
+                return run_job(
+                    self.engine,
+                    name,
+                    Schedule.parse(text, zone),
+                    work,
+                    on_run=lambda run: self.metrics.scheduled_run(name, run),
+                )
+
+            services[name] = service
         return services
 
     async def start(self, *, relay: bool = True, worker: bool = True, inbound: bool = True) -> None:

@@ -29,6 +29,7 @@ from esb.testing.harness import (  # noqa: E402
     SourceHarness,
     delivery_request,
 )
+from esb.testing.list_api import ListApiServer, Pulled  # noqa: E402
 from esb.testing.served import Served, serve_source  # noqa: E402
 from esb.testing.sources import SourceContract  # noqa: E402
 from esb.testing.standin import Offered, StandInGateway  # noqa: E402
@@ -38,7 +39,9 @@ __all__ = [
     "ConnectorContract",
     "ConnectorHarness",
     "ConnectorRegistry",
+    "ListApiServer",
     "Offered",
+    "Pulled",
     "Received",
     "Reply",
     "Served",
