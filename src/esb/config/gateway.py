@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from esb.config.models import AlertsConfig, InterfaceBase, SystemConfig
+from esb.config.queries import QueryConfig
 from esb.errors import FieldProblem, Forbidden, MappingError, NotFound, ValidationFailed
 from esb.limits import MAX_CODE, text_problem
 from esb.mapping import Expression, InputValidator, MappingSet
@@ -35,6 +36,7 @@ class GatewayConfig:
     conditions: Mapping[Route, Expression] = field(default_factory=dict)
     mappings: MappingSet = field(default_factory=MappingSet)
     alerts: AlertsConfig | None = None
+    queries: Mapping[str, QueryConfig] = field(default_factory=dict)  # the enabled ones
 
     def authenticate(self, token: str) -> str | None:
         """The system whose key this is, compared in constant time against every key."""

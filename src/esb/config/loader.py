@@ -23,6 +23,7 @@ from esb.config.models import (
     SystemsFile,
     interfaces_file_model,
 )
+from esb.config.query_file import read_queries
 from esb.config.refs import InterfaceRefs, interface_refs, names
 from esb.config.validate import validate
 from esb.configfile.yamlfile import YamlDocument, read_yaml
@@ -95,6 +96,7 @@ def load_config(
     problems.extend(check_mappings(refs, mappings, broken))
     business_keys, conditions = compile_expressions(refs, problems)
     validators = compile_schemas(folder, refs, problems)
+    queries = read_queries(folder, env, names(systems_doc, "systems"), problems)
     if problems or systems_file is None:
         raise ConfigError(problems)
     return GatewayConfig(
@@ -107,6 +109,7 @@ def load_config(
         conditions=conditions,
         mappings=mappings,
         alerts=alerts,
+        queries=queries,
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from esb.config.models import AlertsFile, SystemsFile, interfaces_file_model
+from esb.config.queries import QueriesFile
 from esb.connectors import ConnectorRegistry
 from esb.mapping import schema_models
 
@@ -54,6 +55,7 @@ def generate(registry: ConnectorRegistry) -> dict[str, dict[str, Any]]:
     schemas = {
         "systems.schema.json": _schema(SystemsFile, "esb systems.yaml"),
         "alerts.schema.json": _schema(AlertsFile, "esb alerts.yaml"),
+        "queries.schema.json": _schema(QueriesFile, "esb queries.yaml"),
         "interfaces.schema.json": _schema(
             interfaces_file_model(registry.config_models(), registry.inbound_models()),
             "esb interfaces.yaml",

@@ -17,9 +17,10 @@ import yaml
 
 Loc = tuple[str | int, ...]
 
-# ${NAME}, ${NAME:-default}, ${NAME:?message}; $${ is a literal ${. A default may hold
+# ${NAME}, ${NAME:-default}, ${NAME:?message}, ${NAME:+word} (word when NAME is set, else
+# empty: ``enabled: ${MES_DB_URL:+true}``); $${ is a literal ${. A default may hold
 # another ${NAME} (innermost first): ${DROP_DIR:-${ESB_DATA_DIR}/drop}
-_VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}$]*))?\}")
+_VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?|:\+)([^}$]*))?\}")
 _ESCAPE = "\x00esb-dollar-brace\x00"
 
 
@@ -71,6 +72,8 @@ def _substitute(value: str, env: Mapping[str, str], where: str, problems: list[s
         if match.group(0) == "$${":
             return _ESCAPE
         name, op, arg = match.group(1), match.group(2), match.group(3)
+        if op == ":+":
+            return (arg or "") if env.get(name, "") != "" else ""
         if name in env and env[name] != "":
             return env[name]
         if op == ":-":

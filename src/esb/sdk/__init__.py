@@ -29,7 +29,8 @@ Config types: ``StrictModel`` (unknown keys refused), ``Duration`` and
 (:mod:`esb.sdk.xml`: ``xml.parse``, ``xml.check_shape``, ``xml.to_data``), bounded body
 reading (``read_body``), JSON (``dumps``, ``loads``, ``json_default``), text bounded for
 messages (``shorten``, ``more``, ``MAX_SHOWN``, ``MAX_LISTED``), the nesting a document
-may have (``MAX_DEPTH``) and README option tables (``options_table``).
+may have (``MAX_DEPTH``) README option tables (``options_table``) and plain database URLs turned into async
+ones (``async_database_url``: ``mysql://`` -> ``mysql+asyncmy://``).
 """
 
 from esb.config.types import (
@@ -48,6 +49,7 @@ from esb.limits import MAX_DEPTH
 from esb.sdk import xml
 from esb.sdk._body import read_body
 from esb.sdk._clock import Clock, SystemClock
+from esb.sdk._databases import async_database_url
 from esb.sdk._errors import (
     ConfigError,
     EsbError,
@@ -119,6 +121,7 @@ __all__ = [
     "Timeouts",
     "Unauthenticated",
     "ValidationFailed",
+    "async_database_url",
     "auth_headers",
     "dumps",
     "json_default",
