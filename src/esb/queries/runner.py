@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncmy.errors
+import asyncpg
 import structlog
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
@@ -39,6 +41,17 @@ _PG_CANCELLED = "57014"
 _MYSQL_TIMEOUTS = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
 
 
+#: What the database (through SQLAlchemy, or the driver directly while a server-side
+#: cursor is read) raises: a database's answer, never a bug of ours.
+DATABASE_ERRORS = (
+    sa_exc.DBAPIError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncmy.errors.Error,
+    OSError,
+)
+
+
 @dataclass(frozen=True)
 class QueryResult:
     columns: list[str]
@@ -54,17 +67,29 @@ def _connect_args(url: str) -> dict[str, Any]:
     return {}
 
 
+def _driver_error(error: BaseException) -> BaseException:
+    """The driver's own exception under SQLAlchemy's wrapping (and its adapter's)."""
+    found = getattr(error, "orig", None) or error
+    return found.__cause__ if isinstance(found.__cause__, asyncpg.PostgresError) else found
+
+
 def _timed_out(error: BaseException) -> bool:
-    orig = getattr(error, "orig", None)
+    orig = _driver_error(error)
     if getattr(orig, "sqlstate", None) == _PG_CANCELLED:
         return True
     args: tuple[Any, ...] = tuple(getattr(orig, "args", ()))
     return len(args) > 0 and args[0] in _MYSQL_TIMEOUTS
 
 
+def _connection_lost(error: BaseException) -> bool:
+    if isinstance(error, sa_exc.DBAPIError):
+        return bool(error.connection_invalidated)
+    return isinstance(error, OSError | asyncpg.ConnectionDoesNotExistError)
+
+
 def _reason(error: BaseException) -> str:
     """The database's own words, first line, without SQLAlchemy's decoration."""
-    orig = getattr(error, "orig", None) or error
+    orig = _driver_error(error)
     words = str(orig).strip().splitlines()
     return shorten(words[0] if words else type(orig).__name__)
 
@@ -96,15 +121,18 @@ class QueryRunner:
         engine = self._engine(query.database)
         try:
             async with asyncio.timeout(query.timeout + POOL_WAIT_S + GRACE_S):
+                connection = engine.connect()
                 try:
-                    connection = await engine.connect()
+                    await connection.start()
                 except (sa_exc.DBAPIError, sa_exc.TimeoutError, OSError, TimeoutError) as exc:
                     log.warning("query database unavailable", query=name, error=_reason(exc))
                     raise QueryDatabaseUnavailable(
                         f"the database of query {name!r} cannot be reached: {_reason(exc)}"
                     ) from exc
-                async with connection:
+                try:
                     return await self._run(connection, name, query, values)
+                finally:
+                    await connection.close()
         except TimeoutError as exc:
             raise QueryTimedOut(
                 f"query {name!r} did not finish within its statement timeout "
@@ -123,12 +151,12 @@ class QueryRunner:
             finally:
                 await result.close()
             return QueryResult(columns, rows[: query.row_limit], len(rows) > query.row_limit)
-        except sa_exc.DBAPIError as exc:
+        except DATABASE_ERRORS as exc:
             if _timed_out(exc):
                 raise QueryTimedOut(
                     f"query {name!r} was stopped by its statement timeout ({query.timeout:g}s)"
                 ) from exc
-            if exc.connection_invalidated:
+            if _connection_lost(exc):
                 raise QueryDatabaseUnavailable(
                     f"the database of query {name!r} went away: {_reason(exc)}"
                 ) from exc
@@ -167,5 +195,5 @@ class QueryRunner:
 async def _rollback(connection: AsyncConnection) -> None:
     try:
         await connection.rollback()
-    except sa_exc.DBAPIError:  # the connection is gone: the pool drops it
+    except DATABASE_ERRORS:  # the connection is gone: the pool drops it
         await connection.invalidate()
