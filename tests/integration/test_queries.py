@@ -68,9 +68,7 @@ async def _gateway(make_gateway: Any, tmp_path: Path, db: MariaDb | PostgresDb) 
     return gut
 
 
-async def _get(
-    gut: GatewayUnderTest, path: str, key: str | None, **kw: Any
-) -> httpx.Response:
+async def _get(gut: GatewayUnderTest, path: str, key: str | None, **kw: Any) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     headers.update(kw.pop("headers", {}))
     return await gut.client.get(f"{gut.url}{path}", headers=headers, **kw)
@@ -186,7 +184,9 @@ async def test_a_parameter_is_a_value_never_sql(
         "WO-20261124-0001' OR '1'='1",
         "x\\'; DELETE FROM mes_completion; --",
     ):
-        answer = await _get(gut, "/v1/queries/mes-completions", ERP_KEY, params={"work_order": attack})
+        answer = await _get(
+            gut, "/v1/queries/mes-completions", ERP_KEY, params={"work_order": attack}
+        )
         assert answer.status_code == 200, answer.text
         assert answer.json()["rows"] == []
     assert await mes_db.run("SELECT COUNT(*) FROM mes_completion") == [(4,)]
@@ -202,7 +202,8 @@ async def test_a_slow_query_is_stopped_by_its_timeout(
     assert answer.status_code == 504, answer.text
     error = answer.json()["error"]
     assert error["code"] == "statement_timeout"
-    assert "statement timeout" in error["message"] and "1s" in error["message"]
+    assert "statement timeout" in error["message"]
+    assert "1s" in error["message"]
     assert took < 4, took  # stopped by the database at 1 s, not after the 5 s sleep
     # the pool's connection is fine afterwards
     again = await _get(gut, "/v1/queries/mes-completions", ERP_KEY, params={"work_order": "x"})
@@ -222,4 +223,5 @@ async def test_a_database_that_is_down_is_a_503_with_the_reason(
     assert answer.headers["retry-after"] == "1"
     error = answer.json()["error"]
     assert error["code"] == "query_database_unavailable"
-    assert "mes-completions" in error["message"] and "cannot be reached" in error["message"]
+    assert "mes-completions" in error["message"]
+    assert "cannot be reached" in error["message"]

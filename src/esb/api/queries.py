@@ -102,9 +102,7 @@ async def run_query(
     headers = {"X-Row-Count": str(len(result.rows)), "X-Truncated": str(result.truncated).lower()}
     if _wants_csv(request):
         headers["Content-Disposition"] = attachment(f"{name}.csv")
-        return Response(
-            to_csv(result, zone), media_type="text/csv; charset=utf-8", headers=headers
-        )
+        return Response(to_csv(result, zone), media_type="text/csv; charset=utf-8", headers=headers)
     return Response(
         to_json(name, result, query.row_limit, zone),
         media_type="application/json",

@@ -74,9 +74,7 @@ class QueryConfig(StrictModel):
     row_limit: int = Field(
         default=1000, ge=1, le=MAX_ROW_LIMIT, description="at most this many rows are answered"
     )
-    timeout: Duration = Field(
-        default=10.0, gt=0, le=600, description="statement timeout, e.g. 10s"
-    )
+    timeout: Duration = Field(default=10.0, gt=0, le=600, description="statement timeout, e.g. 10s")
     time_zone: str = Field(
         default="Asia/Shanghai",
         description="zone of the database's DATETIME values without zone; times are answered "
@@ -89,7 +87,9 @@ class QueryConfig(StrictModel):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)")
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)"
+            ) from None
         return value
 
 

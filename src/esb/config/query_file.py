@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
 
 from esb.config.queries import QueriesFile, QueryConfig
 from esb.config.sql_check import check_sql, dialect_of

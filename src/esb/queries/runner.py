@@ -135,8 +135,7 @@ class QueryRunner:
                     await connection.close()
         except TimeoutError as exc:
             raise QueryTimedOut(
-                f"query {name!r} did not finish within its statement timeout "
-                f"({query.timeout:g}s)"
+                f"query {name!r} did not finish within its statement timeout ({query.timeout:g}s)"
             ) from exc
 
     async def _run(

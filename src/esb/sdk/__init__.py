@@ -29,8 +29,8 @@ Config types: ``StrictModel`` (unknown keys refused), ``Duration`` and
 (:mod:`esb.sdk.xml`: ``xml.parse``, ``xml.check_shape``, ``xml.to_data``), bounded body
 reading (``read_body``), JSON (``dumps``, ``loads``, ``json_default``), text bounded for
 messages (``shorten``, ``more``, ``MAX_SHOWN``, ``MAX_LISTED``), the nesting a document
-may have (``MAX_DEPTH``) README option tables (``options_table``) and plain database URLs turned into async
-ones (``async_database_url``: ``mysql://`` -> ``mysql+asyncmy://``).
+may have (``MAX_DEPTH``), README option tables (``options_table``) and plain database
+URLs turned into async ones (``async_database_url``: ``mysql://`` -> ``mysql+asyncmy://``).
 """
 
 from esb.config.types import (
