@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import esb.sdk
 
 DOCUMENTED = {
@@ -25,6 +27,7 @@ DOCUMENTED = {
     # helpers
     "xml", "read_body", "json_default", "dumps", "loads", "shorten", "more",
     "MAX_SHOWN", "MAX_LISTED", "MAX_DEPTH", "options_table",
+    "async_database_url",
     # state and time
     "StateStore", "MemoryStateStore", "Clock", "SystemClock",
 }  # fmt: skip
@@ -80,3 +83,17 @@ def test_adapters_import_only_the_sdk_of_esb_and_no_other_adapter() -> None:
                 if top == "esb":
                     assert name == "esb.sdk" or name.startswith("esb.sdk."), f"{path}: {name}"
                 assert top not in packages - {package}, f"{path} imports another adapter: {name}"
+
+
+def test_plain_database_urls_get_the_async_driver() -> None:
+    url = esb.sdk.async_database_url
+    assert url("mysql://ro:pw@mes:3306/mes") == "mysql+asyncmy://ro:pw@mes:3306/mes"
+    assert url("mariadb://ro@mes/mes") == "mysql+asyncmy://ro@mes/mes"
+    assert url("postgres://db/x") == "postgresql+asyncpg://db/x"
+    assert url("postgresql://db/x") == "postgresql+asyncpg://db/x"
+    assert url("mssql://sa@db/x") == "mssql+aioodbc://sa@db/x"
+    assert url("oracle://u@db/x") == "oracle+oracledb_async://u@db/x"
+    assert url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
+    assert url("mysql+aiomysql://ro@mes/mes") == "mysql+aiomysql://ro@mes/mes"  # kept
+    with pytest.raises(ValueError, match="unknown database kind 'redis'"):
+        url("redis://cache/0")
