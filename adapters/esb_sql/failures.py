@@ -42,8 +42,8 @@ def transient(error: BaseException) -> bool:
         return state in _PG_TRANSIENT or state.startswith(_PG_TRANSIENT_CLASSES)
     args = getattr(orig, "args", ())
     if isinstance(orig, asyncmy.errors.Error) and args and isinstance(args[0], int):
-        return args[0] in _MYSQL_TRANSIENT or args[0] >= 2000  # 2xxx: client/connection
-    return isinstance(error, sa_exc.OperationalError)
+        return args[0] in _MYSQL_TRANSIENT or 2000 <= args[0] < 3000  # 2xxx: client side
+    return False
 
 
 def reason(error: BaseException) -> str:
