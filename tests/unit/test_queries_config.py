@@ -136,3 +136,11 @@ def test_an_enabled_query_needs_its_database(tmp_path: Path) -> None:
         "queries.yaml:4: queries.mes-completions.database: missing (required while the "
         "query is enabled)"
     )
+
+
+def test_a_colon_word_inside_a_literal_is_pointed_out(tmp_path: Path) -> None:
+    text = GOOD.replace("SELECT id, work_order", "SELECT id, ' :00' AS t, work_order")
+    [problem] = _problems(_folder(tmp_path, text))
+    assert problem.endswith(
+        "queries.mes-completions.sql: :00 inside a literal would be bound: write \\:00 there"
+    )
