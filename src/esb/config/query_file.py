@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import text as sql_text
 
 from esb.config.queries import QueriesFile, QueryConfig
 from esb.config.sql_check import check_sql, dialect_of
@@ -47,7 +47,7 @@ def _query_problems(
     for text in checked.problems:
         add((*loc, "sql"), text)
     if not checked.problems:
-        bound = set(text(query.sql).compile().params)  # what will really be bound
+        bound = set(sql_text(query.sql).compile().params)  # what will really be bound
         for odd in sorted(bound - checked.parameters):
             add((*loc, "sql"), f":{odd} inside a literal would be bound: write \\:{odd} there")
         declared = set(query.parameters)
