@@ -225,3 +225,54 @@ async def test_a_database_that_is_down_is_a_503_with_the_reason(
     assert error["code"] == "query_database_unavailable"
     assert "mes-completions" in error["message"]
     assert "cannot be reached" in error["message"]
+
+
+async def test_the_demo_factory_publishes_mes_completions_to_the_erp(
+    make_gateway: Any, tmp_path: Path, mes_db: MariaDb | PostgresDb
+) -> None:
+    from esb.settings import demo_config_dir
+
+    env = {
+        "ERP_API_KEY": ERP_KEY,
+        "DROP_DIR": str(tmp_path / "drop"),
+        "MES_DB_URL": mes_db.url,
+    }
+    gut: GatewayUnderTest = await make_gateway(demo_config_dir(), env=env, config_watch=False)
+    answer = await _get(
+        gut, "/v1/queries/mes-completions", ERP_KEY, params={"work_order": "WO-20261124-0002"}
+    )
+    assert answer.status_code == 200, answer.text
+    [row] = answer.json()["rows"]
+    assert (row["operator_name"], row["qty_good"], row["qty_scrap"]) == ("李娜", 2.5, 0.1)
+    assert row["finished_at"] == "2026-11-25T16:05:00+08:00"
+    assert (row["sync_msg"], row["sync_time"]) == (None, None)
+
+
+SNEAKY = {
+    "mariadb": (
+        "CREATE FUNCTION esb_sneaky() RETURNS INT MODIFIES SQL DATA "
+        "BEGIN DELETE FROM mes_completion; RETURN 1; END"
+    ),
+    "postgresql": (
+        "CREATE FUNCTION esb_sneaky() RETURNS INT LANGUAGE plpgsql AS "
+        "$$ BEGIN DELETE FROM mes_completion; RETURN 1; END $$"
+    ),
+}
+
+
+async def test_the_read_only_transaction_stops_a_write_the_parser_cannot_see(
+    make_gateway: Any, tmp_path: Path, mes_db: MariaDb | PostgresDb
+) -> None:
+    kind = "mariadb" if isinstance(mes_db, MariaDb) else "postgresql"
+    await mes_db.run(SNEAKY[kind])
+    config = write_config(tmp_path / "cfg", rest_interface("http://127.0.0.1:9"))
+    (config / "queries.yaml").write_text(
+        "queries:\n  sneaky:\n    database: ${MES_DB_URL}\n    sql: SELECT esb_sneaky() AS n\n"
+    )
+    gut: GatewayUnderTest = await make_gateway(config, env={"MES_DB_URL": mes_db.url})
+    answer = await _get(gut, "/v1/queries/sneaky", ADMIN_KEY)
+    assert answer.status_code == 502, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "query_failed"
+    assert "read-only" in error["message"].lower().replace("read only", "read-only")
+    assert await mes_db.run("SELECT COUNT(*) FROM mes_completion") == [(4,)]
