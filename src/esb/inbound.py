@@ -26,6 +26,7 @@ from esb.config.gateway import GatewayConfig
 from esb.connectors import ConnectorRegistry
 from esb.ingress import Ingress, check_idempotency_key
 from esb.sdk import HttpInbound, InboundSource, SourceContext, SystemClock
+from esb.sdk._schedule import DEFAULT_ZONE, Run
 from esb.sdk._state import DEFAULT_LEASE_S, process_owner
 from esb.store.source_state import SourceStateStore
 
@@ -42,12 +43,16 @@ class InboundRunner:
         data_dir: Path,
         *,
         lease_ttl: float = DEFAULT_LEASE_S,
+        time_zone: str = DEFAULT_ZONE,
+        on_run: Callable[[str, Run], None] | None = None,
     ) -> None:
         self.registry = registry
         self.ingress = ingress
         self.engine = engine  # for the sources' state; the sources never see it
         self.data_dir = data_dir
         self.lease_ttl = lease_ttl
+        self.time_zone = time_zone
+        self.on_run = on_run  # the runs of sources' schedules, as job "interface/kind/name"
         self.owner = process_owner()  # one holder name per process: a restart keeps its leases
         self.clock = SystemClock()
         self.sources: dict[tuple[str, str], InboundSource] = {}
@@ -77,7 +82,15 @@ class InboundRunner:
             state=state,
             clock=self.clock,
             log=log.bind(interface=interface, source=kind),
+            time_zone=self.time_zone,
+            on_run=self._runs_of(interface, kind),
         )
+
+    def _runs_of(self, interface: str, kind: str) -> Callable[[Run], None] | None:
+        on_run = self.on_run
+        if on_run is None:
+            return None
+        return lambda run: on_run(f"{interface}/{kind}/{run.name}", run)
 
     def start(self, config: GatewayConfig) -> None:
         for interface, spec in config.interfaces.items():

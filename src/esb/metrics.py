@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.errors import StoreUnavailable
+from esb.sdk._schedule import Run
 from esb.status import AttemptOutcome, DeliveryStatus, OutboxStatus
 from esb.store.breaker import CLOSED, HALF_OPEN
 from esb.store.engine import transaction, utcnow
@@ -133,6 +134,35 @@ class Metrics:
         self.relay_lag = _database_gauge(
             "esb_relay_lag_seconds", "Age of the oldest due outbox row not yet published", (), r
         )
+        self.scheduled_runs = Counter(
+            "esb_scheduled_runs",
+            "Runs of scheduled work (polls, syncs, checks) by outcome",
+            ["job", "outcome"],
+            registry=r,
+        )
+        self.scheduled_skipped = Counter(
+            "esb_scheduled_skipped",
+            "Ticks skipped because the job's previous run was still going",
+            ["job"],
+            registry=r,
+        )
+        self.scheduled_rows = Counter(
+            "esb_scheduled_rows", "Rows or documents handled by scheduled runs", ["job"], registry=r
+        )
+        self.scheduled_seconds = Histogram(
+            "esb_scheduled_run_duration_seconds",
+            "One run of scheduled work",
+            ["job"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.scheduled_last = Gauge(
+            "esb_scheduled_last_run_timestamp_seconds",
+            "When the job's last run started (Unix time)",
+            ["job"],
+            registry=r,
+            multiprocess_mode="max",
+        )
         self._pairs: set[tuple[str, str]] = set()  # every pair reported so far
 
     def attempt(
@@ -147,6 +177,15 @@ class Metrics:
         self.attempt_seconds.labels(interface, target).observe(seconds)
         if end_to_end_s is not None:
             self.end_to_end_seconds.labels(interface, target).observe(end_to_end_s)
+
+    def scheduled_run(self, job: str, run: Run) -> None:
+        self.scheduled_runs.labels(job, "failed" if run.error else "ok").inc()
+        self.scheduled_seconds.labels(job).observe(run.duration_s)
+        self.scheduled_last.labels(job).set(run.started_at.timestamp())
+        if run.rows:
+            self.scheduled_rows.labels(job).inc(run.rows)
+        if run.skipped:
+            self.scheduled_skipped.labels(job).inc(run.skipped)
 
     async def refresh(self, engine: AsyncEngine) -> None:
         now = utcnow()

@@ -8,6 +8,8 @@ Percentiles are exact on the recorded values, with
 linear interpolation between ranks (PostgreSQL's ``percentile_cont``). ``status``
 comes from the thresholds an interface sets in YAML (``health:``). ``systems`` shows
 flow control now: each limited system's breaker, calls in flight and deliveries waiting.
+``schedules`` shows each poll, sync or check run on a schedule: its last run's start,
+duration, rows and error, and how many runs failed or were skipped (an overrun).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.config.gateway import GatewayConfig
 from esb.config.types import HealthThresholds, parse_duration
+from esb.scheduling import schedules
 from esb.store.engine import transaction, utcnow
 from esb.store.flow_read import read_flow
 from esb.store.stats import Pair, PairStats, collect, percentile
@@ -139,4 +142,5 @@ async def build_report(
             _row(p, stats.get(p, PairStats()), config, now, window_s) for p in sorted(pairs)
         ],
         "systems": await flow_rows(engine, config),
+        "schedules": await schedules(engine),
     }

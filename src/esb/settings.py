@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from esb.configfile.wording import plain_message
 from esb.errors import SettingsError
+from esb.sdk._schedule import Schedule
 
 #: The demo factory's folder inside the esb package (package data).
 DEMO_FOLDER = "demo_factory"
@@ -90,6 +91,11 @@ class Settings(BaseSettings):
     demo_standins: bool | None = Field(
         default=None, description="serve /demo stand-in targets; default: when running the demo"
     )
+    time_zone: str = Field(
+        default="Asia/Shanghai",
+        description="the factory's time zone (IANA name): cron schedules and database "
+        "times without a zone are read in it",
+    )
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"
 
@@ -112,6 +118,12 @@ class Settings(BaseSettings):
         description="folder shared by the processes of one host so /metrics reports them "
         "together (default with --reuse-port: <ESB_DATA_DIR>/metrics)",
     )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        Schedule.parse("1m", value)  # ValueError naming the zone if it is unknown
+        return value
 
     @field_validator("admin_key")
     @classmethod

@@ -135,6 +135,58 @@ def test_nested_defaults_and_literal_dollar_brace(tmp_path: Path) -> None:
     assert problems == []
 
 
+def test_plus_gives_its_word_only_when_the_variable_is_set() -> None:
+    from esb.configfile.yamlfile import _substitute
+
+    problems: list[str] = []
+    assert _substitute("${DB:+on}", {"DB": "mysql://mes"}, "f:1", problems) == "on"
+    assert _substitute("${DB:+on}", {"DB": ""}, "f:1", problems) == ""
+    assert _substitute("[${DB:+on}]", {}, "f:1", problems) == "[]"
+    assert problems == []  # an unset variable behind :+ is no problem
+
+
+OPTIONAL = (
+    GOOD
+    + """
+  production-report:
+    enabled: ${MES_DB_URL:+true}
+    source: mes
+    message_type: production_report
+    targets:
+      erp:
+        connector: {kind: rest, url: "${ERP_REPORT_URL}/receipts"}
+"""
+)
+
+
+def test_an_interface_switched_off_is_left_out_and_needs_no_variables(tmp_path: Path) -> None:
+    folder = write_config(tmp_path, OPTIONAL)
+    (folder / "systems.yaml").write_text(
+        "systems:\n  erp: {api_key: k-erp-0123456789}\n  mes: {}\n", encoding="utf-8"
+    )
+    config = load(folder)
+    assert set(config.interfaces) == {"sales-order"}
+    assert config.switched_off == ("production-report",)
+    on = load(folder, {"MES_DB_URL": "mysql://mes", "ERP_REPORT_URL": "http://erp"})
+    assert set(on.interfaces) == {"sales-order", "production-report"}
+    assert on.interfaces["production-report"].enabled is True
+    assert on.switched_off == ()
+    # switched on, its variables are needed again, and said so with file and line
+    (found,) = problems(folder, {"MES_DB_URL": "mysql://mes"})
+    assert "ERP_REPORT_URL is not set" in found
+    assert "interfaces.yaml:" in found
+
+
+@pytest.mark.parametrize("value", ["false", "no", "off", "0", "''", "False"])
+def test_enabled_false_in_any_spelling_switches_off(tmp_path: Path, value: str) -> None:
+    text = GOOD.replace("    key: OrderNo\n", f"    key: OrderNo\n    enabled: {value}\n", 1)
+    text += "  other:\n    source: erp\n    message_type: other\n    targets:\n"
+    text += "      mes: {connector: {kind: rest, url: 'http://mes/x'}}\n"
+    config = load(write_config(tmp_path, text))
+    assert set(config.interfaces) == {"other"}
+    assert config.switched_off == ("sales-order",)
+
+
 # -- esb check: every problem of every file in one run, in plain words (issue 9, item 13) --
 
 BROKEN = """

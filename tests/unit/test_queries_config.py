@@ -97,8 +97,8 @@ queries:
     found = _problems(_folder(tmp_path, text))
     where = str(tmp_path / "cfg" / "queries.yaml")
     assert found == [
-        f"{where}:4: queries.q1.database: unknown database kind 'redis' (known: mariadb, mssql, "
-        "mysql, oracle, postgres, postgresql, sqlite)",
+        f"{where}:4: queries.q1.database: unknown database 'redis' in the URL: use one of "
+        "mariadb, mssql, mysql, oracle, postgres, postgresql, sqlite, sqlserver",
         f"{where}:6: queries.q1.sql: :b is used but not declared under parameters",
         f"{where}:9: queries.q1.parameters.c: declared but the SQL has no :c",
         f"{where}:8: queries.q1.parameters.a.default: must be a whole number",
@@ -117,15 +117,15 @@ def test_schema_problems_name_the_key_and_line(tmp_path: Path) -> None:
 
 def test_enabled_follows_a_variable(tmp_path: Path) -> None:
     text = GOOD.replace("    database: ${MES_DB_URL}", "    enabled: ${MES_DB_URL:+true}\n"
-                        "    database: ${MES_DB_URL:-}")  # fmt: skip
+                        "    database: ${MES_DB_URL}")  # fmt: skip
     folder = _folder(tmp_path, text)
-    off = load_config(folder, load_registry(), {})
+    off = load_config(folder, load_registry(), {})  # its variable need not be set
     assert dict(off.queries) == {}
     on = load_config(folder, load_registry(), {"MES_DB_URL": "postgresql://db/mes"})
     assert list(on.queries) == ["mes-completions"]
-    # a disabled query's SQL is still checked
+    # switched on, it is checked like any other
     (folder / "queries.yaml").write_text(text.replace("SELECT id", "DELETE"), encoding="utf-8")
-    [problem] = _problems(folder, {})
+    [problem] = _problems(folder, {"MES_DB_URL": "postgresql://db/mes"})
     assert "queries.mes-completions.sql" in problem
 
 

@@ -27,9 +27,10 @@ DOCUMENTED = {
     # helpers
     "xml", "read_body", "json_default", "dumps", "loads", "shorten", "more",
     "MAX_SHOWN", "MAX_LISTED", "MAX_DEPTH", "options_table",
-    "async_database_url",
     # state and time
     "StateStore", "MemoryStateStore", "Clock", "SystemClock",
+    # schedules and databases
+    "Schedule", "ScheduleText", "Run", "async_database_url",
 }  # fmt: skip
 
 
@@ -85,15 +86,27 @@ def test_adapters_import_only_the_sdk_of_esb_and_no_other_adapter() -> None:
                 assert top not in packages - {package}, f"{path} imports another adapter: {name}"
 
 
-def test_plain_database_urls_get_the_async_driver() -> None:
-    url = esb.sdk.async_database_url
-    assert url("mysql://ro:pw@mes:3306/mes") == "mysql+asyncmy://ro:pw@mes:3306/mes"
-    assert url("mariadb://ro@mes/mes") == "mysql+asyncmy://ro@mes/mes"
-    assert url("postgres://db/x") == "postgresql+asyncpg://db/x"
-    assert url("postgresql://db/x") == "postgresql+asyncpg://db/x"
-    assert url("mssql://sa@db/x") == "mssql+aioodbc://sa@db/x"
-    assert url("oracle://u@db/x") == "oracle+oracledb_async://u@db/x"
-    assert url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
-    assert url("mysql+aiomysql://ro@mes/mes") == "mysql+aiomysql://ro@mes/mes"  # kept
-    with pytest.raises(ValueError, match="unknown database kind 'redis'"):
-        url("redis://cache/0")
+@pytest.mark.parametrize(
+    ("written", "used"),
+    [
+        ("mysql://u:p@mes:3306/mes", "mysql+asyncmy://u:p@mes:3306/mes"),
+        ("mariadb://u:p@mes/mes", "mysql+asyncmy://u:p@mes/mes"),
+        ("postgresql://u@db/erp", "postgresql+asyncpg://u@db/erp"),
+        ("postgres://u@db/erp", "postgresql+asyncpg://u@db/erp"),
+        ("mssql://u:p@sql/erp", "mssql+aioodbc://u:p@sql/erp"),
+        (
+            "oracle://u:p@ora:1521/?service_name=ERP",
+            "oracle+oracledb_async://u:p@ora:1521/?service_name=ERP",
+        ),
+        ("sqlite:///var/mes.db", "sqlite+aiosqlite:///var/mes.db"),
+        ("mysql+aiomysql://u:p@mes/mes", "mysql+aiomysql://u:p@mes/mes"),  # a driver named: kept
+    ],
+)
+def test_database_urls_are_written_plainly_and_get_their_driver(written: str, used: str) -> None:
+    assert esb.sdk.async_database_url(written) == used
+
+
+@pytest.mark.parametrize("url", ["mes-db:3306", "db2://u@h/x", "://x"])
+def test_an_unusable_database_url_is_refused_in_words(url: str) -> None:
+    with pytest.raises(ValueError, match="database"):
+        esb.sdk.async_database_url(url)

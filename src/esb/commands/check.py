@@ -36,3 +36,5 @@ def check() -> None:
         f"ok: {len(config.systems)} systems, {len(config.interfaces)} interfaces, "
         f"{targets} targets, {len(config.mappings.names())} mappings in {config.folder}"
     )
+    for name in config.switched_off:
+        typer.echo(f"off: interface {name} (its enabled: is false or its variable is unset)")

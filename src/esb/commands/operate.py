@@ -131,6 +131,25 @@ def _table(data: dict[str, Any]) -> None:
                 f"  {head['blocked']} waiting behind parked delivery {head['delivery_id']} "
                 f"(key {head['key']})"
             )
+    _schedules(data.get("schedules", []))
+
+
+def _schedules(rows: list[dict[str, Any]]) -> None:
+    """Polls, syncs and checks on a schedule: the last run and the counts."""
+    if not rows:
+        return
+    typer.echo(f"\n{'scheduled job':40} {'last run':25} {'rows':>6} {'runs':>6} {'failed':>6} "
+               f"{'skipped':>7}  last error")  # fmt: skip
+    for row in rows:
+        typer.echo(
+            f"{row['job']:40} {row['started_at'] or '-':25} {_count(row['rows']):>6} "
+            f"{_count(row['runs']):>6} {_count(row['failures']):>6} {_count(row['skipped']):>7}"
+            f"  {row['error'] or ''}"
+        )
+
+
+def _count(value: Any) -> str:
+    return "-" if value is None else str(value)
 
 
 def report(

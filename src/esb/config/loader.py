@@ -54,9 +54,14 @@ def _key_hashes(systems: Mapping[str, SystemConfig]) -> dict[str, bytes]:
 
 
 def _read_interfaces(
-    folder: Path, env: Mapping[str, str], registry: ConnectorRegistry, problems: list[str]
+    folder: Path,
+    env: Mapping[str, str],
+    registry: ConnectorRegistry,
+    problems: list[str],
+    off: list[str],
 ) -> tuple[dict[str, InterfaceBase], list[InterfaceRefs]]:
-    """The valid interfaces, and what every interface (valid or not) refers to."""
+    """The valid interfaces, and what every interface (valid or not) refers to; the names
+    of those switched off by ``enabled:`` are added to ``off``."""
     docs = _interface_docs(folder, env)
     if not docs:
         problems.append(f"{folder}: no interfaces.yaml or interfaces/*.yaml")
@@ -66,6 +71,7 @@ def _read_interfaces(
     for doc in docs:
         parsed: InterfacesFileBase | None = validate(doc, file_model)
         problems.extend(doc.problems)
+        off.extend(str(loc[1]) for loc in doc.disabled if len(loc) == 2 and loc[0] == "interfaces")
         for ref in interface_refs(doc):
             if any(r.name == ref.name for r in refs):
                 where = doc.where(("interfaces", ref.name))
@@ -87,7 +93,8 @@ def load_config(
     systems_doc = read_yaml(folder / "systems.yaml", env)
     systems_file = validate(systems_doc, SystemsFile)
     problems = list(systems_doc.problems)
-    interfaces, refs = _read_interfaces(folder, env, registry, problems)
+    switched_off: list[str] = []
+    interfaces, refs = _read_interfaces(folder, env, registry, problems, switched_off)
     problems.extend(check_systems(names(systems_doc, "systems"), refs))
     problems.extend(check_ordering(refs))
     alerts = _alerts(folder, env, problems)
@@ -110,6 +117,7 @@ def load_config(
         mappings=mappings,
         alerts=alerts,
         queries=queries,
+        switched_off=tuple(switched_off),
     )
 
 

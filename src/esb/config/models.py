@@ -12,7 +12,7 @@ import operator
 from functools import reduce
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, create_model
+from pydantic import Field, SecretStr, WithJsonSchema, create_model
 
 from esb.config.flow import FlowConfig
 from esb.config.types import Duration, HealthThresholds, RetryPolicy, StrictModel
@@ -82,10 +82,25 @@ class TargetBase(StrictModel):
         return self.ordering == "key"
 
 
+#: ``enabled:`` of an optional block: true, false, or text such as ``${MES_DB_URL:+true}``
+#: (empty while the variable is unset: the block is then left out, see esb.configfile).
+Switch = Annotated[
+    bool,
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "boolean"}, {"type": "string"}],
+            "description": "false (or empty, as ${MES_DB_URL:+true} is while the variable is "
+            "unset): left out, and its ${VARS} need not be set",
+        }
+    ),
+]
+
+
 class InterfaceBase(StrictModel):
     """One message type from one source system, and where it goes."""
 
     description: str = ""
+    enabled: Switch = True
     source: Name = Field(description="the system that sends this message type")
     message_type: Name = Field(description="the {message_type} of POST /v1/messages/{message_type}")
     key: str | None = Field(

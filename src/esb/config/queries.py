@@ -5,7 +5,7 @@ Each query names its database (a plain ``mysql://`` / ``postgresql://`` URL, usu
 when the file loads: ``esb.queries.sql``), its typed parameters (bound as values,
 never pasted into the SQL), the systems that may run it, a row limit and a statement
 timeout. ``enabled`` lets a query depend on a setting: ``enabled: ${MES_DB_URL:+true}``
-is off while ``MES_DB_URL`` is unset.
+is off while ``MES_DB_URL`` is unset (the YAML reader leaves such a block out).
 """
 
 from __future__ import annotations

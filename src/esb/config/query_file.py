@@ -3,8 +3,8 @@
 Beyond the schema: the SQL is one read-only statement (``sql_check``), every ``:name``
 in it is a declared parameter and every declared parameter is used, a default reads
 as its parameter's type, the database URL names a known kind of database, and every
-system granted exists. A disabled query is checked too (its SQL, its systems), except
-for its database URL, which is usually unset while it is off.
+system granted exists. A query switched off by ``enabled:`` never gets here (the YAML
+reader leaves the block out, see ``esb.configfile.yamlfile``).
 """
 
 from __future__ import annotations

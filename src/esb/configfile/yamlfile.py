@@ -3,6 +3,11 @@
 Line numbers let every configuration error read ``file:line: key: problem``.
 Variables are substituted in string values after parsing, so a value can never
 change the structure of the file.
+
+A block whose ``enabled:`` comes out false (``false``, ``no``, ``off``, ``0`` or empty, as
+``${MES_DB_URL:+true}`` is when the variable is unset) is left out with everything under
+it, and its variables need not be set: an optional part of a configuration (the demo's
+staging-table interface, say) is switched on by setting the variable it needs.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ import yaml
 
 Loc = tuple[str | int, ...]
 
-# ${NAME}, ${NAME:-default}, ${NAME:?message}, ${NAME:+word} (word when NAME is set, else
-# empty: ``enabled: ${MES_DB_URL:+true}``); $${ is a literal ${. A default may hold
-# another ${NAME} (innermost first): ${DROP_DIR:-${ESB_DATA_DIR}/drop}
+# ${NAME}, ${NAME:-default}, ${NAME:?message}, ${NAME:+word} (word if NAME is set, else
+# empty); $${ is a literal ${. A default may hold another ${NAME} (innermost first):
+# ${DROP_DIR:-${ESB_DATA_DIR}/drop}
 _VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?|:\+)([^}$]*))?\}")
+#: ``enabled:`` values that switch a block off
+_OFF = {"", "false", "no", "off", "0"}
 _ESCAPE = "\x00esb-dollar-brace\x00"
 
 
@@ -31,6 +38,7 @@ class YamlDocument:
     lines: dict[Loc, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     unset: set[Loc] = field(default_factory=set)  # values that name an unset ${VAR}
+    disabled: list[Loc] = field(default_factory=list)  # blocks left out by ``enabled:``
 
     def is_unset(self, loc: Loc) -> bool:
         """True at or under a value whose ${VAR} is unset (its only problem is that)."""
@@ -73,7 +81,7 @@ def _substitute(value: str, env: Mapping[str, str], where: str, problems: list[s
             return _ESCAPE
         name, op, arg = match.group(1), match.group(2), match.group(3)
         if op == ":+":
-            return (arg or "") if env.get(name, "") != "" else ""
+            return (arg or "") if env.get(name) else ""
         if name in env and env[name] != "":
             return env[name]
         if op == ":-":
@@ -89,9 +97,25 @@ def _substitute(value: str, env: Mapping[str, str], where: str, problems: list[s
     return value.replace(_ESCAPE, "${")
 
 
+def _switched_off(block: Any, env: Mapping[str, str]) -> bool:
+    if not isinstance(block, dict) or "enabled" not in block:
+        return False
+    value = block["enabled"]
+    if isinstance(value, str):
+        value = _substitute(value, env, "", []).strip().lower()
+        return value in _OFF
+    return value is False or value == 0
+
+
 def _walk(data: Any, loc: Loc, doc: YamlDocument, env: Mapping[str, str]) -> Any:
     if isinstance(data, dict):
-        return {k: _walk(v, (*loc, k), doc, env) for k, v in data.items()}
+        kept = {}
+        for k, v in data.items():
+            if _switched_off(v, env):
+                doc.disabled.append((*loc, k))
+                continue
+            kept[k] = _walk(v, (*loc, k), doc, env)
+        return kept
     if isinstance(data, list):
         return [_walk(v, (*loc, i), doc, env) for i, v in enumerate(data)]
     if isinstance(data, str) and "$" in data:

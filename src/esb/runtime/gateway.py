@@ -130,7 +130,14 @@ class Gateway:
             self.notify,
             lambda interface: self.metrics.accepted.labels(interface).inc(),
         )
-        self.inbound = InboundRunner(registry, self.ingress, self.engine, settings.data_dir)
+        self.inbound = InboundRunner(
+            registry,
+            self.ingress,
+            self.engine,
+            settings.data_dir,
+            time_zone=settings.time_zone,
+            on_run=self.metrics.scheduled_run,
+        )
         self.reads = Reads(self.engine)
         self.queries = QueryRunner()
         self.flow = FlowGate(self.engine, self.live, self.metrics, settings.flow_lease)

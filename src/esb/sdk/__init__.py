@@ -18,7 +18,11 @@ idempotency_key=...)`` (an ``Accept``, answering ``Accepted``), ``authenticate(k
 ``IdempotencyCheck``), its durable ``state`` (a ``StateStore``: key -> JSON value, with
 a lease so one process at a time runs the source, ``state.run_exclusive(work)``;
 ``MemoryStateStore`` stands in for the database in tests), a ``clock`` (a ``Clock``;
-``SystemClock``) and a ``log``.
+``SystemClock``), a ``log``, the factory's ``time_zone`` and ``every(schedule, work)``:
+work on a ``Schedule`` (parsed from a ``ScheduleText`` such as ``5m`` or ``0 2 * * *``) in
+one gateway process at a time, each ``Run`` recorded for the health report.
+``async_database_url`` turns a plain ``mysql://``/``postgresql://`` URL into the
+SQLAlchemy asyncio one, so users never name drivers.
 
 Config types: ``StrictModel`` (unknown keys refused), ``Duration`` and
 ``parse_duration``, ``Timeouts``, ``RetryPolicy``, ``Auth`` (``BasicAuth``,
@@ -29,8 +33,7 @@ Config types: ``StrictModel`` (unknown keys refused), ``Duration`` and
 (:mod:`esb.sdk.xml`: ``xml.parse``, ``xml.check_shape``, ``xml.to_data``), bounded body
 reading (``read_body``), JSON (``dumps``, ``loads``, ``json_default``), text bounded for
 messages (``shorten``, ``more``, ``MAX_SHOWN``, ``MAX_LISTED``), the nesting a document
-may have (``MAX_DEPTH``), README option tables (``options_table``) and plain database
-URLs turned into async ones (``async_database_url``: ``mysql://`` -> ``mysql+asyncmy://``).
+may have (``MAX_DEPTH``) and README option tables (``options_table``).
 """
 
 from esb.config.types import (
@@ -77,6 +80,7 @@ from esb.sdk._plugins import (
     KeyCheck,
     SourceContext,
 )
+from esb.sdk._schedule import Run, Schedule, ScheduleText
 from esb.sdk._state import MemoryStateStore, StateStore
 from esb.sdk._text import MAX_LISTED, MAX_SHOWN, more, shorten
 
@@ -113,6 +117,9 @@ __all__ = [
     "PluginError",
     "RetryLater",
     "RetryPolicy",
+    "Run",
+    "Schedule",
+    "ScheduleText",
     "SourceContext",
     "StateStore",
     "StoreUnavailable",

@@ -1,37 +1,38 @@
-"""Database URLs as people write them, turned into the async URLs SQLAlchemy needs.
+"""A database URL as people write it, turned into the one SQLAlchemy's asyncio engine needs.
 
-A user writes ``mysql://user:pw@host/mes`` or ``postgresql://...``; which async driver
-the gateway uses is its own business, so the plain schemes are mapped here once (for
-the sources, the connectors and the named queries alike). A URL that names a driver
-(``postgresql+asyncpg://``) is kept as written.
+Integration teams write ``mysql://user:pw@host/mes``; SQLAlchemy's async engine needs a
+driver named in the scheme (``mysql+asyncmy``). The gateway picks the driver so users
+never need to know driver names: the ones for MySQL/MariaDB, PostgreSQL and SQLite ship
+with the gateway; SQL Server and Oracle need their driver installed beside it (named in
+the error SQLAlchemy raises if it is missing). A URL that already names a driver is kept.
 """
 
 from __future__ import annotations
 
 __all__ = ["ASYNC_DRIVERS", "async_database_url"]
 
-#: Plain scheme -> the SQLAlchemy dialect+driver the gateway ships (or documents).
+#: scheme as written -> scheme with the asyncio driver the gateway uses for it
 ASYNC_DRIVERS = {
     "mysql": "mysql+asyncmy",
     "mariadb": "mysql+asyncmy",
     "postgresql": "postgresql+asyncpg",
     "postgres": "postgresql+asyncpg",
     "mssql": "mssql+aioodbc",
+    "sqlserver": "mssql+aioodbc",
     "oracle": "oracle+oracledb_async",
     "sqlite": "sqlite+aiosqlite",
 }
 
 
 def async_database_url(url: str) -> str:
-    """The SQLAlchemy async URL for ``url``; ValueError naming the scheme if unknown.
-    The password is kept (this is the URL to connect with, never one to log)."""
+    """``mysql://u:p@h/db`` -> ``mysql+asyncmy://u:p@h/db``; ValueError for an unknown scheme."""
     scheme, sep, rest = url.partition("://")
-    if not sep:
-        raise ValueError("a database URL looks like mysql://user:password@host:3306/name")
-    if "+" in scheme:  # the driver is named: the user knows which one they want
-        return url
+    if not sep or not scheme:
+        raise ValueError("a database URL looks like mysql://user:password@host:3306/database")
+    if "+" in scheme:
+        return url  # the driver is named already
     driver = ASYNC_DRIVERS.get(scheme.lower())
     if driver is None:
         known = ", ".join(sorted(ASYNC_DRIVERS))
-        raise ValueError(f"unknown database kind {scheme!r} (known: {known})")
+        raise ValueError(f"unknown database {scheme!r} in the URL: use one of {known}")
     return f"{driver}://{rest}"

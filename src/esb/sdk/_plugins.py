@@ -21,6 +21,7 @@ import structlog
 from esb.config.types import StrictModel
 from esb.sdk._clock import Clock, SystemClock
 from esb.sdk._outcomes import DeliveryRequest, Outcome
+from esb.sdk._schedule import DEFAULT_ZONE, Job, OnRun, Schedule, run_on_schedule
 from esb.sdk._state import MemoryStateStore, StateStore
 
 if TYPE_CHECKING:
@@ -105,7 +106,8 @@ def _no_keys(key: str) -> str | None:
 @dataclass(frozen=True)
 class SourceContext:
     """All an inbound source may use of the gateway: its interface, folders, the way in
-    (``accept``), caller checks, its own durable ``state``, a ``clock`` and a ``log``."""
+    (``accept``), caller checks, its own durable ``state``, a ``clock``, a ``log``, the
+    factory's ``time_zone`` and ``every`` (work on a schedule, in one process)."""
 
     interface: str
     source_system: str
@@ -118,6 +120,29 @@ class SourceContext:
     state: StateStore = field(default_factory=MemoryStateStore)
     clock: Clock = field(default_factory=SystemClock)
     log: Any = field(default_factory=lambda: structlog.get_logger("esb.inbound"))
+    #: the factory's time zone (IANA name): the default zone of times without one
+    time_zone: str = DEFAULT_ZONE
+    #: told of every scheduled run (the gateway counts them in ``/metrics``)
+    on_run: OnRun | None = None
+
+    async def every(self, schedule: Schedule | str, work: Job, *, name: str = "poll") -> None:
+        """Run ``work`` on ``schedule`` until cancelled: in one gateway process at a time (this
+        holds the ``state`` lease: do not wrap it in ``state.run_exclusive``), never two runs
+        at once (a tick that falls during a run is skipped and counted), each run's start,
+        duration, rows and error kept in ``state`` under ``schedule/<name>`` for the health
+        report. An exception from ``work`` is that run's error; the schedule goes on."""
+        parsed = (
+            schedule if isinstance(schedule, Schedule) else Schedule.parse(schedule, self.time_zone)
+        )
+        await run_on_schedule(
+            self.state,
+            self.clock,
+            parsed,
+            work,
+            name=name,
+            on_run=self.on_run,
+            log_to=self.log,
+        )
 
 
 @runtime_checkable
