@@ -276,3 +276,19 @@ async def test_the_read_only_transaction_stops_a_write_the_parser_cannot_see(
     assert error["code"] == "query_failed"
     assert "read-only" in error["message"].lower().replace("read only", "read-only")
     assert await mes_db.run("SELECT COUNT(*) FROM mes_completion") == [(4,)]
+
+
+async def test_a_reload_closes_the_pools_and_queries_go_on(
+    make_gateway: Any, tmp_path: Path, mes_db: MariaDb | PostgresDb
+) -> None:
+    gut = await _gateway(make_gateway, tmp_path, mes_db)
+    path, params = "/v1/queries/mes-completions", {"work_order": "WO-20261124-0001"}
+    assert (await _get(gut, path, ERP_KEY, params=params)).status_code == 200
+    runner = gut.gateway.queries
+    assert len(runner._engines) == 1  # one pool for the one database
+    live = gut.gateway.live
+    live.env = {**(live.env or {}), **gut.env}  # the test's variables, as the process has them
+    reloaded = await gut.admin("POST", "/v1/config/reload")
+    assert reloaded.status_code == 200, reloaded.text
+    assert runner._engines == {}
+    assert (await _get(gut, path, ERP_KEY, params=params)).json()["rows"][0]["id"] == 1

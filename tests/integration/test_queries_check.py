@@ -31,3 +31,15 @@ def test_esb_check_refuses_a_delete_with_file_and_line(tmp_path: Path) -> None:
     (folder / "queries.yaml").write_text(DELETING.replace("DELETE FROM", "SELECT * FROM"))
     ok = esb("check", env={"ESB_CONFIG": str(folder)}, cwd=folder)
     assert ok.returncode == 0, ok.stderr
+
+
+def test_esb_check_says_which_queries_are_off(tmp_path: Path) -> None:
+    folder = write_config(tmp_path / "cfg", rest_interface("http://mes:8080"))
+    optional = DELETING.replace("DELETE FROM", "SELECT * FROM").replace(
+        "    database: mysql://gw@db/mes",
+        "    enabled: ${MES_DB_URL:+true}\n    database: ${MES_DB_URL}",
+    )
+    (folder / "queries.yaml").write_text(optional, encoding="utf-8")
+    result = esb("check", env={"ESB_CONFIG": str(folder)}, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "off: query purge (its enabled: is false or its variable is unset)" in result.stdout

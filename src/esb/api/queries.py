@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
 from esb.api.auth import Caller, CallerDep
-from esb.api.deps import ConfigDep, QueriesDep
+from esb.api.deps import ConfigDep, QueriesDep, SettingsDep
 from esb.api.responses import JsonResponse
 from esb.api.xref import attachment
 from esb.config.models import NAME_PATTERN
@@ -85,14 +85,19 @@ def _wants_csv(request: Request) -> bool:
     responses={200: {"content": {CSV: {"schema": {"type": "string"}}}}},
 )
 async def run_query(
-    name: QueryName, request: Request, config: ConfigDep, caller: CallerDep, runner: QueriesDep
+    name: QueryName,
+    request: Request,
+    config: ConfigDep,
+    caller: CallerDep,
+    runner: QueriesDep,
+    settings: SettingsDep,
 ) -> Response:
     query = config.queries.get(name)
     if query is None:
         raise NotFound(f"no query named {name!r}")
     if not _may_run(caller, query):
         raise Forbidden(f"system {caller.name!r} is not granted query {name!r}")
-    zone = ZoneInfo(query.time_zone)
+    zone = ZoneInfo(query.time_zone or settings.time_zone)
     values, problems = read_parameters(
         dict(query.parameters), request.query_params.multi_items(), zone
     )

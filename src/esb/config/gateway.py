@@ -39,6 +39,8 @@ class GatewayConfig:
     queries: Mapping[str, QueryConfig] = field(default_factory=dict)  # the enabled ones
     #: interfaces left out because their ``enabled:`` is false (e.g. a variable unset)
     switched_off: tuple[str, ...] = ()
+    #: queries left out because their ``enabled:`` is false
+    queries_off: tuple[str, ...] = ()
 
     def authenticate(self, token: str) -> str | None:
         """The system whose key this is, compared in constant time against every key."""

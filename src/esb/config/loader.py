@@ -103,7 +103,8 @@ def load_config(
     problems.extend(check_mappings(refs, mappings, broken))
     business_keys, conditions = compile_expressions(refs, problems)
     validators = compile_schemas(folder, refs, problems)
-    queries = read_queries(folder, env, names(systems_doc, "systems"), problems)
+    queries_off: list[str] = []
+    queries = read_queries(folder, env, names(systems_doc, "systems"), problems, queries_off)
     if problems or systems_file is None:
         raise ConfigError(problems)
     return GatewayConfig(
@@ -118,6 +119,7 @@ def load_config(
         alerts=alerts,
         queries=queries,
         switched_off=tuple(switched_off),
+        queries_off=tuple(queries_off),
     )
 
 

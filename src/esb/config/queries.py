@@ -75,15 +75,17 @@ class QueryConfig(StrictModel):
         default=1000, ge=1, le=MAX_ROW_LIMIT, description="at most this many rows are answered"
     )
     timeout: Duration = Field(default=10.0, gt=0, le=600, description="statement timeout, e.g. 10s")
-    time_zone: str = Field(
-        default="Asia/Shanghai",
+    time_zone: str | None = Field(
+        default=None,
         description="zone of the database's DATETIME values without zone; times are answered "
-        "in ISO 8601 with this zone's offset",
+        "in ISO 8601 with this zone's offset; default: the factory's (ESB_TIME_ZONE)",
     )
 
     @field_validator("time_zone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -69,15 +69,22 @@ def _query_problems(
 
 
 def read_queries(
-    folder: Path, env: Mapping[str, str], systems: Collection[str] | None, problems: list[str]
+    folder: Path,
+    env: Mapping[str, str],
+    systems: Collection[str] | None,
+    problems: list[str],
+    off: list[str] | None = None,
 ) -> dict[str, QueryConfig]:
-    """The enabled queries of ``queries.yaml`` (none without the file)."""
+    """The enabled queries of ``queries.yaml`` (none without the file); the names of
+    those switched off by ``enabled:`` are added to ``off``."""
     path = folder / FILE
     if not path.is_file():
         return {}
     doc = read_yaml(path, env)
     parsed: QueriesFile | None = validate(doc, QueriesFile)
     problems.extend(doc.problems)
+    if off is not None:
+        off.extend(str(loc[1]) for loc in doc.disabled if len(loc) == 2 and loc[0] == "queries")
     if parsed is None:
         return {}
     for name, query in parsed.queries.items():
