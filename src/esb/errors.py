@@ -14,6 +14,10 @@
     ├── StoreUnavailable            the database cannot be reached (503, try again)
     ├── StoreRefused                the database refused a value of this data (422, never retried)
     ├── BrokerUnavailable           RabbitMQ cannot be reached or refused a publish
+    ├── QueryError                  a named query could not run (esb.queries)
+    │   ├── QueryDatabaseUnavailable  its database cannot be reached (503, try again)
+    │   ├── QueryTimedOut           stopped by its statement timeout (504)
+    │   └── QueryFailed             the database refused the query itself (502)
     ├── MappingError                the mapping cannot produce a target body (names the path)
     │   └── XrefMissing             master data has no entry for a code
     └── PluginError                 base of a connector's or source's own errors (esb.sdk)
@@ -140,6 +144,33 @@ class StoreRefused(EsbError):
 
 class BrokerUnavailable(EsbError):
     """RabbitMQ is down, timed out, or returned an unroutable publish; try again."""
+
+
+class QueryError(EsbError):
+    """A named query could not run; none is the caller's data at fault (that is a 422
+    before the query runs), so each has its own 5xx status and code."""
+
+    http_status = 502
+    code = "query_failed"
+
+
+class QueryDatabaseUnavailable(QueryError):
+    """The query's database cannot be reached (or all its connections are busy)."""
+
+    http_status = 503
+    code = "query_database_unavailable"
+
+
+class QueryTimedOut(QueryError):
+    """The database stopped the query at its statement timeout."""
+
+    http_status = 504
+    code = "statement_timeout"
+
+
+class QueryFailed(QueryError):
+    """The database refused the query (a missing table, a column renamed...): the
+    integration team's to fix in queries.yaml."""
 
 
 class PluginError(EsbError):

@@ -109,3 +109,36 @@ async def test_the_trace_reads_in_words_with_the_operators_actions(
     assert [e[0] for e in events] == ["received", "parked", "replayed", "delivered"]
     assert events[2][1:] == [True, "admin:li: MES fixed"]
     assert not any(e[1] for e in events[:2] + events[3:])
+
+
+async def test_the_board_lists_the_named_queries_with_their_parameters(
+    browser_page: Any, make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    page = browser_page
+    folder = write_config(tmp_path / "cfg", rest_interface(target.url))
+    (folder / "queries.yaml").write_text(
+        """
+queries:
+  mes-completions:
+    description: 某工单的完工报告 / completions of one work order
+    database: mysql://ro@127.0.0.1:9/mes
+    systems: [erp]
+    sql: SELECT id FROM mes_completion WHERE work_order = :work_order AND id > :after
+    parameters:
+      work_order: {type: string}
+      after: {type: integer, default: 0}
+""",
+        encoding="utf-8",
+    )
+    gut = await make_gateway(folder)
+    await sign_in(page, gut)
+    section = page.locator("#queries")
+    await section.wait_for(state="visible")
+    row = section.locator("tr[data-query='mes-completions']")
+    text = " ".join((await row.inner_text()).split())
+    assert "/v1/queries/mes-completions" in text
+    assert "某工单的完工报告" in text
+    assert "work_order 文本 text (必填 required)" in text
+    assert "after 整数 integer (默认 default 0)" in text
+    assert "erp" in text
+    assert "1000 / 10s" in text

@@ -70,3 +70,15 @@ def test_serve_options_set_the_address_the_files_read(
     monkeypatch.setenv("ESB_PORT", "18000")
     settings = load_settings(port=18001, data_dir=tmp_path)
     assert mes_url(settings.config_env()).startswith("http://127.0.0.1:18001/demo/mes")
+
+
+def test_the_mes_completions_query_is_on_only_with_mes_db_url(tmp_path: Path) -> None:
+    env = {"ESB_DATA_DIR": str(tmp_path)}
+    off = load_config(demo_config_dir(), load_registry(), env)
+    assert dict(off.queries) == {}
+    on = load_config(
+        demo_config_dir(), load_registry(), {**env, "MES_DB_URL": "mysql://ro@mes/mes"}
+    )
+    query = on.queries["mes-completions"]
+    assert (query.database, query.systems) == ("mysql://ro@mes/mes", ["erp"])
+    assert list(query.parameters) == ["work_order"]

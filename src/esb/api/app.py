@@ -12,7 +12,17 @@ from starlette.datastructures import State
 
 from esb import __version__
 from esb.api import config as config_api
-from esb.api import deliveries, errors, health, mappings, messages, openapi, trace, xref
+from esb.api import (
+    deliveries,
+    errors,
+    health,
+    mappings,
+    messages,
+    openapi,
+    queries,
+    trace,
+    xref,
+)
 from esb.api import inbound as inbound_api
 from esb.api import metrics as metrics_api
 from esb.api.inputs import RefuseNulInUrl
@@ -45,6 +55,7 @@ def hand_out(state: State, gateway: Gateway) -> None:
     state.live = gateway.live
     state.metrics = gateway.metrics
     state.inbound = gateway.inbound
+    state.queries = gateway.queries
 
 
 def create_app(
@@ -104,6 +115,7 @@ def create_app(
         health,
         metrics_api,
         inbound_api,
+        queries,
     )
     for module in routers:
         app.include_router(module.router)

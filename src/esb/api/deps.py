@@ -17,6 +17,7 @@ from esb.config.gateway import GatewayConfig
 from esb.inbound import InboundRunner
 from esb.live import LiveConfig
 from esb.master_data import MasterData
+from esb.queries.runner import QueryRunner
 from esb.reads import Reads
 from esb.settings import Settings
 from esb.store.operator import OperatorActions
@@ -76,6 +77,11 @@ async def _inbound(request: Request) -> InboundRunner:
     return inbound
 
 
+async def _queries(request: Request) -> QueryRunner:
+    queries: QueryRunner = request.app.state.queries
+    return queries
+
+
 async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -91,3 +97,4 @@ LiveDep = Annotated[LiveConfig, Depends(_live)]
 MetricsDep = Annotated[CollectorRegistry, Depends(_metrics)]
 InboundDep = Annotated[InboundRunner, Depends(_inbound)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+QueriesDep = Annotated[QueryRunner, Depends(_queries)]

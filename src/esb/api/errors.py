@@ -18,6 +18,7 @@ from esb.errors import (
     BrokerUnavailable,
     Conflict,
     NotFound,
+    QueryError,
     RequestError,
     StoreRefused,
     StoreUnavailable,
@@ -73,6 +74,15 @@ async def _store_refused(_: Request, exc: Exception) -> JsonResponse:
     return error_response(StoreRefused.http_status, StoreRefused.code, str(exc))
 
 
+async def _query_error(_: Request, exc: Exception) -> JsonResponse:
+    """A named query that could not run: its database away (503, try again), stopped by
+    its statement timeout (504) or refused by its database (502); never the caller's data."""
+    assert isinstance(exc, QueryError)
+    if exc.http_status == 503:
+        return _try_again(exc.code, str(exc))
+    return error_response(exc.http_status, exc.code, str(exc))
+
+
 async def _validation(_: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [
@@ -117,6 +127,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(BrokerUnavailable, _broker_unavailable)
     app.add_exception_handler(StoreRefused, _store_refused)
+    app.add_exception_handler(QueryError, _query_error)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(ClientDisconnect, _client_gone)

@@ -5,7 +5,8 @@ refusals come from our dependencies and handlers, so they are added here, per
 operation, from its path and tags rather than in every decorator:
 
 - every ``/v1/`` operation authenticates (``auth.authenticate``): bearer security and
-  401; outside the ``messages`` tag it needs the admin key (``auth.require_admin``): 403;
+  401; outside the ``messages`` and ``queries`` tags it needs the admin key
+  (``auth.require_admin``): 403;
 - it reads or writes the database (every ``/v1/`` operation outside the tags that only
   read the loaded configuration): 503 with ``Retry-After`` (the consistency check also
   when RabbitMQ is away);
@@ -38,11 +39,13 @@ HANDLER_ANSWERS: dict[str, tuple[int, ...]] = {
     "POST /v1/xref/{domain}/import": (413, 422),
     "POST /v1/mappings/{name}/preview": (404,),
     "POST /inbound/{interface}/{kind}": (404,),
+    "GET /v1/queries/{name}": (403, 404, 422, 502, 504),
 }
 #: Tags whose operations only read the loaded configuration, never the database.
 CONFIGURATION_ONLY = {"mappings", "configuration"}
-#: Tags whose operations a system's key may call too (it sees its own messages only).
-SYSTEM_OR_ADMIN = {"messages"}
+#: Tags whose operations a system's key may call too (it sees its own messages only,
+#: and runs the queries granted to it).
+SYSTEM_OR_ADMIN = {"messages", "queries"}
 
 DESCRIPTIONS = {
     401: "no key, not a bearer key, or an unknown key",
@@ -51,7 +54,9 @@ DESCRIPTIONS = {
     409: "its current state does not allow this (the message says why)",
     413: "body larger than the limit",
     422: "a parameter or the body is wrong; `field` names it",
+    502: "the query's database refused it (the message has the database's words)",
     503: "the database cannot be reached: nothing was changed, send again",
+    504: "the query was stopped by its statement timeout (code statement_timeout)",
 }
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "ErrorOut",
@@ -105,6 +110,7 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     _readiness(document["paths"]["/readyz"]["get"])
     _needs_broker(document["paths"]["/v1/reconcile"]["post"])
     _reload(document["paths"]["/v1/config/reload"]["post"])
+    _queries(document["paths"])
     schemas = document["components"]["schemas"]
     schemas["ErrorOut"] = ERROR_SCHEMA
     for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 shape, not ours
@@ -188,3 +194,18 @@ def _reload(operation: dict[str, Any]) -> None:
         "description": "the folder has problems (file:line: key: message); nothing changed",
         "content": {"application/json": {"schema": schema}},
     }
+
+
+def _queries(paths: dict[str, Any]) -> None:
+    """The list only reads the loaded configuration; a query is refused (403) only when
+    it is not granted; its 503 is about the query's own database, not the gateway's."""
+    listing = paths["/v1/queries"]["get"]["responses"]
+    listing.pop("503", None)
+    run = paths["/v1/queries/{name}"]["get"]["responses"]
+    run["403"]["description"] = "the calling system is not granted this query"
+    run["503"]["description"] = (
+        "the query's database cannot be reached (code query_database_unavailable); try again"
+    )
+    run["422"]["description"] = (
+        "a parameter is missing, unknown or not of its type; `field` names it"
+    )

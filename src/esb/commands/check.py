@@ -38,3 +38,5 @@ def check() -> None:
     )
     for name in config.switched_off:
         typer.echo(f"off: interface {name} (its enabled: is false or its variable is unset)")
+    for name in config.queries_off:
+        typer.echo(f"off: query {name} (its enabled: is false or its variable is unset)")

@@ -11,6 +11,7 @@ from typing import Any
 
 from esb.config.masterdata import DomainCheck
 from esb.config.models import AlertsConfig, InterfaceBase, SystemConfig
+from esb.config.queries import QueryConfig
 from esb.errors import FieldProblem, Forbidden, MappingError, NotFound, ValidationFailed
 from esb.limits import MAX_CODE, text_problem
 from esb.mapping import Expression, InputValidator, MappingSet
@@ -38,8 +39,11 @@ class GatewayConfig:
     alerts: AlertsConfig | None = None
     #: the master-data sync checks of masterdata.yaml, by domain
     xref_checks: Mapping[str, DomainCheck] = field(default_factory=dict)
+    queries: Mapping[str, QueryConfig] = field(default_factory=dict)  # the enabled ones
     #: interfaces left out because their ``enabled:`` is false (e.g. a variable unset)
     switched_off: tuple[str, ...] = ()
+    #: queries left out because their ``enabled:`` is false
+    queries_off: tuple[str, ...] = ()
 
     def authenticate(self, token: str) -> str | None:
         """The system whose key this is, compared in constant time against every key."""

@@ -24,6 +24,7 @@ from esb.config.models import (
     SystemsFile,
     interfaces_file_model,
 )
+from esb.config.query_file import read_queries
 from esb.config.refs import InterfaceRefs, interface_refs, names
 from esb.config.validate import validate
 from esb.configfile.yamlfile import YamlDocument, read_yaml
@@ -104,6 +105,8 @@ def load_config(
     problems.extend(check_mappings(refs, mappings, broken))
     business_keys, conditions = compile_expressions(refs, problems)
     validators = compile_schemas(folder, refs, problems)
+    queries_off: list[str] = []
+    queries = read_queries(folder, env, names(systems_doc, "systems"), problems, queries_off)
     if problems or systems_file is None:
         raise ConfigError(problems)
     return GatewayConfig(
@@ -117,7 +120,9 @@ def load_config(
         mappings=mappings,
         alerts=alerts,
         xref_checks=xref_checks,
+        queries=queries,
         switched_off=tuple(switched_off),
+        queries_off=tuple(queries_off),
     )
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from esb.config.masterdata import MasterDataFile
 from esb.config.models import AlertsFile, SystemsFile, interfaces_file_model
+from esb.config.queries import QueriesFile
 from esb.connectors import ConnectorRegistry
 from esb.mapping import schema_models
 
@@ -56,6 +57,7 @@ def generate(registry: ConnectorRegistry) -> dict[str, dict[str, Any]]:
         "systems.schema.json": _schema(SystemsFile, "esb systems.yaml"),
         "alerts.schema.json": _schema(AlertsFile, "esb alerts.yaml"),
         "masterdata.schema.json": _schema(MasterDataFile, "esb masterdata.yaml"),
+        "queries.schema.json": _schema(QueriesFile, "esb queries.yaml"),
         "interfaces.schema.json": _schema(
             interfaces_file_model(registry.config_models(), registry.inbound_models()),
             "esb interfaces.yaml",

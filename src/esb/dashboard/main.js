@@ -7,6 +7,7 @@ import { renderConfiguration } from "./configuration.js";
 import { byId } from "./dom.js";
 import { clock } from "./format.js";
 import { renderParked } from "./parked.js";
+import { renderQueries } from "./queries.js";
 import { consistency, focusTile, renderTiles, summary } from "./tiles.js";
 import { renderSystems } from "./systems.js";
 import { runTrace, setupTrace } from "./trace.js";
@@ -63,7 +64,10 @@ function showUpdated(problem) {
 // to itself and the wall screen shows its numbers as early as it can.
 async function cycle() {
   const tiles = await Promise.allSettled([api.report().then(showTiles)]);
-  const jobs = [api.parked().then((found) => renderParked(found.messages, parkedHandlers))];
+  const jobs = [
+    api.parked().then((found) => renderParked(found.messages, parkedHandlers)),
+    api.queries().then((found) => renderQueries(byId("queries"), byId("queries-rows"), found.queries)),
+  ];
   if (Date.now() - state.seriesAt >= PERIODS[state.period].every) jobs.push(loadSeries());
   const failed = [...tiles, ...await Promise.allSettled(jobs)].find((r) => r.status === "rejected");
   if (failed?.reason?.unauthorised) {

@@ -33,6 +33,7 @@ from esb.link import BrokerLink
 from esb.live import LiveConfig, routes
 from esb.master_data import MasterData
 from esb.metrics import Metrics
+from esb.queries.runner import QueryRunner
 from esb.reads import Reads
 from esb.reconcile import LEASE_SCOPE, MISSED_RUNS, Reconciler
 from esb.runtime.part import Health, Part, Services
@@ -91,6 +92,28 @@ class Inbound:
         return None
 
 
+class Queries:
+    """The named queries' pools: made on first use, closed on every reload and at stop."""
+
+    name = "queries"
+
+    def __init__(self, runner: QueryRunner, live: LiveConfig) -> None:
+        self.runner = runner
+        self.live = live
+
+    async def start(self) -> None:
+        self.live.on_reloaded.append(self._reloaded)
+
+    async def _reloaded(self, _: GatewayConfig) -> None:
+        await self.runner.reset()
+
+    async def stop(self) -> None:
+        await self.runner.aclose()
+
+    async def health(self) -> Health:
+        return None
+
+
 class Gateway:
     """``start`` the parts this process runs, ``stop`` them in reverse, ``ready`` says
     whether each can do its job now."""
@@ -120,6 +143,7 @@ class Gateway:
             on_run=self.metrics.scheduled_run,
         )
         self.reads = Reads(self.engine)
+        self.queries = QueryRunner()
         self.flow = FlowGate(self.engine, self.live, self.metrics, settings.flow_lease)
         self.operator = OperatorActions(self.engine, self.notify)
         self.master_data = MasterData(self.engine, self.store.xref)
@@ -183,6 +207,7 @@ class Gateway:
             parts.append(self.pipeline)
         if inbound:
             parts.append(Inbound(self.inbound, self.live))
+        parts.append(Queries(self.queries, self.live))
         parts.append(Services(self._services(relay=relay)))
         return parts
 
@@ -270,6 +295,7 @@ class Gateway:
         started, self._started = self._started, []
         for part in reversed(started):
             await part.stop()
+        await self.queries.aclose()  # a query may have run before a failed start
         if self.store not in started:
             await self.store.stop()
         if self.link is not None and self.link not in started:
