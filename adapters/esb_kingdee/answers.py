@@ -13,7 +13,7 @@ from typing import Any
 
 __all__ = ["Answer", "FieldError", "read_answer"]
 
-# "会话信息已丢失，请重新登录" (2052), its variants and English (1033) wordings.
+# "会话信息已丢失，请重新登录" (2052), its variants and English (1033) wordings.  # noqa: RUF003
 _LOST_ZH = re.compile(r"会话.{0,6}(丢失|失效|过期|超时)|请重新登录|重新登陆")
 _LOST_EN = re.compile(
     r"session.{0,40}(lost|expired|invalid|timed? ?out)|(log ?in|sign ?in) again", re.IGNORECASE

@@ -201,7 +201,9 @@ class KingdeeClient:
             generation, cookies = await self.renew(generation)
             answer = await self._form(operation, payload, cookies)
             if answer.session_lost:
-                raise Transient(f"Kingdee lost the session again right after a login: {answer.reason()}")
+                raise Transient(
+                    f"Kingdee lost the session again right after a login: {answer.reason()}"
+                )
         return answer
 
 

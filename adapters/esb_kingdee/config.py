@@ -16,7 +16,9 @@ class KingdeeConfig(ConnectorConfig):
         pattern=r"^https?://",
         description="base URL of the site, e.g. ${KINGDEE_URL} (http://host/k3cloud)",
     )
-    acct_id: str = Field(min_length=1, description="data centre id (账套ID), e.g. ${KINGDEE_ACCT_ID}")
+    acct_id: str = Field(
+        min_length=1, description="data centre id (账套ID), e.g. ${KINGDEE_ACCT_ID}"
+    )
     username: str = Field(min_length=1, description="the Kingdee user the gateway acts as")
     password: SecretStr | None = Field(
         default=None, description="login by password (ValidateUser); write ${KINGDEE_PASSWORD}"
@@ -27,17 +29,20 @@ class KingdeeConfig(ConnectorConfig):
     app_secret: SecretStr | None = Field(
         default=None, description="the app's secret, with app_id; write ${KINGDEE_APP_SECRET}"
     )
-    lcid: int = Field(default=2052, description="language of Kingdee's messages: 2052 中文, 1033 English")
+    lcid: int = Field(
+        default=2052, description="language of Kingdee's messages: 2052 中文, 1033 English"
+    )
     form_id: str = Field(
         min_length=1, pattern=r"^\w+$", description="business object, e.g. PRD_INSTOCK (生产入库单)"
     )
     bill_no_field: str = Field(
         default="FBillNo",
         min_length=1,
-        description="field of the Model holding the bill number (required: it makes a repeat harmless)",
+        description="Model field holding the bill number (required: a repeat is then harmless)",
     )
     auto_submit_and_audit: bool = Field(
-        default=True, description="Save with IsAutoSubmitAndAudit (saved, submitted and audited at once)"
+        default=True,
+        description="Save with IsAutoSubmitAndAudit (saved, submitted and audited at once)",
     )
     submit: bool = Field(
         default=False, description="with auto_submit_and_audit false: Submit after Save"

@@ -21,7 +21,7 @@ field error on ``FMaterialId``), ``fail_next(times, status)`` (HTTP errors, noth
 ``delay_s`` (every call waits first), ``login_delay_s``. Everything saved is in
 ``documents``; ``logins`` counts successful logins. Sources of each detail: the adapter's
 README (``adapters/esb_kingdee/README.md``).
-"""
+"""  # noqa: RUF002
 
 from __future__ import annotations
 
@@ -46,9 +46,9 @@ log = structlog.get_logger("esb.standins.kingdee")
 STUB = "Kingdee.BOS.WebApi.ServicesStub."
 SUFFIX = ".common.kdsvc"
 SESSION_COOKIE = "kdservice-sessionid"
-SESSION_LOST = "会话信息已丢失，请重新登录"
-WRONG_PASSWORD = "用户名或密码错误！"
-UNKNOWN_ACCOUNT = "数据中心不存在或已被禁用！"
+SESSION_LOST = "会话信息已丢失，请重新登录"  # noqa: RUF001
+WRONG_PASSWORD = "用户名或密码错误！"  # noqa: RUF001
+UNKNOWN_ACCOUNT = "数据中心不存在或已被禁用！"  # noqa: RUF001
 UNKNOWN_MATERIAL = "物料编码不存在"
 # Document status (FDocumentStatus): A created, B being audited, C audited, D re-audit.
 CREATED, SUBMITTED, AUDITED = "A", "B", "C"
@@ -76,9 +76,7 @@ def _json(value: Any, cookies: dict[str, str] | None = None) -> Response:
     return response
 
 
-def _status(
-    ok: bool, errors: list[dict[str, Any]] | None = None, **extra: Any
-) -> dict[str, Any]:
+def _status(ok: bool, errors: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
     """``Result.ResponseStatus`` as K/3 Cloud answers operations."""
     status: dict[str, Any] = {
         "ErrorCode": 0 if ok else 500,
@@ -159,7 +157,9 @@ class KingdeeStandIn:
         )
 
     async def _documents(self, request: Request) -> Response:
-        return _json([{**d.received(), "Id": d.id, "DocumentStatus": d.status} for d in self.documents])
+        return _json(
+            [{**d.received(), "Id": d.id, "DocumentStatus": d.status} for d in self.documents]
+        )
 
     async def _expire(self, request: Request) -> Response:
         self.expire_sessions()
@@ -300,7 +300,7 @@ class KingdeeStandIn:
             return _json(_status(False, [_error(named)]))
         wrong = [d for d in named if d.status != before]
         if wrong:
-            errors = [_error(f"单据“{d.number}”状态为{d.status}，不能执行此操作") for d in wrong]
+            errors = [_error(f"单据“{d.number}”状态为{d.status}，不能执行此操作") for d in wrong]  # noqa: RUF001
             return _json(_status(False, errors))
         for document in named:
             document.status = after
