@@ -19,8 +19,8 @@ Test hooks: ``expire_sessions()``, ``unknown_materials`` (a ``Save`` naming one 
 field error on ``FMaterialId``), ``fail_next(times, status)`` (HTTP errors, nothing done),
 ``lose_next_save_reply(status)`` (the next ``Save`` is done, its answer is an HTTP error),
 ``delay_s`` (every call waits first), ``login_delay_s``. Everything saved is in
-``documents``; ``logins`` counts successful logins. Sources of each detail: the adapter's
-README (``adapters/esb_kingdee/README.md``).
+``documents`` (``GET /received``); ``logins`` counts successful logins. Sources of each
+detail: the adapter's README (``adapters/esb_kingdee/README.md``).
 """  # noqa: RUF002
 
 from __future__ import annotations
@@ -147,10 +147,10 @@ class KingdeeStandIn:
     # --- the app ----------------------------------------------------------------------
     def app(self) -> Starlette:
         """The WebAPI at any prefix (``/k3cloud/...``, ``/demo/kingdee/...``), plus
-        ``GET .../documents`` (what was saved) and ``POST .../expire-sessions`` for people."""
+        ``GET .../received`` (the bills saved) and ``POST .../expire-sessions`` for people."""
         return Starlette(
             routes=[
-                Route("/documents", self._documents, methods=["GET"]),
+                Route("/received", self._documents, methods=["GET"]),
                 Route("/expire-sessions", self._expire, methods=["POST"]),
                 Route("/{path:path}", self._handle, methods=["POST"]),
             ]
