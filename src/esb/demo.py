@@ -2,7 +2,10 @@
 
 With no ESB_CONFIG the gateway runs the shipped demo factory, whose MES and ERP
 URLs point here (``/demo/...``), so ``esb serve`` works end to end on a laptop with
-nothing else installed. Each stand-in logs and keeps what it received.
+nothing else installed. Each stand-in logs and keeps what it received. Finance's
+Kingdee K/3 Cloud stand-in (``esb.standins.kingdee``) is mounted at ``/demo/kingdee``: the
+demo's ``KINGDEE_URL`` defaults to ``{gateway}/demo/kingdee/k3cloud``, logged in to with
+``DEMO_KINGDEE_*``; ``GET /demo/kingdee/received`` lists the bills it holds.
 """
 
 from __future__ import annotations
@@ -17,15 +20,20 @@ import structlog
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from esb.sdk import xml as xmlsafe
+from esb.standins.kingdee import KingdeeStandIn
 
 log = structlog.get_logger("esb.demo")
 KEEP = 100
 PICK_NS = "http://wms.demo-factory.example/pick"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP_XML = "text/xml; charset=utf-8"
+# What the demo factory's finance target logs in with when KINGDEE_* are not set.
+DEMO_KINGDEE_ACCT_ID = "demo-factory"
+DEMO_KINGDEE_USER = "esb"
+DEMO_KINGDEE_PASSWORD = "demo-kingdee-password"
 
 
 def pick_response(pick_id: str) -> bytes:
@@ -71,7 +79,13 @@ def customers_page(since: str | None, page: int) -> dict[str, Any]:
     }
 
 
-def demo_app() -> Starlette:
+def demo_kingdee() -> KingdeeStandIn:
+    """The demo's K/3 Cloud: one data centre, the gateway's user."""
+    return KingdeeStandIn(users={(DEMO_KINGDEE_ACCT_ID, DEMO_KINGDEE_USER): DEMO_KINGDEE_PASSWORD})
+
+
+def demo_app(kingdee: KingdeeStandIn | None = None) -> Starlette:
+    kingdee = kingdee or demo_kingdee()
     received: dict[str, deque[Any]] = defaultdict(lambda: deque(maxlen=KEEP))
     failures: dict[str, deque[int]] = defaultdict(deque)
 
@@ -148,6 +162,7 @@ def demo_app() -> Starlette:
 
     return Starlette(
         routes=[
+            Mount("/kingdee", kingdee.app()),
             Route("/wms/soap", wms_soap, methods=["POST"]),
             Route("/erp/api/customers", erp_customers, methods=["GET"]),
             Route("/{system}/received", listing, methods=["GET"]),

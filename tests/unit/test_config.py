@@ -208,7 +208,7 @@ interfaces:
         mapping: no-such-map
         connector: {kind: rest, url: "${NOPE_URL}/x", colour: red}
       plm:
-        connector: {kind: kingdee}
+        connector: {kind: sap-rfc}
 """
 BROKEN_MAPPING = "source: erp\ntarget: mes\nfields:\n  a: [\n"
 
@@ -249,11 +249,11 @@ def test_pydantic_wording_never_reaches_the_reader(tmp_path: Path) -> None:
                  "discriminator", "String should"):  # fmt: skip
         assert leak not in text
     assert "retry.max_attempts: must be a whole number" in text
-    assert "kind 'rets': did you mean 'rest'? (installed: file, rest, soap, sql, xref)" in text
+    assert "kind 'rets': did you mean 'rest'? (installed: file, kingdee, rest, soap, sql, xref)" in text
     assert "colour: unknown key 'colour' (allowed here: " in text
-    kingdee = next(p for p in text.splitlines() if "'kingdee'" in p)
-    assert "no installed package provides it" in kingdee
-    assert "entry-point group esb.connectors" in kingdee
+    unknown = next(p for p in text.splitlines() if "'sap-rfc'" in p)
+    assert "no installed package provides it" in unknown
+    assert "entry-point group esb.connectors" in unknown
 
 
 def test_an_inbound_source_kind_gets_the_same_help(tmp_path: Path) -> None:

@@ -134,7 +134,21 @@ def _structure(rule: FieldRule, loc: Loc, env: Compilation) -> FieldFn:
     path = _path(text, key)
     missing = _missing(rule, path.shown, path.from_root)
     make = closures.repeated if rule.each is not None else closures.nested
-    return make(getter(path), build, missing, path.shown, path.from_root)
+    get = getter(path)
+    if rule.each is not None and text.strip() == "@":
+        get = _one_item(get)
+    return make(get, build, missing, path.shown, path.from_root)
+
+
+def _one_item(get: Getter) -> Getter:
+    """``each: "@"``: a list of one item, the current record itself (a flat row whose one
+    line is the row, as a bill with one entry made from one staging-table row)."""
+
+    def one(scope: Any, root: Any) -> Any:
+        record = get(scope, root)
+        return None if record is None else [record]
+
+    return one
 
 
 def _steps(rule: FieldRule, env: Compilation) -> Steps:

@@ -44,9 +44,10 @@ def shipment_rows(name: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
-def test_the_demo_folder_has_exactly_its_mappings(mappings: MappingSet) -> None:
+def test_the_demo_folder_has_exactly_these_mappings(mappings: MappingSet) -> None:
     assert mappings.names() == [
         "production-report-to-erp",
+        "production-report-to-finance",
         "sales-order-to-mes",
         "sales-order-to-wms",
         "shipment-to-erp",
