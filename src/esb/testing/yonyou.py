@@ -142,6 +142,11 @@ class YonyouStandIn:
         """Every token issued so far is expired now (the clients still hold them)."""
         self._tokens = dict.fromkeys(self._tokens, 0.0)
 
+    def finish_processing(self) -> None:
+        """Every write still processing settles at its next look."""
+        for pending in self._pending.values():
+            pending.polls_left = 0
+
     def seen(self, idempotency_key: str) -> int:
         """Writes received carrying this key (U8 biz_id, YonBIP Idempotency-Key)."""
         return sum(1 for w in self.writes if w.idempotency_key == idempotency_key)
