@@ -129,10 +129,12 @@ async def test_a_wrong_app_secret_parks_with_a_clear_reason(
     u8 = make(u8_options(standin, app_secret="not-the-secret"))
     outcomes = [await u8.deliver(delivery_request(ORDER)) for _ in range(2)]
     assert all(isinstance(o, Park) for o in outcomes), outcomes
-    assert "U8 refused the app's credentials (errcode 20001: app_key或app_secret错误)" in (
-        outcomes[0].reason
+    first = outcomes[0]
+    assert isinstance(first, Park)
+    assert (
+        "U8 refused the app's credentials (errcode 20001: app_key或app_secret错误)" in first.reason
     )
-    assert "not-the-secret" not in outcomes[0].reason
+    assert "not-the-secret" not in first.reason
     assert standin.writes == []
 
 

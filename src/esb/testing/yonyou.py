@@ -100,6 +100,7 @@ class YonyouStandIn:
     writes: list[Write] = field(default_factory=list)
     documents: list[dict[str, Any]] = field(default_factory=list)
     served: Served | None = None
+    port: int = 0  # 0: any free port, kept across stop/start
     _tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
     _tradeids: set[str] = field(default_factory=set)  # issued and not yet used
     _used: dict[str, str] = field(default_factory=dict)  # tradeid or biz_id -> requestid
@@ -124,7 +125,8 @@ class YonyouStandIn:
         )
 
     async def start(self) -> YonyouStandIn:
-        self.served = await Served(self.app()).start()
+        self.served = await Served(self.app(), self.port).start()
+        self.port = self.served.port
         return self
 
     async def stop(self) -> None:
@@ -134,8 +136,8 @@ class YonyouStandIn:
 
     @property
     def url(self) -> str:
-        assert self.served is not None, "start the stand-in first"
-        return self.served.url
+        """Where it listens (port 0 until the first ``start``)."""
+        return f"http://127.0.0.1:{self.port}"
 
     # -- test hooks ------------------------------------------------------------------
     def expire_tokens(self) -> None:
