@@ -244,7 +244,9 @@ class YonyouStandIn:
 
     def _accepted(self, requestid: str, request: Request) -> Response:
         pending = self._pending[requestid]
-        url = f"{request.base_url}result?requestid={requestid}"
+        here = request.url  # mounted (e.g. under /demo/yonyou): the prefix is the root_path
+        prefix = str(request.scope.get("root_path", "")).rstrip("/")
+        url = f"{here.scheme}://{here.netloc}{prefix}/result?requestid={requestid}"
         return _json(
             {"errcode": U8_OK, "errmsg": "提交成功", "tradeid": pending.tradeid, "url": url}
         )
