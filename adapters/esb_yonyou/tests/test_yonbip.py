@@ -3,6 +3,7 @@ token, held for its life, and how failures are classified."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -125,3 +126,15 @@ def test_the_flavours_have_their_own_default_codes() -> None:
     assert "20002" in u8.token
     assert "30002" in u8.processing
     assert mine.busy == {"310046"}
+
+
+async def test_twenty_concurrent_deliveries_share_one_signed_token(
+    standin: YonyouStandIn, make: Make
+) -> None:
+    bip = make(yonbip_options(standin))
+    outcomes = await asyncio.gather(*(bip.deliver(delivery_request(ORDER)) for _ in range(20)))
+    standin.expire_tokens()
+    renewed = await asyncio.gather(*(bip.deliver(delivery_request(ORDER)) for _ in range(20)))
+    assert all(isinstance(o, Delivered) for o in [*outcomes, *renewed])
+    assert standin.yonbip_token_requests == 2  # the first, and one renewal for all twenty
+    assert len(standin.documents) == 40
