@@ -95,7 +95,8 @@ async def test_a_refused_reload_shows_in_the_health_report_until_a_good_one(
     refused = await _until(gut, "reload_failed")
     assert refused["problems"] == [
         "interfaces.yaml:10: interfaces.sales-order.targets.mes.connector.kind: "
-        "unknown connector kind 'rets': did you mean 'rest'? (installed: file, kingdee, rest, soap, sql, xref)"
+        "unknown connector kind 'rets': did you mean 'rest'? "
+        "(installed: file, kingdee, rest, soap, sql, xref, yonyou)"
     ]
     assert refused["loaded_at"] == first["loaded_at"]  # still running the old one
     assert refused["failed_at"] is not None

@@ -77,7 +77,9 @@ def _imports(path: Path) -> set[str]:
 
 def test_adapters_import_only_the_sdk_of_esb_and_no_other_adapter() -> None:
     packages = {p.name for p in ADAPTERS.iterdir() if (p / "__init__.py").exists()}
-    assert packages == {"esb_file", "esb_kingdee", "esb_poll", "esb_rest", "esb_soap", "esb_sql"}
+    assert packages == {
+        "esb_file", "esb_kingdee", "esb_poll", "esb_rest", "esb_soap", "esb_sql", "esb_yonyou"
+    }  # fmt: skip
     for package in packages:
         for path in (ADAPTERS / package).glob("*.py"):  # the package, not its tests
             for name in _imports(path):
