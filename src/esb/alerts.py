@@ -35,8 +35,8 @@ from esb.config.gateway import GatewayConfig
 from esb.config.models import AlertsConfig, ChatChannel
 from esb.errors import StoreUnavailable
 from esb.report import build_report
-from esb.store.engine import transaction, utcnow
 from esb.store import alert_queue
+from esb.store.engine import transaction, utcnow
 from esb.store.flow_read import recent_events
 from esb.store.tables import alert_state
 
