@@ -220,8 +220,8 @@ class Alerter:
         """Evaluate the health, send (or queue) what is new, then send what the robots take."""
         config: GatewayConfig = self.config()
         alerts = config.alerts
-        if alerts is None:
-            return []
+        if alerts is None or (alerts.webhook is None and not alerts.channels):
+            return []  # e.g. the demo's chat robots, none switched on
         report = await build_report(self.engine, config, f"{alerts.window}s")
         sent = []
         for row in report["interfaces"]:

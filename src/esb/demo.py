@@ -2,7 +2,9 @@
 
 With no ESB_CONFIG the gateway runs the shipped demo factory, whose MES and ERP
 URLs point here (``/demo/...``), so ``esb serve`` works end to end on a laptop with
-nothing else installed. Each stand-in logs and keeps what it received.
+nothing else installed. Each stand-in logs and keeps what it received; the chat robots
+(WeCom, DingTalk: ``esb.demo_robots``) take the alerts when ALERT_WECOM_URL or
+ALERT_DINGTALK_URL point at them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from esb.demo_robots import ChatRobots
 from esb.sdk import xml as xmlsafe
 
 log = structlog.get_logger("esb.demo")
@@ -25,6 +28,10 @@ KEEP = 100
 PICK_NS = "http://wms.demo-factory.example/pick"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP_XML = "text/xml; charset=utf-8"
+#: what the demo's chat robot stand-ins accept (see demo_factory/alerts.yaml)
+DEMO_WECOM_KEY = "demo-wecom-key"
+DEMO_DINGTALK_TOKEN = "demo-dingtalk-token"
+DEMO_DINGTALK_SECRET = "SECdemo-dingtalk-secret"
 
 
 def pick_response(pick_id: str) -> bytes:
@@ -103,8 +110,12 @@ def demo_app() -> Starlette:
         items = list(received[request.path_params["system"]])
         return Response(orjson.dumps(items), media_type="application/json")
 
+    robots = ChatRobots(
+        wecom_keys={DEMO_WECOM_KEY}, dingtalk={DEMO_DINGTALK_TOKEN: DEMO_DINGTALK_SECRET}
+    )
     return Starlette(
         routes=[
+            *robots.routes(),  # /wecom/..., /dingtalk/...: the team's chat robots
             Route("/wms/soap", wms_soap, methods=["POST"]),
             Route("/{system}/received", listing, methods=["GET"]),
             Route("/{system}/fail", fail, methods=["POST"]),

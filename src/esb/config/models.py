@@ -167,6 +167,7 @@ class RobotLimit(StrictModel):
 class ChatChannel(StrictModel):
     """A team chat robot that gets the alerts as markdown (``alerts.channels``)."""
 
+    enabled: Switch = True
     kind: Literal["wecom", "dingtalk"] = Field(
         description="wecom: a WeCom group robot; dingtalk: a DingTalk custom robot"
     )
