@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from esb.config.models import ChatChannel
 #: errcode a robot answers when it takes no more messages this minute
 RATE_LIMITED = {"wecom": {45009}, "dingtalk": {130101}}
 TIMEOUT = aiohttp.ClientTimeout(total=10)
+_CREDENTIAL = re.compile(r"(key|access_token|sign)=[^&\s'\"]*")
 
 
 @dataclass(frozen=True)
@@ -94,4 +96,5 @@ async def send(
         ) as response:
             return _classify(channel.kind, response.status, await response.read())
     except (aiohttp.ClientError, TimeoutError) as exc:
-        return Answer("failed", f"{channel.url_shown()} unreachable: {exc!r}")
+        shown = _CREDENTIAL.sub(r"\1=***", repr(exc))  # the key or token is a credential
+        return Answer("failed", f"{channel.url_shown()} unreachable: {shown}")
