@@ -43,7 +43,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "kind.recovered": "已恢复",
         "items": "条",
         "folded": "合并了 {n} 条告警",
-        "more": "(续 {i}/{n})",
     },
     "en": {
         "failing": "failing",
@@ -69,7 +68,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "kind.recovered": "recovered",
         "items": "",
         "folded": "{n} alerts folded into this message",
-        "more": "(part {i}/{n})",
     },
 }
 
@@ -104,8 +102,8 @@ def _event_text(body: dict[str, Any], lang: str) -> str:
     return str(body.get("text_zh" if lang == "zh" else "text_en") or body.get("text", ""))
 
 
-def single(body: dict[str, Any], lang: str, zone: str) -> tuple[str, str]:
-    """One alert as (title, markdown)."""
+def single(body: dict[str, Any], lang: str, zone: str, folded: int = 1) -> tuple[str, str]:
+    """One alert as (title, markdown); ``folded``: how many alerts of it this one stands for."""
     w = _WORDS[lang]
     when = _when(body, zone)
     if not _is_pair(body):  # a breaker event
@@ -139,6 +137,8 @@ def single(body: dict[str, Any], lang: str, zone: str) -> tuple[str, str]:
         ]
     if when:
         lines.append(f"- **{w['time']}**: {when} ({zone})")
+    if folded > 1:
+        lines.append(w["folded"].format(n=folded))
     lines.append(f"\n[{w['dashboard']}]({body.get('dashboard', '')})")
     return title, "\n".join(lines)
 
@@ -203,7 +203,3 @@ def first_part(items: list[DigestItem], max_bytes: int = MAX_BYTES) -> int:
         if size > max_bytes:
             return max(count, 1)
     return len(items)
-
-
-def part_label(lang: str, index: int, total: int) -> str:
-    return _WORDS[lang]["more"].format(i=index, n=total) if total > 1 else ""

@@ -313,7 +313,7 @@ class Alerter:
         if len(now_items) == 1:
             last = max(now_items[0].ids)
             body = next(b for row_id, b in queued if row_id == last)
-            title, text = alert_text.single(body, lang, self.time_zone)
+            title, text = alert_text.single(body, lang, self.time_zone, len(ids))
         else:
             title, text = alert_text.digest(
                 now_items, lang, self.time_zone, alerts.dashboard_url, utcnow()

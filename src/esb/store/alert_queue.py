@@ -2,7 +2,9 @@
 
 A robot takes 20 messages a minute, whichever gateway process sends them: the budget is
 ``limit`` rows of ``alert_state`` per channel (``robot/<name>/<slot>``), each taken at
-most once per window, so all processes together stay under it. Alerts are queued per
+most once per window, so all processes together stay under it. Messages are also spaced
+by at least window / limit (3 s for 20 a minute, ``robot/<name>/spacing``): a burst does
+not spend the minute's budget in its first second, it folds into the next message. Alerts are queued per
 channel and only leave the queue once the robot accepted the message carrying them; a
 send that fails or is refused puts them back (never lost). A queued alert taken by a
 process that died is taken again after ``STALE_S``.
@@ -97,6 +99,22 @@ async def take_slot(engine: AsyncEngine, channel: str, limit: int, per_s: float)
         until = state.scalar()
         if until is not None and until > now:
             return False
+        spacing = await conn.execute(
+            update(alert_state)
+            .where(
+                alert_state.c.key == f"robot/{channel}/spacing",
+                alert_state.c.last_sent_at <= now - timedelta(seconds=(per_s + MARGIN_S) / limit),
+            )
+            .values(last_sent_at=now)
+        )
+        if not spacing.rowcount:
+            first = await conn.execute(
+                _insert(conn)(alert_state)
+                .values(key=f"robot/{channel}/spacing", last_sent_at=now)
+                .on_conflict_do_nothing()
+            )
+            if not first.rowcount:
+                return False
         for slot in range(limit):
             key = f"robot/{channel}/{slot}"
             moved = await conn.execute(
