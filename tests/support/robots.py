@@ -63,3 +63,13 @@ class RobotServer:
                     return call
             await asyncio.sleep(0.05)
         raise AssertionError(f"no {kind} message with {text!r} in {timeout_s}s: {self.calls}")
+
+    async def wait_refused(self, errcode: int, timeout_s: float = 20.0) -> RobotCall:
+        """The first call the robots answered ``errcode`` (fails after ``timeout_s``)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for call in self.calls:
+                if call.errcode == errcode:
+                    return call
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no call answered {errcode} in {timeout_s}s: {self.calls}")

@@ -4,10 +4,10 @@ A robot takes 20 messages a minute, whichever gateway process sends them: the bu
 ``limit`` rows of ``alert_state`` per channel (``robot/<name>/<slot>``), each taken at
 most once per window, so all processes together stay under it. Messages are also spaced
 by at least window / limit (3 s for 20 a minute, ``robot/<name>/spacing``): a burst does
-not spend the minute's budget in its first second, it folds into the next message. Alerts are queued per
-channel and only leave the queue once the robot accepted the message carrying them; a
-send that fails or is refused puts them back (never lost). A queued alert taken by a
-process that died is taken again after ``STALE_S``.
+not spend the minute's budget in its first second, it folds into the next message.
+Alerts are queued per channel and only leave the queue once the robot accepted the
+message carrying them; a send that fails or is refused puts them back (never lost). A
+queued alert taken by a process that died is taken again after ``STALE_S``.
 """
 
 from __future__ import annotations
