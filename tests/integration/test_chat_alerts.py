@@ -315,3 +315,73 @@ async def test_the_wecom_stand_in_checks_the_key_and_the_message() -> None:
         }
     finally:
         await robots.stop()
+
+
+async def test_the_demo_factory_alerts_a_signed_dingtalk_robot_when_its_variable_is_set(
+    make_gateway, tmp_path: Path
+) -> None:
+    """The shipped demo configuration, its MES failing: ALERT_DINGTALK_URL and
+    ALERT_DINGTALK_SECRET switch its robot on, and the message is signed and shown."""
+    from esb.settings import demo_config_dir
+
+    robots = await RobotServer().start()
+    mes = await TargetServer(default_status=503).start()
+    try:
+        env = {
+            "ERP_API_KEY": "erp-demo-test-key",
+            "MES_URL": mes.url,
+            "ERP_URL": mes.url,
+            "DROP_DIR": str(tmp_path / "drop"),
+            "ALERT_DINGTALK_URL": robots.dingtalk_url(),
+            "ALERT_DINGTALK_SECRET": DINGTALK_SECRET,
+        }
+        gut = await make_gateway(demo_config_dir(), env=env, config_watch=False)
+        order = Path(__file__).parents[1] / "data/scenario/inputs/sales_order_normal.json"
+        response = await gut.client.post(
+            f"{gut.url}/v1/messages/sales_order",
+            content=order.read_bytes(),
+            headers={
+                "Authorization": "Bearer erp-demo-test-key",
+                "Content-Type": "application/json",
+            },
+        )
+        assert response.status_code == 202, response.text
+        call = await robots.wait_for("dingtalk", "sales-order", timeout_s=60)
+        assert "mes" in call.text
+        assert "接口" in call.text
+        assert [c.errcode for c in robots.calls] == [0]  # signed right the first time
+    finally:
+        await mes.stop()
+        await robots.stop()
+
+
+async def test_the_demo_serves_the_robots_under_demo() -> None:
+    """``esb serve``'s own stand-ins: /demo/wecom/... and /demo/dingtalk/... (signed)."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from esb.alert_robots import send
+    from esb.demo import DEMO_DINGTALK_SECRET, DEMO_DINGTALK_TOKEN, DEMO_WECOM_KEY, demo_app
+    from esb.testing.served import Served
+
+    served = await Served(Starlette(routes=[Mount("/demo", demo_app())])).start()
+    try:
+        base = f"{served.url}/demo"
+        wecom_ = ChatChannel(
+            kind="wecom", url=f"{base}/wecom/cgi-bin/webhook/send?key={DEMO_WECOM_KEY}"
+        )
+        ding = ChatChannel(
+            kind="dingtalk",
+            url=f"{base}/dingtalk/robot/send?access_token={DEMO_DINGTALK_TOKEN}",
+            secret=DEMO_DINGTALK_SECRET,
+        )
+        async with aiohttp.ClientSession() as session:
+            assert (await send(session, wecom_, "t", "**告警**")).outcome == "ok"
+            assert (await send(session, ding, "告警", "**告警**")).outcome == "ok"
+            async with session.get(f"{base}/wecom/received") as listing:
+                (shown,) = await listing.json()
+            assert shown["body"]["markdown"]["content"] == "**告警**"
+            async with session.get(f"{base}/dingtalk/received") as listing:
+                assert len(await listing.json()) == 1
+    finally:
+        await served.stop()
