@@ -6,7 +6,14 @@ ones of their business key back (``ordering: key``), gets one notification per k
 ``every`` interval at most — counted in the database, so several processes still
 send one. Each notification links to the dashboard. A circuit breaker that opens or
 closes (flow control, ``flow_events``) is an event: each is sent once, in Chinese and
-English, whichever process records or sends it.
+English, whichever process records or sends it. A failing target that recovers (no
+longer ``failing``) gets a recovery message.
+
+Chat robots (``channels``: WeCom, DingTalk) get the same alerts as markdown, through a
+queue in the database: each robot takes at most its limit (20 a minute) from all
+processes together, so a burst is folded into one digest naming every interface and
+target concerned, and nothing is dropped: an alert leaves the queue only once a robot
+accepted the message that carried it (see ``esb.store.alert_queue``).
 """
 
 from __future__ import annotations
@@ -18,14 +25,17 @@ from typing import Any
 import aiohttp
 import orjson
 import structlog
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from esb import alert_text
+from esb.alert_robots import send
 from esb.config.gateway import GatewayConfig
-from esb.config.models import AlertsConfig
+from esb.config.models import AlertsConfig, ChatChannel
 from esb.errors import StoreUnavailable
 from esb.report import build_report
+from esb.store import alert_queue
 from esb.store.engine import transaction, utcnow
 from esb.store.flow_read import recent_events
 from esb.store.tables import alert_state
@@ -84,6 +94,7 @@ def notification(row: dict[str, Any], kind: str, alerts: AlertsConfig) -> dict[s
     return {
         "text": f"esb: {pair} {en}. {alerts.dashboard_url}",
         "text_zh": f"esb: {pair} {zh}. {alerts.dashboard_url}",
+        "at": utcnow().isoformat(),
         "kind": kind,
         "interface": row["interface"],
         "target": row["target"],
@@ -94,6 +105,26 @@ def notification(row: dict[str, Any], kind: str, alerts: AlertsConfig) -> dict[s
         "blocked": row.get("blocked", 0),
         "blocked_by_parked": row.get("blocked_by_parked", []),
         "last_error": row["last_error"],
+        "dashboard": f"{alerts.dashboard_url}#{row['interface']}/{row['target']}",
+    }
+
+
+def recovery(row: dict[str, Any], alerts: AlertsConfig) -> dict[str, Any]:
+    """A target that was alerted ``failing`` is not any more."""
+    pair, status = f"{row['interface']} -> {row['target']}", row["status"]
+    return {
+        "text": f"esb: {pair} recovered (status {status}). {alerts.dashboard_url}",
+        "text_zh": f"esb: {pair} 已恢复(状态 {status}). {alerts.dashboard_url}",
+        "at": utcnow().isoformat(),
+        "kind": "recovered",
+        "interface": row["interface"],
+        "target": row["target"],
+        "status": status,
+        "success_rate": row["success_rate"],
+        "pending": row["pending"],
+        "parked": row["parked"],
+        "blocked": row.get("blocked", 0),
+        "last_error": None,
         "dashboard": f"{alerts.dashboard_url}#{row['interface']}/{row['target']}",
     }
 
@@ -153,30 +184,58 @@ async def claim(engine: AsyncEngine, key: str, every_s: float) -> bool:
         return bool(first.rowcount)
 
 
+async def mark_open(engine: AsyncEngine, pair: str) -> None:
+    """Remember that ``pair`` was alerted failing (its recovery will be told)."""
+    async with transaction(engine) as conn:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        await conn.execute(
+            dialect.insert(alert_state)
+            .values(key=f"open/{pair}", last_sent_at=utcnow())
+            .on_conflict_do_nothing()
+        )
+
+
+async def close_open(engine: AsyncEngine, pair: str) -> bool:
+    """True for the one process that closes ``pair``'s failing alert (it tells the recovery);
+    its next failure is alerted at once, not after ``every``."""
+    async with transaction(engine) as conn:
+        gone = await conn.execute(delete(alert_state).where(alert_state.c.key == f"open/{pair}"))
+        if gone.rowcount:
+            await conn.execute(delete(alert_state).where(alert_state.c.key == f"{pair}/failing"))
+        return bool(gone.rowcount)
+
+
 def _about(body: dict[str, Any]) -> dict[str, Any]:
     """What a log line says about an alert: its kind and its pair or system."""
     return {k: body[k] for k in ("kind", "interface", "target", "system") if k in body}
 
 
 class Alerter:
-    def __init__(self, engine: AsyncEngine, config: Any) -> None:
+    def __init__(self, engine: AsyncEngine, config: Any, time_zone: str = "Asia/Shanghai") -> None:
         self.engine = engine
         self.config = config  # a callable giving the current GatewayConfig
+        self.time_zone = time_zone  # chat messages show times in the factory's zone
 
     async def check(self, session: aiohttp.ClientSession) -> list[dict[str, Any]]:
+        """Evaluate the health, send (or queue) what is new, then send what the robots take."""
         config: GatewayConfig = self.config()
         alerts = config.alerts
-        if alerts is None:
-            return []
+        if alerts is None or (alerts.webhook is None and not alerts.channels):
+            return []  # e.g. the demo's chat robots, none switched on
         report = await build_report(self.engine, config, f"{alerts.window}s")
         sent = []
         for row in report["interfaces"]:
+            pair = f"{row['interface']}/{row['target']}"
             for kind in reasons(row, config):
-                if await claim(
-                    self.engine, f"{row['interface']}/{row['target']}/{kind}", alerts.every
-                ):
-                    sent.append(await self._post(session, alerts, notification(row, kind, alerts)))
-        return sent + await self._events(session, alerts)
+                if await claim(self.engine, f"{pair}/{kind}", alerts.every):
+                    if kind == "failing":
+                        await mark_open(self.engine, pair)
+                    sent.append(await self._tell(session, alerts, notification(row, kind, alerts)))
+            if row["status"] != "failing" and await close_open(self.engine, pair):
+                sent.append(await self._tell(session, alerts, recovery(row, alerts)))
+        sent += await self._events(session, alerts)
+        await self.flush(session, alerts)
+        return sent
 
     async def _events(
         self, session: aiohttp.ClientSession, alerts: AlertsConfig
@@ -187,19 +246,28 @@ class Alerter:
         sent = []
         for event in events:
             if await claim(self.engine, f"flow-event/{event.id}", ONCE_S):
-                sent.append(await self._post(session, alerts, event_notification(event, alerts)))
+                sent.append(await self._tell(session, alerts, event_notification(event, alerts)))
         return sent
 
-    async def _post(
+    async def _tell(
         self, session: aiohttp.ClientSession, alerts: AlertsConfig, body: dict[str, Any]
     ) -> dict[str, Any]:
+        """To the webhook now; to each chat robot through its queue."""
+        await alert_queue.enqueue(self.engine, list(alerts.channels), body)
+        if alerts.webhook is not None:
+            await self._post(session, alerts, alerts.webhook, body)
+        return body
+
+    async def _post(
+        self, session: aiohttp.ClientSession, alerts: AlertsConfig, url: str, body: dict[str, Any]
+    ) -> None:
         headers = {
             "Content-Type": "application/json",
             **{k: v.get_secret_value() for k, v in alerts.headers.items()},
         }
         try:
             async with session.post(
-                alerts.webhook,
+                url,
                 data=orjson.dumps(body),
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=10),
@@ -207,7 +275,62 @@ class Alerter:
                 log.warning("alert sent", status=response.status, **_about(body))
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.error("alert could not be sent", error=repr(exc), **_about(body))
-        return body
+
+    async def flush(self, session: aiohttp.ClientSession, alerts: AlertsConfig) -> int:
+        """Send what each robot's budget allows now; returns the messages the robots took."""
+        taken = 0
+        for name, channel in alerts.channels.items():
+            for _ in range(channel.limit.messages):
+                outcome = await self._send_one(session, alerts, name, channel)
+                if outcome != "ok":
+                    break
+                taken += 1
+        return taken
+
+    async def _send_one(
+        self,
+        session: aiohttp.ClientSession,
+        alerts: AlertsConfig,
+        name: str,
+        channel: ChatChannel,
+    ) -> str:
+        """One message to one robot: ``ok``, ``empty`` (nothing queued), ``wait`` (no budget
+        now) or what went wrong; whatever was not shown goes back in the queue."""
+        engine = self.engine
+        token, queued = await alert_queue.take(engine, name)
+        if not queued:
+            return "empty"
+        lang = channel.language or alerts.language
+        items = alert_text.fold(queued, lang)
+        now_items = items[: alert_text.first_part(items)]
+        ids = [i for item in now_items for i in item.ids]
+        later = [row_id for row_id, _ in queued if row_id not in set(ids)]
+        if later:
+            await alert_queue.release(engine, token, later)
+        if not await alert_queue.take_slot(engine, name, channel.limit.messages, channel.limit.per):
+            await alert_queue.release(engine, token)
+            return "wait"
+        if len(now_items) == 1:
+            last = max(now_items[0].ids)
+            body = next(b for row_id, b in queued if row_id == last)
+            title, text = alert_text.single(body, lang, self.time_zone, len(ids))
+        else:
+            title, text = alert_text.digest(
+                now_items, lang, self.time_zone, alerts.dashboard_url, utcnow()
+            )
+        answer = await send(session, channel, title, text)
+        if answer.outcome == "ok":
+            await alert_queue.done(engine, ids)
+            await alert_queue.record(engine, name, channel.kind)
+            log.warning("chat alert sent", channel=name, alerts=len(ids), title=title)
+            return "ok"
+        await alert_queue.release(engine, token)
+        limited = channel.limit.per if answer.outcome == "limited" else None
+        await alert_queue.record(
+            engine, name, channel.kind, error=answer.error, limited_for_s=limited
+        )
+        log.error("chat alert not sent", channel=name, error=answer.error, alerts=len(ids))
+        return answer.outcome
 
     async def run_forever(self) -> None:
         async with aiohttp.ClientSession() as session:

@@ -6,6 +6,8 @@ nothing else installed. Each stand-in logs and keeps what it received. Finance's
 Kingdee K/3 Cloud stand-in (``esb.standins.kingdee``) is mounted at ``/demo/kingdee``: the
 demo's ``KINGDEE_URL`` defaults to ``{gateway}/demo/kingdee/k3cloud``, logged in to with
 ``DEMO_KINGDEE_*``; ``GET /demo/kingdee/received`` lists the bills it holds.
+The chat robots (WeCom, DingTalk: ``esb.demo_robots``) take the alerts when
+ALERT_WECOM_URL or ALERT_DINGTALK_URL point at them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
+from esb.demo_robots import ChatRobots
 from esb.sdk import xml as xmlsafe
 from esb.standins.kingdee import KingdeeStandIn
 
@@ -34,6 +37,10 @@ SOAP_XML = "text/xml; charset=utf-8"
 DEMO_KINGDEE_ACCT_ID = "demo-factory"
 DEMO_KINGDEE_USER = "esb"
 DEMO_KINGDEE_PASSWORD = "demo-kingdee-password"
+#: what the demo's chat robot stand-ins accept (see demo_factory/alerts.yaml)
+DEMO_WECOM_KEY = "demo-wecom-key"
+DEMO_DINGTALK_TOKEN = "demo-dingtalk-token"
+DEMO_DINGTALK_SECRET = "SECdemo-dingtalk-secret"
 
 
 def pick_response(pick_id: str) -> bytes:
@@ -160,9 +167,13 @@ def demo_app(kingdee: KingdeeStandIn | None = None) -> Starlette:
         items = list(received[request.path_params["system"]])
         return Response(orjson.dumps(items), media_type="application/json")
 
+    robots = ChatRobots(
+        wecom_keys={DEMO_WECOM_KEY}, dingtalk={DEMO_DINGTALK_TOKEN: DEMO_DINGTALK_SECRET}
+    )
     return Starlette(
         routes=[
             Mount("/kingdee", kingdee.app()),
+            *robots.routes(),  # /wecom/..., /dingtalk/...: the team's chat robots
             Route("/wms/soap", wms_soap, methods=["POST"]),
             Route("/erp/api/customers", erp_customers, methods=["GET"]),
             Route("/{system}/received", listing, methods=["GET"]),

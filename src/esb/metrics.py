@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from esb.errors import StoreUnavailable
 from esb.sdk._schedule import Run
 from esb.status import AttemptOutcome, DeliveryStatus, OutboxStatus
+from esb.store.alert_queue import channel_states, waiting
 from esb.store.breaker import CLOSED, HALF_OPEN
 from esb.store.engine import transaction, utcnow
 from esb.store.flow_read import SystemFlow, known_systems, read_flow
@@ -134,6 +135,27 @@ class Metrics:
         self.relay_lag = _database_gauge(
             "esb_relay_lag_seconds", "Age of the oldest due outbox row not yet published", (), r
         )
+        self.channel_ok = _database_gauge(
+            "esb_alert_channel_ok",
+            "Chat alert robot: 1 its last send was accepted (or none yet), 0 it failed",
+            ("channel", "kind"),
+            r,
+        )
+        self.channel_waiting = _database_gauge(
+            "esb_alert_channel_waiting", "Alerts queued for a chat robot", ("channel",), r
+        )
+        self.channel_sent = _database_gauge(
+            "esb_alert_channel_sent",
+            "Messages a chat robot accepted (all processes)",
+            ("channel",),
+            r,
+        )
+        self.channel_last_sent = _database_gauge(
+            "esb_alert_channel_last_sent_timestamp_seconds",
+            "When a chat robot last accepted a message (Unix time)",
+            ("channel",),
+            r,
+        )
         self.scheduled_runs = Counter(
             "esb_scheduled_runs",
             "Runs of scheduled work (polls, syncs, checks) by outcome",
@@ -206,6 +228,7 @@ class Metrics:
             )
             flow = await read_flow(conn, await known_systems(conn), now.timestamp())
         self._show_flow(flow)
+        await self._show_channels(engine)
         pending: dict[tuple[str, str], tuple[int, float]] = {}
         parked: dict[tuple[str, str], int] = {}
         for interface, target, status, count, oldest in rows:
@@ -230,6 +253,16 @@ class Metrics:
             self.in_flight.labels(s.system).set(s.in_flight)
             for reason in ("breaker", "max_in_flight", "rate"):
                 self.waiting.labels(s.system, reason).set(s.deferred.get(reason, 0))
+
+    async def _show_channels(self, engine: AsyncEngine) -> None:
+        states, queued = await channel_states(engine), await waiting(engine)
+        for name in states.keys() | queued.keys():
+            self.channel_waiting.labels(name).set(queued.get(name, 0))
+        for name, state in states.items():
+            self.channel_ok.labels(name, state.kind).set(1 if state.ok else 0)
+            self.channel_sent.labels(name).set(state.sent)
+            if state.last_sent_at is not None:
+                self.channel_last_sent.labels(name).set(state.last_sent_at.timestamp())
 
     async def refresh_forever(self, engine: AsyncEngine, every_s: float = 15.0) -> None:
         while True:

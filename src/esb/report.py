@@ -10,6 +10,9 @@ comes from the thresholds an interface sets in YAML (``health:``). ``systems`` s
 flow control now: each limited system's breaker, calls in flight and deliveries waiting.
 ``schedules`` shows each poll, sync or check run on a schedule: its last run's start,
 duration, rows and error, and how many runs failed or were skipped (an overrun).
+``alert_channels`` shows each chat robot of ``alerts.yaml``: whether its last send was
+accepted (``ok``), its last error (a bad DingTalk secret, an unreachable URL), when it
+last showed a message and how many alerts wait for it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from esb.config.gateway import GatewayConfig
 from esb.config.types import HealthThresholds, parse_duration
 from esb.scheduling import schedules
+from esb.store.alert_queue import channel_states, waiting
 from esb.store.engine import transaction, utcnow
 from esb.store.flow_read import read_flow
 from esb.store.stats import Pair, PairStats, collect, percentile
@@ -119,6 +123,36 @@ async def flow_rows(engine: AsyncEngine, config: GatewayConfig) -> list[dict[str
     return rows
 
 
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+async def alert_channel_rows(engine: AsyncEngine, config: GatewayConfig) -> list[dict[str, Any]]:
+    """Each configured chat robot: ok or its last error, its last send, what waits for it."""
+    channels = config.alerts.channels if config.alerts else {}
+    if not channels:
+        return []
+    states, queued = await channel_states(engine), await waiting(engine)
+    rows = []
+    for name, channel in sorted(channels.items()):
+        state = states.get(name)
+        rows.append(
+            {
+                "name": name,
+                "kind": channel.kind,
+                "url": channel.url_shown(),
+                "ok": state.ok if state else True,
+                "last_error": state.last_error if state else None,
+                "last_error_at": _iso(state.last_error_at) if state else None,
+                "last_sent_at": _iso(state.last_sent_at) if state else None,
+                "sent": state.sent if state else 0,
+                "waiting": queued.get(name, 0),
+                "limited_until": _iso(state.limited_until) if state else None,
+            }
+        )
+    return rows
+
+
 async def build_report(
     engine: AsyncEngine, config: GatewayConfig, window: str = "15m"
 ) -> dict[str, Any]:
@@ -143,4 +177,5 @@ async def build_report(
         ],
         "systems": await flow_rows(engine, config),
         "schedules": await schedules(engine),
+        "alert_channels": await alert_channel_rows(engine, config),
     }

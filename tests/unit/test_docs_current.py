@@ -38,7 +38,7 @@ def test_shipped_examples_validate_against_the_schemas() -> None:
 
     folder = DOCS.parent / "schemas"
     example = demo_config_dir()
-    for kind in ("systems", "interfaces", "queries"):
+    for kind in ("systems", "interfaces", "queries", "alerts"):
         schema = json.loads((folder / f"{kind}.schema.json").read_text())
         document = yaml.safe_load((example / f"{kind}.yaml").read_text())
         jsonschema.validate(document, schema)

@@ -157,11 +157,55 @@ def interfaces_file_model(
     return create_model("InterfacesFile", __base__=InterfacesFileBase, interfaces=(interfaces, ...))
 
 
+class RobotLimit(StrictModel):
+    """How many messages a chat robot takes in a window (WeCom and DingTalk: 20 a minute)."""
+
+    messages: int = Field(default=20, ge=1, le=1000, description="messages per window")
+    per: Duration = Field(default=60.0, gt=0, description="the window")
+
+
+class ChatChannel(StrictModel):
+    """A team chat robot that gets the alerts as markdown (``alerts.channels``)."""
+
+    enabled: Switch = True
+    kind: Literal["wecom", "dingtalk"] = Field(
+        description="wecom: a WeCom group robot; dingtalk: a DingTalk custom robot"
+    )
+    url: str = Field(
+        pattern=r"^https?://",
+        description="the robot's webhook URL with its key or access_token; write ${ENV_VAR}",
+    )
+    secret: SecretStr | None = Field(
+        default=None,
+        description="dingtalk: the robot's signing secret (SEC...); calls are then signed",
+    )
+    language: Literal["zh", "en"] | None = Field(
+        default=None, description="the message language (default: alerts.language)"
+    )
+    limit: RobotLimit = Field(
+        default_factory=RobotLimit, description="the robot's rate limit; bursts fold into digests"
+    )
+
+    def url_shown(self) -> str:
+        """The URL without its query (the key or token is a credential)."""
+        return self.url.split("?", 1)[0]
+
+
 class AlertsConfig(StrictModel):
     """Where to tell people that an interface is failing or backed up (alerts.yaml)."""
 
-    webhook: str = Field(pattern=r"^https?://", description="POSTed a JSON notification")
+    webhook: str | None = Field(
+        default=None, pattern=r"^https?://", description="POSTed a JSON notification"
+    )
     headers: dict[str, SecretStr] = Field(default_factory=dict, description="e.g. a token")
+    channels: dict[Name, ChatChannel] = Field(
+        default_factory=dict,
+        description="chat robots by name (WeCom, DingTalk); a channel with enabled: false "
+        "or empty is left out",
+    )
+    language: Literal["zh", "en"] = Field(
+        default="zh", description="the chat messages' language: zh (default) or en"
+    )
     every: Duration = Field(default=900.0, description="at most one alert per target per this")
     check: Duration = Field(default=30.0, description="how often the health is evaluated")
     window: Duration = Field(default=900.0, description="the report window the check uses")

@@ -246,7 +246,9 @@ class Gateway:
             services["reconcile"] = lambda: self.reconciler.run_forever(
                 settings.reconcile_every, self.reconcile_lease()
             )
-            services["alerts"] = Alerter(store.engine, lambda: self.live.config).run_forever
+            services["alerts"] = Alerter(
+                store.engine, lambda: self.live.config, settings.time_zone
+            ).run_forever
             services.update(self._xref_checks())
         return services
 

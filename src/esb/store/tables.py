@@ -11,6 +11,8 @@ flow_slots      per system: leases for max_in_flight, each with an expiry
 flow_deferrals  deliveries put back by flow control, and why
 flow_events     the breaker opening and closing (alert events)
 alert_state     when each alert was last sent (at most one per interval, any process)
+alert_queue     chat alerts waiting for their robot's rate limit (folded into a digest)
+alert_channels  each chat robot's last send: ok or its error (the health report shows it)
 reconcile_runs  what each consistency check found and did
 source_state    each inbound source's own durable keys and JSON values (the file ledger...)
 source_leases   which process runs each inbound source now (until its lease expires)
@@ -25,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -243,6 +246,30 @@ alert_state = Table(
     metadata,
     Column("key", String(300), primary_key=True, doc="interface/target/kind"),
     Column("last_sent_at", UtcDateTime, nullable=False),
+)
+
+alert_queue = Table(
+    "alert_queue",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("channel", String(100), nullable=False, index=True),
+    Column("body", Text, nullable=False, doc="the notification as JSON"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("taken_by", String(64), doc="the send that holds it now"),
+    Column("taken_at", UtcDateTime),
+)
+
+alert_channels = Table(
+    "alert_channels",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("last_error", Text),
+    Column("last_error_at", UtcDateTime),
+    Column("last_sent_at", UtcDateTime),
+    Column("sent", Integer, nullable=False, doc="messages the robot accepted"),
+    Column("limited_until", UtcDateTime, doc="the robot answered its rate limit: wait"),
 )
 
 #: Flow control keeps its times as epoch seconds (Float): the statements compare and add
