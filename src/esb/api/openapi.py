@@ -37,6 +37,8 @@ HANDLER_ANSWERS: dict[str, tuple[int, ...]] = {
     "PUT /v1/xref/{domain}/{system}/{code}": (409,),
     "DELETE /v1/xref/{domain}/{system}/{code}": (404,),
     "POST /v1/xref/{domain}/import": (413, 422),
+    "POST /v1/xref/{domain}/check": (404,),
+    "GET /v1/xref/{domain}/check": (404,),
     "POST /v1/mappings/{name}/preview": (404,),
     "POST /inbound/{interface}/{kind}": (404,),
     "GET /v1/queries/{name}": (403, 404, 422, 502, 504),
