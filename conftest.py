@@ -1,3 +1,3 @@
 """Shared pytest fixtures for tests/ and each adapter's own tests (adapters/*/tests)."""
 
-pytest_plugins = ["tests.support.fixtures", "tests.support.mes_db", "tests.support.query_db"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.mes_db"]

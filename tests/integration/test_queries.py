@@ -22,7 +22,7 @@ from tests.support.gateway import (
     rest_interface,
     write_config,
 )
-from tests.support.query_db import MariaDb, PostgresDb
+from tests.support.mes_db import MesDatabase
 
 QUERIES = """
 queries:
@@ -58,10 +58,10 @@ queries:
 SLEEP = {"mariadb": "SLEEP(5)", "postgresql": "pg_sleep(5)"}
 
 
-async def _gateway(make_gateway: Any, tmp_path: Path, db: MariaDb | PostgresDb) -> GatewayUnderTest:
+async def _gateway(make_gateway: Any, tmp_path: Path, db: MesDatabase) -> GatewayUnderTest:
     config = write_config(tmp_path / "cfg", rest_interface("http://127.0.0.1:9"))
     (config / "queries.yaml").write_text(QUERIES, encoding="utf-8")
-    kind = "mariadb" if isinstance(db, MariaDb) else "postgresql"
+    kind = db.kind
     gut: GatewayUnderTest = await make_gateway(
         config, env={"MES_DB_URL": db.url, "SLEEP": SLEEP[kind]}
     )
@@ -88,9 +88,9 @@ EXPECTED_ROW = {
 
 
 async def test_the_erp_reads_completions_as_json_and_csv(
-    make_gateway: Any, tmp_path: Path, query_db: MariaDb | PostgresDb
+    make_gateway: Any, tmp_path: Path, mes_db: MesDatabase
 ) -> None:
-    gut = await _gateway(make_gateway, tmp_path, query_db)
+    gut = await _gateway(make_gateway, tmp_path, mes_db)
     path = "/v1/queries/mes-completions"
     params = {"work_order": "WO-20261124-0001"}
 
@@ -129,9 +129,9 @@ async def test_the_erp_reads_completions_as_json_and_csv(
 
 
 async def test_who_may_run_what_and_every_parameter_checked(
-    make_gateway: Any, tmp_path: Path, query_db: MariaDb | PostgresDb
+    make_gateway: Any, tmp_path: Path, mes_db: MesDatabase
 ) -> None:
-    gut = await _gateway(make_gateway, tmp_path, query_db)
+    gut = await _gateway(make_gateway, tmp_path, mes_db)
     path = "/v1/queries/mes-completions"
     params = {"work_order": "WO-20261124-0001"}
 
@@ -176,9 +176,9 @@ async def test_who_may_run_what_and_every_parameter_checked(
 
 
 async def test_a_parameter_is_a_value_never_sql(
-    make_gateway: Any, tmp_path: Path, query_db: MariaDb | PostgresDb
+    make_gateway: Any, tmp_path: Path, mes_db: MesDatabase
 ) -> None:
-    gut = await _gateway(make_gateway, tmp_path, query_db)
+    gut = await _gateway(make_gateway, tmp_path, mes_db)
     for attack in (
         "'; DROP TABLE mes_completion; --",
         "WO-20261124-0001' OR '1'='1",
@@ -189,13 +189,13 @@ async def test_a_parameter_is_a_value_never_sql(
         )
         assert answer.status_code == 200, answer.text
         assert answer.json()["rows"] == []
-    assert await query_db.run("SELECT COUNT(*) FROM mes_completion") == [(4,)]
+    assert await mes_db.run("SELECT COUNT(*) FROM mes_completion") == [(4,)]
 
 
 async def test_a_slow_query_is_stopped_by_its_timeout(
-    make_gateway: Any, tmp_path: Path, query_db: MariaDb | PostgresDb
+    make_gateway: Any, tmp_path: Path, mes_db: MesDatabase
 ) -> None:
-    gut = await _gateway(make_gateway, tmp_path, query_db)
+    gut = await _gateway(make_gateway, tmp_path, mes_db)
     started = time.monotonic()
     answer = await _get(gut, "/v1/queries/slow", ADMIN_KEY)
     took = time.monotonic() - started
@@ -228,14 +228,14 @@ async def test_a_database_that_is_down_is_a_503_with_the_reason(
 
 
 async def test_the_demo_factory_publishes_mes_completions_to_the_erp(
-    make_gateway: Any, tmp_path: Path, query_db: MariaDb | PostgresDb
+    make_gateway: Any, tmp_path: Path, mes_db: MesDatabase
 ) -> None:
     from esb.settings import demo_config_dir
 
     env = {
         "ERP_API_KEY": ERP_KEY,
         "DROP_DIR": str(tmp_path / "drop"),
-        "MES_DB_URL": query_db.url,
+        "MES_DB_URL": mes_db.url,
     }
     gut: GatewayUnderTest = await make_gateway(demo_config_dir(), env=env, config_watch=False)
     answer = await _get(
@@ -261,27 +261,27 @@ SNEAKY = {
 
 
 async def test_the_read_only_transaction_stops_a_write_the_parser_cannot_see(
-    make_gateway: Any, tmp_path: Path, query_db: MariaDb | PostgresDb
+    make_gateway: Any, tmp_path: Path, mes_db: MesDatabase
 ) -> None:
-    kind = "mariadb" if isinstance(query_db, MariaDb) else "postgresql"
-    await query_db.run(SNEAKY[kind])
+    kind = mes_db.kind
+    await mes_db.run(SNEAKY[kind])
     config = write_config(tmp_path / "cfg", rest_interface("http://127.0.0.1:9"))
     (config / "queries.yaml").write_text(
         "queries:\n  sneaky:\n    database: ${MES_DB_URL}\n    sql: SELECT esb_sneaky() AS n\n"
     )
-    gut: GatewayUnderTest = await make_gateway(config, env={"MES_DB_URL": query_db.url})
+    gut: GatewayUnderTest = await make_gateway(config, env={"MES_DB_URL": mes_db.url})
     answer = await _get(gut, "/v1/queries/sneaky", ADMIN_KEY)
     assert answer.status_code == 502, answer.text
     error = answer.json()["error"]
     assert error["code"] == "query_failed"
     assert "read-only" in error["message"].lower().replace("read only", "read-only")
-    assert await query_db.run("SELECT COUNT(*) FROM mes_completion") == [(4,)]
+    assert await mes_db.run("SELECT COUNT(*) FROM mes_completion") == [(4,)]
 
 
 async def test_a_reload_closes_the_pools_and_queries_go_on(
-    make_gateway: Any, tmp_path: Path, query_db: MariaDb | PostgresDb
+    make_gateway: Any, tmp_path: Path, mes_db: MesDatabase
 ) -> None:
-    gut = await _gateway(make_gateway, tmp_path, query_db)
+    gut = await _gateway(make_gateway, tmp_path, mes_db)
     path, params = "/v1/queries/mes-completions", {"work_order": "WO-20261124-0001"}
     assert (await _get(gut, path, ERP_KEY, params=params)).status_code == 200
     runner = gut.gateway.queries

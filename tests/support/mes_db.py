@@ -42,6 +42,16 @@ class MesDatabase:
     url: str  # as a user writes it: mysql://... or postgresql://...
     engine: AsyncEngine
 
+    async def run(self, *sql: str) -> list[tuple[Any, ...]]:
+        """Statements as written (no bound parameters: a function body may hold colons);
+        the rows of the last one."""
+        rows: list[tuple[Any, ...]] = []
+        async with self.engine.begin() as conn:
+            for statement in sql:
+                found = await conn.exec_driver_sql(statement)
+                rows = [tuple(r) for r in found.all()] if found.returns_rows else []
+        return rows
+
     async def execute(self, sql: str, parameters: Any = None) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(text(sql), parameters or {})
