@@ -12,10 +12,10 @@ import operator
 from functools import reduce
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, WithJsonSchema, create_model
+from pydantic import Field, SecretStr, create_model
 
 from esb.config.flow import FlowConfig
-from esb.config.types import Duration, HealthThresholds, RetryPolicy, StrictModel
+from esb.config.types import Duration, HealthThresholds, RetryPolicy, StrictModel, Switch
 from esb.configfile.models import NAME_PATTERN as NAME_PATTERN  # re-exported: its old home
 from esb.configfile.models import Name as Name
 from esb.connectors.base import ConnectorConfig
@@ -80,20 +80,6 @@ class TargetBase(StrictModel):
     @property
     def ordered(self) -> bool:
         return self.ordering == "key"
-
-
-#: ``enabled:`` of an optional block: true, false, or text such as ``${MES_DB_URL:+true}``
-#: (empty while the variable is unset: the block is then left out, see esb.configfile).
-Switch = Annotated[
-    bool,
-    WithJsonSchema(
-        {
-            "anyOf": [{"type": "boolean"}, {"type": "string"}],
-            "description": "false (or empty, as ${MES_DB_URL:+true} is while the variable is "
-            "unset): left out, and its ${VARS} need not be set",
-        }
-    ),
-]
 
 
 class InterfaceBase(StrictModel):

@@ -11,24 +11,17 @@ is off while ``MES_DB_URL`` is unset (the YAML reader leaves such a block out).
 from __future__ import annotations
 
 import zoneinfo
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import Field, field_validator
 
-from esb.config.types import Duration, StrictModel
+from esb.config.types import Duration, StrictModel, Switch
 from esb.configfile.models import Name
 
 ParameterType = Literal["string", "integer", "number", "date", "datetime", "boolean"]
 #: A parameter's name is written ``:name`` in the SQL and ``?name=`` in the URL.
 PARAMETER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 MAX_ROW_LIMIT = 100_000
-
-
-def _switch(value: Any) -> Any:
-    """``enabled`` from a ``${VAR:+true}``: the empty text of an unset variable is off."""
-    if isinstance(value, str) and value.strip() == "":
-        return False
-    return value
 
 
 class QueryParameter(StrictModel):
@@ -53,9 +46,7 @@ class QueryConfig(StrictModel):
     """One named query: ``GET /v1/queries/{name}?param=...``."""
 
     description: str = ""
-    enabled: Annotated[bool, BeforeValidator(_switch)] = Field(
-        default=True, description="false (or empty, as ${VAR:+true} with VAR unset): not served"
-    )
+    enabled: Switch = True
     database: str = Field(
         default="",
         description="the database URL: mysql://, mariadb://, postgresql://, mssql://, "

@@ -126,3 +126,17 @@ def auth_headers(auth: BasicAuth | BearerAuth | HeaderAuth | None) -> dict[str, 
     if isinstance(auth, BearerAuth):
         return {"Authorization": "Bearer " + auth.token.get_secret_value()}
     return {auth.name: auth.value.get_secret_value()}
+
+
+#: ``enabled:`` of an optional block: true, false, or text such as ``${MES_DB_URL:+true}``
+#: (empty while the variable is unset: the block is then left out, see esb.configfile).
+Switch = Annotated[
+    bool,
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "boolean"}, {"type": "string"}],
+            "description": "false (or empty, as ${MES_DB_URL:+true} is while the variable is "
+            "unset): left out, and its ${VARS} need not be set",
+        }
+    ),
+]
