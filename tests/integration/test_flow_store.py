@@ -4,15 +4,22 @@ a deferral is one row per delivery however often it happens."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from esb.config.flow import FlowConfig
+from esb.errors import StoreUnavailable
+from esb.flow.gate import Admission
 from esb.store import flow as store
+from esb.store.breaker import OPEN, record_success, take_probe
 from esb.store.engine import transaction, utcnow
-from esb.store.tables import flow_deferrals, flow_slots, outbox
+from esb.store.tables import flow_deferrals, flow_slots, flow_state, outbox
 from tests.support.flow import send_orders
 from tests.support.gateway import GatewayUnderTest, rest_interface, write_config
 
@@ -84,3 +91,68 @@ async def test_a_delivery_deferred_twice_is_one_row(gut: GatewayUnderTest) -> No
     assert rows == ["breaker"]
     assert timers == 3  # the accept's row and one per deferral
     assert (forgotten, left) == ("breaker", 0)
+
+
+async def test_a_call_s_end_and_the_lease_renewal_take_their_rows_in_one_order(
+    gut: GatewayUnderTest, mode: str
+) -> None:
+    """The probe call of a half-open breaker ends (its success closes the breaker, then it
+    gives back its slot) while the renewal extends that call's leases: one waits for the
+    other, neither is a deadlock victim. Before, the renewal locked the slot first and
+    PostgreSQL aborted the call's end, whose slot and probe then stayed taken for a whole
+    lease: every call to the system was held back for 30 s after it had come back."""
+    if mode == "embedded":
+        pytest.skip("SQLite has one writer at a time: no row locks to take in an order")
+    engine = gut.gateway.engine
+    async with transaction(engine) as conn:
+        await store.ensure_rows(conn, "erp", 1)
+        assert await store.take_slot(conn, "erp", 1, "a", "p1", now=100.0, until=110.0) == 0
+        await conn.execute(
+            update(flow_state)
+            .where(flow_state.c.system == "erp")
+            .values(breaker=OPEN, reopen_at=90.0)
+        )
+        assert await take_probe(conn, "erp", "a", now=100.0, until=110.0)
+    async with engine.connect() as ending:
+        await ending.begin()
+        assert await record_success(ending, "erp", "a", utcnow())  # the state row is locked
+        renewal = asyncio.create_task(renew(engine, ["a"], until=130.0))
+        await asyncio.sleep(0.3)  # the renewal waits on a lock now, whatever its order
+        await store.release(ending, "erp", 0, "a", False)
+        await ending.commit()
+    await asyncio.wait_for(renewal, timeout=10)
+    async with engine.connect() as conn:
+        lease = await conn.scalar(select(flow_slots.c.lease).where(flow_slots.c.slot == 0))
+    assert lease is None  # given back; the late renewal extends nothing
+
+
+async def renew(engine: AsyncEngine, leases: list[str], until: float) -> None:
+    async with transaction(engine) as conn:
+        await store.renew(conn, leases, until)
+
+
+async def test_a_call_s_end_turned_away_once_is_written_again(
+    gut: GatewayUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database turns the first write of a call's end away (a deadlock victim, a lost
+    connection): the gate writes it again, and the slot is free at once, not after a lease."""
+    gate = gut.gateway.flow
+    flow = FlowConfig(max_in_flight=1)
+    async with transaction(gut.gateway.engine) as conn:
+        await store.ensure_rows(conn, "erp", 1)
+        assert await store.take_slot(conn, "erp", 1, "a", gate.owner, 100.0, 1e12) == 0
+    gate._slots.took("erp")
+    real = gate._count_and_release
+    tries: list[int] = []
+
+    async def turned_away_once(*args: Any) -> None:
+        tries.append(1)
+        if len(tries) == 1:
+            raise StoreUnavailable("database unavailable: DeadlockDetectedError")
+        await real(*args)
+
+    monkeypatch.setattr(gate, "_count_and_release", turned_away_once)
+    await gate.finish(Admission("erp", "a", slot=0, flow=flow), called=True, failed=False)
+    async with gut.gateway.engine.connect() as conn:
+        lease = await conn.scalar(select(flow_slots.c.lease).where(flow_slots.c.slot == 0))
+    assert (len(tries), lease) == (2, None)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random
 
 from esb.config.flow import FlowConfig
 from esb.errors import StoreUnavailable
@@ -45,6 +46,11 @@ MAX_SLOT_WAIT_S = 2.0
 #: like that at any time, so they cannot fill a worker's prefetch.
 RATE_AHEAD_S = 0.5
 RATE_AHEAD_CALLS = 8
+#: A call's end is written again after a brief pause when the database turns it away (a
+#: deadlock victim, a dropped connection): left unwritten, its slot and probe would stay
+#: taken until their lease runs out, and a half-open breaker would hold every call back.
+FINISH_TRIES = 4
+FINISH_PAUSE_S = 0.2
 
 
 @dataclass
@@ -224,17 +230,29 @@ class FlowGate:
         took = now_at.timestamp() - admission.started
         self._call_s[system] = 0.8 * self._call_s.get(system, took) + 0.2 * took
         try:
-            async with transaction(self.engine) as conn:
-                if called and flow.breaker is not None:
-                    pairs = system_pairs(self.live.config, system)
-                    await count_outcome(conn, flow.breaker, system, admission.lease, failed, pairs)
-                await store.release(conn, system, admission.slot, admission.lease, admission.probe)
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(StoreUnavailable),
+                stop=stop_after_attempt(FINISH_TRIES),
+                wait=wait_random(0.0, FINISH_PAUSE_S),
+                reraise=True,
+            ):
+                with attempt:
+                    await self._count_and_release(admission, system, flow, called, failed)
         except StoreUnavailable as exc:  # the attempt is recorded; the lease runs out by itself
             log.warning("flow state not updated", system=system, error=str(exc))
         finally:
             self._held.discard(admission.lease)
             if admission.slot is not None:
                 self._slots.gave_back(system)
+
+    async def _count_and_release(
+        self, admission: Admission, system: str, flow: FlowConfig, called: bool, failed: bool
+    ) -> None:
+        async with transaction(self.engine) as conn:
+            if called and flow.breaker is not None:
+                pairs = system_pairs(self.live.config, system)
+                await count_outcome(conn, flow.breaker, system, admission.lease, failed, pairs)
+            await store.release(conn, system, admission.slot, admission.lease, admission.probe)
 
     async def renew_forever(self) -> None:
         """Keep the leases of running calls alive; a process that dies stops renewing."""

@@ -1,8 +1,11 @@
 """Flow control state shared by every process: in-flight leases, the rate, deferrals.
 
 Every row is changed by one conditional ``UPDATE`` (a lease is taken only while free
-or expired), so processes never need a lock of their own. Times are epoch seconds:
-the same arithmetic on both databases. The breaker's row: ``esb.store.breaker``.
+or expired), so processes never need a lock of their own. A transaction that changes a
+system's state row and slots it holds changes the state row first (no deadlock); the
+gate locks only a *free* slot before the state row, which no such transaction holds.
+Times are epoch seconds: the same arithmetic on both databases. The breaker's row:
+``esb.store.breaker``.
 """
 
 from __future__ import annotations
@@ -126,14 +129,8 @@ async def spend_rate(
 async def release(
     conn: AsyncConnection, system: str, slot: int | None, lease: str, probe: bool
 ) -> None:
-    """Give back a slot; a probe that ends without an outcome lets the next one try at once."""
-    if slot is not None:
-        c = flow_slots.c
-        await conn.execute(
-            update(flow_slots)
-            .where(c.system == system, c.slot == slot, c.lease == lease)
-            .values(lease=None, owner=None, expires_at=None)
-        )
+    """Give back a slot; a probe that ends without an outcome lets the next one try at once
+    (the state row before the slot: see the module's note on lock order)."""
     if probe:
         s = flow_state.c
         await conn.execute(
@@ -141,18 +138,28 @@ async def release(
             .where(s.system == system, s.breaker == HALF_OPEN, s.probe_owner == lease)
             .values(probe_until=0.0)
         )
+    if slot is not None:
+        c = flow_slots.c
+        await conn.execute(
+            update(flow_slots)
+            .where(c.system == system, c.slot == slot, c.lease == lease)
+            .values(lease=None, owner=None, expires_at=None)
+        )
 
 
 async def renew(conn: AsyncConnection, leases: Sequence[str], until: float) -> None:
-    """Extend the leases this process still holds (its calls are still running)."""
+    """Extend the leases this process still holds (its calls are still running).
+
+    The system's state row first, then the slots: the order in which a call's end
+    (``FlowGate.finish``) takes them, so that the two cannot deadlock on PostgreSQL."""
     if leases:
-        await conn.execute(
-            update(flow_slots).where(flow_slots.c.lease.in_(leases)).values(expires_at=until)
-        )
         await conn.execute(
             update(flow_state)
             .where(flow_state.c.probe_owner.in_(leases), flow_state.c.breaker == HALF_OPEN)
             .values(probe_until=until)
+        )
+        await conn.execute(
+            update(flow_slots).where(flow_slots.c.lease.in_(leases)).values(expires_at=until)
         )
 
 
