@@ -9,6 +9,7 @@ import pytest
 
 from esb.config.loader import load_config
 from esb.connectors import load_registry
+from esb.demo import DEMO_KINGDEE_ACCT_ID, DEMO_KINGDEE_PASSWORD, DEMO_KINGDEE_USER
 from esb.settings import Settings, demo_config_dir, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,3 +83,22 @@ def test_the_mes_completions_query_is_on_only_with_mes_db_url(tmp_path: Path) ->
     query = on.queries["mes-completions"]
     assert (query.database, query.systems) == ("mysql://ro@mes/mes", ["erp"])
     assert list(query.parameters) == ["work_order"]
+
+
+def test_the_finance_target_logs_in_to_the_demo_s_own_kingdee_unless_told_otherwise(
+    tmp_path: Path,
+) -> None:
+    env = {**Settings(port=18000, data_dir=tmp_path).config_env(), "MES_DB_URL": "mysql://m/m"}
+    config = load_config(demo_config_dir(), load_registry(), env)
+    finance = config.interfaces["production-report"].targets["finance"].connector
+    assert (finance.kind, finance.url) == (  # type: ignore[attr-defined]
+        "kingdee",
+        "http://127.0.0.1:18000/demo/kingdee/k3cloud",
+    )
+    login = (finance.acct_id, finance.username, finance.password.get_secret_value())  # type: ignore[attr-defined]
+    assert login == (DEMO_KINGDEE_ACCT_ID, DEMO_KINGDEE_USER, DEMO_KINGDEE_PASSWORD)
+    site = {"KINGDEE_URL": "http://kd/k3cloud", "KINGDEE_PASSWORD": "s3cret"}
+    own = load_config(demo_config_dir(), load_registry(), {**env, **site})
+    connector = own.interfaces["production-report"].targets["finance"].connector
+    assert connector.url == "http://kd/k3cloud"  # type: ignore[attr-defined]
+    assert connector.password.get_secret_value() == "s3cret"  # type: ignore[attr-defined]
