@@ -5,7 +5,9 @@ URLs point here (``/demo/...``), so ``esb serve`` works end to end on a laptop w
 nothing else installed. Each stand-in logs and keeps what it received. Finance's
 Kingdee K/3 Cloud stand-in (``esb.standins.kingdee``) is mounted at ``/demo/kingdee``: the
 demo's ``KINGDEE_URL`` defaults to ``{gateway}/demo/kingdee/k3cloud``, logged in to with
-``DEMO_KINGDEE_*``; ``GET /demo/kingdee/received`` lists the bills it holds.
+``DEMO_KINGDEE_*``; ``GET /demo/kingdee/received`` lists the bills it holds. A Yonyou
+stand-in (``esb.standins.yonyou``: U8 OpenAPI and a YonBIP gateway) is at ``/demo/yonyou``
+for trying the ``yonyou`` connector (app ``DEMO_YONYOU_*``; ``GET /demo/yonyou/received``).
 The chat robots (WeCom, DingTalk: ``esb.demo_robots``) take the alerts when
 ALERT_WECOM_URL or ALERT_DINGTALK_URL point at them.
 """
@@ -27,6 +29,7 @@ from starlette.routing import Mount, Route
 from esb.demo_robots import ChatRobots
 from esb.sdk import xml as xmlsafe
 from esb.standins.kingdee import KingdeeStandIn
+from esb.standins.yonyou import YonyouStandIn
 
 log = structlog.get_logger("esb.demo")
 KEEP = 100
@@ -37,6 +40,11 @@ SOAP_XML = "text/xml; charset=utf-8"
 DEMO_KINGDEE_ACCT_ID = "demo-factory"
 DEMO_KINGDEE_USER = "esb"
 DEMO_KINGDEE_PASSWORD = "demo-kingdee-password"
+# What the Yonyou stand-in accepts (U8: both accounts too; YonBIP: key and secret).
+DEMO_YONYOU_APP_KEY = "opa-esb-demo"
+DEMO_YONYOU_APP_SECRET = "demo-yonyou-secret"
+DEMO_YONYOU_FROM_ACCOUNT = "esb-gateway"
+DEMO_YONYOU_TO_ACCOUNT = "factory-u8"
 #: what the demo's chat robot stand-ins accept (see demo_factory/alerts.yaml)
 DEMO_WECOM_KEY = "demo-wecom-key"
 DEMO_DINGTALK_TOKEN = "demo-dingtalk-token"
@@ -89,6 +97,16 @@ def customers_page(since: str | None, page: int) -> dict[str, Any]:
 def demo_kingdee() -> KingdeeStandIn:
     """The demo's K/3 Cloud: one data centre, the gateway's user."""
     return KingdeeStandIn(users={(DEMO_KINGDEE_ACCT_ID, DEMO_KINGDEE_USER): DEMO_KINGDEE_PASSWORD})
+
+
+def demo_yonyou() -> YonyouStandIn:
+    """The demo's Yonyou: one app, writes settling at once."""
+    return YonyouStandIn(
+        app_key=DEMO_YONYOU_APP_KEY,
+        app_secret=DEMO_YONYOU_APP_SECRET,
+        from_account=DEMO_YONYOU_FROM_ACCOUNT,
+        to_account=DEMO_YONYOU_TO_ACCOUNT,
+    )
 
 
 def demo_app(kingdee: KingdeeStandIn | None = None) -> Starlette:
@@ -173,6 +191,7 @@ def demo_app(kingdee: KingdeeStandIn | None = None) -> Starlette:
     return Starlette(
         routes=[
             Mount("/kingdee", kingdee.app()),
+            Mount("/yonyou", demo_yonyou().app()),
             *robots.routes(),  # /wecom/..., /dingtalk/...: the team's chat robots
             Route("/wms/soap", wms_soap, methods=["POST"]),
             Route("/erp/api/customers", erp_customers, methods=["GET"]),

@@ -10,20 +10,20 @@ from typing import Any
 import pytest
 
 from esb.sdk import ConnectorContext
-from esb.testing.yonyou import YonyouStandIn
+from esb.testing.yonyou import YonyouServer
 from esb_yonyou import YonyouConfig, YonyouConnector
 
 Make = Callable[..., YonyouConnector]
 
 
 @pytest.fixture
-async def standin() -> AsyncIterator[YonyouStandIn]:
-    server = await YonyouStandIn().start()
+async def standin() -> AsyncIterator[YonyouServer]:
+    server = await YonyouServer().start()
     yield server
     await server.stop()
 
 
-def u8_options(server: YonyouStandIn, **more: Any) -> dict[str, Any]:
+def u8_options(server: YonyouServer, **more: Any) -> dict[str, Any]:
     return {
         "api": "u8",
         "base_url": server.url,
@@ -37,7 +37,7 @@ def u8_options(server: YonyouStandIn, **more: Any) -> dict[str, Any]:
     }
 
 
-def yonbip_options(server: YonyouStandIn, **more: Any) -> dict[str, Any]:
+def yonbip_options(server: YonyouServer, **more: Any) -> dict[str, Any]:
     return {
         "api": "yonbip",
         "base_url": f"{server.url}/iuap-api-gateway",

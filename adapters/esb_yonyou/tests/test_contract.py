@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from esb.sdk import DeliveryRequest
 from esb.testing import ConnectorContract, ConnectorHarness
-from esb.testing.yonyou import YonyouStandIn
+from esb.testing.yonyou import YonyouServer
 from esb_yonyou.tests.conftest import u8_options, yonbip_options
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -21,7 +21,7 @@ class _YonyouHarness(ConnectorHarness):
 
     def __init__(self, tmp_path: Path) -> None:
         super().__init__(tmp_path)
-        self.server = YonyouStandIn(app_secret=self.secret or "", processing_polls=1)
+        self.server = YonyouServer(app_secret=self.secret or "", processing_polls=1)
 
     async def start(self) -> None:
         await self.server.start()

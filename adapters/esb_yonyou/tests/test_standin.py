@@ -9,12 +9,12 @@ from starlette.routing import Mount
 from esb.sdk import Delivered
 from esb.testing import delivery_request
 from esb.testing.served import Served
-from esb.testing.yonyou import YonyouStandIn
+from esb.testing.yonyou import YonyouServer
 from esb_yonyou.tests.conftest import Make, u8_options, yonbip_options
 
 
 async def test_the_stand_in_works_mounted_under_a_prefix(make: Make) -> None:
-    standin = YonyouStandIn(processing_polls=1)
+    standin = YonyouServer(processing_polls=1)
     served = await Served(Starlette(routes=[Mount("/demo/yonyou", app=standin.app())])).start()
     try:
         prefixed = f"{served.url}/demo/yonyou"

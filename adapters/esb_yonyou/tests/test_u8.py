@@ -10,14 +10,14 @@ import httpx
 
 from esb.sdk import Delivered, Park, RetryLater
 from esb.testing import delivery_request
-from esb.testing.yonyou import YonyouStandIn
+from esb.testing.yonyou import YonyouServer
 from esb_yonyou.tests.conftest import Make, u8_options
 
 ORDER = {"saleorder": {"code": "SO-1", "cuscode": "C001", "entry": [{"inventorycode": "A001"}]}}
 
 
 async def test_a_result_processing_then_success_is_delivered(
-    standin: YonyouStandIn, make: Make
+    standin: YonyouServer, make: Make
 ) -> None:
     standin.processing_polls = 2
     request = delivery_request(ORDER)
@@ -37,7 +37,7 @@ async def test_a_result_processing_then_success_is_delivered(
 
 
 async def test_an_expired_token_is_renewed_once_for_20_concurrent_deliveries(
-    standin: YonyouStandIn, make: Make
+    standin: YonyouServer, make: Make
 ) -> None:
     u8 = make(u8_options(standin))
     assert isinstance(await u8.deliver(delivery_request(ORDER)), Delivered)
@@ -50,7 +50,7 @@ async def test_an_expired_token_is_renewed_once_for_20_concurrent_deliveries(
 
 
 async def test_a_business_error_parks_with_the_message_in_chinese(
-    standin: YonyouStandIn, make: Make
+    standin: YonyouServer, make: Make
 ) -> None:
     standin.processing_polls = 1
     standin.business_error = ("90001", "存货编码 A001 不存在")
@@ -61,7 +61,7 @@ async def test_a_business_error_parks_with_the_message_in_chinese(
 
 
 async def test_a_refused_write_parks_and_a_replay_gets_a_fresh_trade_id(
-    standin: YonyouStandIn, make: Make
+    standin: YonyouServer, make: Make
 ) -> None:
     u8 = make(u8_options(standin))
     standin.write_error = ("90002", "客户编码 C001 不存在")
@@ -75,7 +75,7 @@ async def test_a_refused_write_parks_and_a_replay_gets_a_fresh_trade_id(
     assert len(standin.documents) == 1
 
 
-async def test_http_5xx_is_retried_later(standin: YonyouStandIn, make: Make) -> None:
+async def test_http_5xx_is_retried_later(standin: YonyouServer, make: Make) -> None:
     standin.fail_status = 503
     outcome = await make(u8_options(standin)).deliver(delivery_request(ORDER))
     assert isinstance(outcome, RetryLater), outcome
@@ -83,7 +83,7 @@ async def test_http_5xx_is_retried_later(standin: YonyouStandIn, make: Make) -> 
     assert "U8 token: HTTP 503" in outcome.reason
 
 
-async def test_busy_is_retried_later(standin: YonyouStandIn, make: Make) -> None:
+async def test_busy_is_retried_later(standin: YonyouServer, make: Make) -> None:
     u8 = make(u8_options(standin))
     await u8.flow.tokens.get()
     standin.busy = True
@@ -93,7 +93,7 @@ async def test_busy_is_retried_later(standin: YonyouStandIn, make: Make) -> None
 
 
 async def test_still_processing_at_the_timeout_retries_with_the_same_trade_id(
-    standin: YonyouStandIn, make: Make
+    standin: YonyouServer, make: Make
 ) -> None:
     standin.processing_polls = 10_000
     u8 = make(u8_options(standin, timeout={"total": "600ms"}))
@@ -113,7 +113,7 @@ async def test_still_processing_at_the_timeout_retries_with_the_same_trade_id(
 
 
 async def test_a_repeat_after_a_restart_is_recognised_by_its_biz_id(
-    standin: YonyouStandIn, make: Make
+    standin: YonyouServer, make: Make
 ) -> None:
     request = delivery_request(ORDER)
     assert isinstance(await make(u8_options(standin)).deliver(request), Delivered)
@@ -124,7 +124,7 @@ async def test_a_repeat_after_a_restart_is_recognised_by_its_biz_id(
 
 
 async def test_a_wrong_app_secret_parks_with_a_clear_reason(
-    standin: YonyouStandIn, make: Make
+    standin: YonyouServer, make: Make
 ) -> None:
     u8 = make(u8_options(standin, app_secret="not-the-secret"))
     outcomes = [await u8.deliver(delivery_request(ORDER)) for _ in range(2)]
@@ -139,7 +139,7 @@ async def test_a_wrong_app_secret_parks_with_a_clear_reason(
 
 
 async def test_the_stand_in_refuses_a_write_without_a_trade_id_it_issued(
-    standin: YonyouStandIn,
+    standin: YonyouServer,
 ) -> None:
     account = {"from_account": standin.from_account, "app_key": standin.app_key}
     async with httpx.AsyncClient(base_url=standin.url) as client:

@@ -14,7 +14,7 @@ import pytest
 
 from esb.sdk import Delivered, Park, RetryLater
 from esb.testing import delivery_request
-from esb.testing.yonyou import YonyouStandIn
+from esb.testing.yonyou import YonyouServer
 from esb_yonyou import YonyouConfig, signature
 from esb_yonyou.tests.conftest import Make, yonbip_options
 
@@ -31,7 +31,7 @@ def test_the_signature_is_hmac_sha256_of_the_sorted_parameters_in_base64() -> No
     assert signature({**params, "signature": "ignored"}, "secret") == expected
 
 
-async def test_one_signed_token_serves_many_deliveries(standin: YonyouStandIn, make: Make) -> None:
+async def test_one_signed_token_serves_many_deliveries(standin: YonyouServer, make: Make) -> None:
     bip = make(yonbip_options(standin))
     outcomes = [await bip.deliver(delivery_request(ORDER)) for _ in range(5)]
     assert all(isinstance(o, Delivered) for o in outcomes), outcomes
@@ -42,7 +42,7 @@ async def test_one_signed_token_serves_many_deliveries(standin: YonyouStandIn, m
     assert first.detail == {"code": "200", "id": standin.documents[0]["id"]}
 
 
-async def test_a_wrong_secret_parks_with_a_clear_reason(standin: YonyouStandIn, make: Make) -> None:
+async def test_a_wrong_secret_parks_with_a_clear_reason(standin: YonyouServer, make: Make) -> None:
     bip = make(yonbip_options(standin, app_secret="not-the-secret"))
     outcomes = [await bip.deliver(delivery_request(ORDER)) for _ in range(2)]
     assert all(isinstance(o, Park) for o in outcomes), outcomes
@@ -54,7 +54,7 @@ async def test_a_wrong_secret_parks_with_a_clear_reason(standin: YonyouStandIn, 
 
 
 async def test_an_expired_token_is_renewed_and_the_call_repeated_once(
-    standin: YonyouStandIn, make: Make
+    standin: YonyouServer, make: Make
 ) -> None:
     bip = make(yonbip_options(standin))
     assert isinstance(await bip.deliver(delivery_request(ORDER)), Delivered)
@@ -65,7 +65,7 @@ async def test_an_expired_token_is_renewed_and_the_call_repeated_once(
     assert [w.applied for w in standin.writes] == [True, False, True]
 
 
-async def test_business_error_parks_busy_and_5xx_retry(standin: YonyouStandIn, make: Make) -> None:
+async def test_business_error_parks_busy_and_5xx_retry(standin: YonyouServer, make: Make) -> None:
     bip = make(yonbip_options(standin))
     standin.write_error = ("1090001001", "客户[C001]不存在")
     parked = await bip.deliver(delivery_request(ORDER))
@@ -82,7 +82,7 @@ async def test_business_error_parks_busy_and_5xx_retry(standin: YonyouStandIn, m
 
 
 async def test_the_stand_in_verifies_the_signature_and_its_window(
-    standin: YonyouStandIn,
+    standin: YonyouServer,
 ) -> None:
     url = "/iuap-api-auth/open-auth/selfAppAuth/getAccessToken"
 
@@ -129,7 +129,7 @@ def test_the_flavours_have_their_own_default_codes() -> None:
 
 
 async def test_twenty_concurrent_deliveries_share_one_signed_token(
-    standin: YonyouStandIn, make: Make
+    standin: YonyouServer, make: Make
 ) -> None:
     bip = make(yonbip_options(standin))
     outcomes = await asyncio.gather(*(bip.deliver(delivery_request(ORDER)) for _ in range(20)))
