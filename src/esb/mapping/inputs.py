@@ -6,6 +6,12 @@ Formats we add: ``decimal`` (a decimal number written as text, ``"12.50"``),
 3339, checked here because jsonschema's own check needs an extra package). A
 format nobody knows is an error at load time, not a check silently skipped.
 Every offending field is reported with its own path (``Lines[1].Qty``).
+
+A document is first checked by a compiled validator (jsonschema-rs: about 1 µs where the
+reference implementation takes 50-60, most of the intake of a staging table); only a
+document it does not find valid is walked by ``jsonschema``, which names the fields and
+has the last word, so the answers are the reference implementation's. Formats are checked
+by the same functions in both.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError
 
@@ -149,11 +156,20 @@ def _order(located: Located) -> tuple[tuple[bool, Any], ...]:
 class InputValidator:
     """A compiled input schema; ``validate`` lists every offending field (empty: valid)."""
 
-    def __init__(self, validator: Draft202012Validator) -> None:
+    def __init__(
+        self, validator: Draft202012Validator, fast: jsonschema_rs.Validator | None = None
+    ) -> None:
         self._validator = validator
+        self._fast = fast
 
     def validate(self, body: Any) -> list[FieldProblem]:
         """Every problem once, by the path of its field (``Lines[2]`` before ``Lines[10]``)."""
+        if self._fast is not None:
+            try:
+                if self._fast.is_valid(body):
+                    return []
+            except (ValueError, TypeError, OverflowError):  # a value it cannot take: the walk
+                pass
         located = [p for error in self._validator.iter_errors(body) for p in _problems(error)]
         problems: list[FieldProblem] = []
         for _, problem in sorted(located, key=_order):
@@ -185,5 +201,23 @@ def compile_input_schema(schema: Mapping[str, Any]) -> InputValidator:
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(schema)"
         raise InputSchemaError(f"{where}: {exc.message}") from exc
-    validator = Draft202012Validator(dict(schema), format_checker=_checker(schema))
-    return InputValidator(validator)
+    checker = _checker(schema)
+    validator = Draft202012Validator(dict(schema), format_checker=checker)
+    return InputValidator(validator, _compiled(schema, checker))
+
+
+def _compiled(schema: Mapping[str, Any], checker: FormatChecker) -> jsonschema_rs.Validator | None:
+    """The fast validator, its formats checked by ``checker``; None if it cannot take the
+    schema (every document is then walked by ``jsonschema``)."""
+    names = {name for _, name in _formats(schema)}
+    formats = {name: _conforms(checker, name) for name in names}
+    try:
+        return jsonschema_rs.Draft202012Validator(
+            dict(schema), formats=formats, validate_formats=True, ignore_unknown_formats=False
+        )
+    except (ValueError, jsonschema_rs.ReferencingError):
+        return None
+
+
+def _conforms(checker: FormatChecker, name: str) -> Callable[[str], bool]:
+    return lambda value: checker.conforms(value, name)
