@@ -1,6 +1,6 @@
 """Take one file in: its rows into the pipeline, recorded in the ledger, then put it away.
 
-Each row goes to ``context.accept`` with the idempotency key ``file:<sha256>:<row>``; a
+Each row goes to ``context.accept_many`` with the idempotency key ``file:<sha256>:<row>``; a
 batch of rows is submitted at once so they share one commit. A row the pipeline
 refuses (its schema, a value the store cannot hold) is counted and reported with the
 file, its row number and the field, and the others go on. A file whose earlier
@@ -12,7 +12,6 @@ it is and is resumed on a later pass.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import os
@@ -186,12 +185,8 @@ class Intake:
     async def _submit(self, items: list[Item], report: FileReport) -> None:
         """Hand a batch's rows over together (one commit), then settle each in row order."""
         rows = [item for item in items if isinstance(item, Row)]
-        results = await asyncio.gather(
-            *(
-                self.context.accept(row.body, idempotency_key=f"file:{report.sha256}:{row.number}")
-                for row in rows
-            ),
-            return_exceptions=True,
+        results = await self.context.accept_many(
+            [(row.body, f"file:{report.sha256}:{row.number}") for row in rows]
         )
         outcome: dict[int, Any] = {
             row.number: result for row, result in zip(rows, results, strict=True)

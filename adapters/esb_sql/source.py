@@ -134,32 +134,45 @@ class SqlPollSource:
     # intake ----------------------------------------------------------------------------
 
     async def intake(self) -> int:
-        """New rows, page by page in key order; the next page is read while the gateway
-        takes the current one in (the two databases work at the same time)."""
+        """New rows, page by page in key order, three pages at work at once: the next one
+        read from the MES database, this one checked and queued to the store, the one
+        before committed and its flags written back. Pages are accepted and settled in key
+        order: a page whose predecessor stopped the run writes nothing back."""
         after = None if self.write_back else await self.context.state.get(WATERMARK)
         taken = 0
         page = asyncio.ensure_future(self._select(self.sql.new_rows(after, self.config.batch)))
+        working: list[asyncio.Future[int]] = []
         try:
             while True:
                 rows = await page
                 if not rows:
-                    return taken
+                    break
                 full = len(rows) >= self.config.batch
                 if full:
                     following = self.sql.new_rows(rows[-1][self.config.key], self.config.batch)
                     page = asyncio.ensure_future(self._select(following))
-                taken += await self._take(rows)
+                working.append(
+                    asyncio.ensure_future(self._take(rows, working[-1] if working else None))
+                )
+                if len(working) > 1:
+                    taken += await working.pop(0)
                 if not full:
-                    return taken
+                    break
+            for step in working:
+                taken += await step
+            return taken
         finally:
-            if not page.done():
-                page.cancel()
+            unfinished: list[asyncio.Future[Any]] = [page, *working]
+            for pending in unfinished:
+                if not pending.done():
+                    pending.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await page
+                    await pending
 
-    async def _take(self, rows: list[dict[str, Any]]) -> int:
-        """Accept one batch together (the gateway commits them as a group), then write back
-        per row; the store away: what was accepted is flagged, then the run stops."""
+    async def _take(self, rows: list[dict[str, Any]], before: asyncio.Future[int] | None) -> int:
+        """Accept one page together (the gateway commits it as a group), then, once the
+        page ``before`` is settled, write back per row; the store away: what was accepted
+        is flagged, then the run stops (and the next page writes nothing back)."""
         key = self.config.key
         documents: list[tuple[Any, dict[str, Any]]] = []
         failed: dict[Any, str] = {}
@@ -168,13 +181,11 @@ class SqlPollSource:
                 documents.append((row[key], document(row, self.zone, self.leave_out)))
             except RowRefused as exc:
                 failed[row[key]] = str(exc)
-        answers = await asyncio.gather(
-            *(
-                self.context.accept(doc, idempotency_key=self.idempotency_key(k))
-                for k, doc in documents
-            ),
-            return_exceptions=True,
+        answers = await self.context.accept_many(
+            [(doc, self.idempotency_key(k)) for k, doc in documents]
         )
+        if before is not None:
+            await asyncio.shield(before)  # its failure is this page's: nothing written back
         accepted: list[Any] = []
         stopped: BaseException | None = None
         for (row_key, _), answer in zip(documents, answers, strict=True):

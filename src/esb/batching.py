@@ -23,13 +23,28 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+async def answers(futures: Sequence[asyncio.Future[R]]) -> list[R | Exception]:
+    """What ``enqueue``'s futures came to, in order: a result or an item's own exception."""
+    settled = await asyncio.gather(*futures, return_exceptions=True)
+    return [_as_answer(a) for a in settled]
+
+
+def _as_answer(answer: R | BaseException) -> R | Exception:
+    if isinstance(answer, BaseException) and not isinstance(answer, Exception):
+        raise answer  # a cancellation is not an item's answer
+    return answer
+
+
 class GroupCommit(Generic[T, R]):
     """``submit(item)`` returns ``write(batch)[i]`` for its item once the batch committed.
 
     ``retry_unavailable``: keep retrying a batch while the database is away (outcomes
     must not be lost); otherwise the callers get StoreUnavailable at once (ingress
-    answers 503). A batch that fails for any other reason is split until the member at
-    fault is alone: the others still commit, and only that caller gets the error.
+    answers 503), and with a single writer so do the items queued behind that batch: an
+    item is never committed after an earlier one was turned away (the single writer
+    keeps acceptance order, which ordering by business key relies on). A batch that fails
+    for any other reason is split until the member at fault is alone: the others still
+    commit, and only that caller gets the error.
     """
 
     def __init__(
@@ -63,6 +78,22 @@ class GroupCommit(Generic[T, R]):
         self._wake.set()
         return await future
 
+    def enqueue(self, items: Sequence[T]) -> list[asyncio.Future[R]]:
+        """Queue ``items`` now, in this order (before any later call's); each future gets
+        its item's result, or the exception its own write raised."""
+        if not self._tasks:
+            self.start()
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[R]] = [loop.create_future() for _ in items]
+        self._pending.extend(zip(items, futures, strict=True))
+        self._wake.set()
+        return futures
+
+    async def submit_many(self, items: Sequence[T]) -> list[R | Exception]:
+        """``submit`` for each item at once (they share the next commits), answered in
+        order: each its result or the exception its own write raised."""
+        return await answers(self.enqueue(items))
+
     def _take(self) -> list[tuple[T, asyncio.Future[R]]]:
         batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
         if self._pending:
@@ -89,6 +120,9 @@ class GroupCommit(Generic[T, R]):
             results = await self._write_until_stored([item for item, _ in batch])
         except StoreUnavailable as exc:  # the database is away: every member alike
             self._settle(batch, exc)
+            if self._writers == 1:  # and what waits behind it: see the class docstring
+                queued, self._pending = self._pending, []
+                self._settle(queued, exc)
             return
         except Exception as exc:
             if len(batch) > 1:

@@ -17,3 +17,16 @@ def uuid7() -> uuid.UUID:
     value |= 0b10 << 62  # variant
     value |= rand & ((1 << 62) - 1)  # rand_b, 62 bits
     return uuid.UUID(int=value)
+
+
+def uuid7s(count: int) -> list[uuid.UUID]:
+    """``count`` UUIDv7s of this millisecond, at about half the cost of one call each (one
+    clock read and one read of random bytes for the lot): a page of accepted rows."""
+    millis = time.time_ns() // 1_000_000
+    head = ((millis & ((1 << 48) - 1)) << 80) | (0x7 << 76) | (0b10 << 62)
+    random = os.urandom(10 * count)
+    ids = []
+    for start in range(0, 10 * count, 10):
+        rand = int.from_bytes(random[start : start + 10], "big")
+        ids.append(uuid.UUID(int=head | ((rand >> 62) & 0xFFF) << 64 | rand & ((1 << 62) - 1)))
+    return ids

@@ -65,6 +65,9 @@ class InboundRunner:
         async def accept(body: Any, **options: Any) -> Any:
             return await self.ingress.accept_document(interface, body, **options)
 
+        async def accept_batch(documents: Sequence[tuple[Any, str | None]]) -> list[Any]:
+            return await self.ingress.accept_documents(interface, documents)
+
         def authenticate(key: str) -> str | None:
             return self.ingress.config().authenticate(key)  # follows reloads
 
@@ -81,6 +84,7 @@ class InboundRunner:
             config_dir=config.folder,
             data_dir=self.data_dir,
             accept=accept,
+            accept_batch=accept_batch,
             check_idempotency_key=check_idempotency_key,
             authenticate=authenticate,
             state=state,

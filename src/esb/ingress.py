@@ -6,7 +6,7 @@ The HTTP layer only moves bytes; every decision about a message is made here.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +92,8 @@ class Ingress:
     """The one way into the pipeline, whatever the transport (HTTP, file drop, SOAP)."""
 
     store: Callable[[NewMessage], Awaitable[Accepted]]  # the group-committed accept
+    #: the same for many documents at once, one answer each (an error fails its own alone)
+    store_many: Callable[[Sequence[NewMessage]], Awaitable[list[Accepted | Exception]]]
     config: Callable[[], GatewayConfig]  # the current configuration (it can be reloaded)
     notify: Callable[[], None]
     counted: Callable[[str], None] = lambda interface: None  # metrics: one more accepted
@@ -127,13 +129,46 @@ class Ingress:
         stored as compact JSON. Without an ``idempotency_key`` the canonical-body hash
         is used, so a repeat of the same document is the same message.
         """
+        new = self._message(self.config(), interface, body, text, idempotency_key)
+        return self._answered(new, await self.store(new))
+
+    async def accept_documents(
+        self, interface: str, documents: Sequence[tuple[Any, str | None]]
+    ) -> list[Accepted | Exception]:
+        """``accept_document`` for a page of documents (a staging table's rows): each is
+        checked alone, the valid ones are stored as one batch, and every document gets its
+        own answer in order, an ``Accepted`` or the error ``accept_document`` would raise."""
         config = self.config()
+        answers: list[Accepted | Exception | None] = []
+        news: list[NewMessage] = []
+        for body, key in documents:
+            try:
+                news.append(self._message(config, interface, body, None, key))
+                answers.append(None)
+            except Exception as exc:  # the document's fault, or a bug: its answer alone
+                answers.append(exc)
+        stored = iter(await self.store_many(news) if news else [])
+        placed = iter(news)
+        return [
+            answer if answer is not None else self._settled(next(placed), next(stored))
+            for answer in answers
+        ]
+
+    def _message(
+        self,
+        config: GatewayConfig,
+        interface: str,
+        body: Any,
+        text: str | None,
+        idempotency_key: str | None,
+    ) -> NewMessage:
+        """What is stored for a document, once it passed the door's limits and the schema."""
         spec = config.interfaces[interface]
         check_document(body)  # what the store and the encoder can hold, before the schema
         config.check_input(interface, body)
         targets, skipped = config.route(interface, body)
         fingerprint = canonical_hash(body)
-        new = NewMessage(
+        return NewMessage(
             interface=interface,
             message_type=spec.message_type,
             source_system=spec.source,
@@ -146,8 +181,18 @@ class Ingress:
             ordered={t: spec.targets[t].supersede for t in targets if spec.targets[t].ordered},
             skipped=skipped,
         )
-        accepted = await self.store(new)
-        if not accepted.created and accepted.fingerprint not in (None, fingerprint):
+
+    def _settled(self, new: NewMessage, stored: Accepted | Exception) -> Accepted | Exception:
+        if isinstance(stored, Exception):
+            return stored
+        try:
+            return self._answered(new, stored)
+        except ValidationFailed as exc:
+            return exc
+
+    def _answered(self, new: NewMessage, accepted: Accepted) -> Accepted:
+        """The store's answer as the sender gets it: a key reused for another body is refused."""
+        if not accepted.created and accepted.fingerprint not in (None, new.fingerprint):
             raise ValidationFailed(
                 [
                     FieldProblem(
@@ -159,7 +204,7 @@ class Ingress:
                 code="idempotency_key_reused",
             )
         if accepted.created:
-            self.counted(interface)
+            self.counted(new.interface)
             if accepted.deliveries:
                 self.notify()
         return accepted

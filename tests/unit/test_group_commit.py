@@ -92,3 +92,43 @@ async def test_a_database_that_is_away_fails_the_whole_batch_at_once() -> None:
     await commit.aclose()
     assert all(isinstance(r, StoreUnavailable) for r in results)
     assert calls <= 3  # the first caller's batch, then the rest together
+
+
+async def test_many_items_are_answered_in_order_each_with_its_own_failure() -> None:
+    async def write(items: Sequence[int]) -> list[int]:
+        if 7 in items:
+            raise StoreRefused("value too long")
+        return [item * 10 for item in items]
+
+    commit: GroupCommit[int, int] = GroupCommit(write)
+    answers = await commit.submit_many(range(10))
+    await commit.aclose()
+    assert [a if isinstance(a, int) else "refused" for a in answers] == [
+        0, 10, 20, 30, 40, 50, 60, "refused", 80, 90
+    ]  # fmt: skip
+
+
+async def test_what_waits_behind_a_batch_the_database_turned_away_fails_with_it() -> None:
+    """A single writer keeps acceptance order: an item queued after one that found the
+    database away is never committed before that one is sent again."""
+    committed: list[int] = []
+    calls = 0
+
+    async def write(items: Sequence[int]) -> list[int]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        if calls == 1:  # away for the first write only
+            raise StoreUnavailable("database is locked")
+        committed.extend(items)
+        return list(items)
+
+    commit: GroupCommit[int, int] = GroupCommit(write, max_batch=3)
+    first = asyncio.ensure_future(commit.submit_many([1, 2, 3]))
+    await asyncio.sleep(0)  # the writer took the first page
+    second = asyncio.ensure_future(commit.submit_many([4, 5, 6]))
+    assert all(isinstance(a, StoreUnavailable) for a in await first)
+    assert all(isinstance(a, StoreUnavailable) for a in await second)
+    assert committed == []
+    assert await commit.submit_many([1, 2, 3]) == [1, 2, 3]
+    await commit.aclose()

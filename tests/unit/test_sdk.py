@@ -17,8 +17,8 @@ DOCUMENTED = {
     "Delivered", "RetryLater", "Park", "Outcome", "DeliveryRequest",
     # plugin protocols and bases
     "Connector", "ConnectorConfig", "ConnectorContext", "InboundSource", "InboundConfig",
-    "SourceContext", "HttpInbound", "Accept", "Accepted", "KeyCheck", "IdempotencyCheck",
-    "MessageOutcome", "OutcomeLookup",
+    "SourceContext", "HttpInbound", "Accept", "AcceptMany", "Accepted", "KeyCheck",
+    "IdempotencyCheck", "MessageOutcome", "OutcomeLookup",
     # config types
     "StrictModel", "Duration", "parse_duration", "Timeouts", "RetryPolicy",
     "Auth", "BasicAuth", "BearerAuth", "HeaderAuth", "auth_headers",

@@ -3,12 +3,14 @@ stand-in gateway: what is read, what is written back, what is remembered."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from esb.sdk import MessageOutcome
+from esb.sdk import MessageOutcome, StoreUnavailable
 from esb.testing import StandInGateway
 from esb_sql import SqlPollConfig, SqlPollSource
 from tests.support.mes_db import MesDatabase
@@ -169,3 +171,34 @@ async def test_times_with_a_zone_are_shown_in_the_interfaces_zone(
     body = gateway.accepted()[0].body
     assert body["confirmed"] == "2026-11-25T07:30:00+01:00"
     assert body["finished_at"] == "2026-11-25T14:30:00+01:00"  # read in the declared zone
+
+
+@pytest.mark.parametrize("write_back", [True, False])
+async def test_a_page_after_the_one_the_store_turned_away_writes_nothing_back(
+    mes_db: MesDatabase, tmp_path: Path, write_back: bool
+) -> None:
+    """Pages are accepted while the one before commits; when the store turns row 2 away,
+    row 3 (the next page, possibly taken in already) must be neither flagged nor passed by
+    the watermark: the next run reads rows 2-4 again, in key order."""
+    options: dict[str, Any] = {} if write_back else {"write_back": False}
+    source, gateway = source_for(mes_db, tmp_path, batch=1, **options)
+
+    async def accept(body: Any, **options: Any) -> Any:
+        if body["id"] == 2:  # slowly: row 3's page is taken in meanwhile
+            await asyncio.sleep(0.3)
+            raise StoreUnavailable("the database is away")
+        return await gateway.accept(body, **options)
+
+    source.context = replace(source.context, accept=accept)
+    try:
+        with pytest.raises(StoreUnavailable):
+            await source.poll()
+        if write_back:
+            assert {k: f for k, (f, _) in (await flags(mes_db)).items()} == {1: 1, 2: 0, 3: 0, 4: 0}
+        else:
+            assert await gateway.state.get("watermark") == 1
+        source.context = replace(source.context, accept=gateway.accept)
+        assert await source.poll() == 3
+    finally:
+        await source.aclose()
+    assert [o.body["id"] for o in gateway.accepted()][-3:] == [2, 3, 4]

@@ -220,4 +220,13 @@ def _compiled(schema: Mapping[str, Any], checker: FormatChecker) -> jsonschema_r
 
 
 def _conforms(checker: FormatChecker, name: str) -> Callable[[str], bool]:
-    return lambda value: checker.conforms(value, name)
+    """``checker.conforms(value, name)`` without its per-call lookups (called per value)."""
+    function, raises = checker.checkers[name]
+
+    def conforms(value: str) -> bool:
+        try:
+            return bool(function(value))
+        except raises:
+            return False
+
+    return conforms

@@ -130,6 +130,7 @@ class Gateway:
         self.pipeline: Pipeline | None = None
         self.ingress = Ingress(
             self.store.accept,
+            self.store.accept_many,
             lambda: self.live.config,
             self.notify,
             lambda interface: self.metrics.accepted.labels(interface).inc(),

@@ -7,13 +7,13 @@ finishing is still committed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from esb.batching import GroupCommit
+from esb.batching import GroupCommit, answers
 from esb.errors import StoreUnavailable
 from esb.runtime.part import Health
 from esb.settings import Settings
@@ -69,6 +69,22 @@ class Store:
         the single-writer group commit (acceptance order is submit order)."""
         ordered = bool(new.ordered) and new.business_key is not None
         return await (self.ordered_accepts if ordered else self.accepts).submit(new)
+
+    async def accept_many(self, news: Sequence[NewMessage]) -> list[Accepted | Exception]:
+        """``accept`` for a page of documents, queued at once in their order (those ordered
+        by key to the single writer); each document gets its own answer."""
+        ordered = [bool(n.ordered) and n.business_key is not None for n in news]
+        if not any(ordered):
+            return await self.accepts.submit_many(news)
+        if all(ordered) or self.ordered_accepts is self.accepts:
+            return await self.ordered_accepts.submit_many(news)
+        futures = (
+            iter(
+                self.ordered_accepts.enqueue([n for n, o in zip(news, ordered, strict=True) if o])
+            ),
+            iter(self.accepts.enqueue([n for n, o in zip(news, ordered, strict=True) if not o])),
+        )
+        return await answers([next(futures[0] if o else futures[1]) for o in ordered])
 
     @property
     def sqlite_file(self) -> Path | None:

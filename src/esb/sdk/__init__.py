@@ -13,8 +13,9 @@ and may change. A plugin is a config model, a constructor and one protocol:
   ``POST /inbound/{interface}/{kind}``.
 
 ``SourceContext`` is all a source sees of the gateway: ``accept(document,
-idempotency_key=...)`` (an ``Accept``, answering ``Accepted``), ``authenticate(key)``
-(a ``KeyCheck``: the caller's system or None), ``check_idempotency_key(header)`` (an
+idempotency_key=...)`` (an ``Accept``, answering ``Accepted``; ``accept_many``, an
+``AcceptMany``, takes a page of documents at once), ``authenticate(key)`` (a
+``KeyCheck``: the caller's system or None), ``check_idempotency_key(header)`` (an
 ``IdempotencyCheck``), its durable ``state`` (a ``StateStore``: key -> JSON value, with
 a lease so one process at a time runs the source, ``state.run_exclusive(work)``;
 ``MemoryStateStore`` stands in for the database in tests), a ``clock`` (a ``Clock``;
@@ -73,6 +74,7 @@ from esb.sdk._outcomes import Delivered, DeliveryRequest, Outcome, Park, RetryLa
 from esb.sdk._plugins import (
     Accept,
     Accepted,
+    AcceptMany,
     Connector,
     ConnectorConfig,
     ConnectorContext,
@@ -94,6 +96,7 @@ __all__ = [
     "MAX_LISTED",
     "MAX_SHOWN",
     "Accept",
+    "AcceptMany",
     "Accepted",
     "Auth",
     "BasicAuth",
