@@ -105,46 +105,24 @@ def measure_store(path: Path) -> dict[str, Any]:
     executemany into the real (migrated) schema, 500 CSV rows per commit, WAL and
     synchronous=FULL as the gateway runs: no validation, no mapping, no framework. Rows
     come from csv.reader, so reading the file is included."""
-    from esb.ids import uuid7
+    from store_floor import Message, StoreFloor
 
     folder = Path(tempfile.mkdtemp(prefix="esb-store-floor-", dir=path.parent))
-    env = {**os.environ, "ESB_DATA_DIR": str(folder), "ESB_DATABASE_URL": ""}
-    subprocess.run(
-        [sys.executable, "-m", "esb", "db", "upgrade"], env=env, check=True, capture_output=True
-    )
-    conn = sqlite3.connect(folder / "esb.db", isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    message_sql = (
-        "INSERT INTO messages (id, interface, message_type, source_system, business_key, "
-        "idempotency_key, content_type, body, received_at) VALUES (?,?,?,?,?,?,?,?,?)"
-    )
-    delivery_sql = (
-        "INSERT INTO deliveries (id, message_id, interface, target, status, attempts, "
-        "round_attempts, next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,0,0,?,?,?)"
-    )
-    outbox_sql = (
-        "INSERT INTO outbox (delivery_id, status, available_at, created_at) VALUES (?,?,?,?)"
-    )
+    floor = StoreFloor(folder, "shipment", "shipment", "wms")
     started, rows = time.perf_counter(), 0
 
     def commit(chunk: list[list[str]], start: int) -> None:
-        now = time.strftime("%Y-%m-%d %H:%M:%S.000000")
-        messages, deliveries, outbox = [], [], []
-        for n, row in enumerate(chunk, start):
-            body = json.dumps(dict(zip(header, row, strict=True)), ensure_ascii=False)
-            mid = uuid7().hex
-            messages.append((mid, "shipment", "shipment", "wms", row[0], f"file:x:{n}",
-                             "application/json", body, now))  # fmt: skip
-            for target in ("erp", "finance") if row[4] == "S" else ("erp",):  # when: status == 'S'
-                did = uuid7().hex
-                deliveries.append((did, mid, "shipment", target, "pending", now, now, now))
-                outbox.append((did, "pending", now, now))
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(message_sql, messages)
-        conn.executemany(delivery_sql, deliveries)
-        conn.executemany(outbox_sql, outbox)
-        conn.execute("COMMIT")
+        floor.commit(
+            [
+                Message(
+                    row[0],
+                    f"file:x:{n}",
+                    json.dumps(dict(zip(header, row, strict=True)), ensure_ascii=False),
+                    ("erp", "finance") if row[4] == "S" else ("erp",),  # when: status == 'S'
+                )
+                for n, row in enumerate(chunk, start)
+            ]
+        )
 
     with path.open(encoding="gb18030", newline="") as text:
         reader = csv.reader(text)
@@ -159,7 +137,7 @@ def measure_store(path: Path) -> dict[str, Any]:
             commit(chunk, rows)
             rows += len(chunk)
     seconds = time.perf_counter() - started
-    conn.close()
+    floor.close()
     shutil.rmtree(folder)
     return {"rows": rows, "seconds": seconds, "peak_mib": peak_rss_mib()}
 

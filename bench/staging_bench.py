@@ -9,6 +9,8 @@ and measured twice, each in a fresh process:
   500 rows a statement, and ``executemany`` of each batch into a table of the same
   columns in a SQLite file (WAL, ``synchronous=FULL``, one commit per batch: the
   embedded gateway's durability), by SQLAlchemy Core over the same async drivers;
+- **store floor**: the same reading, each row written as the gateway stores an accepted
+  message (message, delivery and outbox rows into the real schema, ``store_floor.py``);
 - **gateway**: ``esb serve --no-relay --no-worker`` (delivery is measured by the
   pipeline benchmark) with one ``production-report`` interface: the ``sql-poll``
   source (batch 500, interval 200ms), the demo's JSON schema, one REST target. The
@@ -170,6 +172,43 @@ async def floor(url: str, copy: Path) -> dict[str, Any]:
     return {"rows": rows, "seconds": seconds, "peak_mib": peak_rss_mib()}
 
 
+async def store_floor(url: str, folder: Path) -> dict[str, Any]:
+    """SELECT in key order, 500 at a time, each row stored as an accepted message."""
+    from sqlalchemy import text
+    from store_floor import Message, StoreFloor
+
+    source = engine_for(url)
+    floor = StoreFloor(folder, "production-report", "production_report", "mes")
+    select = text(
+        f"SELECT * FROM mes_completion WHERE sync_flag = 0 AND id > :after ORDER BY id "
+        f"LIMIT {BATCH}"
+    )
+    rows, after = 0, 0
+    started = time.perf_counter()
+    async with source.connect() as read:
+        while True:
+            batch = [dict(r) for r in (await read.execute(select, {"after": after})).mappings()]
+            if not batch:
+                break
+            floor.commit(
+                [
+                    Message(
+                        r["work_order"],
+                        f"sql:mes_completion:{r['id']}",
+                        json.dumps(r, default=str, ensure_ascii=False),
+                        ("erp",),
+                    )
+                    for r in batch
+                ]
+            )
+            rows += len(batch)
+            after = batch[-1]["id"]
+    seconds = time.perf_counter() - started
+    await source.dispose()
+    floor.close()
+    return {"rows": rows, "seconds": seconds, "peak_mib": peak_rss_mib()}
+
+
 def vm_kib(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -246,15 +285,15 @@ def gateway(kind: str, url: str, rows: int, work: Path) -> dict[str, Any]:
             proc.wait()
 
 
-def child_floor(url: str, copy: Path) -> dict[str, Any]:
+def child(kind: str, url: str, path: Path) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, __file__, "--child-floor", url, str(copy)],
+        [sys.executable, __file__, f"--child-{kind}", url, str(path)],
         check=False,
         capture_output=True,
         text=True,
     )
     if out.returncode != 0:
-        raise RuntimeError(f"the floor failed:\n{out.stderr[-3000:]}")
+        raise RuntimeError(f"the {kind} failed:\n{out.stderr[-3000:]}")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -263,34 +302,38 @@ def measure(kind: str, rows: int, results: Path) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="staging-", dir=results))
     try:
         fill(kind, url, rows)
-        floor_result = child_floor(url, work / "copy.db")
+        floor_result = child("floor", url, work / "copy.db")
+        (work / "store").mkdir()
+        store_result = child("store", url, work / "store")
         asyncio.run(execute(url, "DELETE FROM mes_completion"))
         gateway_result = gateway(kind, url, rows, work)
     finally:
         drop_database(kind, url)
-        for name in ("copy.db", "copy.db-wal", "var"):  # big files; logs are kept
+        for name in ("copy.db", "copy.db-wal", "store", "var"):  # big files; logs are kept
             target = work / name
             if target.is_dir():
                 shutil.rmtree(target, ignore_errors=True)
             elif target.exists():
                 target.unlink()
-    return {"rows": rows, "floor": floor_result, "gateway": gateway_result}
+    return {"rows": rows, "floor": floor_result, "store": store_result, "gateway": gateway_result}
 
 
 def report(kind: str, found: list[dict[str, Any]]) -> str:
     lines = [
         f"MES database: {kind}; gateway: embedded (SQLite), workers off",
         "",
-        "| rows | floor rows/s | gateway rows/s | gateway / floor | peak memory: floor / "
-        "gateway (idle) |",
-        "|---:|---:|---:|---:|---|",
+        "| rows | floor rows/s | store floor rows/s | gateway rows/s | gateway / floor | "
+        "gateway / store floor | peak memory: floor / gateway (idle) |",
+        "|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in found:
         f, g = r["floor"], r["gateway"]
         floor_rate, gateway_rate = f["rows"] / f["seconds"], g["rows"] / g["seconds"]
+        store_rate = r["store"]["rows"] / r["store"]["seconds"]
         lines.append(
-            f"| {r['rows']:,} | {floor_rate:,.0f} | {gateway_rate:,.0f} | "
-            f"**{gateway_rate / floor_rate:.0%}** | {f['peak_mib']:.0f} MiB / "
+            f"| {r['rows']:,} | {floor_rate:,.0f} | {store_rate:,.0f} | {gateway_rate:,.0f} | "
+            f"**{gateway_rate / floor_rate:.0%}** | {gateway_rate / store_rate:.0%} | "
+            f"{f['peak_mib']:.0f} MiB / "
             f"{g['peak_mib']:.0f} MiB ({g['idle_mib']:.0f}) |"
         )
     return "\n".join(lines)
@@ -301,9 +344,14 @@ def main() -> None:
     parser.add_argument("--rows", default="100000", help="comma-separated sizes")
     parser.add_argument("--mes", choices=sorted(SERVERS), default="mariadb")
     parser.add_argument("--child-floor", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--child-store", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_floor:
         print(json.dumps(asyncio.run(floor(args.child_floor[0], Path(args.child_floor[1])))))
+        return
+    if args.child_store:
+        url, folder = args.child_store
+        print(json.dumps(asyncio.run(store_floor(url, Path(folder)))))
         return
     stamp = time.strftime("%Y%m%d-%H%M%S")
     results = ROOT / "bench" / "results" / f"staging-{stamp}"
