@@ -3,6 +3,8 @@
 An operation's outcome is ``Result.ResponseStatus``: ``IsSuccess``, ``ErrorCode``,
 ``Errors[{FieldName, Message, DIndex}]``, ``SuccessEntitys[{Id, Number}]``. Business errors
 and a lost session both carry ``ErrorCode`` 500, so a lost session is told by its message.
+``ExecuteBillQuery`` answers its rows as a list of lists, or an operation result (an error)
+wrapped as ``[[{"Result": ...}]]``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Answer", "FieldError", "read_answer"]
+__all__ = ["Answer", "FieldError", "Rows", "read_answer", "read_rows"]
 
 # "会话信息已丢失，请重新登录" (2052), its variants and English (1033) wordings.  # noqa: RUF003
 _LOST_ZH = re.compile(r"会话.{0,6}(丢失|失效|过期|超时)|请重新登录|重新登陆")
@@ -91,3 +93,22 @@ def read_answer(body: Any) -> Answer | None:
     entities = tuple(e for e in status.get("SuccessEntitys") or [] if isinstance(e, dict))
     ok = status.get("IsSuccess") is True
     return Answer(ok, _errors(status), entities, holder.get("Result"))
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What ``ExecuteBillQuery`` found: one list of values a row, in FieldKeys order."""
+
+    rows: list[list[Any]]
+
+
+def read_rows(body: Any) -> Answer | Rows | None:
+    """A query's rows, or the operation result it answered instead (bare, as for a lost
+    session, or wrapped ``[[{"Result": ...}]]``); None when the body is neither."""
+    if isinstance(body, dict):
+        return read_answer(body)
+    if not isinstance(body, list) or not all(isinstance(row, list) for row in body):
+        return None
+    if len(body) == 1 and len(body[0]) == 1 and isinstance(body[0][0], dict):
+        return read_answer(body[0][0])
+    return Rows(body)

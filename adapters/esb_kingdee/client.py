@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
 import orjson
 import structlog
 
 from esb.sdk import dumps, shorten
-from esb_kingdee.answers import Answer, read_answer
-from esb_kingdee.config import KingdeeConfig
+from esb_kingdee.answers import Answer, Rows, read_answer, read_rows
+from esb_kingdee.config import KingdeeSite
 
 __all__ = ["SESSION_COOKIE", "KingdeeClient", "Refused", "Transient"]
 
@@ -29,6 +30,7 @@ STUB = "Kingdee.BOS.WebApi.ServicesStub."
 SESSION_COOKIE = "kdservice-sessionid"
 TRANSIENT_STATUS = frozenset({408, 425, 429})
 SHOWN = 300
+T = TypeVar("T")
 
 
 class Transient(Exception):
@@ -50,7 +52,7 @@ class Refused(Exception):
 class KingdeeClient:
     """Login, session and form calls against one site (built lazily inside the loop)."""
 
-    def __init__(self, config: KingdeeConfig) -> None:
+    def __init__(self, config: KingdeeSite) -> None:
         self.config = config
         self.base = config.url.rstrip("/")
         self._http: httpx.AsyncClient | None = None
@@ -190,21 +192,49 @@ class KingdeeClient:
             )
         return answer
 
-    async def call(self, service_op: str, form_id: str, data: dict[str, Any]) -> Answer:
-        """``DynamicFormService.<Op>`` on ``form_id``; a lost session is renewed and the
-        call repeated once (neither a failed attempt nor a reason to park)."""
-        operation = f"DynamicFormService.{service_op}"
-        payload = self._form_payload(form_id, data)
+    async def _query(self, operation: str, payload: Any, cookies: dict[str, str]) -> Answer | Rows:
+        body, response = await self._post(operation, payload, cookies)
+        found = read_rows(body)
+        if found is None:
+            raise Refused(
+                f"Kingdee {operation} answered neither rows nor an operation result"
+                f"{_excerpt(response)}"
+            )
+        return found
+
+    async def _in_session(
+        self,
+        operation: str,
+        payload: Any,
+        send: Callable[[str, Any, dict[str, str]], Awaitable[T]],
+    ) -> T:
+        """One call in the session; a lost session is renewed and the call repeated once
+        (neither a failed attempt nor a reason to park)."""
         generation, cookies = await self.session()
-        answer = await self._form(operation, payload, cookies)
-        if answer.session_lost:
+        answer = await send(operation, payload, cookies)
+        if isinstance(answer, Answer) and answer.session_lost:
             generation, cookies = await self.renew(generation)
-            answer = await self._form(operation, payload, cookies)
-            if answer.session_lost:
+            answer = await send(operation, payload, cookies)
+            if isinstance(answer, Answer) and answer.session_lost:
                 raise Transient(
                     f"Kingdee lost the session again right after a login: {answer.reason()}"
                 )
         return answer
+
+    async def call(self, service_op: str, form_id: str, data: dict[str, Any]) -> Answer:
+        """``DynamicFormService.<Op>`` on ``form_id`` (see ``_in_session``)."""
+        operation = f"DynamicFormService.{service_op}"
+        return await self._in_session(operation, self._form_payload(form_id, data), self._form)
+
+    async def query(self, data: dict[str, Any]) -> Answer | Rows:
+        """``DynamicFormService.ExecuteBillQuery``: the rows, or the operation result Kingdee
+        answered instead (an error; a lost session is renewed as in ``call``)."""
+        payload = (
+            {"parameters": [dumps(data).decode()]}
+            if self.config.envelope == "parameters"
+            else {"data": data}
+        )
+        return await self._in_session("DynamicFormService.ExecuteBillQuery", payload, self._query)
 
 
 def _excerpt(response: httpx.Response) -> str:
