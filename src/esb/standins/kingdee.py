@@ -12,11 +12,17 @@ with a JSON body, answered HTTP 200 whatever happened (the outcome is in the bod
   or ``{"parameters": [formid, "<data as JSON text>"]}``), ``Submit``, ``Audit`` and ``View``
   (``data``: ``{"Numbers": [...]}`` / ``{"Number": ...}``), only with a live session cookie:
   without one, ``IsSuccess`` false, ``ErrorCode`` 500, "会话信息已丢失，请重新登录".
+- ``DynamicFormService.ExecuteBillQuery`` (``{"data": {"FormId", "FieldKeys", "FilterString",
+  "OrderString", "TopRowCount", "StartRow", "Limit"}}``), with a live session: the rows of
+  the bills put with ``query.put_bill(form_id, fields)``, a list of value lists; a query it
+  cannot run answers ``[[{"Result": {"ResponseStatus": {"IsSuccess": false, ...}}}]]``
+  (see ``esb.standins.kingdee_query``; what was asked is in ``query.queries``).
 - Bill numbers are unique per form: a second ``Save`` of the same ``FBillNo`` answers
   ``单据编号“...”已存在`` against ``FBillNo``, and no second document is made.
 
 Test hooks: ``expire_sessions()``, ``unknown_materials`` (a ``Save`` naming one answers a
 field error on ``FMaterialId``), ``fail_next(times, status)`` (HTTP errors, nothing done),
+``garble_next(times)`` (HTTP 200 with an HTML page, nothing done),
 ``lose_next_save_reply(status)`` (the next ``Save`` is done, its answer is an HTTP error),
 ``delay_s`` (every call waits first), ``login_delay_s``. Everything saved is in
 ``documents`` (``GET /received``); ``logins`` counts successful logins. Sources of each
@@ -38,6 +44,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from esb.standins.kingdee_query import BillQuery, QueryError
 
 __all__ = ["SESSION_COOKIE", "STUB", "KingdeeDocument", "KingdeeStandIn"]
 
@@ -112,7 +120,9 @@ class KingdeeStandIn:
     refused_logins: int = 0
     calls: list[str] = field(default_factory=list)  # "<Service>.<Op>" of every call
     sessions: dict[str, str] = field(default_factory=dict)  # session id -> acct id
+    query: BillQuery = field(default_factory=BillQuery)
     _failures: deque[int] = field(default_factory=deque)
+    _garbled: int = 0
     _lose_save_reply: deque[int] = field(default_factory=deque)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100001))
 
@@ -125,9 +135,14 @@ class KingdeeStandIn:
         """The next ``times`` calls answer HTTP ``status`` and do nothing."""
         self._failures.extend([status] * times)
 
+    def garble_next(self, times: int = 1) -> None:
+        """The next ``times`` calls answer HTTP 200 with a login page (a proxy's) and do nothing."""
+        self._garbled += times
+
     def stop_failing(self) -> None:
         """Forget every failure asked for: HTTP errors, lost replies, unknown materials."""
         self._failures.clear()
+        self._garbled = 0
         self._lose_save_reply.clear()
         self.unknown_materials.clear()
         self.delay_s = 0.0
@@ -175,6 +190,9 @@ class KingdeeStandIn:
             await asyncio.sleep(self.delay_s)
         if self._failures:
             return Response("stand-in failing on purpose", status_code=self._failures.popleft())
+        if self._garbled:
+            self._garbled -= 1
+            return Response("<html><body>登录</body></html>", media_type="text/html")
         try:
             body = orjson.loads(await request.body())
         except orjson.JSONDecodeError:
@@ -191,10 +209,13 @@ class KingdeeStandIn:
             "DynamicFormService.Audit": self._audit,
             "DynamicFormService.View": self._view,
         }.get(operation)
-        if handler is None:
+        query = operation == "DynamicFormService.ExecuteBillQuery"
+        if handler is None and not query:
             return Response(f"no service {operation} in the stand-in", status_code=404)
         if request.cookies.get(SESSION_COOKIE) not in self.sessions:
             return _json(_status(False, [_error(SESSION_LOST)]))
+        if handler is None:
+            return self._query(body)
         form_id, data = self._form_call(body)
         if not form_id or data is None:
             return _json(_status(False, [_error("缺少参数 formid 或 data")]))
@@ -253,6 +274,13 @@ class KingdeeStandIn:
     def _refused(self, message: str) -> dict[str, Any]:
         self.refused_logins += 1
         return {"Message": message, "LoginResultType": 0, "KDSVCSessionId": None, "Context": None}
+
+    def _query(self, body: dict[str, Any]) -> Response:
+        """Rows, or an error as ExecuteBillQuery answers one: an operation result in [[...]]."""
+        try:
+            return _json(self.query.run(body))
+        except QueryError as exc:
+            return _json([[_status(False, [_error(str(exc))])]])
 
     async def _save(self, form_id: str, data: dict[str, Any]) -> Response:
         model = data.get("Model")
