@@ -38,7 +38,8 @@ def test_a_row_keeps_its_key_until_it_changes() -> None:
     assert key == "kingdee-poll:SAL_SaleOrder:XSDD0001@2026-11-25T02:00:00+00:00"
     assert row_key("SAL_SaleOrder", ["XSDD0001"], T2, SHANGHAI) != key
     long = row_key("SAL_SaleOrder", ["X" * 200], T1, SHANGHAI)
-    assert long.startswith("kingdee-poll:SAL_SaleOrder:sha256:") and len(long) < 150
+    assert long.startswith("kingdee-poll:SAL_SaleOrder:sha256:")
+    assert len(long) < 150
 
 
 def test_the_boundary_keeps_the_rows_read_at_the_latest_time() -> None:
