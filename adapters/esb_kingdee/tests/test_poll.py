@@ -27,11 +27,16 @@ def bill(n: int, at: str = "2026-11-25T10:00:00", status: str = "C") -> dict[str
             "FDocumentStatus": status}  # fmt: skip
 
 
+BUILT: list[KingdeePollSource] = []
+
+
 @pytest.fixture
 async def kingdee() -> AsyncIterator[tuple[KingdeeStandIn, str]]:
     standin = KingdeeStandIn(users={(ACCT, USER): PASSWORD})
     served = await Served(standin.app()).start()
     yield standin, f"{served.url}/k3cloud"
+    while BUILT:
+        await BUILT.pop().aclose()
     await served.stop()
 
 
@@ -45,6 +50,7 @@ def source(url: str, gateway: StandInGateway, tmp_path: Path, **options: Any) ->
     config = registry.source_config("kingdee-poll", given)
     built = registry.build_inbound(config, gateway.context("orders", "finance", "order", tmp_path))
     assert isinstance(built, KingdeePollSource)
+    BUILT.append(built)
     return built
 
 
@@ -60,34 +66,31 @@ async def test_pages_until_a_short_page_then_asks_from_the_watermark(
         standin.query.put_bill(FORM, bill(n, f"2026-11-25T10:00:0{second}"))
     gateway = StandInGateway()
     polled = source(url, gateway, tmp_path)
-    try:
-        assert await polled.pull() == 3
-        assert [o.body["FBillNo"] for o in gateway.accepted()] == ["XSDD0001", "XSDD0002",
-                                                                   "XSDD0003"]  # fmt: skip
-        assert gateway.accepted()[0].body == {
-            "FBillNo": "XSDD0001", "FModifyDate": "2026-11-25T10:00:00", "customer": "C0001",
-            "FDocumentStatus": "C",
-        }  # fmt: skip
-        assert gateway.accepted()[0].idempotency_key == (
-            "kingdee-poll:SAL_SaleOrder:XSDD0001@2026-11-25T02:00:00+00:00"
-        )
-        # page 2 asks from page 1's latest time, past the row already read at it
-        assert filters(standin) == [("", 0), ("FModifyDate >= '2026-11-25 10:00:01'", 1)]
-        assert await gateway.state.get(WATERMARK) == {
-            "value": "2026-11-25 10:00:02",
-            "seen": ["kingdee-poll:SAL_SaleOrder:XSDD0003@2026-11-25T02:00:02+00:00"],
-        }
-        query = standin.query.queries[0]
-        assert query["FieldKeys"] == ",".join(KEYS)
-        assert query["OrderString"] == "FModifyDate ASC,FBillNo ASC"
-        assert query["Limit"] == 2
+    assert await polled.pull() == 3
+    assert [o.body["FBillNo"] for o in gateway.accepted()] == ["XSDD0001", "XSDD0002",
+                                                               "XSDD0003"]  # fmt: skip
+    assert gateway.accepted()[0].body == {
+        "FBillNo": "XSDD0001", "FModifyDate": "2026-11-25T10:00:00", "customer": "C0001",
+        "FDocumentStatus": "C",
+    }  # fmt: skip
+    assert gateway.accepted()[0].idempotency_key == (
+        "kingdee-poll:SAL_SaleOrder:XSDD0001@2026-11-25T02:00:00+00:00"
+    )
+    # page 2 asks from page 1's latest time, past the row already read at it
+    assert filters(standin) == [("", 0), ("FModifyDate >= '2026-11-25 10:00:01'", 1)]
+    assert await gateway.state.get(WATERMARK) == {
+        "value": "2026-11-25 10:00:02",
+        "seen": ["kingdee-poll:SAL_SaleOrder:XSDD0003@2026-11-25T02:00:02+00:00"],
+    }
+    query = standin.query.queries[0]
+    assert query["FieldKeys"] == ",".join(KEYS)
+    assert query["OrderString"] == "FModifyDate ASC,FBillNo ASC"
+    assert query["Limit"] == 2
 
-        # nothing changed: asked from the watermark, the row at it not taken in again
-        assert await polled.pull() == 0
-        assert filters(standin)[-1] == ("FModifyDate >= '2026-11-25 10:00:02'", 0)
-        assert len(gateway.offered) == 3
-    finally:
-        await polled.aclose()
+    # nothing changed: asked from the watermark, the row at it not taken in again
+    assert await polled.pull() == 0
+    assert filters(standin)[-1] == ("FModifyDate >= '2026-11-25 10:00:02'", 0)
+    assert len(gateway.offered) == 3
 
 
 async def test_a_change_in_the_same_second_as_the_watermark_is_not_lost(
@@ -97,16 +100,13 @@ async def test_a_change_in_the_same_second_as_the_watermark_is_not_lost(
     standin.query.put_bill(FORM, bill(1))
     gateway = StandInGateway()
     polled = source(url, gateway, tmp_path)
-    try:
-        assert await polled.pull() == 1
-        standin.query.put_bill(FORM, bill(2))  # changed in the same second
-        standin.query.put_bill(FORM, bill(1, "2026-11-25T11:00:00"))  # changed again later
-        assert await polled.pull() == 2
-        taken = [(o.body["FBillNo"], o.body["FModifyDate"]) for o in gateway.accepted()]
-        assert taken == [("XSDD0001", "2026-11-25T10:00:00"), ("XSDD0002", "2026-11-25T10:00:00"),
-                         ("XSDD0001", "2026-11-25T11:00:00")]  # fmt: skip
-    finally:
-        await polled.aclose()
+    assert await polled.pull() == 1
+    standin.query.put_bill(FORM, bill(2))  # changed in the same second
+    standin.query.put_bill(FORM, bill(1, "2026-11-25T11:00:00"))  # changed again later
+    assert await polled.pull() == 2
+    taken = [(o.body["FBillNo"], o.body["FModifyDate"]) for o in gateway.accepted()]
+    assert taken == [("XSDD0001", "2026-11-25T10:00:00"), ("XSDD0002", "2026-11-25T10:00:00"),
+                     ("XSDD0001", "2026-11-25T11:00:00")]  # fmt: skip
 
 
 async def test_more_rows_at_one_time_than_a_page_are_each_taken_once(
@@ -117,15 +117,12 @@ async def test_more_rows_at_one_time_than_a_page_are_each_taken_once(
         standin.query.put_bill(FORM, bill(n))
     gateway = StandInGateway()
     polled = source(url, gateway, tmp_path, start="2026-11-01T00:00:00")
-    try:
-        assert await polled.pull() == 5
-        since = "FModifyDate >= '2026-11-01 00:00:00'"
-        at = "FModifyDate >= '2026-11-25 10:00:00'"
-        assert filters(standin) == [(since, 0), (at, 2), (at, 4)]
-        assert await polled.pull() == 0
-        assert len(gateway.offered) == 5
-    finally:
-        await polled.aclose()
+    assert await polled.pull() == 5
+    since = "FModifyDate >= '2026-11-01 00:00:00'"
+    at = "FModifyDate >= '2026-11-25 10:00:00'"
+    assert filters(standin) == [(since, 0), (at, 2), (at, 4)]
+    assert await polled.pull() == 0
+    assert len(gateway.offered) == 5
 
 
 async def test_a_lost_session_is_one_login_and_the_same_query_again(
@@ -135,18 +132,15 @@ async def test_a_lost_session_is_one_login_and_the_same_query_again(
     standin.query.put_bill(FORM, bill(1))
     gateway = StandInGateway()
     polled = source(url, gateway, tmp_path, envelope="parameters")
-    try:
-        assert await polled.pull() == 1
-        standin.expire_sessions()
-        standin.query.put_bill(FORM, bill(2, "2026-11-25T10:05:00"))
-        assert await polled.pull() == 1
-        assert standin.logins == 2
-        # the lost query, the same again after the login, and the (empty) page after a full one
-        assert standin.calls[2:] == ["DynamicFormService.ExecuteBillQuery",
-                                     "AuthService.ValidateUser"] + [
-            "DynamicFormService.ExecuteBillQuery"] * 2  # fmt: skip
-    finally:
-        await polled.aclose()
+    assert await polled.pull() == 1
+    standin.expire_sessions()
+    standin.query.put_bill(FORM, bill(2, "2026-11-25T10:05:00"))
+    assert await polled.pull() == 1
+    assert standin.logins == 2
+    # the lost query, the same again after the login, and the (empty) page after a full one
+    assert standin.calls[2:] == ["DynamicFormService.ExecuteBillQuery",
+                                 "AuthService.ValidateUser"] + [
+        "DynamicFormService.ExecuteBillQuery"] * 2  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -166,19 +160,16 @@ async def test_a_failing_or_garbage_answer_leaves_the_watermark(
     standin.query.put_bill(FORM, bill(1))
     gateway = StandInGateway()
     polled = source(url, gateway, tmp_path)
-    try:
+    await polled.pull()
+    before = await gateway.state.get(WATERMARK)
+    standin.query.put_bill(FORM, bill(2, "2026-11-25T10:05:00"))
+    await polled.client.session()  # logged in: the failure hits the query itself
+    fail(standin)
+    with pytest.raises(QueryFailed, match=error) as failed:
         await polled.pull()
-        before = await gateway.state.get(WATERMARK)
-        standin.query.put_bill(FORM, bill(2, "2026-11-25T10:05:00"))
-        await polled.client.session()  # logged in: the failure hits the query itself
-        fail(standin)
-        with pytest.raises(QueryFailed, match=error) as failed:
-            await polled.pull()
-        assert "page 1 of SAL_SaleOrder from 2026-11-25 10:00:00" in str(failed.value)
-        assert await gateway.state.get(WATERMARK) == before
-        assert await polled.pull() == 1  # Kingdee is back: asked again from the same place
-    finally:
-        await polled.aclose()
+    assert "page 1 of SAL_SaleOrder from 2026-11-25 10:00:00" in str(failed.value)
+    assert await gateway.state.get(WATERMARK) == before
+    assert await polled.pull() == 1  # Kingdee is back: asked again from the same place
 
 
 async def test_a_query_kingdee_refuses_is_reported_with_its_message(
@@ -188,12 +179,9 @@ async def test_a_query_kingdee_refuses_is_reported_with_its_message(
     standin.query.put_bill(FORM, bill(1))
     gateway = StandInGateway()
     polled = source(url, gateway, tmp_path, filter="FNoSuchField = 'x'")
-    try:
-        with pytest.raises(QueryFailed, match=r"Kingdee refused the query: .*FNoSuchField"):
-            await polled.pull()
-        assert await gateway.state.get(WATERMARK) is None
-    finally:
-        await polled.aclose()
+    with pytest.raises(QueryFailed, match=r"Kingdee refused the query: .*FNoSuchField"):
+        await polled.pull()
+    assert await gateway.state.get(WATERMARK) is None
 
 
 async def test_the_users_filter_is_anded(
@@ -205,13 +193,10 @@ async def test_the_users_filter_is_anded(
     gateway = StandInGateway()
     polled = source(url, gateway, tmp_path, filter="FDocumentStatus = 'C'",
                     start="2026-11-25T00:00:00+08:00")  # fmt: skip
-    try:
-        assert await polled.pull() == 1
-        assert filters(standin)[0][0] == (
-            "(FDocumentStatus = 'C') AND FModifyDate >= '2026-11-25 00:00:00'"
-        )
-    finally:
-        await polled.aclose()
+    assert await polled.pull() == 1
+    assert filters(standin)[0][0] == (
+        "(FDocumentStatus = 'C') AND FModifyDate >= '2026-11-25 00:00:00'"
+    )
 
 
 async def test_a_store_outage_leaves_the_watermark_and_a_refused_row_is_passed(
@@ -221,18 +206,15 @@ async def test_a_store_outage_leaves_the_watermark_and_a_refused_row_is_passed(
     standin.query.put_bill(FORM, bill(1))
     gateway = StandInGateway(mode="unavailable")
     polled = source(url, gateway, tmp_path)
-    try:
-        with pytest.raises(StoreUnavailable):
-            await polled.pull()
-        assert await gateway.state.get(WATERMARK) is None
-        gateway.mode = "refuse"
-        assert await polled.pull() == 0
-        assert (await gateway.state.get(WATERMARK))["value"] == "2026-11-25 10:00:00"
-        gateway.mode = "accept"
-        assert await polled.pull() == 0  # refused once: its own fault, not asked again
-        assert [o.answer for o in gateway.offered] == ["unavailable", "refuse"]
-    finally:
-        await polled.aclose()
+    with pytest.raises(StoreUnavailable):
+        await polled.pull()
+    assert await gateway.state.get(WATERMARK) is None
+    gateway.mode = "refuse"
+    assert await polled.pull() == 0
+    assert (await gateway.state.get(WATERMARK))["value"] == "2026-11-25 10:00:00"
+    gateway.mode = "accept"
+    assert await polled.pull() == 0  # refused once: its own fault, not asked again
+    assert [o.answer for o in gateway.offered] == ["unavailable", "refuse"]
 
 
 async def test_rows_that_do_not_fit_the_field_keys_are_a_bad_answer(
