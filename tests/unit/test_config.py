@@ -272,7 +272,7 @@ def test_an_inbound_source_kind_gets_the_same_help(tmp_path: Path) -> None:
     assert len(found) == 2
     assert found[0].endswith(
         "interfaces.sales-order.inbound[0].kind: unknown source kind 'file-dorp': "
-        "did you mean 'file-drop'? (installed: file-drop, rest-poll, soap, sql-poll)"
+        "did you mean 'file-drop'? (installed: file-drop, kingdee-poll, rest-poll, soap, sql-poll)"
     )
     assert "'staging'" in found[1]
     assert "entry-point group esb.inbound" in found[1]
