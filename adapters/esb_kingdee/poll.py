@@ -5,9 +5,9 @@ A pull asks for the rows whose change time (``FModifyDate``) is at or after the 
 ordered by that time and then by the key fields, a page (``Limit``) at a time, until a
 short page. Each page is taken in and only then is the watermark moved to the page's
 latest time (with the rows read at exactly that time, so they are not taken in twice, nor
-lost). The next page asks again from there, skipping (``StartRow``) the rows of this pull
-already read at that time, so a bill changed while the pull pages moves to the end
-instead of pushing an unread row out of reach. A failing call, an answer that is no
+lost). The next page asks for the rows after the last one read, in that order (by where
+the page ended, not by an offset), so a bill changed while the pull pages moves to the
+end and cannot push an unread row out of reach. A failing call, an answer that is no
 rows, or a query Kingdee refuses ends the pull and leaves the watermark where the last
 page left it; a lost session is a login and the same call again.
 """
@@ -31,14 +31,15 @@ from esb.sdk import (
 from esb_kingdee.answers import Rows
 from esb_kingdee.client import KingdeeClient, Refused, Transient
 from esb_kingdee.config import KingdeePollConfig
-from esb_kingdee.watermark import Boundary, filter_string, row_key, site_time
+from esb_kingdee.watermark import Boundary, after_string, filter_string, row_key, site_time
 
 __all__ = ["WATERMARK", "BadRows", "KingdeePollSource", "QueryFailed"]
 
 #: The state key of the watermark: ``{"value": "<site time>", "seen": [<keys>]}``.
 WATERMARK = "watermark"
 
-Row = tuple[dict[str, Any], str, datetime | None]  # document, idempotency key, change time
+#: document, idempotency key, change time, the key fields' values
+Row = tuple[dict[str, Any], str, datetime | None, list[Any]]
 
 
 class QueryFailed(PluginError):
@@ -79,19 +80,18 @@ class KingdeePollSource:
         stored = await self.context.state.get(WATERMARK)
         boundary = Boundary.load(stored, self.config.start, self.zone)
         since = boundary.value
-        moments: list[datetime | None] = []  # change times of every row of this pull
-        new = refused = 0
+        last: Row | None = None  # where the previous page ended
+        read = new = refused = 0
         for page in range(1, self.config.max_pages + 1):
-            skip = sum(1 for m in moments if m == boundary.value)
-            rows = await self.read_page(boundary.value, skip, page)
+            rows = await self.read_page(since, last, page)
             taken, turned = await self.take_in([r for r in rows if r[1] not in boundary.seen])
-            new, refused = new + taken, refused + turned
-            moments += [moment for _, _, moment in rows]
-            boundary = await self._save(boundary, boundary.advance((m, k) for _, k, m in rows))
+            new, refused, read = new + taken, refused + turned, read + len(rows)
+            boundary = await self._save(boundary, boundary.advance((m, k) for _, k, m, _ in rows))
             if len(rows) < self.config.page_size:
                 break
+            last = rows[-1]
         self.context.log.info(
-            "pulled", form_id=self.config.form_id, since=_shown(since), rows=len(moments),
+            "pulled", form_id=self.config.form_id, since=_shown(since), rows=read,
             new=new, refused=refused, watermark=_shown(boundary.value), pages=page,
         )  # fmt: skip
         return new
@@ -101,19 +101,29 @@ class KingdeePollSource:
             await self.context.state.put(WATERMARK, after.dump())
         return after
 
-    async def read_page(self, since: datetime | None, skip: int, page: int) -> list[Row]:
-        """One page of rows from ``since`` on, the first ``skip`` left out."""
+    async def read_page(self, since: datetime | None, last: Row | None, page: int) -> list[Row]:
+        """One page: from ``since`` on, or after the row ``last`` when a page came before."""
         c = self.config
+        label = f"page {page} of {c.form_id} from {_shown(since) or 'the start'}"
+        if last is None:
+            where = filter_string(c.watermark_field, since, c.filter)
+        else:
+            _, _, moment, values = last
+            if moment is None:
+                raise BadRows(f"{label}: a full page ends with a bill without {c.watermark_field}")
+            try:
+                where = after_string(c.watermark_field, moment, c.key, values, c.filter)
+            except ValueError as exc:
+                raise BadRows(f"{label}: a key field of the last row: {exc}") from None
         data = {
             "FormId": c.form_id,
             "FieldKeys": ",".join(c.field_keys),
-            "FilterString": filter_string(c.watermark_field, since, c.filter),
+            "FilterString": where,
             "OrderString": self._order,
             "TopRowCount": 0,
-            "StartRow": skip,
+            "StartRow": 0,
             "Limit": c.page_size,
         }
-        label = f"page {page} of {c.form_id} from {_shown(since) or 'the start'}"
         answer = await self._ask(data, label)
         return [self.row(values, label) for values in answer.rows]
 
@@ -145,9 +155,9 @@ class KingdeePollSource:
             raise BadRows(
                 f"{label}: {self.config.watermark_field} {shorten(repr(raw))} is no time"
             ) from None
-        names = (values[i] for i in self._key_at)
+        names = [values[i] for i in self._key_at]
         key = row_key(self.config.form_id, names, moment, self.zone)
-        return dict(zip(self._names, values, strict=True)), key, moment
+        return dict(zip(self._names, values, strict=True)), key, moment, names
 
     # taking rows in --------------------------------------------------------------------
 
@@ -157,9 +167,9 @@ class KingdeePollSource:
         store outage ends the pull before the watermark moves."""
         if not rows:
             return 0, 0
-        answers = await self.context.accept_many([(doc, key) for doc, key, _ in rows])
+        answers = await self.context.accept_many([(doc, key) for doc, key, _, _ in rows])
         new = refused = 0
-        for (_, key, _), answer in zip(rows, answers, strict=True):
+        for (_, key, _, _), answer in zip(rows, answers, strict=True):
             if isinstance(answer, ValidationFailed | PayloadTooLarge):
                 refused += 1
                 self.context.log.warning("row refused", key=key, error=str(answer))

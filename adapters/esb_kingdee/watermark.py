@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-__all__ = ["Boundary", "filter_string", "row_key", "site_time"]
+__all__ = ["Boundary", "after_string", "filter_string", "literal", "row_key", "site_time"]
 
 #: Longest idempotency key written as it is (a longer one is hashed).
 MAX_KEY = 150
@@ -49,6 +49,31 @@ def filter_string(field: str, since: datetime | None, extra: str | None) -> str:
     if since is not None:
         parts.append(f"{field} >= '{filter_text(since)}'")
     return " AND ".join(parts)
+
+
+def literal(value: Any) -> str:
+    """A value as a FilterString literal: a number as it is, text in quotes (``''`` for
+    a quote). ValueError for anything else (a key field without a value)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{value!r} cannot be compared in a FilterString")
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(value)
+
+
+def after_string(
+    field: str, moment: datetime, keys: list[str], values: list[Any], extra: str | None
+) -> str:
+    """The rows after the one at (``moment``, ``values``) in the order (``field``, *keys*):
+    the next page asked by where the last one ended, not by an offset, so a bill that
+    changes while a pull pages (and so leaves its place) cannot make the next page skip
+    an unread one. ValueError when a key value cannot be written as a literal."""
+    later = f"{keys[-1]} > {literal(values[-1])}"
+    for key, value in zip(reversed(keys[:-1]), reversed(values[:-1]), strict=True):
+        later = f"{key} > {literal(value)} OR ({key} = {literal(value)} AND ({later}))"
+    at = f"'{filter_text(moment)}'"
+    after = f"({field} > {at} OR ({field} = {at} AND ({later})))"
+    return f"({extra}) AND {after}" if extra else after
 
 
 def row_key(form_id: str, names: Iterable[Any], moment: datetime | None, zone: tzinfo) -> str:

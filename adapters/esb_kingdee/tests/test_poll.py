@@ -54,6 +54,11 @@ def source(url: str, gateway: StandInGateway, tmp_path: Path, **options: Any) ->
     return built
 
 
+def after(at: str, number: str) -> str:
+    """The FilterString of a page that follows one ending with bill ``number`` at ``at``."""
+    return f"(FModifyDate > '{at}' OR (FModifyDate = '{at}' AND (FBillNo > '{number}')))"
+
+
 def filters(standin: KingdeeStandIn) -> list[tuple[str, int]]:
     return [(q["FilterString"], q["StartRow"]) for q in standin.query.queries]
 
@@ -76,8 +81,8 @@ async def test_pages_until_a_short_page_then_asks_from_the_watermark(
     assert gateway.accepted()[0].idempotency_key == (
         "kingdee-poll:SAL_SaleOrder:XSDD0001@2026-11-25T02:00:00+00:00"
     )
-    # page 2 asks from page 1's latest time, past the row already read at it
-    assert filters(standin) == [("", 0), ("FModifyDate >= '2026-11-25 10:00:01'", 1)]
+    # page 2 asks for what comes after page 1's last row, by time then bill number
+    assert filters(standin) == [("", 0), (after("2026-11-25 10:00:01", "XSDD0002"), 0)]
     assert await gateway.state.get(WATERMARK) == {
         "value": "2026-11-25 10:00:02",
         "seen": ["kingdee-poll:SAL_SaleOrder:XSDD0003@2026-11-25T02:00:02+00:00"],
@@ -119,10 +124,38 @@ async def test_more_rows_at_one_time_than_a_page_are_each_taken_once(
     polled = source(url, gateway, tmp_path, start="2026-11-01T00:00:00")
     assert await polled.pull() == 5
     since = "FModifyDate >= '2026-11-01 00:00:00'"
-    at = "FModifyDate >= '2026-11-25 10:00:00'"
-    assert filters(standin) == [(since, 0), (at, 2), (at, 4)]
+    at = "2026-11-25 10:00:00"
+    assert filters(standin) == [(since, 0), (after(at, "XSDD0002"), 0), (after(at, "XSDD0004"), 0)]
     assert await polled.pull() == 0
     assert len(gateway.offered) == 5
+
+
+async def test_a_bill_changed_while_the_pull_pages_pushes_no_unread_bill_out_of_reach(
+    kingdee: tuple[KingdeeStandIn, str], tmp_path: Path
+) -> None:
+    """Five bills stamped in one moment, two a page: bill 1, read on page 1, changes
+    before page 2 is asked. Asked by offset, page 2 would start one bill too far and bill
+    3 would never be read; asked after the last row read, every bill is read once, and
+    bill 1's change is read as the new message it is."""
+    standin, url = kingdee
+    for n in range(1, 6):
+        standin.query.put_bill(FORM, bill(n))
+    asked = standin.query.run
+
+    def run(body: dict[str, Any]) -> list[list[Any]]:
+        answer = asked(body)
+        if len(standin.query.queries) == 1:  # after page 1 was answered
+            standin.query.put_bill(FORM, bill(1, "2026-11-25T10:05:00"))
+        return answer
+
+    standin.query.run = run  # type: ignore[method-assign]
+    gateway = StandInGateway()
+    polled = source(url, gateway, tmp_path, start="2026-11-01T00:00:00")
+    assert await polled.pull() == 6
+    taken = [(o.body["FBillNo"], o.body["FModifyDate"][-8:]) for o in gateway.accepted()]
+    assert taken == [("XSDD0001", "10:00:00"), ("XSDD0002", "10:00:00"),
+                     ("XSDD0003", "10:00:00"), ("XSDD0004", "10:00:00"),
+                     ("XSDD0005", "10:00:00"), ("XSDD0001", "10:05:00")]  # fmt: skip
 
 
 async def test_a_lost_session_is_one_login_and_the_same_query_again(

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
+from esb.standins.kingdee_query import BillQuery, QueryError
 from esb_kingdee import KingdeePollConfig
-from esb_kingdee.watermark import Boundary, filter_string, row_key, site_time
+from esb_kingdee.watermark import Boundary, after_string, filter_string, literal, row_key, site_time
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T1, T2 = datetime(2026, 11, 25, 10, 0), datetime(2026, 11, 25, 10, 0, 1)
@@ -71,3 +72,42 @@ def test_options_must_read_the_watermark_and_key_fields() -> None:
         KingdeePollConfig(**OPTIONS, field_keys=["FBillNo", "FModifyDate"], start="yesterday")
     with pytest.raises(ValidationError, match="password"):
         KingdeePollConfig(**{**OPTIONS, "password": None}, field_keys=["FBillNo", "FModifyDate"])
+
+
+def test_the_next_page_is_asked_after_the_last_row_by_time_then_each_key() -> None:
+    assert literal("O'Brien") == "'O''Brien'"
+    assert literal(10) == "10"
+    with pytest.raises(ValueError, match="cannot be compared"):
+        literal(None)
+    one = after_string("FModifyDate", T1, ["FBillNo"], ["XSDD0002"], None)
+    assert one == (
+        "(FModifyDate > '2026-11-25 10:00:00' OR (FModifyDate = '2026-11-25 10:00:00' "
+        "AND (FBillNo > 'XSDD0002')))"
+    )
+    two = after_string(
+        "FModifyDate",
+        T1,
+        ["FBillNo", "FEntity_FEntryID"],
+        ["XSDD0002", 10],
+        "FDocumentStatus = 'C'",
+    )
+    assert two.startswith("(FDocumentStatus = 'C') AND (FModifyDate > ")
+    assert "(FBillNo > 'XSDD0002' OR (FBillNo = 'XSDD0002' AND (FEntity_FEntryID > 10)))" in two
+
+
+def test_the_stand_in_reads_those_filters_as_kingdee_would() -> None:
+    """Numbers compare as numbers (entry 9 before entry 10), text as text, times as times;
+    AND binds closer than OR; anything else is refused."""
+    query = BillQuery()
+    for bill, entry, at in (("A", 9, "10:00:00"), ("A", 10, "10:00:00"), ("B", 1, "10:00:00"),
+                            ("A", 1, "10:00:01")):  # fmt: skip
+        query.bills.setdefault("F", []).append(
+            {"FBillNo": bill, "FEntryID": entry, "FModifyDate": f"2026-11-25T{at}"}
+        )
+    where = after_string("FModifyDate", T1, ["FBillNo", "FEntryID"], ["A", 9], None)
+    body = {"data": {"FormId": "F", "FieldKeys": "FBillNo,FEntryID", "FilterString": where,
+                     "OrderString": "FModifyDate ASC,FBillNo ASC,FEntryID ASC"}}  # fmt: skip
+    assert query.run(body) == [["A", 10], ["B", 1], ["A", 1]]
+    for bad in ("FBillNo = A", "FBillNo = 'A' AND", "(FBillNo = 'A'", "FBillNo LIKE 'A%'"):
+        with pytest.raises(QueryError, match="过滤条件语法错误"):
+            query.run({"data": {**body["data"], "FilterString": bad}})

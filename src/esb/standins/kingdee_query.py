@@ -3,15 +3,17 @@
 The call's parameters are ``{"data": {"FormId", "FieldKeys", "FilterString",
 "OrderString", "TopRowCount", "StartRow", "Limit"}}`` (or the older ``{"parameters":
 ["<data as JSON text>"]}``); the answer is a list of rows, each the values of
-``FieldKeys`` in order. The FilterString understood is a conjunction of comparisons,
-``Field op 'literal'`` (op one of ``= <> > >= < <=``, each comparison or group in
-parentheses or not, joined by ``AND``): the form the ``kingdee-poll`` source writes and a
-user's simple filter. Anything else is refused as Kingdee refuses SQL it cannot run.
-A time literal compares with a time value as a time, everything else as text.
+``FieldKeys`` in order. The FilterString understood is the SQL-like subset the
+``kingdee-poll`` source and a user's simple filter write: comparisons ``Field op literal``
+(op one of ``= <> > >= < <=``; a literal is ``'text'``, with ``''`` for a quote, or a
+number) joined by ``AND`` and ``OR`` (``AND`` binds closer), grouped in parentheses.
+Anything else is refused as Kingdee refuses SQL it cannot run. A time literal compares
+with a time value as a time, a number with a number as a number, anything else as text.
 """
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 from collections.abc import Callable
@@ -25,14 +27,17 @@ __all__ = ["MAX_LIMIT", "BillQuery", "QueryError"]
 
 #: Rows one call answers at most (Kingdee's own cap on ``Limit``).
 MAX_LIMIT = 2000
-_TERM = re.compile(r"^\(?\s*([A-Za-z_][\w.]*)\s*(>=|<=|<>|=|>|<)\s*'([^']*)'\s*\)?$")
-_AND = re.compile(r"\s+AND\s+", re.IGNORECASE)
+_TOKEN = re.compile(
+    r"\s*(?:(?P<open>\()|(?P<close>\))|(?P<op>>=|<=|<>|=|>|<)|'(?P<text>(?:[^']|'')*)'"
+    r"|(?P<number>-?\d+(?:\.\d+)?)(?![\w.])|(?P<word>[A-Za-z_][\w.]*))"
+)
 _ORDER = re.compile(r"^([A-Za-z_][\w.]*)(?:\s+(ASC|DESC))?$", re.IGNORECASE)
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "<>": operator.ne, ">": operator.gt,
     ">=": operator.ge, "<": operator.lt, "<=": operator.le,
 }  # fmt: skip
-Condition = tuple[str, Callable[[Any, Any], bool], str]
+#: A parsed FilterString: ``("cmp", field, op, literal)``, ``("and"|"or", [parts])``.
+Condition = tuple[Any, ...]
 
 
 class QueryError(Exception):
@@ -48,28 +53,122 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
-def _conditions(text: str) -> list[Condition]:
-    if not text.strip():
-        return []
-    found = []
-    for term in _AND.split(text.strip()):
-        match = _TERM.match(term.strip())
-        if match is None:
-            raise QueryError(f"过滤条件语法错误：{term.strip()}")  # noqa: RUF001
-        name, op, literal = match.groups()
-        found.append((name, _OPS[op], literal))
+def _tokens(text: str) -> list[tuple[str, Any]]:
+    found, at = [], 0
+    while at < len(text.rstrip()):
+        match = _TOKEN.match(text, at)
+        if match is None or match.end() == at:
+            raise QueryError(f"过滤条件语法错误：{text[at:].strip()}")  # noqa: RUF001
+        kind = match.lastgroup
+        assert kind is not None
+        value: Any = match.group(kind)
+        if kind == "text":
+            value = value.replace("''", "'")
+        elif kind == "number":
+            value = float(value) if "." in value else int(value)
+        elif kind == "word" and value.upper() in ("AND", "OR"):
+            kind, value = value.upper(), None
+        found.append((kind, value))
+        at = match.end()
     return found
 
 
-def _holds(bill: dict[str, Any], conditions: list[Condition]) -> bool:
-    for name, compare, literal in conditions:
-        value = bill.get(name)
-        if value is None:
-            return False  # SQL: a comparison with NULL is not true
-        when, then = _time(value), _time(literal)
-        if not (compare(when, then) if when and then else compare(str(value), literal)):
-            return False
-    return True
+class _Parser:
+    """``or := and (OR and)*``, ``and := part (AND part)*``, ``part := ( or ) | cmp``."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokens(text)
+        self.at = 0
+
+    def parse(self) -> Condition | None:
+        if not self.tokens:
+            return None
+        found = self._either()
+        if self.at != len(self.tokens):
+            self._refuse()
+        return found
+
+    def _refuse(self) -> None:
+        raise QueryError(f"过滤条件语法错误：{self.text.strip()}")  # noqa: RUF001
+
+    def _next(self, kind: str) -> Any:
+        if self.at >= len(self.tokens) or self.tokens[self.at][0] != kind:
+            self._refuse()
+        self.at += 1
+        return self.tokens[self.at - 1][1]
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.at][0] if self.at < len(self.tokens) else None
+
+    def _either(self) -> Condition:
+        parts = [self._both()]
+        while self._peek() == "OR":
+            self.at += 1
+            parts.append(self._both())
+        return parts[0] if len(parts) == 1 else ("or", parts)
+
+    def _both(self) -> Condition:
+        parts = [self._part()]
+        while self._peek() == "AND":
+            self.at += 1
+            parts.append(self._part())
+        return parts[0] if len(parts) == 1 else ("and", parts)
+
+    def _part(self) -> Condition:
+        if self._peek() == "open":
+            self.at += 1
+            inner = self._either()
+            self._next("close")
+            return inner
+        name = self._next("word")
+        op = self._next("op")
+        if self._peek() not in ("text", "number"):
+            self._refuse()
+        self.at += 1
+        return ("cmp", name, op, self.tokens[self.at - 1][1])
+
+
+def _compare(value: Any, op: str, literal: Any) -> bool:
+    if value is None:
+        return False  # SQL: a comparison with NULL is not true
+    when, then = _time(value), _time(literal)
+    if when is not None and then is not None:
+        return _OPS[op](when, then)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and isinstance(literal, int | float):
+        return _OPS[op](value, literal)
+    return _OPS[op](str(value), str(literal))
+
+
+def _holds(bill: dict[str, Any], condition: Condition | None) -> bool:
+    if condition is None:
+        return True
+    if condition[0] == "and":
+        return all(_holds(bill, part) for part in condition[1])
+    if condition[0] == "or":
+        return any(_holds(bill, part) for part in condition[1])
+    _, name, op, literal = condition
+    return _compare(bill.get(name), op, literal)
+
+
+def _fields(condition: Condition | None) -> list[str]:
+    if condition is None:
+        return []
+    if condition[0] in ("and", "or"):
+        return [name for part in condition[1] for name in _fields(part)]
+    return [condition[1]]
+
+
+def _sort_key(value: Any) -> tuple[bool, float, str]:
+    """Nulls first, numbers by value, the rest as text (one column holds one kind)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (value is not None, float(value), "")
+    return (value is not None, 0.0, "" if value is None else str(value))
+
+
+def _bill_key(name: str, bill: dict[str, Any]) -> tuple[bool, float, str]:
+    return _sort_key(bill.get(name))
 
 
 def _sort(bills: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
@@ -80,9 +179,7 @@ def _sort(bills: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
         if match is None:
             raise QueryError(f"排序条件语法错误：{item}")  # noqa: RUF001
         name, way = match.group(1), (match.group(2) or "ASC").upper()
-        ordered.sort(
-            key=lambda b: (b.get(name) is not None, str(b.get(name) or "")), reverse=way == "DESC"
-        )
+        ordered.sort(key=functools.partial(_bill_key, name), reverse=way == "DESC")
     return ordered
 
 
@@ -132,8 +229,8 @@ class BillQuery:
         names = [k.strip() for k in keys.split(",")]
         bills = self.bills.get(form_id, [])
         known = {k for b in bills for k in b}
-        conditions = _conditions(str(data.get("FilterString") or ""))
-        unknown = [n for n in [*names, *(c[0] for c in conditions)] if bills and n not in known]
+        conditions = _Parser(str(data.get("FilterString") or "")).parse()
+        unknown = [n for n in [*names, *_fields(conditions)] if bills and n not in known]
         if unknown:
             raise QueryError(f"字段“{unknown[0]}”在表单{form_id}中不存在")
         found = _sort(
