@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.config.gateway import GatewayConfig
 from esb.report import build_report
+from esb.store.audit import AuditFilter, audit_page
 from esb.store.operator import audit_entries
 from esb.store.queries import get_message, search_messages
 from esb.store.reconcile import last_run
@@ -30,6 +31,10 @@ class Reads:
 
     async def audit(self, delivery_ids: list[UUID]) -> list[dict[str, Any]]:
         return await audit_entries(self._engine, delivery_ids)
+
+    async def audit_trail(self, where: AuditFilter, limit: int) -> list[dict[str, Any]]:
+        """A page of the audit trail, newest first (see ``store.audit.audit_page``)."""
+        return await audit_page(self._engine, where, limit)
 
     async def search(self, **criteria: Any) -> list[dict[str, Any]]:
         """See ``store.queries.search_messages`` for the criteria."""

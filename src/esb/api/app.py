@@ -11,8 +11,8 @@ from fastapi_offline import FastAPIOffline
 from starlette.datastructures import State
 
 from esb import __version__
-from esb.api import config as config_api
 from esb.api import (
+    audit,
     deliveries,
     errors,
     health,
@@ -23,6 +23,7 @@ from esb.api import (
     trace,
     xref,
 )
+from esb.api import config as config_api
 from esb.api import inbound as inbound_api
 from esb.api import metrics as metrics_api
 from esb.api.inputs import RefuseNulInUrl
@@ -108,6 +109,7 @@ def create_app(
     routers = (
         messages,
         deliveries,
+        audit,
         trace,
         xref,
         mappings,

@@ -1,16 +1,20 @@
-"""The audit log: who did what, when, why, and the state before and after."""
+"""The audit log: who did what, when, why, and the state before and after; written in the
+acting transaction, read back as the audit trail (``GET /v1/audit``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.connectors import json_default
-from esb.store.engine import utcnow
-from esb.store.tables import audit_log
+from esb.store.engine import transaction, utcnow
+from esb.store.tables import audit_log, deliveries
 
 
 async def audit(
@@ -34,3 +38,66 @@ async def audit(
             after=orjson.dumps(after, default=json_default).decode(),
         )
     )
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which entries of the audit trail: a time range, who (``admin`` also finds
+    ``admin:zhang``), what (``xref`` also finds ``xref.put``), the interface of the
+    delivery acted on, and the page (entries older than the id ``before``)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    actor: str | None = None
+    action: str | None = None
+    interface: str | None = None
+    before: int | None = None
+
+
+def _family(column: Any, value: str) -> Any:
+    """``value`` itself, or any name under it (``value:...``, ``value....``)."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(
+        column == value,
+        column.like(f"{escaped}:%", escape="\\"),
+        column.like(f"{escaped}.%", escape="\\"),
+    )
+
+
+async def audit_page(engine: AsyncEngine, where: AuditFilter, limit: int) -> list[dict[str, Any]]:
+    """Newest first, at most ``limit``; each with the delivery's interface and target."""
+    query = (
+        select(audit_log, deliveries.c.interface, deliveries.c.target)
+        .select_from(audit_log.outerjoin(deliveries, deliveries.c.id == audit_log.c.delivery_id))
+        .order_by(audit_log.c.id.desc())
+        .limit(limit)
+    )
+    if where.since is not None:
+        query = query.where(audit_log.c.at >= where.since)
+    if where.until is not None:
+        query = query.where(audit_log.c.at < where.until)
+    if where.actor:
+        query = query.where(_family(audit_log.c.actor, where.actor))
+    if where.action:
+        query = query.where(_family(audit_log.c.action, where.action))
+    if where.interface:
+        query = query.where(deliveries.c.interface == where.interface)
+    if where.before is not None:
+        query = query.where(audit_log.c.id < where.before)
+    async with transaction(engine) as conn:
+        rows = (await conn.execute(query)).all()
+    return [
+        {
+            "id": r.id,
+            "at": r.at.isoformat(),
+            "actor": r.actor,
+            "action": r.action,
+            "interface": r.interface,
+            "target": r.target,
+            "delivery_id": None if r.delivery_id is None else str(r.delivery_id),
+            "reason": r.reason,
+            "before": orjson.loads(r.before) if r.before else None,
+            "after": orjson.loads(r.after) if r.after else None,
+        }
+        for r in rows
+    ]
