@@ -210,9 +210,16 @@ async def test_a_bad_dingtalk_secret_is_an_alert_channel_error(
         await gut.send("sales_order", {"OrderNo": "SO-SIGN-1"})
         await robots.wait_for("wecom", "sales-order")  # the other robot still gets it
         await robots.wait_refused(310000)
-        report = (await gut.admin("GET", "/v1/report")).json()
-        by_name = {c["name"]: c for c in report["alert_channels"]}
-        bad = by_name["team-dingtalk"]
+        # the robots answered; the gateway records each answer just after: wait for both
+        deadline = time.monotonic() + 10
+        while True:
+            report = (await gut.admin("GET", "/v1/report")).json()
+            by_name = {c["name"]: c for c in report["alert_channels"]}
+            bad = by_name["team-dingtalk"]
+            recorded = bad["ok"] is False and by_name["team-wecom"]["sent"] >= 1
+            if recorded or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
         assert bad["ok"] is False, bad
         assert bad["kind"] == "dingtalk"
         assert "310000" in bad["last_error"]
