@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
 from sqlalchemy import MetaData, Table, func, insert, select
@@ -32,6 +32,7 @@ from esb.sdk import (
     Park,
     RetryLater,
     Timeouts,
+    TimeZoneName,
     async_database_url,
 )
 from esb_sql.failures import reason, transient
@@ -64,21 +65,12 @@ class SqlConfig(ConnectorConfig):
         description="columns of a unique key: a row with the same key is updated "
         "instead of a second one inserted; empty: insert only",
     )
-    time_zone: str = Field(
+    time_zone: TimeZoneName = Field(
         default="Asia/Shanghai",
         description="zone a DATETIME column without zone is written in",
     )
     timeout: Timeouts = Field(default_factory=Timeouts)
     max_connections: int = Field(default=4, ge=1, le=100, description="pooled connections")
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
     @field_validator("upsert_key")
     @classmethod

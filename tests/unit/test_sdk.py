@@ -20,7 +20,7 @@ DOCUMENTED = {
     "SourceContext", "HttpInbound", "Accept", "AcceptMany", "Accepted", "KeyCheck",
     "IdempotencyCheck", "MessageOutcome", "OutcomeLookup",
     # config types
-    "StrictModel", "Duration", "parse_duration", "Timeouts", "RetryPolicy",
+    "StrictModel", "Duration", "parse_duration", "Timeouts", "TimeZoneName", "RetryPolicy",
     "Auth", "BasicAuth", "BearerAuth", "HeaderAuth", "auth_headers",
     # errors
     "EsbError", "PluginError", "ConfigError", "FieldProblem", "ValidationFailed",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import re
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Field,
     SecretStr,
@@ -34,6 +36,21 @@ def parse_duration(value: Any) -> float:
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
     return seconds
+
+
+def known_zone(name: str) -> str:
+    """An IANA time-zone name this machine knows (ValueError naming it otherwise)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r}: use an IANA name such as Asia/Shanghai"
+        ) from None
+    return name
+
+
+#: A time-zone option (``Asia/Shanghai``), refused at load time when the machine has no such zone.
+TimeZoneName = Annotated[str, AfterValidator(known_zone)]
 
 
 Duration = Annotated[

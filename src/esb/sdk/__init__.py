@@ -29,8 +29,9 @@ a source accepted, each a ``MessageOutcome``: waiting, delivered, parked or disc
 with the reason (a staging table writes it back).
 
 Config types: ``StrictModel`` (unknown keys refused), ``Duration`` and
-``parse_duration``, ``Timeouts``, ``RetryPolicy``, ``Auth`` (``BasicAuth``,
-``BearerAuth``, ``HeaderAuth``) with ``auth_headers``. Errors: ``EsbError``, the root;
+``parse_duration``, ``Timeouts``, ``TimeZoneName`` (an IANA zone, checked),
+``RetryPolicy``, ``Auth`` (``BasicAuth``, ``BearerAuth``, ``HeaderAuth``) with
+``auth_headers``. Errors: ``EsbError``, the root;
 ``PluginError``, the base of a plugin's own exceptions; ``ConfigError``;
 ``ValidationFailed`` listing ``FieldProblem``s; ``Unauthenticated``, ``Forbidden``,
 ``PayloadTooLarge``; ``StoreUnavailable`` (try again later). Helpers: safe XML
@@ -49,6 +50,7 @@ from esb.config.types import (
     RetryPolicy,
     StrictModel,
     Timeouts,
+    TimeZoneName,
     auth_headers,
     parse_duration,
 )
@@ -135,6 +137,7 @@ __all__ = [
     "StoreUnavailable",
     "StrictModel",
     "SystemClock",
+    "TimeZoneName",
     "Timeouts",
     "Unauthenticated",
     "ValidationFailed",

@@ -20,13 +20,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import structlog
 from croniter import croniter
 from pydantic import AfterValidator, Field
 
-from esb.config.types import parse_duration
+from esb.config.types import known_zone, parse_duration
 from esb.sdk._clock import Clock
 from esb.sdk._errors import StoreUnavailable
 from esb.sdk._state import StateStore
@@ -56,12 +56,7 @@ Job = Callable[[], Awaitable["int | None"]]
 
 
 def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(
-            f"unknown time zone {name!r}: use an IANA name such as {DEFAULT_ZONE}"
-        ) from exc
+    return ZoneInfo(known_zone(name))
 
 
 def _duration(text: str) -> float | None:
