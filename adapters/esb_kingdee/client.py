@@ -183,23 +183,28 @@ class KingdeeClient:
         return {"formid": form_id, "data": data}
 
     async def _form(self, operation: str, payload: Any, cookies: dict[str, str]) -> Answer:
-        body, response = await self._post(operation, payload, cookies)
-        answer = read_answer(body)
-        if answer is None:
-            raise Refused(
-                f"Kingdee {operation} answered something that is no operation result"
-                f"{_excerpt(response)}"
-            )
-        return answer
+        return await self._read(
+            operation, payload, cookies, read_answer, "something that is no operation result"
+        )
 
     async def _query(self, operation: str, payload: Any, cookies: dict[str, str]) -> Answer | Rows:
+        return await self._read(
+            operation, payload, cookies, read_rows, "neither rows nor an operation result"
+        )
+
+    async def _read(
+        self,
+        operation: str,
+        payload: Any,
+        cookies: dict[str, str],
+        reader: Callable[[Any], T | None],
+        otherwise: str,
+    ) -> T:
+        """One call, its body read by ``reader``; a body it cannot read is refused."""
         body, response = await self._post(operation, payload, cookies)
-        found = read_rows(body)
+        found = reader(body)
         if found is None:
-            raise Refused(
-                f"Kingdee {operation} answered neither rows nor an operation result"
-                f"{_excerpt(response)}"
-            )
+            raise Refused(f"Kingdee {operation} answered {otherwise}{_excerpt(response)}")
         return found
 
     async def _in_session(

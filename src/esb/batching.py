@@ -23,16 +23,16 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-async def answers(futures: Sequence[asyncio.Future[R]]) -> list[R | Exception]:
-    """What ``enqueue``'s futures came to, in order: a result or an item's own exception."""
-    settled = await asyncio.gather(*futures, return_exceptions=True)
-    return [_as_answer(a) for a in settled]
-
-
-def _as_answer(answer: R | BaseException) -> R | Exception:
-    if isinstance(answer, BaseException) and not isinstance(answer, Exception):
-        raise answer  # a cancellation is not an item's answer
-    return answer
+async def answers(pending: Sequence[Awaitable[R]]) -> list[R | Exception]:
+    """What each of ``pending`` came to, in order: its result or its own exception (one
+    failing does not fail the others); a cancellation is raised, not answered."""
+    settled = await asyncio.gather(*pending, return_exceptions=True)
+    found: list[R | Exception] = []
+    for answer in settled:
+        if isinstance(answer, BaseException) and not isinstance(answer, Exception):
+            raise answer
+        found.append(answer)
+    return found
 
 
 class GroupCommit(Generic[T, R]):

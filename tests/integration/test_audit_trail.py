@@ -62,7 +62,9 @@ async def test_operator_actions_are_listed_filtered_paged_and_exported(
     assert exported.status_code == 200
     assert exported.headers["content-type"].startswith("text/csv")
     assert exported.content.startswith("\ufeff".encode())
-    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    table = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert table[0][:3] == ["时间 at", "操作人 actor", "操作 action"]  # both languages
+    rows = [dict(zip([h.split()[-1] for h in table[0]], r, strict=True)) for r in table[1:]]
     assert [r["action"] for r in rows] == ["discard", "replay"]
     assert rows[1]["reason"] == "MES 字段长度已修正"
     assert rows[1]["at"].endswith("+08:00")  # the factory's time

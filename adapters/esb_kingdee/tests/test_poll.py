@@ -12,6 +12,7 @@ import pytest
 from esb.connectors import load_registry
 from esb.sdk import StoreUnavailable
 from esb.standins.kingdee import KingdeeStandIn
+from esb.standins.kingdee_query import BillQuery
 from esb.testing.served import Served
 from esb.testing.standin import StandInGateway
 from esb_kingdee import KingdeePollSource
@@ -140,15 +141,14 @@ async def test_a_bill_changed_while_the_pull_pages_pushes_no_unread_bill_out_of_
     standin, url = kingdee
     for n in range(1, 6):
         standin.query.put_bill(FORM, bill(n))
-    asked = standin.query.run
+    class ChangedAfterPageOne(BillQuery):
+        def run(self, body: dict[str, Any]) -> list[list[Any]]:
+            answer = super().run(body)
+            if len(self.queries) == 1:  # after page 1 was answered
+                self.put_bill(FORM, bill(1, "2026-11-25T10:05:00"))
+            return answer
 
-    def run(body: dict[str, Any]) -> list[list[Any]]:
-        answer = asked(body)
-        if len(standin.query.queries) == 1:  # after page 1 was answered
-            standin.query.put_bill(FORM, bill(1, "2026-11-25T10:05:00"))
-        return answer
-
-    standin.query.run = run  # type: ignore[method-assign]
+    standin.query = ChangedAfterPageOne(bills=standin.query.bills)
     gateway = StandInGateway()
     polled = source(url, gateway, tmp_path, start="2026-11-01T00:00:00")
     assert await polled.pull() == 6

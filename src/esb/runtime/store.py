@@ -78,13 +78,10 @@ class Store:
             return await self.accepts.submit_many(news)
         if all(ordered) or self.ordered_accepts is self.accepts:
             return await self.ordered_accepts.submit_many(news)
-        futures = (
-            iter(
-                self.ordered_accepts.enqueue([n for n, o in zip(news, ordered, strict=True) if o])
-            ),
-            iter(self.accepts.enqueue([n for n, o in zip(news, ordered, strict=True) if not o])),
-        )
-        return await answers([next(futures[0] if o else futures[1]) for o in ordered])
+        pairs = list(zip(news, ordered, strict=True))
+        in_order = iter(self.ordered_accepts.enqueue([n for n, o in pairs if o]))
+        any_order = iter(self.accepts.enqueue([n for n, o in pairs if not o]))
+        return await answers([next(in_order if o else any_order) for o in ordered])
 
     @property
     def sqlite_file(self) -> Path | None:

@@ -10,7 +10,6 @@ name in an entry-point group (``esb.connectors``, ``esb.inbound``).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from uuid import UUID
 
 import structlog
 
+from esb.batching import answers
 from esb.config.types import StrictModel
 from esb.sdk._clock import Clock, SystemClock
 from esb.sdk._outcomes import DeliveryRequest, Outcome
@@ -136,12 +136,6 @@ async def _no_outcomes(keys: Sequence[str]) -> dict[str, MessageOutcome]:
     return {}
 
 
-def _as_answer(answer: Accepted | BaseException) -> Accepted | Exception:
-    if isinstance(answer, BaseException) and not isinstance(answer, Exception):
-        raise answer  # a cancellation is not a document's answer
-    return answer
-
-
 @dataclass(frozen=True)
 class SourceContext:
     """All an inbound source may use of the gateway: its interface, folders, the way in
@@ -177,11 +171,7 @@ class SourceContext:
         one batch, several times cheaper per document than one ``accept`` each."""
         if self.accept_batch is not None:
             return await self.accept_batch(documents)
-        answers = await asyncio.gather(
-            *(self.accept(doc, idempotency_key=key) for doc, key in documents),
-            return_exceptions=True,
-        )
-        return [_as_answer(a) for a in answers]
+        return await answers([self.accept(doc, idempotency_key=key) for doc, key in documents])
 
     async def every(self, schedule: Schedule | str, work: Job, *, name: str = "poll") -> None:
         """Run ``work`` on ``schedule`` until cancelled: in one gateway process at a time (this
