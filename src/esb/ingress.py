@@ -87,6 +87,10 @@ def check_idempotency_key(header: str | None) -> str | None:
     return "key:" + key
 
 
+async def _nothing(interface: str, refused: Sequence[ValidationFailed]) -> None:
+    """No one is told of refusals (tools and tests that build an ``Ingress`` alone)."""
+
+
 @dataclass
 class Ingress:
     """The one way into the pipeline, whatever the transport (HTTP, file drop, SOAP)."""
@@ -97,6 +101,9 @@ class Ingress:
     config: Callable[[], GatewayConfig]  # the current configuration (it can be reloaded)
     notify: Callable[[], None]
     counted: Callable[[str], None] = lambda interface: None  # metrics: one more accepted
+    #: told of the documents refused at the door (422) for an interface, before the
+    #: caller hears of it (the value report counts them); it never raises
+    refused: Callable[[str, Sequence[ValidationFailed]], Awaitable[None]] = _nothing
 
     async def accept(
         self,
@@ -109,11 +116,13 @@ class Ingress:
         """An HTTP body: who may send it, is it JSON, then ``accept_document``."""
         interface, _ = self.config().interface_for(caller, message_type)
         check_json_content_type(content_type)
-        idempotency_key = check_idempotency_key(idempotency_header)
-        body = parse_json(raw)
-        return await self.accept_document(
-            interface, body, text=raw.decode("utf-8"), idempotency_key=idempotency_key
-        )
+        try:
+            idempotency_key = check_idempotency_key(idempotency_header)
+            body = parse_json(raw)
+            return await self._accept(interface, body, raw.decode("utf-8"), idempotency_key)
+        except ValidationFailed as exc:
+            await self.refused(interface, [exc])
+            raise
 
     async def accept_document(
         self,
@@ -129,6 +138,15 @@ class Ingress:
         stored as compact JSON. Without an ``idempotency_key`` the canonical-body hash
         is used, so a repeat of the same document is the same message.
         """
+        try:
+            return await self._accept(interface, body, text, idempotency_key)
+        except ValidationFailed as exc:
+            await self.refused(interface, [exc])
+            raise
+
+    async def _accept(
+        self, interface: str, body: Any, text: str | None, idempotency_key: str | None
+    ) -> Accepted:
         new = self._message(self.config(), interface, body, text, idempotency_key)
         return self._answered(new, await self.store(new))
 
@@ -149,10 +167,14 @@ class Ingress:
                 answers.append(exc)
         stored = iter(await self.store_many(news) if news else [])
         placed = iter(news)
-        return [
+        settled = [
             answer if answer is not None else self._settled(next(placed), next(stored))
             for answer in answers
         ]
+        refused = [a for a in settled if isinstance(a, ValidationFailed)]
+        if refused:
+            await self.refused(interface, refused)
+        return settled
 
     def _message(
         self,

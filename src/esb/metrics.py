@@ -80,6 +80,12 @@ class Metrics:
         self.accepted = Counter(
             "esb_messages_accepted", "Messages accepted (202)", ["interface"], registry=r
         )
+        self.refused = Counter(
+            "esb_messages_refused",
+            "Documents refused at the door (422), by interface",
+            ["interface"],
+            registry=r,
+        )
         self.attempts = Counter(
             "esb_attempts", "Delivery attempts by outcome", [*PAIR, "outcome"], registry=r
         )

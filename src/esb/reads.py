@@ -1,4 +1,5 @@
-"""What the API may read from the store: messages, traces, series, the health report.
+"""What the API may read from the store: messages, traces, series, the health and value
+reports.
 
 Bound to the engine here so that a handler gets these queries and nothing else of the
 store (no engine, no writes); every answer is in the shape of ``store.read_model``.
@@ -15,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from esb.config.gateway import GatewayConfig
 from esb.report import build_report
 from esb.store.audit import AuditFilter, audit_page
+from esb.store.engine import utcnow
 from esb.store.operator import audit_entries
 from esb.store.queries import get_message, search_messages
 from esb.store.reconcile import last_run
 from esb.store.series import attempt_series
 from esb.store.trace import trace_rows
+from esb.value_report import Month, build_value_report
 
 
 class Reads:
@@ -53,3 +56,7 @@ class Reads:
         report = await build_report(self._engine, config, window)
         report["consistency_check"] = await last_run(self._engine)
         return report
+
+    async def value(self, config: GatewayConfig, time_zone: str, month: Month) -> dict[str, Any]:
+        """The value report of ``month`` (see ``esb.value_report``)."""
+        return await build_value_report(self._engine, config, time_zone, month, utcnow())

@@ -21,6 +21,7 @@ from esb.api import (
     openapi,
     queries,
     trace,
+    value,
     xref,
 )
 from esb.api import config as config_api
@@ -115,6 +116,7 @@ def create_app(
         mappings,
         config_api,
         health,
+        value,
         metrics_api,
         inbound_api,
         queries,

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from esb.api.auth import Caller, CallerDep
 from esb.api.deps import ConfigDep, QueriesDep, SettingsDep
-from esb.api.responses import JsonResponse
+from esb.api.responses import JsonResponse, wants_csv
 from esb.api.xref import attachment
 from esb.config.models import NAME_PATTERN
 from esb.config.queries import QueryConfig
@@ -68,15 +68,6 @@ async def list_queries(config: ConfigDep, caller: CallerDep) -> JsonResponse:
     )
 
 
-def _wants_csv(request: Request) -> bool:
-    """``Accept: text/csv`` (among others, unless refused with q=0) asks for CSV."""
-    for part in request.headers.get("accept", "").split(","):
-        media, _, params = part.strip().partition(";")
-        if media.strip().lower() == CSV:
-            return "q=0" not in params.replace(" ", "") or "q=0." in params.replace(" ", "")
-    return False
-
-
 @router.get(
     "/{name}",
     summary="Run a named query: rows as JSON, or CSV (UTF-8 with BOM) for Accept: text/csv",
@@ -105,7 +96,7 @@ async def run_query(
         raise ValidationFailed([FieldProblem(field, message) for field, message in problems])
     result = await runner.run(name, query, values)
     headers = {"X-Row-Count": str(len(result.rows)), "X-Truncated": str(result.truncated).lower()}
-    if _wants_csv(request):
+    if wants_csv(request):
         headers["Content-Disposition"] = attachment(f"{name}.csv")
         return Response(to_csv(result, zone), media_type="text/csv; charset=utf-8", headers=headers)
     return Response(

@@ -104,6 +104,13 @@ class InterfaceBase(StrictModel):
     )
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     health: HealthThresholds = Field(default_factory=HealthThresholds)
+    minutes_per_document: float | None = Field(
+        default=None,
+        gt=0,
+        le=1440,
+        description="minutes a person would spend keying one document of this interface "
+        "by hand; the value report estimates the hours saved from it (none: no estimate)",
+    )
     targets: dict[Name, TargetBase] = Field(min_length=1)
 
     def target_retry(self, target: str) -> RetryPolicy:

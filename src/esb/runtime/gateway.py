@@ -14,7 +14,7 @@ The API gets none of this: only the narrow objects below (``ingress``, ``reads``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import structlog
@@ -26,6 +26,7 @@ from esb.config.loader import GatewayConfig
 from esb.connectors import ConnectorRegistry
 from esb.connectors.core import CoreServices
 from esb.deliverer import Deliverer
+from esb.errors import ValidationFailed
 from esb.flow import FlowGate
 from esb.inbound import InboundRunner
 from esb.ingress import Ingress
@@ -45,6 +46,7 @@ from esb.settings import Settings
 from esb.store.checkpoint import checkpoint_forever
 from esb.store.operator import OperatorActions
 from esb.store.source_state import SourceStateStore
+from esb.value_rollup import JOB, roll_up_forever
 from esb.xref import XrefCache
 from esb.xref_check import scheduled_check
 
@@ -134,6 +136,7 @@ class Gateway:
             lambda: self.live.config,
             self.notify,
             lambda interface: self.metrics.accepted.labels(interface).inc(),
+            self._refused,
         )
         self.inbound = InboundRunner(
             registry,
@@ -188,6 +191,11 @@ class Gateway:
     @property
     def broker(self) -> Broker | None:
         return None if self.link is None else self.link.broker
+
+    async def _refused(self, interface: str, refused: Sequence[ValidationFailed]) -> None:
+        """Documents refused at the door: counted in /metrics and for the value report."""
+        self.metrics.refused.labels(interface).inc(len(refused))
+        await self.store.refused(interface, refused)
 
     def notify(self) -> None:
         """A message was committed or re-queued: wake this process's relay, if any."""
@@ -250,6 +258,9 @@ class Gateway:
             services["alerts"] = Alerter(
                 store.engine, lambda: self.live.config, settings.time_zone
             ).run_forever
+            services[JOB] = lambda: roll_up_forever(
+                store.engine, settings.time_zone, lambda run: self.metrics.scheduled_run(JOB, run)
+            )
             services.update(self._xref_checks())
         return services
 

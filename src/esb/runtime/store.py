@@ -9,20 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.batching import GroupCommit, answers
-from esb.errors import StoreUnavailable
+from esb.errors import StoreUnavailable, ValidationFailed
 from esb.runtime.part import Health
 from esb.settings import Settings
 from esb.store.accept import Accepted, NewMessage, accept_messages
 from esb.store.claims import Claim, ClaimState, check_claims
-from esb.store.engine import create_engine, transaction
+from esb.store.engine import create_engine, transaction, utcnow
 from esb.store.migrate import ensure_schema
 from esb.store.outcomes import AttemptRecord, write_outcomes
+from esb.store.refusals import Refusal, count_refusals, field_counted
 from esb.xref import XrefCache, seed
+
+log = structlog.get_logger(__name__)
 
 
 class Store:
@@ -62,6 +67,9 @@ class Store:
             retry_unavailable=True,
             name="outcomes",
         )
+        self.refusals: GroupCommit[Refusal, None] = GroupCommit(
+            lambda batch: count_refusals(self.engine, batch), name="refusals"
+        )
         self.xref = XrefCache(self.engine)
 
     async def accept(self, new: NewMessage) -> Accepted:
@@ -82,6 +90,16 @@ class Store:
         in_order = iter(self.ordered_accepts.enqueue([n for n, o in pairs if o]))
         any_order = iter(self.accepts.enqueue([n for n, o in pairs if not o]))
         return await answers([next(in_order if o else any_order) for o in ordered])
+
+    async def refused(self, interface: str, refused: Sequence[ValidationFailed]) -> None:
+        """Count documents refused at the door, under the factory's date and the field
+        named; the caller waits for the count's commit, and a database that is away loses
+        the count, never the caller's 422."""
+        day = utcnow().astimezone(ZoneInfo(self.settings.time_zone)).date()
+        items = [Refusal(interface, day, field_counted(exc.field)) for exc in refused]
+        failed = [a for a in await self.refusals.submit_many(items) if isinstance(a, Exception)]
+        if failed:
+            log.warning("refusals not counted", interface=interface, error=str(failed[0]))
 
     @property
     def sqlite_file(self) -> Path | None:
@@ -112,4 +130,5 @@ class Store:
             await self.ordered_accepts.aclose()
         await self.claims.aclose()
         await self.outcomes.aclose()
+        await self.refusals.aclose()
         await self.engine.dispose()

@@ -18,6 +18,10 @@ source_state    each inbound source's own durable keys and JSON values (the file
 source_leases   which process runs each inbound source now (until its lease expires)
 xref_codes      master data: per domain, which code each system uses for one entity
 xref_versions   bumped with every change, so every process knows when to reload
+refusals        per interface, factory day and field: documents refused at the door (422)
+value_days      per interface and factory day: messages moved, deliveries retried or fixed
+value_latency   per interface, factory day and rounded end-to-end time: messages moved
+value_rollup    how far value_days and value_latency are rolled up, in which time zone
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -320,4 +325,43 @@ flow_events = Table(
     Column("event", String(20), nullable=False, doc="breaker_opened | breaker_closed"),
     Column("at", UtcDateTime, nullable=False, index=True),
     Column("detail", Text, doc="why, in words"),
+)
+
+#: The value report's figures (``esb.value_report``). ``day`` is a date in the factory's
+#: time zone (``ESB_TIME_ZONE``), so a month is a range of days.
+refusals = Table(
+    "refusals",
+    metadata,
+    Column("interface", String(100), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("field", String(200), primary_key=True, doc="the first field named; '': the body"),
+    Column("documents", BigInteger, nullable=False, doc="documents refused (each time)"),
+)
+
+value_days = Table(
+    "value_days",
+    metadata,
+    Column("interface", String(100), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("moved", BigInteger, nullable=False, doc="messages whose last target got them"),
+    Column("retried", BigInteger, nullable=False, doc="delivered after a retry, no operator"),
+    Column("fixed", BigInteger, nullable=False, doc="delivered after an operator's replay"),
+)
+
+value_latency = Table(
+    "value_latency",
+    metadata,
+    Column("interface", String(100), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("bucket_ms", BigInteger, primary_key=True, doc="end-to-end time, rounded down"),
+    Column("messages", BigInteger, nullable=False),
+)
+
+value_rollup = Table(
+    "value_rollup",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("rolled_to", UtcDateTime, nullable=False, doc="value_days holds all before this"),
+    Column("time_zone", String(64), nullable=False, doc="the zone its days are in"),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
