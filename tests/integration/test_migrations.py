@@ -16,7 +16,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from esb.store.accept import NewMessage, accept_messages
@@ -220,6 +220,30 @@ async def test_downgrading_ordering_queues_the_waiting_deliveries(
         by_id = {uuid.UUID(str(k)): v for k, v in statuses.items()}
         assert by_id == {head: "pending", replaced: "discarded", waiting: "pending"}
         await upgrade_to(url, "head")  # and up again
+    finally:
+        await engine.dispose()
+        if database is not None:
+            await _admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_the_value_report_tables_go_down_and_come_back(
+    kind: str, tmp_path: Path, pg_url: str
+) -> None:
+    """0015's downgrade drops the refusal counters and the rollup; upgrading makes them
+    again, empty (the rollup starts over from the deliveries)."""
+    url, database = await _database(kind, tmp_path)
+    engine = create_async_engine(url)
+    try:
+        await upgrade_to(url, "head")
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0014")
+        async with engine.connect() as conn:
+            names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+        assert not names & {"refusals", "value_days", "value_latency", "value_rollup"}
+        await upgrade_to(url, "head")
+        async with engine.connect() as conn:
+            names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+        assert names >= {"refusals", "value_days", "value_latency", "value_rollup"}
     finally:
         await engine.dispose()
         if database is not None:

@@ -138,6 +138,7 @@ async def test_every_answer_is_in_the_openapi_document(
         ("GET", "/v1/messages", {"params": {"limit": 0}}),
         ("GET", "/v1/report", {"params": {"window": "soon"}}),
         ("GET", "/v1/report/series", {"params": {"window": "soon"}}),
+        ("GET", "/v1/report/value", {"params": {"period": "2026-13"}}),
         ("GET", "/v1/trace", {}),
         ("GET", "/v1/xref/{domain}", {"params": {"format": "xml"}}),
         ("PUT", entity, {"json": {"codes": "none"}}),
@@ -154,6 +155,8 @@ async def test_every_answer_is_in_the_openapi_document(
     # the answers that are not JSON
     csv = await api.call("GET", "/v1/xref/{domain}", ADMIN_KEY, params={"format": "csv"})
     assert csv.headers["content-type"].startswith("text/csv")
+    value = await api.call("GET", "/v1/report/value", ADMIN_KEY, params={"format": "csv"})
+    assert value.headers["content-type"].startswith("text/csv")
     metrics = await api.call("GET", "/metrics", None)
     assert metrics.headers["content-type"].startswith("text/plain")
     assert "esb_messages_accepted_total" in metrics.text
