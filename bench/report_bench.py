@@ -1,11 +1,14 @@
-"""How fast is the health report with millions of recorded attempts (PostgreSQL)?
+"""How fast are the health and value reports with millions of recorded attempts (PostgreSQL)?
 
 Keys are sequential (time order), as the gateway's UUIDv7 ids are.
 Fills a fresh database with N attempts spread evenly over --days (one delivery per
-attempt; 1 in 20 attempts failed with a 503, 1 delivery in 10,000 parked), server-side
+attempt; 1 in 20 attempts failed with a 503 and its delivery took 2 attempts, 1 in
+1,000 deliveries replayed by an operator, 1 delivery in 10,000 parked), server-side
 with generate_series, then times
-``build_report`` for a 1-hour window (median of --runs) and shows the plan of the
-heaviest query. Everything runs through the same code the API uses.
+``build_report`` for a 1-hour window (median of --runs). Then the value report: the
+daily rollup is brought up to date as its job would (timed once), and
+``build_value_report`` is timed for every month the data touches. Everything runs
+through the same code the API uses.
 
     .venv/bin/python bench/report_bench.py --attempts 1000000 10000000 --days 30
 """
@@ -17,7 +20,9 @@ import asyncio
 import statistics
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -25,8 +30,11 @@ from esb.config.loader import load_config
 from esb.connectors import load_registry
 from esb.report import build_report
 from esb.settings import Settings
-from esb.store.engine import create_engine
+from esb.store.engine import create_engine, utcnow
 from esb.store.migrate import upgrade
+from esb.store.value import roll_up
+from esb.value_report import Month, build_value_report
+from esb.value_rollup import MARGIN_S
 
 ADMIN_URL = "postgresql://127.0.0.1:5432/test"
 FILL = """
@@ -40,7 +48,8 @@ INSERT INTO deliveries (id, message_id, interface, target, status, attempts, rou
                         created_at, updated_at, delivered_at, end_to_end_ms)
 SELECT lpad(to_hex(g + {n}), 32, '0')::uuid, lpad(to_hex(g), 32, '0')::uuid, 'sales-order',
        'mes',
-       CASE WHEN g % 10000 = 0 THEN 'parked' ELSE 'delivered' END, 1, 1,
+       CASE WHEN g % 10000 = 0 THEN 'parked' ELSE 'delivered' END,
+       CASE WHEN g % 20 = 0 THEN 2 ELSE 1 END, 1,
        now() - ({days} * interval '1 day') * (1 - g::float / {n}),
        now() - ({days} * interval '1 day') * (1 - g::float / {n}),
        CASE WHEN g % 10000 = 0 THEN NULL
@@ -55,6 +64,15 @@ SELECT lpad(to_hex(g + {n}), 32, '0')::uuid, 'sales-order', 'mes', 1,
        CASE WHEN g % 20 = 0 THEN 503 ELSE 200 END,
        CASE WHEN g % 20 = 0 THEN 'HTTP 503: busy' END
 FROM generate_series(1, {n}) g;
+INSERT INTO audit_log (at, actor, action, delivery_id, reason)
+SELECT now() - ({days} * interval '1 day') * (1 - g::float / {n}), 'admin:bench', 'replay',
+       lpad(to_hex(g + {n}), 32, '0')::uuid, 'target fixed'
+FROM generate_series(1000, {n}, 1000) g;
+INSERT INTO refusals (interface, day, field, documents)
+SELECT 'sales-order', d::date, f, 1 + (extract(day FROM d)::int % 7)
+FROM generate_series(now() - {days} * interval '1 day', now(), interval '1 day') d,
+     unnest(ARRAY['Lines[].Qty', 'OrderNo', '']) f
+ON CONFLICT DO NOTHING;
 ANALYZE;
 """
 CONFIG = Path(__file__).resolve().parent / "config"
@@ -88,12 +106,39 @@ async def measure(n: int, days: float, runs: int) -> dict[str, float]:
             t0 = time.perf_counter()
             report = await build_report(engine, config, "1h")
             timings.append((time.perf_counter() - t0) * 1000)
+        value = await measure_value(engine, config, settings.time_zone, days, runs)
         await engine.dispose()
         row = report["interfaces"][0]
         return {"attempts": n, "fill_s": round(fill_s, 1), "median_ms": round(statistics.median(
-            timings), 1), "max_ms": round(max(timings), 1), "window_attempts": row["attempts"]}
+            timings), 1), "max_ms": round(max(timings), 1), "window_attempts": row["attempts"],
+            "value": value}
     finally:
         await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def measure_value(engine, config, time_zone: str, days: float, runs: int) -> list[dict]:
+    """The rollup brought up to date once (as its job would, a margin before now), then the
+    value report of each month the data touches, timed --runs times."""
+    zone = ZoneInfo(time_zone)
+    t0 = time.perf_counter()
+    chunks = await roll_up(engine, zone, utcnow() - timedelta(seconds=MARGIN_S), chunks=10_000)
+    rollup_s = time.perf_counter() - t0
+    now = utcnow().astimezone(zone)
+    months = sorted({(d.year, d.month) for d in (now - timedelta(days=days), now)})
+    found = []
+    for year, number in months:
+        month, timings = Month(year, number), []
+        await build_value_report(engine, config, time_zone, month, utcnow())
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            report = await build_value_report(engine, config, time_zone, month, utcnow())
+            timings.append((time.perf_counter() - t0) * 1000)
+        found.append({"period": report["period"], "moved": report["total"]["moved"],
+                      "retried": report["total"]["retried"], "fixed": report["total"]["fixed"],
+                      "median_ms": round(statistics.median(timings), 1),
+                      "max_ms": round(max(timings), 1), "rollup_s": round(rollup_s, 1),
+                      "chunks": chunks})
+    return found
 
 
 async def main() -> None:
@@ -102,12 +147,23 @@ async def main() -> None:
     parser.add_argument("--days", type=float, default=30.0)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
+    results = []
     print("| recorded attempts | in the 1-hour window | report median (ms) | max (ms) | fill (s) |")
     print("|---:|---:|---:|---:|---:|")
     for n in args.attempts:
         r = await measure(n, args.days, args.runs)
+        results.append(r)
         print(f"| {r['attempts']:,} | {r['window_attempts']:,} | {r['median_ms']} | "
               f"{r['max_ms']} | {r['fill_s']} |", flush=True)
+    print()
+    print("| recorded attempts | month | moved | retried | fixed | value report median (ms) | "
+          "max (ms) | rollup, all days (s) |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        for v in r["value"]:
+            print(f"| {r['attempts']:,} | {v['period']} | {v['moved']:,} | {v['retried']:,} | "
+                  f"{v['fixed']:,} | {v['median_ms']} | {v['max_ms']} | {v['rollup_s']} "
+                  f"({v['chunks']} days) |")
 
 
 if __name__ == "__main__":
