@@ -12,6 +12,7 @@ import { renderQueries } from "./queries.js";
 import { consistency, focusTile, renderTiles, summary } from "./tiles.js";
 import { renderSystems } from "./systems.js";
 import { runTrace, setupTrace } from "./trace.js";
+import { refreshValue, setupValue } from "./value.js";
 
 const REFRESH_MS = 15000;
 const PERIODS = {
@@ -71,6 +72,7 @@ async function cycle() {
     api.queries().then((found) => renderQueries(byId("queries"), byId("queries-rows"), found.queries)),
   ];
   if (Date.now() - state.seriesAt >= PERIODS[state.period].every) jobs.push(loadSeries());
+  jobs.push(refreshValue());
   const failed = [...tiles, ...await Promise.allSettled(jobs)].find((r) => r.status === "rejected");
   if (failed?.reason?.unauthorised) {
     signOut("The gateway refused the key: sign in again.");
@@ -166,6 +168,7 @@ async function start() {
   window.addEventListener("hashchange", () => focusTile(location.hash));
   setupActions(refresh);
   setupTrace();
+  setupValue();
   if (api.session.key()) {
     showBoard(true);
     refresh();
