@@ -24,7 +24,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, and_, case, cast, exists, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -125,10 +136,21 @@ async def _saved(
         found[interface].retried += int(retried or 0)
 
 
+async def _plans_for_these_values(conn: AsyncConnection) -> None:
+    """PostgreSQL: plan each statement of this transaction for its own time range.
+
+    The same statements count a day in the rollup and a few minutes in the report; after
+    five runs on one connection PostgreSQL may keep a generic plan made for neither (a
+    report took 300 ms instead of 12 on 10 million deliveries, right after a rollup)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
 async def tally(conn: AsyncConnection, since: datetime, until: datetime) -> dict[str, Figures]:
     """Every interface's figures for what landed in [since, until), from the deliveries."""
     found: dict[str, Figures] = defaultdict(Figures)
     if since < until:
+        await _plans_for_these_values(conn)
         await _moved(conn, since, until, found)
         await _saved(conn, since, until, found)
     return found
