@@ -36,7 +36,7 @@ from esb.settings import Settings
 from esb.store.engine import create_engine, utcnow
 from esb.store.migrate import upgrade
 from esb.store.tables import deliveries
-from esb.store.value import roll_up
+from esb.store.value_days import roll_up
 from esb.value_report import Month, build_value_report
 from esb.value_rollup import MARGIN_S
 

@@ -3,9 +3,10 @@
 The health report tells operators how the gateway is doing now; this one tells the
 factory what it got out of it, month by month (``GET /v1/report/value?period=2026-11``,
 the dashboard's value page, its CSV). A month is the factory's (``ESB_TIME_ZONE``);
-every figure is defined in docs/api.md and counted in ``esb.store.value`` and
-``esb.store.refusals``. Hours saved are an estimate from the interface's own
-``minutes_per_document``: an interface without that figure has none (``null``), not 0.
+every figure is defined in docs/api.md and counted in ``esb.store.value`` (from the
+deliveries), ``esb.store.value_days`` (the daily rollup) and ``esb.store.refusals``.
+Hours saved are an estimate from the interface's own ``minutes_per_document``: an
+interface without that figure has none (``null``), not 0.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.config.gateway import GatewayConfig
-from esb.store.value import Figures, day_start, figures_between
+from esb.store.value import Figures, day_start
+from esb.store.value_days import figures_between
 
 __all__ = ["Month", "build_value_report", "median", "parse_period"]
 

@@ -1,7 +1,7 @@
 """The value report's daily rollup, kept up to date by a job (one process of all).
 
 Every minute the job adds what was delivered up to five minutes ago to the daily rows
-(``esb.store.value``); the report counts the rest from the deliveries themselves. The
+(``esb.store.value_days``); the report counts the rest from the deliveries themselves. The
 margin leaves room for an outcome whose commit was slow or whose process's clock is a
 little behind: it still lands after the mark, never in a day already rolled up.
 """
@@ -17,7 +17,7 @@ from esb.scheduling import run_job
 from esb.sdk import Schedule
 from esb.sdk._schedule import OnRun
 from esb.store.engine import utcnow
-from esb.store.value import roll_up
+from esb.store.value_days import roll_up
 
 #: The job's name in the health report's schedules and in /metrics.
 JOB = "value-rollup"

@@ -25,7 +25,8 @@ from esb.store.engine import create_engine, transaction
 from esb.store.migrate import ensure_schema
 from esb.store.refusals import Refusal, count_refusals
 from esb.store.tables import audit_log, deliveries, messages, value_days
-from esb.store.value import bucket, roll_up
+from esb.store.value import bucket
+from esb.store.value_days import roll_up
 from esb.value_report import Month, build_value_report
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
