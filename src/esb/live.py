@@ -67,6 +67,10 @@ class LiveConfig:
         self.folder = folder
         self.env = env
         self.registry = registry
+        #: the configuration as the files say it; ``config`` is it with ``overlay`` applied
+        self.base = initial
+        #: what the store adds on top of the files (shadow promotions); set by the gateway
+        self.overlay: Callable[[GatewayConfig], GatewayConfig] = lambda config: config
         self.snapshot = Snapshot(initial)
         self.loaded_at = utcnow()  # when the running configuration was read
         self.last_reload: ReloadResult | None = None
@@ -110,16 +114,22 @@ class LiveConfig:
         self.with_connectors = True
         self.snapshot = Snapshot(self.config, self._build(self.config, Snapshot(self.config)))
 
+    def reshape(self) -> None:
+        """Apply the overlay again to the files' configuration (a promotion changed); the
+        routes stay the same, so do the connectors."""
+        self.snapshot = Snapshot(self.overlay(self.base), self.snapshot.connectors)
+
     async def reload(self) -> ReloadResult:
         old = self.snapshot
         try:
-            config = load_config(self.folder, self.registry, self.env)
+            base = load_config(self.folder, self.registry, self.env)
+            config = self.overlay(base)
             connectors = self._build(config, old) if self.with_connectors else {}
         except ConfigError as exc:
             self.last_reload = ReloadResult(False, self._relative(exc.problems))
             log.error("configuration not reloaded: the running one stays", problems=exc.problems)
             return self.last_reload
-        self.snapshot = Snapshot(config, connectors)
+        self.base, self.snapshot = base, Snapshot(config, connectors)
         added = [r for r in routes(config) if r not in routes(old.config)]
         for callback in self.on_routes_added:
             try:

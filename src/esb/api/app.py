@@ -20,6 +20,7 @@ from esb.api import (
     messages,
     openapi,
     queries,
+    shadow,
     trace,
     xref,
 )
@@ -57,6 +58,7 @@ def hand_out(state: State, gateway: Gateway) -> None:
     state.metrics = gateway.metrics
     state.inbound = gateway.inbound
     state.queries = gateway.queries
+    state.shadows = gateway.shadows
 
 
 def create_app(
@@ -118,6 +120,7 @@ def create_app(
         metrics_api,
         inbound_api,
         queries,
+        shadow,
     )
     for module in routers:
         app.include_router(module.router)
