@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from esb.commands.check import check
 from esb.commands.mapping import mapping_app
 from esb.commands.operate import replay, report
+from esb.commands.shadow import shadow_app
 from esb.commands.support import (
     FAILED,
     fail,
@@ -40,6 +41,7 @@ app.add_typer(db_app, name="db")
 xref_app = typer.Typer(no_args_is_help=True, help="Master data (cross-reference) import/export.")
 app.add_typer(xref_app, name="xref")
 app.add_typer(mapping_app, name="mapping")
+app.add_typer(shadow_app, name="shadow")
 app.command()(check)
 app.command()(replay)
 app.command()(report)

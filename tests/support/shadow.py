@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.support.gateway import GatewayUnderTest, write_config
+from tests.support.gateway import ERP_KEY, GatewayUnderTest, write_config
 
 #: The live mapping. ``version`` and ``items[*].note`` are volatile in the candidate
 #: (masked); ``priority`` is the one real difference, for urgent orders only.
@@ -38,10 +38,21 @@ CANDIDATE = (
 
 #: A candidate that fails on every order (they carry no CustCode).
 FAILING = LIVE.replace(
-    "  version: {const: 1}\n", "  version: {const: 1}\n  customer: {path: CustCode, required: true}\n"
+    "  version: {const: 1}\n",
+    "  version: {const: 1}\n  customer: {path: CustCode, required: true}\n",
 )
 
 IGNORE = '[version, "items[*].note"]'
+
+#: The new system's mapping: the same document under its own names.
+CLOUD = LIVE.replace("target: mes", "target: mescloud").replace("workOrderNo:", "orderNo:")
+
+SYSTEMS = f"""
+systems:
+  erp: {{api_key: "{ERP_KEY}"}}
+  mes: {{}}
+  mescloud: {{}}
+"""
 
 
 def write_mappings(folder: Path, **mappings: str) -> None:
@@ -50,8 +61,9 @@ def write_mappings(folder: Path, **mappings: str) -> None:
         (folder / "mappings" / f"{name.replace('_', '-')}.yaml").write_text(text)
 
 
-def candidate_config(folder: Path, url: str, shadow: str) -> Path:
-    """``sales-order`` to ``mes`` through ``order-to-mes``, with ``shadow`` (YAML, one line)."""
+def candidate_config(folder: Path, url: str, shadow: str, extra: str = "") -> Path:
+    """``sales-order`` to ``mes`` through ``order-to-mes``, with ``shadow`` (YAML, one line),
+    and ``extra`` targets."""
     interfaces = f"""
 interfaces:
   sales-order:
@@ -64,10 +76,31 @@ interfaces:
         mapping: order-to-mes
         connector: {{kind: rest, url: "{url}/api/work-orders", timeout: {{connect: 1s, total: 3s}}}}
         shadow: {shadow}
-"""
-    write_config(folder, interfaces)
-    write_mappings(folder, order_to_mes=LIVE, order_to_mes_v2=CANDIDATE, order_to_mes_bad=FAILING)
+{extra}"""
+    write_config(folder, interfaces, SYSTEMS)
+    write_mappings(
+        folder,
+        order_to_mes=LIVE,
+        order_to_mes_v2=CANDIDATE,
+        order_to_mes_bad=FAILING,
+        order_to_mescloud=CLOUD,
+    )
     return folder
+
+
+def cloud_target(url: str, send: str | None = None) -> str:
+    """``mescloud``: the new system standing for ``mes``'s replacement."""
+    test = "" if send is None else f', send: {{kind: rest, url: "{send}"}}'
+    return f"""      mescloud:
+        mapping: order-to-mescloud
+        connector: {{kind: rest, url: "{url}/cloud/orders", timeout: {{connect: 1s, total: 3s}}}}
+        shadow: {{of: mes, ignore: {IGNORE}{test}}}
+"""
+
+
+def replacement_config(folder: Path, url: str, send: str | None = None) -> Path:
+    """``mes`` live (no candidate) and ``mescloud`` in shadow of it."""
+    return candidate_config(folder, url, "null", cloud_target(url, send))
 
 
 def order(number: int, urgent: bool) -> dict[str, Any]:

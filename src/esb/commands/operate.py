@@ -132,6 +132,23 @@ def _table(data: dict[str, Any]) -> None:
                 f"(key {head['key']})"
             )
     _schedules(data.get("schedules", []))
+    _shadows(data.get("shadows", []))
+
+
+def _shadows(rows: list[dict[str, Any]]) -> None:
+    """The parallel runs: today's match rate and the fields that differ most."""
+    if not rows:
+        return
+    typer.echo(f"\n{'parallel run (today)':32} {'state':9} {'compared':>8} {'match':>7}  "
+               "differing fields")  # fmt: skip
+    for row in rows:
+        today = row["today"]
+        rate = "-" if today["match_rate"] is None else f"{today['match_rate']:.1%}"
+        fields = ", ".join(f"{f['field']} ({f['messages']})" for f in today["fields"])
+        typer.echo(
+            f"{row['interface'] + '/' + row['target']:32} {row['state']:9} "
+            f"{today['compared']:>8} {rate:>7}  {fields}"
+        )
 
 
 def _schedules(rows: list[dict[str, Any]]) -> None:
@@ -158,9 +175,15 @@ def report(
 ) -> None:
     """The health report per interface and target."""
     from esb.report import build_report
+    from esb.shadow.status import shadows_today
 
     settings, config = settings_and_config()
-    data = run(lambda: with_database(settings, lambda e: build_report(e, config, window)))
+
+    async def both(engine: AsyncEngine) -> dict[str, Any]:
+        data = await build_report(engine, config, window)
+        return {**data, "shadows": await shadows_today(engine, config, settings.time_zone)}
+
+    data = run(lambda: with_database(settings, both))
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:

@@ -167,8 +167,10 @@ class Gateway:
         recorder: GroupCommit[ComparisonRecord, None] = GroupCommit(
             lambda batch: write_comparisons(self.engine, batch), name="shadow-comparisons"
         )
-        runner = ShadowRunner(self.live, self.store.xref, recorder, settings.time_zone)
-        return ShadowPart(self.live, self.engine, runner, recorder)
+        runner = ShadowRunner(
+            self.live, self.store.xref, recorder, self.metrics, settings.time_zone
+        )
+        return ShadowPart(self.live, self.engine, runner, recorder, self.metrics)
 
     def _link(self, settings: Settings) -> BrokerLink:
         broker = Broker(

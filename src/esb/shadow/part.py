@@ -22,12 +22,13 @@ from esb.batching import GroupCommit
 from esb.config.gateway import GatewayConfig
 from esb.errors import StoreUnavailable
 from esb.live import LiveConfig
+from esb.metrics import Metrics
 from esb.runtime.part import Health
 from esb.shadow import actions
 from esb.shadow.actions import find
 from esb.shadow.overlay import apply
 from esb.shadow.runner import ShadowRunner
-from esb.shadow.status import shadow_status
+from esb.shadow.status import shadow_status, today_only
 from esb.store.shadow import ComparisonRecord, Promotion, promotions
 from esb.store.shadow_read import latest
 
@@ -43,11 +44,13 @@ class ShadowPart:
         engine: AsyncEngine,
         runner: ShadowRunner,
         recorder: GroupCommit[ComparisonRecord, None],
+        metrics: Metrics,
     ) -> None:
         self.live = live
         self.engine = engine
         self.runner = runner
         self.recorder = recorder
+        self.metrics = metrics
         self.promotions: list[Promotion] = []
 
     def _overlay(self, base: GatewayConfig) -> GatewayConfig:
@@ -69,14 +72,22 @@ class ShadowPart:
         """Read the promotions; if they changed (or ``force``), apply them. True if applied.
         Without a declared shadow nothing is read."""
         if not self.live.base.shadows:
+            self._show()
             return False
         found = await promotions(self.engine)
         if found == self.promotions and not force:
             return False
         self.promotions = found
         self.live.reshape()
+        self._show()
         log.info("shadow promotions applied", promoted=[p.target for p in found if p.promoted])
         return True
+
+    def _show(self) -> None:
+        """``esb_shadow_promoted``: what this process applies now, per declared shadow."""
+        self.metrics.shadow_promoted.clear()
+        for shadow in self.live.config.shadows:
+            self.metrics.shadow_promoted.labels(*shadow.route).set(1 if shadow.promoted else 0)
 
     async def watch_forever(self, interval: float) -> None:
         while True:
@@ -103,6 +114,14 @@ class Shadows:
 
     async def status(self, days: int) -> dict[str, Any]:
         return await shadow_status(self._part.engine, self._part.live.config, self._zone, days)
+
+    async def today(self) -> list[dict[str, Any]]:
+        """The report's part: each shadow with today's numbers (no history)."""
+        config = self._part.live.config
+        if not config.shadows:
+            return []
+        found = await shadow_status(self._part.engine, config, self._zone, 1, stale=False)
+        return today_only(found)
 
     async def latest(
         self, route: tuple[str, str], outcome: str, day: str | None, limit: int

@@ -27,6 +27,7 @@ from esb.deliverer import message_facts
 from esb.errors import MappingError
 from esb.live import LiveConfig
 from esb.mapping import MappingContext
+from esb.metrics import Metrics
 from esb.shadow.compare import Outcome, Verdict, failed, judge
 from esb.shadow.sending import Senders
 from esb.store.engine import utcnow
@@ -62,12 +63,14 @@ class ShadowRunner:
         live: LiveConfig,
         xref: XrefCache,
         recorder: GroupCommit[ComparisonRecord, None],
+        metrics: Metrics,
         time_zone: str,
         limit: int = LIMIT,
     ) -> None:
         self.live = live
         self.xref = xref
         self.recorder = recorder
+        self.metrics = metrics
         self.zone = ZoneInfo(time_zone)
         self.limit = limit
         self.senders = Senders(live)
@@ -122,6 +125,7 @@ class ShadowRunner:
         if shadow.send is not None and encoded is not None:
             sent = await self.senders.send(shadow, task, output, encoded)
         await self.recorder.submit(self._record(shadow, task, verdict, sent, utcnow()))
+        self.metrics.shadow_comparisons.labels(*shadow.route, verdict.outcome.value).inc()
 
     def _record(
         self, shadow: Shadow, task: DeliveryTask, verdict: Verdict, sent: str | None, at: datetime

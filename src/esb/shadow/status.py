@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from esb.config.gateway import GatewayConfig
 from esb.config.shadow import Shadow
 from esb.shadow.actions import delivering
-from esb.shadow.overlay import matches, stale
+from esb.shadow.overlay import apply, matches
+from esb.shadow.overlay import stale as stale_promotions
 from esb.store.engine import utcnow
 from esb.store.shadow import Promotion, promotions
 from esb.store.shadow_read import DayCounts, day_counts, top_fields
@@ -65,14 +66,15 @@ def _entry(
 
 
 async def shadow_status(
-    engine: AsyncEngine, config: GatewayConfig, zone: str, days: int = 14
+    engine: AsyncEngine, config: GatewayConfig, zone: str, days: int = 14, *, stale: bool = True
 ) -> dict[str, Any]:
     """Every declared shadow with its numbers over the last ``days`` factory days (today
-    included); ``stale`` lists promotions the files no longer declare."""
+    included); with ``stale``, the promotions the files no longer declare."""
     today, since = factory_day(zone), factory_day(zone, days - 1)
     answer: dict[str, Any] = {"day": today, "since": since, "time_zone": zone}
     if not config.shadows:
-        return {**answer, "shadows": [], "stale": []}
+        old = _stale_ones(config, await promotions(engine)) if stale else []
+        return {**answer, "shadows": [], "stale": old}
     routes = [s.route for s in config.shadows]
     counts = await day_counts(engine, routes, since)
     today_fields = await top_fields(engine, routes, today, TOP_FIELDS)
@@ -89,7 +91,11 @@ async def shadow_status(
         )
         for s in config.shadows
     ]
-    return {**answer, "shadows": entries, "stale": [_stale(p) for p in stale(config, found)]}
+    return {**answer, "shadows": entries, "stale": _stale_ones(config, found)}
+
+
+def _stale_ones(config: GatewayConfig, found: list[Promotion]) -> list[dict[str, Any]]:
+    return [_stale(p) for p in stale_promotions(config, found)]
 
 
 def _stale(promotion: Promotion) -> dict[str, Any]:
@@ -102,3 +108,21 @@ def _stale(promotion: Promotion) -> dict[str, Any]:
         "promoted_at": promotion.changed_at.isoformat(),
         "promoted_by": promotion.changed_by,
     }
+
+
+def today_only(status: dict[str, Any]) -> list[dict[str, Any]]:
+    """The shadows of ``status`` with today's numbers only (the health report's section)."""
+    return [
+        {k: v for k, v in entry.items() if k not in ("days", "fields")}
+        for entry in status["shadows"]
+    ]
+
+
+async def shadows_today(
+    engine: AsyncEngine, base: GatewayConfig, zone: str
+) -> list[dict[str, Any]]:
+    """For a command that read the files itself: the promotions applied, today's numbers."""
+    if not base.shadows:
+        return []
+    config = apply(base, await promotions(engine))
+    return today_only(await shadow_status(engine, config, zone, 1, stale=False))
