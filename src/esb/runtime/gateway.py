@@ -170,7 +170,7 @@ class Gateway:
         runner = ShadowRunner(
             self.live, self.store.xref, recorder, self.metrics, settings.time_zone
         )
-        return ShadowPart(self.live, self.engine, runner, recorder, self.metrics)
+        return ShadowPart(self.live, self.engine, self.store.reader, runner, recorder, self.metrics)
 
     def _link(self, settings: Settings) -> BrokerLink:
         broker = Broker(

@@ -42,12 +42,16 @@ class ShadowPart:
         self,
         live: LiveConfig,
         engine: AsyncEngine,
+        reader: AsyncEngine,
         runner: ShadowRunner,
         recorder: GroupCommit[ComparisonRecord, None],
         metrics: Metrics,
     ) -> None:
         self.live = live
         self.engine = engine
+        #: reads (the promotions, every few seconds; the numbers people look at): embedded,
+        #: a read-only connection beside the writer, so they never hold up an accept
+        self.reader = reader
         self.runner = runner
         self.recorder = recorder
         self.metrics = metrics
@@ -74,7 +78,7 @@ class ShadowPart:
         if not self.live.base.shadows:
             self._show()
             return False
-        found = await promotions(self.engine)
+        found = await promotions(self.reader)
         if found == self.promotions and not force:
             return False
         self.promotions = found
@@ -113,21 +117,21 @@ class Shadows:
         self._zone = time_zone
 
     async def status(self, days: int) -> dict[str, Any]:
-        return await shadow_status(self._part.engine, self._part.live.config, self._zone, days)
+        return await shadow_status(self._part.reader, self._part.live.config, self._zone, days)
 
     async def today(self) -> list[dict[str, Any]]:
         """The report's part: each shadow with today's numbers (no history)."""
         config = self._part.live.config
         if not config.shadows:
             return []
-        found = await shadow_status(self._part.engine, config, self._zone, 1, stale=False)
+        found = await shadow_status(self._part.reader, config, self._zone, 1, stale=False)
         return today_only(found)
 
     async def latest(
         self, route: tuple[str, str], outcome: str, day: str | None, limit: int
     ) -> list[dict[str, Any]]:
         find(self._part.live.config, *route)  # NotFound for a shadow nobody declared
-        return await latest(self._part.engine, route, outcome, day, limit)
+        return await latest(self._part.reader, route, outcome, day, limit)
 
     async def promote(self, route: tuple[str, str], actor: str, reason: str) -> dict[str, Any]:
         done = await actions.promote(self._part.engine, self._part.live.base, route, actor, reason)
