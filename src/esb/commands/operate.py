@@ -139,16 +139,14 @@ def _shadows(rows: list[dict[str, Any]]) -> None:
     """The parallel runs: today's match rate and the fields that differ most."""
     if not rows:
         return
-    typer.echo(f"\n{'parallel run (today)':32} {'state':9} {'compared':>8} {'match':>7}  "
-               "differing fields")  # fmt: skip
+    from esb.commands.shadow import shadow_lines
+    from esb.i18n import choose_language, text
+
+    lang = choose_language()
+    typer.echo(f"\n{text('shadow.report.heading', lang)}")
     for row in rows:
-        today = row["today"]
-        rate = "-" if today["match_rate"] is None else f"{today['match_rate']:.1%}"
-        fields = ", ".join(f"{f['field']} ({f['messages']})" for f in today["fields"])
-        typer.echo(
-            f"{row['interface'] + '/' + row['target']:32} {row['state']:9} "
-            f"{today['compared']:>8} {rate:>7}  {fields}"
-        )
+        for line in shadow_lines(row, lang):
+            typer.echo(line)
 
 
 def _schedules(rows: list[dict[str, Any]]) -> None:

@@ -11,6 +11,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.commands.support import fail, run, settings_and_config, with_database
+from esb.i18n import Language, choose_language, text
 
 shadow_app = typer.Typer(
     no_args_is_help=True, help="Parallel runs before go-live: match rates, promote, roll back."
@@ -20,39 +21,69 @@ Interface = Annotated[str, typer.Argument(help="the interface, e.g. sales-order"
 Target = Annotated[str, typer.Argument(help="the target in shadow (its name in interfaces.yaml)")]
 Reason = Annotated[str, typer.Option(help="why (kept in the audit log)")]
 Operator = Annotated[str, typer.Option(help="who, for the audit log")]
+Lang = Annotated[str | None, typer.Option("--lang", help="zh or en (default: ESB_LANG, locale)")]
 
 
 def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
-def _table(data: dict[str, Any]) -> None:
-    """One line per shadow with today's numbers, then its most frequent differing fields."""
-    typer.echo(f"parallel runs, today {data['day']} ({data['time_zone']})")
+def _state(entry: dict[str, Any], lang: Language) -> str:
+    promoted = entry.get("promoted")
+    if entry["state"] != "promoted" or promoted is None:
+        return text("shadow.state.shadow", lang)
+    return text("shadow.state.promoted", lang, at=promoted["at"], by=promoted["by"])
+
+
+def shadow_lines(entry: dict[str, Any], lang: Language) -> list[str]:
+    """One shadow's line with today's numbers, then its most frequent differing fields
+    (``esb shadow list`` and the parallel-run part of ``esb report``)."""
+    today, now = entry["today"], entry["delivering"]
+    line = text(
+        "shadow.cli.line",
+        lang,
+        route=f"{entry['interface']}/{entry['target']}",
+        state=_state(entry, lang),
+        compared=today["compared"],
+        rate=_rate(today["match_rate"]),
+        failed=today["failed"],
+        target=now["target"],
+        mapping=now["mapping"] or text("shadow.unchanged", lang),
+    )
+    fields = [
+        text("shadow.cli.field", lang, field=f["field"], count=f["messages"], n=f["messages"])
+        for f in today["fields"]
+    ]
+    return [line, *fields]
+
+
+def _table(data: dict[str, Any], lang: Language) -> None:
+    typer.echo(text("shadow.cli.heading", lang, day=data["day"], zone=data["time_zone"]))
     if not data["shadows"]:
-        typer.echo("no target declares a shadow: in interfaces.yaml")
+        typer.echo(text("shadow.cli.none", lang))
     for entry in data["shadows"]:
-        today, delivering = entry["today"], entry["delivering"]
-        typer.echo(
-            f"{entry['interface'] + '/' + entry['target']:32} {entry['state']:9} "
-            f"compared {today['compared']:>6}  match {_rate(today['match_rate']):>7}  "
-            f"failed {today['failed']:>5}  delivering: {delivering['target']} "
-            f"via {delivering['mapping'] or '(body unchanged)'}"
-        )
-        for found in today["fields"]:
-            typer.echo(f"    {found['field']}: differed in {found['messages']}")
+        for line in shadow_lines(entry, lang):
+            typer.echo(line)
     for old in data["stale"]:
-        typer.echo(
-            f"stale: {old['interface']}/{old['target']} was promoted by {old['promoted_by']} "
-            "but the files no longer declare that shadow: the files rule"
-        )
+        route = f"{old['interface']}/{old['target']}"
+        typer.echo(text("shadow.cli.stale", lang, route=route, by=old["promoted_by"]))
+
+
+def language(value: str | None) -> Language:
+    """``--lang``: zh or en (default: ESB_LANG, then the locale, then Chinese)."""
+    try:
+        return choose_language(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def list_shadows(
     days: Annotated[int, typer.Option(min=1, max=366, help="factory days back")] = 14,
     as_json: Annotated[bool, typer.Option("--json", help="print the raw JSON")] = False,
+    lang: Lang = None,
 ) -> None:
     """Every shadow: what delivers, today's match rate, the fields that differ."""
+    chosen = language(lang)
     from esb.shadow.overlay import apply
     from esb.shadow.status import shadow_status
     from esb.store.shadow import promotions
@@ -67,45 +98,50 @@ def list_shadows(
     if as_json:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        _table(data)
+        _table(data, chosen)
 
 
-def _change(interface: str, target: str, reason: str, operator: str, *, promote: bool) -> None:
+def _change(
+    route: tuple[str, str], reason: str, operator: str, lang: str | None, *, promote: bool
+) -> None:
     from esb.shadow import actions
 
+    chosen = language(lang)
     if not reason.strip():
-        raise fail("--reason is required: the audit log keeps why")
+        raise fail(text("shadow.cli.need_reason", chosen))
     settings, config = settings_and_config()
     act = actions.promote if promote else actions.rollback
     actor = f"cli:{operator}"
-    done = run(
-        lambda: with_database(
-            settings, lambda e: act(e, config, (interface, target), actor, reason)
-        )
-    )
+    done = run(lambda: with_database(settings, lambda e: act(e, config, route, actor, reason)))
     now = done["delivering"]
-    typer.echo(
-        f"{interface}/{target} {'promoted' if promote else 'rolled back'}: {now['target']} now "
-        f"gets the messages via {now['mapping'] or '(body unchanged)'}; a running gateway "
-        "applies it in every process within ESB_SHADOW_REFRESH seconds"
-    )
+    key = "shadow.cli.promote_done" if promote else "shadow.cli.rollback_done"
+    mapping = now["mapping"] or text("shadow.unchanged", chosen)
+    typer.echo(text(key, chosen, route="/".join(route), target=now["target"], mapping=mapping))
 
 
 def promote(
-    interface: Interface, target: Target, reason: Reason = "", operator: Operator = "cli"
+    interface: Interface,
+    target: Target,
+    reason: Reason = "",
+    operator: Operator = "cli",
+    lang: Lang = None,
 ) -> None:
     """Make a shadow live, in every process; the previous one is kept for rollback. Audited.
 
     A candidate mapping becomes its target's mapping; a new target gets the messages of
     the target it replaces."""
-    _change(interface, target, reason, operator, promote=True)
+    _change((interface, target), reason, operator, lang, promote=True)
 
 
 def rollback(
-    interface: Interface, target: Target, reason: Reason = "", operator: Operator = "cli"
+    interface: Interface,
+    target: Target,
+    reason: Reason = "",
+    operator: Operator = "cli",
+    lang: Lang = None,
 ) -> None:
     """Bring back what delivered before the promotion. Audited."""
-    _change(interface, target, reason, operator, promote=False)
+    _change((interface, target), reason, operator, lang, promote=False)
 
 
 shadow_app.command("list")(list_shadows)

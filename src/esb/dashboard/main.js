@@ -9,6 +9,7 @@ import { clock } from "./format.js";
 import { LANGUAGES, chooseLanguage, lang, loadLanguage, setZone, translatePage } from "./i18n.js";
 import { renderParked } from "./parked.js";
 import { renderQueries } from "./queries.js";
+import { noteShadows, refreshShadows, setupShadows } from "./shadow.js";
 import { consistency, focusTile, renderTiles, summary } from "./tiles.js";
 import { renderSystems } from "./systems.js";
 import { runTrace, setupTrace } from "./trace.js";
@@ -38,6 +39,7 @@ function showTiles(report) {
   byId("consistency").textContent = consistency(report.consistency_check);
   renderSystems(byId("systems"), byId("systems-rows"), report.systems ?? []);
   renderConfiguration(report.configuration);
+  noteShadows(report.shadows);
   if (first) {
     performance.mark("esb:tiles");
     focusTile(location.hash);
@@ -69,6 +71,7 @@ async function cycle() {
   const jobs = [
     api.parked().then((found) => renderParked(found.messages, parkedHandlers)),
     api.queries().then((found) => renderQueries(byId("queries"), byId("queries-rows"), found.queries)),
+    refreshShadows(),
   ];
   if (Date.now() - state.seriesAt >= PERIODS[state.period].every) jobs.push(loadSeries());
   const failed = [...tiles, ...await Promise.allSettled(jobs)].find((r) => r.status === "rejected");
@@ -166,6 +169,7 @@ async function start() {
   window.addEventListener("hashchange", () => focusTile(location.hash));
   setupActions(refresh);
   setupTrace();
+  setupShadows(refresh);
   if (api.session.key()) {
     showBoard(true);
     refresh();

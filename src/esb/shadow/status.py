@@ -57,6 +57,8 @@ def _entry(
         "state": "promoted" if shadow.promoted else "shadow",
         "promoted": _promotion(shadow, found),
         "delivering": delivering(config, shadow, shadow.promoted),
+        #: what would deliver after the other action (promote in shadow, else roll back)
+        "switch_to": delivering(config, shadow, not shadow.promoted),
         "ignore": list(shadow.masks.paths),
         "test_endpoint": shadow.send is not None,
         "today": {**counts.as_dict(), "fields": fields["today"]},
