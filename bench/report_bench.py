@@ -90,8 +90,13 @@ async def measure(n: int, days: float, runs: int) -> dict[str, float]:
             timings.append((time.perf_counter() - t0) * 1000)
         await engine.dispose()
         row = report["interfaces"][0]
-        return {"attempts": n, "fill_s": round(fill_s, 1), "median_ms": round(statistics.median(
-            timings), 1), "max_ms": round(max(timings), 1), "window_attempts": row["attempts"]}
+        return {
+            "attempts": n,
+            "fill_s": round(fill_s, 1),
+            "median_ms": round(statistics.median(timings), 1),
+            "max_ms": round(max(timings), 1),
+            "window_attempts": row["attempts"],
+        }
     finally:
         await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -106,8 +111,11 @@ async def main() -> None:
     print("|---:|---:|---:|---:|---:|")
     for n in args.attempts:
         r = await measure(n, args.days, args.runs)
-        print(f"| {r['attempts']:,} | {r['window_attempts']:,} | {r['median_ms']} | "
-              f"{r['max_ms']} | {r['fill_s']} |", flush=True)
+        print(
+            f"| {r['attempts']:,} | {r['window_attempts']:,} | {r['median_ms']} | "
+            f"{r['max_ms']} | {r['fill_s']} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
