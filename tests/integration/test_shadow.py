@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.support.gateway import ERP_KEY
 from tests.support.shadow import (
     IGNORE,
     candidate_config,
@@ -228,3 +229,33 @@ async def test_the_files_rule_after_a_promotion(
     await reload_with(with_v2)  # the promoted shadow, declared again
     assert (await shadow_entry(gut))["state"] == "promoted"
     assert (await deliver(gut, target, 4))["priority"] == "RUSH"
+
+
+async def test_bad_requests_are_refused_naming_the_field(
+    make_gateway, target: TargetServer, tmp_path: Path
+) -> None:
+    shadow = "{mapping: order-to-mes-v2}"
+    gut = await make_gateway(candidate_config(tmp_path / "cfg", target.url, shadow))
+    base = "/v1/shadow/sales-order/mes"
+    for method, path, body, field in (
+        ("GET", "/v1/shadow?days=0", None, "days"),
+        ("GET", "/v1/shadow?days=367", None, "days"),
+        ("GET", f"{base}/comparisons?day=2026-1-1", None, "day"),
+        ("GET", f"{base}/comparisons?outcome=maybe", None, "outcome"),
+        ("GET", f"{base}/comparisons?limit=501", None, "limit"),
+        ("POST", f"{base}/promote", {"reason": ""}, "reason"),
+        ("POST", f"{base}/promote", {"operator": "li"}, "reason"),
+        ("POST", f"{base}/rollback", {"reason": "r", "operator": "x" * 101}, "operator"),
+        ("POST", f"{base}/promote", {"reason": "a\x00b"}, "reason"),
+        ("GET", f"/v1/shadow/{'i' * 101}/mes/comparisons", None, "interface"),
+    ):
+        answer = await gut.admin(method, path, json=body)
+        assert answer.status_code == 422, (path, answer.text)
+        assert field in answer.json()["error"]["field"], (path, answer.text)
+    unknown = await gut.admin("POST", "/v1/shadow/sales-order/erp/promote", json={"reason": "r"})
+    assert unknown.status_code == 404
+    assert "declared: sales-order mes" in unknown.json()["error"]["message"]
+    system = await gut.client.get(f"{gut.url}/v1/shadow", headers={"Authorization": "Bearer "
+                                                                    f"{ERP_KEY}"})  # fmt: skip
+    assert system.status_code == 403
+    assert (await shadow_entry(gut))["state"] == "shadow"  # nothing changed
