@@ -8,6 +8,8 @@ nowhere (or to a test endpoint). ``esb shadow promote`` makes it live in every p
 
 ``masks`` (fields not compared) and ``compare`` (one comparison) are pure; ``overlay``
 applies the promotions kept in the store to the configuration the files describe;
-``runner`` does the work beside a delivery; ``watch`` keeps every process's overlay
-current; ``status`` builds what the API, the CLI and the dashboard show.
+``actions`` promotes and rolls back (the CLI and the API); ``runner`` does the work
+beside a delivery and ``sending`` calls the test endpoints; ``part`` keeps every
+process's overlay current; ``status`` builds what the API, the CLI and the dashboard
+show. The declaration itself (``shadow:``) is ``esb.config.shadow``.
 """
