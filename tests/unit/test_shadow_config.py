@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from esb.mapping_tools import routes_using
 from esb.shadow.overlay import apply, stale
 from esb.store.shadow import Promotion
 from tests.support.shadow import candidate_config, cloud_target
@@ -115,3 +116,10 @@ def test_a_test_endpoint_is_a_connector_but_never_the_gateways_own_data(tmp_path
     xref = "{mapping: order-to-mes-v2, send: {kind: xref, domain: customer, codes: {erp: a}}}"
     [own] = problems(folder_with(tmp_path, xref))
     assert own.endswith("shadow.send.kind: a test endpoint cannot be the gateway's own data (xref)")
+
+
+def test_mapping_diff_tries_a_shadow_mapping_on_the_live_deliveries(tmp_path: Path) -> None:
+    config = load(folder_with(tmp_path, "{mapping: order-to-mes-v2}", cloud_target(URL)))
+    assert routes_using(config, "order-to-mes-v2") == [("sales-order", "mes")]
+    assert routes_using(config, "order-to-mescloud") == [("sales-order", "mes")]
+    assert routes_using(config, "order-to-mes") == [("sales-order", "mes")]
