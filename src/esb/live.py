@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 
 from esb.config.loader import GatewayConfig, load_config
+from esb.config_trail import ConfigTrail, Trigger, watcher
 from esb.connectors import Connector, ConnectorContext, ConnectorRegistry
 from esb.connectors.core import CoreServices
 from esb.errors import ConfigError, EsbError
@@ -76,6 +77,9 @@ class LiveConfig:
         self.on_routes_added: list[Callable[[list[Route]], Awaitable[None]]] = []
         self._closing: set[asyncio.Future[None]] = set()
         self.on_reloaded: list[Callable[[GatewayConfig], Awaitable[None]]] = []
+        #: records each change in the audit log; set by the gateway
+        self.trail: ConfigTrail | None = None
+        self._reloading = asyncio.Lock()  # the watcher and the API, one at a time
 
     @property
     def config(self) -> GatewayConfig:
@@ -110,7 +114,18 @@ class LiveConfig:
         self.with_connectors = True
         self.snapshot = Snapshot(self.config, self._build(self.config, Snapshot(self.config)))
 
-    async def reload(self) -> ReloadResult:
+    async def reload(self, trigger: Trigger) -> ReloadResult:
+        """Apply the folder's files if they pass every check; either way, audited."""
+        async with self._reloading:
+            running = self.config
+            result = await self._reload()
+            if self.trail is not None and result.ok:
+                await self.trail.reloaded(running, self.config, trigger)
+            elif self.trail is not None:
+                await self.trail.refused(running, result.problems, trigger)
+            return result
+
+    async def _reload(self) -> ReloadResult:
         old = self.snapshot
         try:
             config = load_config(self.folder, self.registry, self.env)
@@ -162,9 +177,9 @@ class LiveConfig:
         """Reload when a file of the configuration folder changes."""
         from watchfiles import awatch
 
-        async for _changes in awatch(self.folder, debounce=debounce_ms, recursive=True):
+        async for changes in awatch(self.folder, debounce=debounce_ms, recursive=True):
             try:
-                await self.reload()
+                await self.reload(watcher(self.folder, (path for _, path in changes)))
             except Exception:  # the watcher outlives any one reload's failure
                 log.exception("configuration reload failed; still watching")
 

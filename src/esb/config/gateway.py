@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from esb.config.folder import FolderFiles
 from esb.config.masterdata import DomainCheck
 from esb.config.models import AlertsConfig, InterfaceBase, SystemConfig
 from esb.config.queries import QueryConfig
@@ -44,6 +45,12 @@ class GatewayConfig:
     switched_off: tuple[str, ...] = ()
     #: queries left out because their ``enabled:`` is false
     queries_off: tuple[str, ...] = ()
+    #: the folder's files as read for this configuration: their digest names it
+    files: FolderFiles = field(default_factory=FolderFiles)
+
+    @property
+    def digest(self) -> str:
+        return self.files.digest
 
     def authenticate(self, token: str) -> str | None:
         """The system whose key this is, compared in constant time against every key."""

@@ -1,6 +1,7 @@
 """One gateway process assembled from parts, started in order and stopped in reverse:
 
     store      engine, group commits (accepts, claims, outcomes), master-data cache
+    trail      records the configuration's changes in the audit log (at start, reloads)
     broker     the RabbitMQ link (production, when this process relays or works)
     connectors the targets' connectors (when this process delivers)
     pipeline   relay + workers: embedded, or through RabbitMQ
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from esb.alerts import Alerter
 from esb.broker import Broker
 from esb.config.loader import GatewayConfig
+from esb.config_trail import ConfigTrail
 from esb.connectors import ConnectorRegistry
 from esb.connectors.core import CoreServices
 from esb.deliverer import Deliverer
@@ -126,6 +128,8 @@ class Gateway:
         self.metrics = Metrics()
         self.store = Store(settings, config.folder)
         self.store.on_released = self.notify  # the next delivery of a key is queued
+        self.trail = ConfigTrail(self.engine, lambda: self.live.config)
+        self.live.trail = self.trail
         self.link = None if settings.embedded else self._link(settings)
         self.pipeline: Pipeline | None = None
         self.ingress = Ingress(
@@ -198,7 +202,7 @@ class Gateway:
     def parts(self, *, relay: bool, worker: bool, inbound: bool) -> list[Part]:
         """What this process runs, in start order."""
         delivering = worker or (self.settings.embedded and relay)
-        parts: list[Part] = [self.store]
+        parts: list[Part] = [self.store, self.trail]
         if self.link is not None and (relay or worker):
             parts.append(self.link)
         if delivering:
