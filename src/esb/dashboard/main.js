@@ -2,6 +2,7 @@
 
 import * as api from "./api.js";
 import { openAction, setupActions } from "./actions.js";
+import { setupAudit } from "./audit.js";
 import { renderCharts } from "./charts.js";
 import { renderConfiguration } from "./configuration.js";
 import { byId } from "./dom.js";
@@ -166,6 +167,7 @@ async function start() {
   window.addEventListener("hashchange", () => focusTile(location.hash));
   setupActions(refresh);
   setupTrace();
+  setupAudit();
   if (api.session.key()) {
     showBoard(true);
     refresh();
