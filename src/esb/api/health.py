@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from esb.api import inputs
 from esb.api.auth import AdminDep
-from esb.api.deps import LiveDep, ReadinessDep, ReadsDep, ReconcilerDep
+from esb.api.deps import LiveDep, ReadinessDep, ReadsDep, ReconcilerDep, SettingsDep
 from esb.api.responses import JsonResponse
 
 router = APIRouter(tags=["health"])
@@ -30,12 +30,14 @@ async def readyz(readiness: ReadinessDep) -> JsonResponse:
 async def report(
     reads: ReadsDep,
     live: LiveDep,
+    settings: SettingsDep,
     _: AdminDep,
     window: Annotated[str, Query(description="e.g. 15m, 1h, 1d")] = "15m",
 ) -> JsonResponse:
     inputs.window("window", window)
     report = await reads.report(live.config, window)
     report["configuration"] = live.status()  # a refused reload, until a good one
+    report["time_zone"] = settings.time_zone  # the dashboard shows times in the factory's zone
     return JsonResponse(report)
 
 

@@ -7,10 +7,13 @@ import hashlib
 from dataclasses import dataclass
 from importlib import resources
 
+from esb.i18n import LANGUAGES
+
 MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json",
 }
 
 
@@ -31,10 +34,17 @@ def _asset(name: str, body: bytes) -> Asset:
 
 
 def load_assets() -> dict[str, Asset]:
-    """Every .html, .css and .js file of this package, by file name."""
+    """Every .html, .css and .js file of this package by file name, and the message
+    catalogues of ``esb.i18n`` as ``i18n/<language>.json``."""
     folder = resources.files("esb.dashboard")
-    return {
+    assets = {
         entry.name: _asset(entry.name, entry.read_bytes())
         for entry in folder.iterdir()
-        if entry.is_file() and entry.name.endswith(tuple(MEDIA_TYPES))
+        if entry.is_file() and entry.name.endswith((".html", ".css", ".js"))
     }
+    for lang in LANGUAGES:
+        name = f"i18n/{lang}.json"
+        assets[name] = _asset(
+            name, resources.files("esb.i18n").joinpath(f"{lang}.json").read_bytes()
+        )
+    return assets

@@ -6,6 +6,7 @@ import { renderCharts } from "./charts.js";
 import { renderConfiguration } from "./configuration.js";
 import { byId } from "./dom.js";
 import { clock } from "./format.js";
+import { LANGUAGES, chooseLanguage, lang, loadLanguage, setZone, translatePage } from "./i18n.js";
 import { renderParked } from "./parked.js";
 import { renderQueries } from "./queries.js";
 import { consistency, focusTile, renderTiles, summary } from "./tiles.js";
@@ -30,6 +31,7 @@ const parkedHandlers = {
 };
 
 function showTiles(report) {
+  setZone(report.time_zone);
   const first = !byId("tiles").hasChildNodes();
   renderTiles(byId("tiles"), report.interfaces);
   byId("summary").textContent = summary(report.interfaces);
@@ -143,7 +145,19 @@ async function signIn(event) {
   refresh();
 }
 
-function start() {
+// The switch offers the other language, named in itself (中文 / English).
+function setupLanguage() {
+  const button = byId("language");
+  const other = LANGUAGES.find((code) => code !== lang());
+  button.textContent = other === "zh" ? "中文" : "English";
+  button.lang = other === "zh" ? "zh-CN" : "en";
+  button.addEventListener("click", () => chooseLanguage(other));
+}
+
+async function start() {
+  await loadLanguage();
+  translatePage();
+  setupLanguage();
   byId("login-form").addEventListener("submit", signIn);
   byId("sign-out").addEventListener("click", () => signOut());
   for (const button of document.querySelectorAll("[data-window]")) {

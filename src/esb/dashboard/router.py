@@ -59,6 +59,13 @@ def dashboard_router() -> APIRouter:
     async def page(request: Request) -> Response:
         return serve(assets[PAGE], request)
 
+    @router.api_route("/dashboard/i18n/{name}", methods=["GET", "HEAD"])
+    async def catalogue(name: str, request: Request) -> Response:
+        found = assets.get(f"i18n/{name}")
+        if found is None:
+            raise NotFound(f"no catalogue {name}")
+        return serve(found, request)
+
     @router.api_route("/dashboard/{name}", methods=["GET", "HEAD"])
     async def asset(name: str, request: Request) -> Response:
         found = assets.get(name)
