@@ -32,7 +32,7 @@ def choose_language(explicit: str | None = None) -> Language:
         if candidate:
             code = candidate.lower().replace("_", "-").split("-")[0]
             if code in LANGUAGES:
-                return cast(Language, code)
+                return code
             if candidate is explicit:
                 raise ValueError(f"unknown language {explicit!r}: use zh or en")
     return "zh"
