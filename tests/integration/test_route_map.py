@@ -162,6 +162,16 @@ async def test_the_route_map_draws_the_demo_and_turns_a_failing_route_red(
     await check_route_opened(page, gut, mes_parked)
     assert await page.locator("#parked tbody tr").count() == 3  # the WMS's one is not this route's
 
+    # by keyboard: the WMS route, its tile and its one parked delivery
+    await page.focus('[data-edge="sales-order/wms"]')
+    await page.keyboard.press("Enter")
+    await page.locator("#route-detail h3", has_text="sales-order → wms").wait_for()
+    [wms] = [d["id"] for d in urgent["deliveries"] if d["target"] == "wms"]
+    await page.locator(f'#route-detail tr[data-delivery="{wms}"]').wait_for()
+    assert await page.locator("#route-detail tr[data-delivery]").count() == 1
+    tiles = await page.eval_on_selector_all(".tile.focused", "tiles => tiles.map(t => t.id)")
+    assert tiles == ["sales-order/wms"]
+
     # in Chinese, every word of the map comes from the catalogue
     await page.evaluate("localStorage.setItem('esb.language', 'zh')")
     await page.reload()

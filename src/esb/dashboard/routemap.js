@@ -3,7 +3,6 @@
 // waits and what is parked; a click opens the route (routedetail.js). Plain SVG, placed
 // by routelayout.js. Read-only: the YAML stays the source of truth.
 
-import { api } from "./api.js";
 import { byId, changed, h, s } from "./dom.js";
 import { count } from "./format.js";
 import { t } from "./i18n.js";
@@ -140,15 +139,16 @@ export function renderRouteMap(section, routes) {
     ? h("p", { class: "muted", id: "routemap-off" }, t("routes.switched_off", { names: routes.switched_off.join(", ") }))
     : "";
   const first = !map.hasChildNodes();
+  const focused = map.contains(document.activeElement) ? document.activeElement.dataset.edge : null;
   map.replaceChildren(routes.edges.length ? draw(routes) : h("p", { class: "muted" }, t("routes.empty")), legend(), off);
   if (first) performance.mark("esb:routes"); // bench/dashboard_bench.py reads it
+  if (focused) map.querySelector(`[data-edge="${CSS.escape(focused)}"]`)?.focus(); // keep the keyboard's place
   return true;
 }
 
-// One refresh of the board: the map, and the open route's details with it.
-export async function refreshRouteMap(handlers) {
+// Each refresh of the board (GET /v1/routes): the map, and the open route's details with it.
+export async function showRouteMap(routes, handlers) {
   state.handlers = handlers;
-  const routes = await api("v1/routes?window=15m");
   renderRouteMap(byId("routes"), routes);
   if (!state.selected) return;
   const selected = routes.edges.find((edge) => edge.id === state.selected);
