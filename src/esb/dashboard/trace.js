@@ -79,14 +79,13 @@ function render(data) {
   }
   const deliveries = data.messages.flatMap((m) => m.deliveries);
   const actions = deliveries.reduce((sum, d) => sum + (d.actions?.length ?? 0), 0);
-  const counted = (key, n) => t(key, { count: n, n: count(n) });
   out.replaceChildren(
     h("p", { class: "summary" },
       t("trace.summary", {
         key: data.key,
-        messages: counted("trace.messages", data.messages.length),
-        deliveries: counted("trace.deliveries", deliveries.length),
-        actions: counted("trace.actions", actions),
+        messages: t("trace.messages", { count: data.messages.length, n: count(data.messages.length) }),
+        deliveries: t("trace.deliveries", { count: deliveries.length, n: count(deliveries.length) }),
+        actions: t("trace.actions", { count: actions, n: count(actions) }),
       }),
       data.overdue ? h("span", { class: "result parked" }, ` · ${t("trace.overdue")}`) : null),
     deliveriesTable(data.messages),
