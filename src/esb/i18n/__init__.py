@@ -31,8 +31,9 @@ def choose_language(explicit: str | None = None) -> Language:
     for candidate in (explicit, os.environ.get("ESB_LANG"), _locale_language()):
         if candidate:
             code = candidate.lower().replace("_", "-").split("-")[0]
-            if code in LANGUAGES:
-                return cast(Language, code)
+            for lang in LANGUAGES:  # (typed as a Language without a cast)
+                if code == lang:
+                    return lang
             if candidate is explicit:
                 raise ValueError(f"unknown language {explicit!r}: use zh or en")
     return "zh"
