@@ -33,6 +33,7 @@ import httpx
 HERE = Path(__file__).resolve().parent
 INPUTS = HERE.parents[1] / "tests" / "data" / "scenario" / "inputs"
 ERP = {"Authorization": "Bearer demo-erp-key"}
+WMS = {"Authorization": "Bearer demo-wms-key"}
 LANGUAGES = ("zh", "en")
 
 
@@ -80,8 +81,8 @@ def order(name: str, number: str) -> dict[str, Any]:
 
 
 async def send_traffic(url: str, key: str) -> str:
-    """A few orders: delivered, retried, parked (MES refused), parked (no master data).
-    Returns the order number to trace."""
+    """A few orders: delivered, retried, parked (MES refused), parked (no master data);
+    shipments of three of them. Returns the order number to trace."""
     admin = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(base_url=url, timeout=10) as client:
 
@@ -96,6 +97,13 @@ async def send_traffic(url: str, key: str) -> str:
         await client.post("/demo/mes/fail", params={"status": "400", "times": "1"})
         ids.append(await send(order("sales_order_normal", "SO-20261124-0005")))
         ids.append(await send(order("sales_order_unknown_customer", "SO-20261124-0006")))
+        for n, status in ((1, "S"), (2, "S"), (3, "P")):  # the WMS ships two and a half
+            shipment = {"order_no": f"SO-20261124-{n:04d}", "ship_date": "2026-11-25 09:30",
+                        "carrier": "SF Express", "tracking_no": f"SF12345678{n:02d}",
+                        "status": status}  # fmt: skip
+            answer = await client.post("/v1/messages/shipment", json=shipment, headers=WMS)
+            answer.raise_for_status()
+            ids.append(str(answer.json()["id"]))
         for _ in range(300):  # until every delivery has ended (delivered or parked)
             found = [(await client.get(f"/v1/messages/{i}", headers=admin)).json() for i in ids]
             if all(d["status"] != "pending" for m in found for d in m["deliveries"]):
