@@ -122,6 +122,7 @@ def chromium() -> str:
 async def shoot(
     url: str, key: str, traced: str, out: Path, sections: list[str], size: tuple[int, int]
 ) -> list[Path]:
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
     from playwright.async_api import async_playwright
 
     saved: list[Path] = []
@@ -150,7 +151,9 @@ async def shoot(
             saved.append(path)
             for element in sections:
                 part = page.locator(f"section:has(#{element}), #{element}").first
-                if not await part.is_visible():  # e.g. flow control with no flow configured
+                try:  # a section may draw once its data is in
+                    await part.wait_for(state="visible", timeout=10_000)
+                except PlaywrightTimeout:  # e.g. flow control with no flow configured
                     print(f"skipped {element} ({lang}): not shown on this board")
                     continue
                 await part.scroll_into_view_if_needed()
