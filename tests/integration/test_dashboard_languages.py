@@ -56,7 +56,7 @@ READ_WORDING = f"""wantChinese => {{
 }}"""
 UNTRANSLATED = """() => {
   const found = [];
-  found.push(...document.body.innerText.split("\n").filter(line => line.includes("⟦")));
+  found.push(...document.body.innerText.split("\\n").filter(line => line.includes("⟦")));
   for (const el of document.querySelectorAll("*")) {
     for (const name of ["title", "aria-label", "placeholder"]) {
       const value = el.getAttribute(name);
