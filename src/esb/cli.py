@@ -20,6 +20,7 @@ from esb.commands.support import (
     FAILED,
     LangOption,
     fail,
+    forget_language,
     load_settings,
     run,
     say,
@@ -42,6 +43,8 @@ app.add_typer(db_app, name="db")
 xref_app = typer.Typer(no_args_is_help=True, help="Master data (cross-reference) import/export.")
 app.add_typer(xref_app, name="xref")
 app.add_typer(mapping_app, name="mapping")
+# Each run starts with no language chosen (tests run several commands in one process).
+app.callback()(forget_language)
 app.command()(check)
 app.command()(replay)
 app.command()(report)

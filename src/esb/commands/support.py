@@ -59,6 +59,11 @@ LangOption = Annotated[
 ]
 
 
+def forget_language() -> None:
+    """A new command starts without a language chosen (the ``esb`` app's callback)."""
+    _chosen.clear()
+
+
 def language() -> Language:
     """This command's language: --lang, else ESB_LANG, else the locale."""
     return _chosen[0] if _chosen else choose_language()
