@@ -53,6 +53,10 @@ class Relay(ABC):
     async def run(self) -> None:
         backoff = 0.1
         while not self.stopping:
+            # cleared before looking, not after: a wake-up for a row committed while this
+            # batch was read (and not in it) makes the next look start at once, instead
+            # of being erased and the row waiting for the poll tick
+            self.wakeup.clear()
             try:
                 moved = await self.relay_once()
                 backoff = 0.1
@@ -64,7 +68,6 @@ class Relay(ABC):
                 backoff = min(backoff * 2, 5.0)
                 continue
             if moved < self.batch and not self.stopping:
-                self.wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wakeup.wait(), self.poll_interval)
 
@@ -115,9 +118,12 @@ class LocalRelay(Relay):
     ):
         super().__init__(engine, batch=batch, poll_interval=poll_interval)
         self.queue = queue
+        #: the last look found the queue full: the workers wake the relay when it has room
+        self.waiting_for_room = False
 
     async def relay_once(self) -> int:
         room = min(self.batch, self.queue.maxsize - self.queue.qsize())
+        self.waiting_for_room = room <= 0
         if room <= 0:
             return 0
         now = utcnow()

@@ -18,7 +18,7 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from esb.broker import Broker, Route
 from esb.deliverer import Deliverer
-from esb.relay import Relay
+from esb.relay import LocalRelay
 from esb.store.outbox import return_claim
 from esb.task import DeliveryTask
 
@@ -112,7 +112,7 @@ class LocalWorker:
         self,
         queue: asyncio.Queue[DeliveryTask],
         deliverer: Deliverer,
-        relay: Relay,
+        relay: LocalRelay,
         concurrency: int,
     ):
         self.queue = queue
@@ -140,7 +140,11 @@ class LocalWorker:
         while True:
             task = await self.queue.get()
             await asyncio.shield(self.inflight.spawn(self._handle(task), name="local-deliver"))
-            if self.queue.qsize() < self.queue.maxsize // 2:
+            # only a relay that stopped for a full queue needs waking: waking it after
+            # every task cost an empty claim transaction per message on SQLite's one
+            # connection (new rows wake it themselves)
+            if self.relay.waiting_for_room and self.queue.qsize() < self.queue.maxsize // 2:
+                self.relay.waiting_for_room = False
                 self.relay.wakeup.set()
 
     async def stop(self, grace_s: float = 10.0) -> None:

@@ -20,6 +20,7 @@ from esb.api import (
     messages,
     openapi,
     queries,
+    routes,
     trace,
     xref,
 )
@@ -115,6 +116,7 @@ def create_app(
         mappings,
         config_api,
         health,
+        routes,
         metrics_api,
         inbound_api,
         queries,

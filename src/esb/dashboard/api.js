@@ -55,6 +55,7 @@ export const parked = () => api("v1/messages?status=parked&limit=100");
 export const series = (window, step) =>
   api(`v1/report/series?window=${encodeURIComponent(window)}&step=${encodeURIComponent(step)}`);
 export const queries = () => api("v1/queries");
+export const routes = () => api("v1/routes?window=15m");
 export const message = (id) => api(`v1/messages/${encodeURIComponent(id)}`);
 export const trace = (key) => api(`v1/trace?key=${encodeURIComponent(key)}`);
 export const act = (deliveryId, action, body) =>

@@ -68,6 +68,8 @@ async function cycle() {
   const jobs = [
     api.parked().then((found) => renderParked(found.messages, parkedHandlers)),
     api.queries().then((found) => renderQueries(byId("queries"), byId("queries-rows"), found.queries)),
+    // the route map: its code and data fetched together, after the tiles (off their path)
+    Promise.all([import("./routemap.js"), api.routes()]).then(([map, found]) => map.showRouteMap(found, parkedHandlers)),
   ];
   if (Date.now() - state.seriesAt >= PERIODS[state.period].every) jobs.push(loadSeries());
   const failed = [...tiles, ...await Promise.allSettled(jobs)].find((r) => r.status === "rejected");

@@ -31,9 +31,8 @@ def choose_language(explicit: str | None = None) -> Language:
     for candidate in (explicit, os.environ.get("ESB_LANG"), _locale_language()):
         if candidate:
             code = candidate.lower().replace("_", "-").split("-")[0]
-            for lang in LANGUAGES:  # (typed as a Language without a cast)
-                if code == lang:
-                    return lang
+            if code in LANGUAGES:
+                return code
             if candidate is explicit:
                 raise ValueError(f"unknown language {explicit!r}: use zh or en")
     return "zh"

@@ -143,7 +143,7 @@ class Gateway:
             time_zone=settings.time_zone,
             on_run=self.metrics.scheduled_run,
         )
-        self.reads = Reads(self.engine)
+        self.reads = Reads(self.store.reader)  # embedded: beside the writer, not through it
         self.queries = QueryRunner()
         self.flow = FlowGate(self.engine, self.live, self.metrics, settings.flow_lease)
         self.operator = OperatorActions(self.engine, self.notify)

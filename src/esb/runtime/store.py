@@ -19,7 +19,7 @@ from esb.runtime.part import Health
 from esb.settings import Settings
 from esb.store.accept import Accepted, NewMessage, accept_messages
 from esb.store.claims import Claim, ClaimState, check_claims
-from esb.store.engine import create_engine, transaction
+from esb.store.engine import create_engine, create_read_engine, transaction
 from esb.store.migrate import ensure_schema
 from esb.store.outcomes import AttemptRecord, write_outcomes
 from esb.xref import XrefCache, seed
@@ -32,6 +32,8 @@ class Store:
         self.settings = settings
         self.config_folder = config_folder
         self.engine: AsyncEngine = create_engine(settings)
+        #: reads that need no write lock (embedded: beside SQLite's one writer)
+        self.reader: AsyncEngine = create_read_engine(settings, self.engine)
         single = self.engine.dialect.name == "sqlite"  # one writer at a time anyway
         self.accepts: GroupCommit[NewMessage, Accepted] = GroupCommit(
             lambda batch: accept_messages(self.engine, batch),
@@ -50,7 +52,7 @@ class Store:
             )
         )
         self.claims: GroupCommit[Claim, ClaimState] = GroupCommit(
-            lambda batch: check_claims(self.engine, batch),
+            lambda batch: check_claims(self.engine, batch, self.reader),
             writers=1 if single else 2,
             retry_unavailable=True,
             name="claims",
@@ -112,4 +114,6 @@ class Store:
             await self.ordered_accepts.aclose()
         await self.claims.aclose()
         await self.outcomes.aclose()
+        if self.reader is not self.engine:
+            await self.reader.dispose()
         await self.engine.dispose()

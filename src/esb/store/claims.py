@@ -53,10 +53,23 @@ async def _states(conn: AsyncConnection, ids: list[UUID]) -> Sequence[Row[Any]]:
     return rows
 
 
-async def check_claims(engine: AsyncEngine, claims: Sequence[Claim]) -> list[ClaimState]:
-    """One transaction for a batch of workers about to call their targets."""
+async def check_claims(
+    engine: AsyncEngine, claims: Sequence[Claim], reader: AsyncEngine | None = None
+) -> list[ClaimState]:
+    """One transaction for a batch of workers about to call their targets. With a
+    ``reader`` (embedded SQLite's read-only connections) the usual case, nothing to count
+    and every delivery still pending, is one read that leaves the writer free."""
     ids = [c.delivery_id for c in claims]
     counted = [c.delivery_id for c in claims if c.redelivered]
+    if reader is not None and reader is not engine and not counted:
+        async with statements(reader) as conn:
+            rows = await _states(conn, ids)
+        found = {r.id: r for r in rows}
+        if all(
+            c.delivery_id in found and found[c.delivery_id].status == DeliveryStatus.PENDING
+            for c in claims
+        ):
+            return [ClaimState(True, found[c.delivery_id].redeliveries) for c in claims]
     async with statements(engine) as conn:  # each statement stands alone
         if counted:
             await conn.execute(

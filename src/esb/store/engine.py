@@ -42,6 +42,32 @@ def _sqlite_pragmas(engine: AsyncEngine, synchronous: str) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def create_read_engine(settings: Settings, writer: AsyncEngine) -> AsyncEngine:
+    """Connections for reads that need no write lock. SQLite: two read-only connections
+    beside the one writer (in WAL mode a reader neither waits for the writer nor holds it
+    up), so a read no longer queues behind, or delays, an accept's commit. PostgreSQL:
+    the writer's own pool, whose connections already read concurrently."""
+    if writer.dialect.name != "sqlite":
+        return writer
+    engine = create_async_engine(
+        settings.effective_database_url, pool_size=2, max_overflow=0, pool_timeout=60
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("PRAGMA busy_timeout=10000", "PRAGMA query_only=ON"):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")  # deferred: one snapshot, no write lock
+
+    return engine
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     """One engine per process. SQLite gets a single connection: it has one writer anyway."""
     url = settings.effective_database_url
