@@ -149,9 +149,10 @@ async def refuse_a_change(gut: GatewayUnderTest) -> None:
 
 
 async def whole_board(page: Any) -> None:
-    """Every section drawn: tiles, flow control, queries, charts, parked, the refusal."""
+    """Every section drawn: tiles, routes, flow control, queries, charts, parked, the refusal."""
     for part in (
         ".tile",
+        "#routemap .route-edge",
         "#systems-rows tr",
         "#queries-rows tr",
         "#legend li",
