@@ -195,7 +195,7 @@ export function setupAudit() {
 
 function fresh(section) {
   if (!session.key() || state.paged || section.querySelector("details[open]")) return;
-  if (section.contains(document.activeElement) && document.activeElement.matches("input, select")) return;
+  if (section.contains(document.activeElement) && document.activeElement.matches("input,select")) return;
   byId("audit-zone").textContent = zoneName() ? t("audit.zone", { zone: zoneName() }) : "";
   load();
 }
