@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 
 from esb.config.loader import GatewayConfig, load_config
+from esb.config_trail import ConfigTrail, Trigger, watcher
 from esb.connectors import Connector, ConnectorContext, ConnectorRegistry
 from esb.connectors.core import CoreServices
 from esb.errors import ConfigError, EsbError
@@ -80,6 +81,9 @@ class LiveConfig:
         self.on_routes_added: list[Callable[[list[Route]], Awaitable[None]]] = []
         self._closing: set[asyncio.Future[None]] = set()
         self.on_reloaded: list[Callable[[GatewayConfig], Awaitable[None]]] = []
+        #: records each change in the audit log; set by the gateway
+        self.trail: ConfigTrail | None = None
+        self._reloading = asyncio.Lock()  # the watcher and the API, one at a time
 
     @property
     def config(self) -> GatewayConfig:
@@ -119,7 +123,19 @@ class LiveConfig:
         routes stay the same, so do the connectors."""
         self.snapshot = Snapshot(self.overlay(self.base), self.snapshot.connectors)
 
-    async def reload(self) -> ReloadResult:
+    async def reload(self, trigger: Trigger) -> ReloadResult:
+        """Apply the folder's files if they pass every check; either way, audited (what the
+        files say, before and after: a promotion is audited on its own)."""
+        async with self._reloading:
+            running = self.base
+            result = await self._reload()
+            if self.trail is not None and result.ok:
+                await self.trail.reloaded(running, self.base, trigger)
+            elif self.trail is not None:
+                await self.trail.refused(running, result.problems, trigger)
+            return result
+
+    async def _reload(self) -> ReloadResult:
         old = self.snapshot
         try:
             base = load_config(self.folder, self.registry, self.env)
@@ -172,9 +188,9 @@ class LiveConfig:
         """Reload when a file of the configuration folder changes."""
         from watchfiles import awatch
 
-        async for _changes in awatch(self.folder, debounce=debounce_ms, recursive=True):
+        async for changes in awatch(self.folder, debounce=debounce_ms, recursive=True):
             try:
-                await self.reload()
+                await self.reload(watcher(self.folder, (path for _, path in changes)))
             except Exception:  # the watcher outlives any one reload's failure
                 log.exception("configuration reload failed; still watching")
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.config.gateway import GatewayConfig
 from esb.report import build_report
+from esb.routes import route_map
 from esb.store.audit import AuditFilter, audit_page
 from esb.store.operator import audit_entries
 from esb.store.queries import get_message, search_messages
@@ -53,3 +54,7 @@ class Reads:
         report = await build_report(self._engine, config, window)
         report["consistency_check"] = await last_run(self._engine)
         return report
+
+    async def routes(self, config: GatewayConfig, window: str) -> dict[str, Any]:
+        """The route map, its live state read from the health report over ``window``."""
+        return route_map(config, await build_report(self._engine, config, window))

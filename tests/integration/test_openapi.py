@@ -142,6 +142,7 @@ async def test_every_answer_is_in_the_openapi_document(
         ("GET", "/v1/messages", {"params": {"limit": 0}}),
         ("GET", "/v1/report", {"params": {"window": "soon"}}),
         ("GET", "/v1/report/series", {"params": {"window": "soon"}}),
+        ("GET", "/v1/routes", {"params": {"window": "soon"}}),
         ("GET", "/v1/trace", {}),
         ("GET", "/v1/xref/{domain}", {"params": {"format": "xml"}}),
         ("PUT", entity, {"json": {"codes": "none"}}),

@@ -10,8 +10,15 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from esb.commands.support import fail, run, settings_and_config, with_database
-from esb.i18n import Language, choose_language, text
+from esb.commands.support import (
+    LangOption,
+    fail,
+    language,
+    run,
+    settings_and_config,
+    with_database,
+)
+from esb.i18n import Language, text
 
 shadow_app = typer.Typer(
     no_args_is_help=True, help="Parallel runs before go-live: match rates, promote, roll back."
@@ -21,7 +28,6 @@ Interface = Annotated[str, typer.Argument(help="the interface, e.g. sales-order"
 Target = Annotated[str, typer.Argument(help="the target in shadow (its name in interfaces.yaml)")]
 Reason = Annotated[str, typer.Option(help="why (kept in the audit log)")]
 Operator = Annotated[str, typer.Option(help="who, for the audit log")]
-Lang = Annotated[str | None, typer.Option("--lang", help="zh or en (default: ESB_LANG, locale)")]
 
 
 def _rate(value: float | None) -> str:
@@ -69,21 +75,12 @@ def _table(data: dict[str, Any], lang: Language) -> None:
         typer.echo(text("shadow.cli.stale", lang, route=route, by=old["promoted_by"]))
 
 
-def language(value: str | None) -> Language:
-    """``--lang``: zh or en (default: ESB_LANG, then the locale, then Chinese)."""
-    try:
-        return choose_language(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
 def list_shadows(
     days: Annotated[int, typer.Option(min=1, max=366, help="factory days back")] = 14,
     as_json: Annotated[bool, typer.Option("--json", help="print the raw JSON")] = False,
-    lang: Lang = None,
+    lang: LangOption = None,
 ) -> None:
     """Every shadow: what delivers, today's match rate, the fields that differ."""
-    chosen = language(lang)
     from esb.shadow.overlay import apply
     from esb.shadow.status import shadow_status
     from esb.store.shadow import promotions
@@ -98,15 +95,13 @@ def list_shadows(
     if as_json:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        _table(data, chosen)
+        _table(data, language())
 
 
-def _change(
-    route: tuple[str, str], reason: str, operator: str, lang: str | None, *, promote: bool
-) -> None:
+def _change(route: tuple[str, str], reason: str, operator: str, *, promote: bool) -> None:
     from esb.shadow import actions
 
-    chosen = language(lang)
+    chosen = language()
     if not reason.strip():
         raise fail(text("shadow.cli.need_reason", chosen))
     settings, config = settings_and_config()
@@ -124,13 +119,13 @@ def promote(
     target: Target,
     reason: Reason = "",
     operator: Operator = "cli",
-    lang: Lang = None,
+    lang: LangOption = None,
 ) -> None:
     """Make a shadow live, in every process; the previous one is kept for rollback. Audited.
 
     A candidate mapping becomes its target's mapping; a new target gets the messages of
     the target it replaces."""
-    _change((interface, target), reason, operator, lang, promote=True)
+    _change((interface, target), reason, operator, promote=True)
 
 
 def rollback(
@@ -138,10 +133,10 @@ def rollback(
     target: Target,
     reason: Reason = "",
     operator: Operator = "cli",
-    lang: Lang = None,
+    lang: LangOption = None,
 ) -> None:
     """Bring back what delivered before the promotion. Audited."""
-    _change((interface, target), reason, operator, lang, promote=False)
+    _change((interface, target), reason, operator, promote=False)
 
 
 shadow_app.command("list")(list_shadows)

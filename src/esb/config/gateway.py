@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from esb.config.folder import FolderFiles
 from esb.config.masterdata import DomainCheck
 from esb.config.models import AlertsConfig, InterfaceBase, SystemConfig
 from esb.config.queries import QueryConfig
@@ -45,12 +46,18 @@ class GatewayConfig:
     switched_off: tuple[str, ...] = ()
     #: queries left out because their ``enabled:`` is false
     queries_off: tuple[str, ...] = ()
+    #: the folder's files as read for this configuration: their digest names it
+    files: FolderFiles = field(default_factory=FolderFiles)
     #: every parallel run declared (``shadow:``), each saying whether it was promoted
     shadows: tuple[Shadow, ...] = ()
     #: targets that take no new messages: a new target in shadow, one replaced by promotion
     standby: frozenset[Route] = frozenset()
     #: the running shadows, by the live target whose deliveries they run beside
     watching: Mapping[Route, tuple[Shadow, ...]] = field(default_factory=dict)
+
+    @property
+    def digest(self) -> str:
+        return self.files.digest
 
     def authenticate(self, token: str) -> str | None:
         """The system whose key this is, compared in constant time against every key."""

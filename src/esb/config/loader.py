@@ -13,6 +13,7 @@ from esb.config.checks import (
     compile_expressions,
     compile_schemas,
 )
+from esb.config.folder import read_folder
 from esb.config.gateway import GatewayConfig, hash_key
 from esb.config.masterdata import DomainCheck, MasterDataFile
 from esb.config.models import (
@@ -93,6 +94,7 @@ def load_config(
     folder = folder.resolve()
     if not (folder / "systems.yaml").is_file():
         raise ConfigError([f"{folder}: no systems.yaml (is ESB_CONFIG the configuration folder?)"])
+    files = read_folder(folder)  # first: a file changed while the rest is read changes it
     systems_doc = read_yaml(folder / "systems.yaml", env)
     systems_file = validate(systems_doc, SystemsFile)
     problems = list(systems_doc.problems)
@@ -128,6 +130,7 @@ def load_config(
         queries=queries,
         switched_off=tuple(switched_off),
         queries_off=tuple(queries_off),
+        files=files,
         shadows=shadows,
         standby=routed.standby,
         watching=routed.watching,

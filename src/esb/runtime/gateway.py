@@ -1,6 +1,7 @@
 """One gateway process assembled from parts, started in order and stopped in reverse:
 
     store      engine, group commits (accepts, claims, outcomes), master-data cache
+    trail      records the configuration's changes in the audit log (at start, reloads)
     shadow     shadow promotions applied on top of the files; the comparisons' recorder
     broker     the RabbitMQ link (production, when this process relays or works)
     connectors the targets' connectors (when this process delivers)
@@ -26,6 +27,7 @@ from esb.alerts import Alerter
 from esb.batching import GroupCommit
 from esb.broker import Broker
 from esb.config.loader import GatewayConfig
+from esb.config_trail import ConfigTrail
 from esb.connectors import ConnectorRegistry
 from esb.connectors.core import CoreServices
 from esb.deliverer import Deliverer
@@ -132,6 +134,8 @@ class Gateway:
         self.metrics = Metrics()
         self.store = Store(settings, config.folder)
         self.store.on_released = self.notify  # the next delivery of a key is queued
+        self.trail = ConfigTrail(self.engine, lambda: self.live.base)  # the files, as written
+        self.live.trail = self.trail
         self.link = None if settings.embedded else self._link(settings)
         self.pipeline: Pipeline | None = None
         self.ingress = Ingress(
@@ -215,7 +219,7 @@ class Gateway:
     def parts(self, *, relay: bool, worker: bool, inbound: bool) -> list[Part]:
         """What this process runs, in start order."""
         delivering = worker or (self.settings.embedded and relay)
-        parts: list[Part] = [self.store, self.shadow]
+        parts: list[Part] = [self.store, self.trail, self.shadow]
         if self.link is not None and (relay or worker):
             parts.append(self.link)
         if delivering:

@@ -15,6 +15,8 @@ alert_state     when each alert was last sent (at most one per interval, any pro
 alert_queue     chat alerts waiting for their robot's rate limit (folded into a digest)
 alert_channels  each chat robot's last send: ok or its error (the health report shows it)
 reconcile_runs  what each consistency check found and did
+config_state    the configuration last recorded in the audit log (one entry per change,
+                however many processes load it)
 source_state    each inbound source's own durable keys and JSON values (the file ledger...)
 source_leases   which process runs each inbound source now (until its lease expires)
 xref_codes      master data: per domain, which code each system uses for one entity
@@ -194,6 +196,16 @@ audit_log = Table(
     Column("reason", Text, nullable=False),
     Column("before", Text),
     Column("after", Text),
+)
+
+config_state = Table(
+    "config_state",
+    metadata,
+    Column("name", String(50), primary_key=True, doc="one row: 'configuration'"),
+    Column("digest", String(64), nullable=False, doc="the files' SHA-256 last recorded"),
+    Column("summary", Text, nullable=False, doc="what they said, secrets masked (JSON)"),
+    Column("refused", String(129), doc="running:refused digests of the last refusal recorded"),
+    Column("at", UtcDateTime, nullable=False),
 )
 
 xref_codes = Table(
