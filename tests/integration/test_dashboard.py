@@ -353,7 +353,9 @@ async def test_page_weight_stays_small() -> None:
             response = await client.get(path, headers={"Accept-Encoding": "gzip"})
             assert response.status_code == 200, name
             sent += response.num_bytes_downloaded
-    assert sent < 40_000
+    # 40,000 held the page without the parallel-run section (39.8 kB gzip at the merge);
+    # the section adds shadow.js and the shadow.* words (3.6 kB gzip)
+    assert sent < 44_000
 
 
 async def test_the_dashboard_shows_what_waits_behind_a_parked_update(

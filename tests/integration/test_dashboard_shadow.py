@@ -89,7 +89,7 @@ async def test_the_parallel_run_section_shows_the_numbers_and_promotes(
 
     await open_board(page, gut)
     cells = await page.eval_on_selector(ROW, READ_ROW)
-    assert cells["match_rate"] == [str(entry["today"]["match_rate"]), "66.7 %"]
+    assert cells["match_rate"] == [str(entry["today"]["match_rate"]), "66.7%"]
     assert cells["compared"] == ["12", "12"]
     assert "candidate mapping order-to-mes-v2" in await page.locator(ROW).text_content()
     fields = await page.eval_on_selector_all(f"{ROW} .shadow-fields li", "li => li.map(l => "
