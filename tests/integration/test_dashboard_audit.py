@@ -37,7 +37,7 @@ async def tab() -> AsyncIterator[Any]:
             executable_path=chromium_path(), args=CHROMIUM_ARGS
         )
         context = await browser.new_context(
-            viewport={"width": 1400, "height": 900}, accept_downloads=True
+            viewport={"width": 1400, "height": 900}, accept_downloads=True, locale="en-GB"
         )
         page = await context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
@@ -143,7 +143,7 @@ async def test_the_audit_section_lists_a_replay_made_on_the_page(
     message = await gut.wait_status(accepted.json()["id"], "parked")
     [delivery] = message["deliveries"]
 
-    await sign_in(page, gut)
+    await sign_in(page, gut, "en")
     await replay_on_the_page(page, delivery["id"])
     await gut.wait_status(message["id"], "delivered")
     await make_history(gut, folder, target)
@@ -197,7 +197,7 @@ async def test_the_audit_section_reads_in_chinese(
     assert (await gut.admin("POST", "/v1/config/reload")).status_code == 422
     await page.goto(f"{gut.url}/dashboard")
     await page.evaluate("localStorage.setItem('esb.language', 'zh')")
-    await sign_in(page, gut)
+    await sign_in(page, gut, "zh")
     await page.locator("#audit").scroll_into_view_if_needed()
     await shown(page, "已显示 1 条")
     item = page.locator('#audit-entries li[data-action="config.refused"]')
