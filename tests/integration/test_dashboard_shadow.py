@@ -125,6 +125,18 @@ async def test_the_parallel_run_section_shows_the_numbers_and_promotes(
     shown = await page.locator(f"{ROW} [data-field=state]").text_content()
     assert shown.startswith(text("shadow.state.shadow", "zh"))
 
+    await page.locator("#audit").scroll_into_view_if_needed()  # read when it comes into view
+    await page.select_option("#audit-action", "shadow")
+    await page.click('#audit-form button[type="submit"]')
+    entry = page.locator('#audit-entries li[data-action="shadow.rollback"]')
+    await entry.wait_for()
+    assert await entry.locator(".audit-action").text_content() == text(
+        "audit.action.shadow.rollback", "zh"
+    )
+    assert await entry.locator(".audit-subject").text_content() == text(
+        "shadow.audit_subject", "zh", interface="sales-order", target="mes"
+    )
+    assert await page.locator("#audit-entries > li").count() == 2  # both, nothing else
     trail = (await gut.admin("GET", "/v1/audit?action=shadow")).json()["entries"]
     assert [(e["action"], e["actor"], e["reason"]) for e in trail] == [
         ("shadow.rollback", "admin:zhang.min", ROLLBACK_WHY),

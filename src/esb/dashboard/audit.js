@@ -12,7 +12,7 @@ import { changesTable } from "./audit-changes.js";
 
 const PAGE = 50;
 const REFRESH_MS = 15000;
-const FAMILIES = ["", "replay", "correct", "discard", "xref", "config"];
+const FAMILIES = ["", "replay", "correct", "discard", "xref", "config", "shadow"];
 const FILTERS = ["since", "until", "actor", "action", "interface"];
 const state = { next: null, paged: false, busy: false, visible: false };
 
@@ -69,6 +69,9 @@ function actionLabel(action) {
 }
 
 function subject(entry) {
+  if (entry.action.startsWith("shadow.")) {
+    return t("shadow.audit_subject", { interface: entry.interface, target: entry.target });
+  }
   if (entry.interface) {
     const id = entry.delivery_id ?? "";
     return t("audit.subject.delivery", { interface: entry.interface, target: entry.target, id });
