@@ -52,7 +52,7 @@ async def _admin(sql: str) -> None:
 def upgrade(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*ESB, "db", "upgrade"],
-        env={**os.environ, **env},
+        env={**os.environ, "ESB_LANG": "en", **env},  # the English line is checked
         text=True,
         capture_output=True,
         timeout=120,
