@@ -56,10 +56,12 @@ MEASURE = """async () => {
   const paint = Object.fromEntries(performance.getEntriesByType("paint")
     .map(p => [p.name, p.startTime]));
   const tiles = performance.getEntriesByName("esb:tiles")[0];
+  const routes = performance.getEntriesByName("esb:routes")[0];
   const resources = [nav, ...performance.getEntriesByType("resource")].map(r => ({
     url: r.name, transfer: r.transferSize, body: r.encodedBodySize, decoded: r.decodedBodySize,
     start: r.startTime, end: r.responseEnd}));
   return {fcp: paint["first-contentful-paint"], tiles: tiles && tiles.startTime,
+          routes: routes && routes.startTime,
           tiles_painted: tilePaints.length ? Math.min(...tilePaints) : null,
           dom_ready: nav.domContentLoadedEventEnd, load: nav.loadEventEnd, resources};
 }"""
@@ -146,6 +148,7 @@ API_CALLS = {
     "report": "/v1/report?window=15m",
     "parked": "/v1/messages?status=parked&limit=100",
     "series": "/v1/report/series?window=1h&step=1m",
+    "routes": "/v1/routes?window=15m",
 }
 
 
@@ -170,6 +173,7 @@ async def load(page: Page, url: str, reload: bool) -> dict[str, Any]:
         await page.goto(f"{url}/dashboard")
     await page.wait_for_function("() => performance.getEntriesByName('esb:tiles').length > 0")
     await page.locator("#parked tbody tr").first.wait_for()
+    await page.wait_for_function("() => performance.getEntriesByName('esb:routes').length > 0")
     await page.wait_for_load_state("load")
     return dict(await page.evaluate(MEASURE))
 
@@ -208,6 +212,7 @@ def table(result: dict[str, Any], orders_sent: int, runs: int) -> str:
     rows = [
         ("tiles painted (first render with data)", "tiles_painted"),
         ("tiles in the page (the dashboard's mark)", "tiles"),
+        ("route map in the page (its mark)", "routes"),
         ("first contentful paint", "fcp"),
         ("DOMContentLoaded", "dom_ready"),
         ("load event", "load"),

@@ -113,9 +113,14 @@ async def measure(n: int, days: float, runs: int) -> dict[str, float]:
         value = await measure_value(engine, config, settings.time_zone, days, runs)
         await engine.dispose()
         row = report["interfaces"][0]
-        return {"attempts": n, "fill_s": round(fill_s, 1), "median_ms": round(statistics.median(
-            timings), 1), "max_ms": round(max(timings), 1), "window_attempts": row["attempts"],
-            "value": value}
+        return {
+            "attempts": n,
+            "fill_s": round(fill_s, 1),
+            "median_ms": round(statistics.median(timings), 1),
+            "max_ms": round(max(timings), 1),
+            "window_attempts": row["attempts"],
+            "value": value,
+        }
     finally:
         await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -159,13 +164,24 @@ async def measure_value(engine, config, time_zone: str, days: float, runs: int) 
     found = []
     for year, number in months:
         timings, report = await time_value(engine, config, time_zone, Month(year, number), runs)
-        found.append({"period": report["period"], "moved": report["total"]["moved"],
-                      "retried": report["total"]["retried"], "fixed": report["total"]["fixed"],
-                      "median_ms": round(statistics.median(timings), 1),
-                      "max_ms": round(max(timings), 1)})
-    return {"months": found, "cold_period": this_month.label, "cold_ms": round(cold_ms, 1),
-            "rollup_s": round(rollup_s, 1), "chunks": chunks,
-            "live": await counted_live(engine, mark)}
+        found.append(
+            {
+                "period": report["period"],
+                "moved": report["total"]["moved"],
+                "retried": report["total"]["retried"],
+                "fixed": report["total"]["fixed"],
+                "median_ms": round(statistics.median(timings), 1),
+                "max_ms": round(max(timings), 1),
+            }
+        )
+    return {
+        "months": found,
+        "cold_period": this_month.label,
+        "cold_ms": round(cold_ms, 1),
+        "rollup_s": round(rollup_s, 1),
+        "chunks": chunks,
+        "live": await counted_live(engine, mark),
+    }
 
 
 async def main() -> None:
@@ -180,24 +196,35 @@ async def main() -> None:
     for n in args.attempts:
         r = await measure(n, args.days, args.runs)
         results.append(r)
-        print(f"| {r['attempts']:,} | {r['window_attempts']:,} | {r['median_ms']} | "
-              f"{r['max_ms']} | {r['fill_s']} |", flush=True)
+        print(
+            f"| {r['attempts']:,} | {r['window_attempts']:,} | {r['median_ms']} | "
+            f"{r['max_ms']} | {r['fill_s']} |",
+            flush=True,
+        )
     print()
-    print("| recorded attempts | month | moved | retried | fixed | value report median (ms) | "
-          "max (ms) |")
+    print(
+        "| recorded attempts | month | moved | retried | fixed | value report median (ms) | "
+        "max (ms) |"
+    )
     print("|---:|---|---:|---:|---:|---:|---:|")
     for r in results:
         for v in r["value"]["months"]:
-            print(f"| {r['attempts']:,} | {v['period']} | {v['moved']:,} | {v['retried']:,} | "
-                  f"{v['fixed']:,} | {v['median_ms']} | {v['max_ms']} |")
+            print(
+                f"| {r['attempts']:,} | {v['period']} | {v['moved']:,} | {v['retried']:,} | "
+                f"{v['fixed']:,} | {v['median_ms']} | {v['max_ms']} |"
+            )
     print()
-    print("| recorded attempts | rollup of every day (s) | deliveries counted live | "
-          "this month without the rollup (ms) |")
+    print(
+        "| recorded attempts | rollup of every day (s) | deliveries counted live | "
+        "this month without the rollup (ms) |"
+    )
     print("|---:|---:|---:|---:|")
     for r in results:
         v = r["value"]
-        print(f"| {r['attempts']:,} | {v['rollup_s']} ({v['chunks']} chunks) | {v['live']:,} | "
-              f"{v['cold_ms']} ({v['cold_period']}) |")
+        print(
+            f"| {r['attempts']:,} | {v['rollup_s']} ({v['chunks']} chunks) | {v['live']:,} | "
+            f"{v['cold_ms']} ({v['cold_period']}) |"
+        )
 
 
 if __name__ == "__main__":

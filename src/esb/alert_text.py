@@ -1,10 +1,11 @@
 """Chat alert wording: one markdown message per alert, or a digest folding a burst.
 
 The team reads these on a phone in the factory, in Chinese by default (``language: en``
-for English): what (interface -> target), how bad (status), how much waits, the last
-error, when (in the factory's time zone) and a link to the dashboard. A digest keeps one
-line per interface/target (its latest state) and one per breaker event, so every pair a
-burst concerned is named even when many alerts fold into one message.
+for English; the words are the catalogues' ``alert.*``): what (interface -> target), how
+bad (status), how much waits, the last error, when (in the factory's time zone) and a
+link to the dashboard. A digest keeps one line per interface/target (its latest state)
+and one per breaker event, so every pair a burst concerned is named even when many
+alerts fold into one message.
 """
 
 from __future__ import annotations
@@ -14,62 +15,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from esb.i18n import Language, text
+
 #: Both robots take markdown of about 4 KB (WeCom: 4096 bytes); a digest is cut below it.
 MAX_BYTES = 3800
 ERROR_CHARS = 300
+STATUSES = ("failing", "degraded", "ok")
 
-_WORDS: dict[str, dict[str, str]] = {
-    "zh": {
-        "failing": "失败",
-        "degraded": "降级",
-        "ok": "正常",
-        "alert": "告警",
-        "recovered": "恢复",
-        "digest": "告警汇总",
-        "interface": "接口",
-        "target": "目标",
-        "status": "状态",
-        "waiting": "等待投递",
-        "parked": "已挂起",
-        "blocked": "被阻塞",
-        "rate": "成功率",
-        "last_error": "最近错误",
-        "none": "无",
-        "time": "时间",
-        "dashboard": "打开看板",
-        "kind.failing": "投递失败",
-        "kind.backlog": "积压",
-        "kind.blocked": "被挂起的投递阻塞",
-        "kind.recovered": "已恢复",
-        "items": "条",
-        "folded": "合并了 {n} 条告警",
-    },
-    "en": {
-        "failing": "failing",
-        "degraded": "degraded",
-        "ok": "ok",
-        "alert": "Alert",
-        "recovered": "Recovered",
-        "digest": "Alert digest",
-        "interface": "Interface",
-        "target": "Target",
-        "status": "Status",
-        "waiting": "Waiting deliveries",
-        "parked": "parked",
-        "blocked": "blocked",
-        "rate": "success rate",
-        "last_error": "Last error",
-        "none": "none",
-        "time": "Time",
-        "dashboard": "Open the dashboard",
-        "kind.failing": "failing",
-        "kind.backlog": "backed up",
-        "kind.blocked": "held back by parked deliveries",
-        "kind.recovered": "recovered",
-        "items": "",
-        "folded": "{n} alerts folded into this message",
-    },
-}
+
+def _w(key: str, lang: Language, /, **params: object) -> str:
+    """A word of the alerts (``alert.<key>`` in the catalogues)."""
+    return text(f"alert.{key}", lang, **params)
 
 
 def _error_of(body: dict[str, Any]) -> str | None:
@@ -89,57 +45,55 @@ def _when(body: dict[str, Any], zone: str) -> str:
     return datetime.fromisoformat(at).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _status(body: dict[str, Any], w: dict[str, str]) -> str:
+def _status(body: dict[str, Any], lang: Language) -> str:
+    """The status in words, with its code beside it where the words are not the code."""
     status = str(body.get("status", ""))
-    return f"{w.get(status, status)} ({status})" if w is _WORDS["zh"] else status
+    word = _w(f"status.{status}", lang) if status in STATUSES else status
+    return status if word == status else f"{word} ({status})"
 
 
 def _is_pair(body: dict[str, Any]) -> bool:
     return "interface" in body and "target" in body
 
 
-def _event_text(body: dict[str, Any], lang: str) -> str:
+def _event_text(body: dict[str, Any], lang: Language) -> str:
     return str(body.get("text_zh" if lang == "zh" else "text_en") or body.get("text", ""))
 
 
-def single(body: dict[str, Any], lang: str, zone: str, folded: int = 1) -> tuple[str, str]:
+def single(body: dict[str, Any], lang: Language, zone: str, folded: int = 1) -> tuple[str, str]:
     """One alert as (title, markdown); ``folded``: how many alerts of it this one stands for."""
-    w = _WORDS[lang]
     when = _when(body, zone)
     if not _is_pair(body):  # a breaker event
-        title = f"{w['alert']}: {body.get('system', '')}"
+        title = f"{_w('alert', lang)}: {body.get('system', '')}"
         lines = [f"### {title}", _event_text(body, lang)]
     else:
         recovered = body["kind"] == "recovered"
-        head = w["recovered"] if recovered else w["alert"]
+        head = _w("recovered" if recovered else "alert", lang)
         pair = f"{body['interface']} → {body['target']}"
-        title = f"{head}: {pair} {w['kind.' + body['kind']]}"
-        waiting = f"{body.get('pending', 0)} {w['items']}".strip()
+        title = f"{head}: {pair} {_w('kind.' + body['kind'], lang)}"
+        waiting = _w("pending", lang, count=body.get("pending", 0))
         extra = []
         if body.get("parked"):
-            extra.append(f"{w['parked']} {body['parked']}")
+            extra.append(f"{_w('parked', lang)} {body['parked']}")
         if body.get("blocked"):
-            extra.append(f"{w['blocked']} {body['blocked']}")
+            extra.append(f"{_w('blocked', lang)} {body['blocked']}")
         if extra:
             waiting += f" ({', '.join(extra)})"
+        rate = body.get("success_rate")
         lines = [
             f"### {title}",
-            f"- **{w['interface']}**: {body['interface']}",
-            f"- **{w['target']}**: {body['target']}",
-            f"- **{w['status']}**: {_status(body, w)}"
-            + (
-                f", {w['rate']} {body['success_rate']}"
-                if body.get("success_rate") is not None
-                else ""
-            ),
-            f"- **{w['waiting']}**: {waiting}",
-            f"- **{w['last_error']}**: {_error_of(body) or w['none']}",
+            f"- **{_w('interface', lang)}**: {body['interface']}",
+            f"- **{_w('target', lang)}**: {body['target']}",
+            f"- **{_w('status', lang)}**: {_status(body, lang)}"
+            + (f", {_w('rate', lang)} {rate}" if rate is not None else ""),
+            f"- **{_w('waiting', lang)}**: {waiting}",
+            f"- **{_w('last_error', lang)}**: {_error_of(body) or _w('none', lang)}",
         ]
     if when:
-        lines.append(f"- **{w['time']}**: {when} ({zone})")
+        lines.append(f"- **{_w('time', lang)}**: {when} ({zone})")
     if folded > 1:
-        lines.append(w["folded"].format(n=folded))
-    lines.append(f"\n[{w['dashboard']}]({body.get('dashboard', '')})")
+        lines.append(_w("folded", lang, n=folded))
+    lines.append(f"\n[{_w('dashboard', lang)}]({body.get('dashboard', '')})")
     return title, "\n".join(lines)
 
 
@@ -151,9 +105,8 @@ class DigestItem:
     ids: list[int] = field(default_factory=list)
 
 
-def fold(queued: list[tuple[int, dict[str, Any]]], lang: str) -> list[DigestItem]:
+def fold(queued: list[tuple[int, dict[str, Any]]], lang: Language) -> list[DigestItem]:
     """One line per interface/target (its latest alert) and one per event, oldest first."""
-    w = _WORDS[lang]
     pairs: dict[tuple[str, str], DigestItem] = {}
     items: list[DigestItem] = []
     latest: dict[tuple[str, str], dict[str, Any]] = {}
@@ -171,27 +124,31 @@ def fold(queued: list[tuple[int, dict[str, Any]]], lang: str) -> list[DigestItem
         body = latest[key]
         mark = "✅" if body["kind"] == "recovered" else "🔴"
         line = (
-            f"- {mark} **{key[0]} → {key[1]}**: {w['kind.' + body['kind']]}, "
-            f"{_status(body, w)}, {w['waiting']} {body.get('pending', 0)}"
+            f"- {mark} **{key[0]} → {key[1]}**: {_w('kind.' + body['kind'], lang)}, "
+            f"{_status(body, lang)}, {_w('waiting', lang)} {body.get('pending', 0)}"
         )
         error = _error_of(body)
         if error and body["kind"] != "recovered":
-            line += f", {w['last_error']}: {error[:120]}"
+            line += f", {_w('last_error', lang)}: {error[:120]}"
         item.line = line
     return items
 
 
 def digest(
-    items: list[DigestItem], lang: str, zone: str, dashboard: str, at: datetime, part: str = ""
+    items: list[DigestItem],
+    lang: Language,
+    zone: str,
+    dashboard: str,
+    at: datetime,
+    part: str = "",
 ) -> tuple[str, str]:
     """A digest of ``items`` as (title, markdown)."""
-    w = _WORDS[lang]
     folded = sum(len(i.ids) for i in items)
-    title = f"{w['digest']} {part}".strip()
-    lines = [f"### {title}", w["folded"].format(n=folded), *(i.line for i in items)]
+    title = f"{_w('digest', lang)} {part}".strip()
+    lines = [f"### {title}", _w("folded", lang, n=folded), *(i.line for i in items)]
     when = at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
-    lines.append(f"- **{w['time']}**: {when} ({zone})")
-    lines.append(f"\n[{w['dashboard']}]({dashboard})")
+    lines.append(f"- **{_w('time', lang)}**: {when} ({zone})")
+    lines.append(f"\n[{_w('dashboard', lang)}]({dashboard})")
     return title, "\n".join(lines)
 
 

@@ -34,6 +34,7 @@ from esb.alert_robots import send
 from esb.config.gateway import GatewayConfig
 from esb.config.models import AlertsConfig, ChatChannel
 from esb.errors import StoreUnavailable
+from esb.i18n import Language, text
 from esb.report import build_report
 from esb.store import alert_queue
 from esb.store.engine import transaction, utcnow
@@ -58,31 +59,36 @@ def reasons(row: dict[str, Any], config: GatewayConfig) -> list[str]:
     return out
 
 
+def _both(name: str, /, **params: object) -> tuple[str, str]:
+    """``alert.<name>`` in English and Chinese (a webhook's body carries both)."""
+    return text(f"alert.{name}", "en", **params), text(f"alert.{name}", "zh", **params)
+
+
 def blocked_text(row: dict[str, Any]) -> tuple[str, str] | None:
     """How many deliveries wait behind parked ones, in English and Chinese (None: none)."""
     heads = row.get("blocked_by_parked") or []
     if not heads:
         return None
-    waiting, top = sum(h["blocked"] for h in heads), heads[0]
-    return (
-        f"{waiting} deliveries wait behind {len(heads)} parked one(s) of their business key "
-        f"(key {top['key']}: {top['blocked']} behind parked delivery {top['delivery_id']}); "
-        "replay or discard it to release them",
-        f"{waiting} 条投递在 {len(heads)} 条已挂起的同业务键投递之后等待"
-        f"(业务键 {top['key']}: {top['blocked']} 条在挂起的投递 {top['delivery_id']} 之后); "
-        "重放或丢弃它即可放行",
+    top = heads[0]
+    return _both(
+        "webhook.blocked_behind",
+        waiting=sum(h["blocked"] for h in heads),
+        heads=len(heads),
+        key=top["key"],
+        blocked=top["blocked"],
+        delivery=top["delivery_id"],
     )
 
 
 def _what(row: dict[str, Any], kind: str) -> tuple[str, str]:
     if kind == "failing":
-        rate = row["success_rate"]
-        return f"is failing (success rate {rate})", f"投递失败(成功率 {rate})"
+        return _both("webhook.failing", rate=row["success_rate"])
     if kind == "backlog":
-        n = row["pending"]
-        return f"has a backlog of {n} deliveries", f"积压 {n} 条投递"
+        return _both("webhook.backlog", count=row["pending"])
     en, zh = blocked_text(row) or ("", "")
-    return f"is held back: {en}", f"被阻塞: {zh}"
+    return text("alert.webhook.held_back", "en", why=en), text(
+        "alert.webhook.held_back", "zh", why=zh
+    )
 
 
 def notification(row: dict[str, Any], kind: str, alerts: AlertsConfig) -> dict[str, Any]:
@@ -112,9 +118,10 @@ def notification(row: dict[str, Any], kind: str, alerts: AlertsConfig) -> dict[s
 def recovery(row: dict[str, Any], alerts: AlertsConfig) -> dict[str, Any]:
     """A target that was alerted ``failing`` is not any more."""
     pair, status = f"{row['interface']} -> {row['target']}", row["status"]
+    en, zh = _both("webhook.recovered", status=status)
     return {
-        "text": f"esb: {pair} recovered (status {status}). {alerts.dashboard_url}",
-        "text_zh": f"esb: {pair} 已恢复(状态 {status}). {alerts.dashboard_url}",
+        "text": f"esb: {pair} {en}. {alerts.dashboard_url}",
+        "text_zh": f"esb: {pair} {zh}. {alerts.dashboard_url}",
         "at": utcnow().isoformat(),
         "kind": "recovered",
         "interface": row["interface"],
@@ -134,24 +141,16 @@ def recovery(row: dict[str, Any], alerts: AlertsConfig) -> dict[str, Any]:
 EVENT_HORIZON_S = 24 * 3600.0
 #: An event is sent once: its claim never expires (in practice).
 ONCE_S = 100 * 365 * 86400.0
-_EVENT_TEXT = {
-    "breaker_opened": (
-        "熔断器已打开：暂停调用 {system}（{zh}），冷却后试探一次",  # noqa: RUF001
-        "circuit breaker opened: calls to {system} paused ({en}); one probe after the cool-down",
-    ),
-    "breaker_closed": (
-        "熔断器已关闭：恢复调用 {system}（{zh}），等待的投递按顺序继续",  # noqa: RUF001
-        "circuit breaker closed: calls to {system} resumed ({en}); waiting deliveries go on",
-    ),
-}
+
+
+def _event_text(event: Any, why: dict[str, str], lang: Language) -> str:
+    return text(f"alert.event.{event.event}", lang, system=event.system, why=why[lang])
 
 
 def event_notification(event: Any, alerts: AlertsConfig) -> dict[str, Any]:
     """One breaker event as a webhook body: the text in Chinese, then English."""
     why = orjson.loads(event.detail) if event.detail else {"en": "", "zh": ""}
-    zh, en = _EVENT_TEXT[event.event]
-    text_zh = zh.format(system=event.system, zh=why["zh"])
-    text_en = en.format(system=event.system, en=why["en"])
+    text_zh, text_en = _event_text(event, why, "zh"), _event_text(event, why, "en")
     return {
         "text": f"esb: {text_zh} / {text_en}. {alerts.dashboard_url}",
         "text_zh": text_zh,

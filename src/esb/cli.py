@@ -16,11 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from esb.commands.check import check
 from esb.commands.mapping import mapping_app
 from esb.commands.operate import replay, report
+from esb.commands.shadow import shadow_app
 from esb.commands.support import (
     FAILED,
+    LangOption,
     fail,
+    forget_language,
     load_settings,
     run,
+    say,
     settings_and_config,
     with_database,
 )
@@ -40,6 +44,9 @@ app.add_typer(db_app, name="db")
 xref_app = typer.Typer(no_args_is_help=True, help="Master data (cross-reference) import/export.")
 app.add_typer(xref_app, name="xref")
 app.add_typer(mapping_app, name="mapping")
+app.add_typer(shadow_app, name="shadow")
+# Each run starts with no language chosen (tests run several commands in one process).
+app.callback()(forget_language)
 app.command()(check)
 app.command()(replay)
 app.command()(report)
@@ -72,7 +79,7 @@ def serve(
     """Run the HTTP API (and, by default, relay and workers) in one process."""
     settings, config = settings_and_config(host=host, port=port)  # ${ESB_LOCAL_URL} follows
     if reuse_port and settings.embedded:
-        raise fail("--reuse-port needs production mode: embedded SQLite has one writer process")
+        raise fail(say("serve.reuse_port_embedded"))
     from esb.startup import ready_to_serve
 
     run(lambda: ready_to_serve(settings, settings.host, settings.port))
@@ -136,7 +143,7 @@ def relay_command() -> None:
     """Run the outbox relay only (production mode, with ESB_BROKER_URL)."""
     settings, config = settings_and_config()
     if settings.embedded:
-        raise fail("embedded mode has no broker: the relay runs inside `esb serve` / `esb worker`")
+        raise fail(say("relay.embedded"))
     _run_worker_or_relay(settings, config, relay=True, worker=False)
 
 
@@ -160,7 +167,9 @@ def reconcile_command() -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+def db_upgrade(
+    revision: Annotated[str, typer.Argument()] = "head", lang: LangOption = None
+) -> None:
     """Create or migrate the schema of ESB_DATABASE_URL (embedded: ./var/esb.db)."""
     from alembic.util import CommandError
     from sqlalchemy.exc import SQLAlchemyError
@@ -176,8 +185,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     except CommandError as exc:
         raise fail(f"esb db upgrade {revision}: {exc}") from None
     except (SQLAlchemyError, OSError) as exc:
-        raise fail(f"error: {unreachable(settings, exc)}", FAILED) from None
-    typer.echo(f"database at {revision}")
+        raise fail(say("error", error=unreachable(settings, exc)), FAILED) from None
+    typer.echo(say("db.at", revision=revision))
 
 
 @xref_app.command("import")
@@ -185,6 +194,7 @@ def xref_import(
     domain: Annotated[str, typer.Argument(help="e.g. customer")],
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV; header: systems")],
     reason: Annotated[str, typer.Option(help="kept in the audit log")] = "CLI import",
+    lang: LangOption = None,
 ) -> None:
     """Upsert a domain's entities from CSV (one column per system, as in masterdata/).
 
@@ -204,13 +214,19 @@ def xref_import(
 
     result = run(lambda: _with_engine(settings, work))
     typer.echo(
-        f"{domain}: {result.created} created, {result.updated} updated, "
-        f"{result.unchanged} unchanged, {result.refused} refused"
+        say(
+            "xref.imported",
+            domain=domain,
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            refused=result.refused,
+        )
     )
     for error in result.errors:
         typer.echo(f"{file}:{error['row']}: {error['message']}", err=True)
     if result.refused > len(result.errors):
-        typer.echo(f"... and {result.refused - len(result.errors)} more", err=True)
+        typer.echo(say("xref.more", count=result.refused - len(result.errors)), err=True)
     if result.refused:
         raise typer.Exit(1)
 
@@ -233,6 +249,7 @@ def xref_export(domain: Annotated[str, typer.Argument(help="e.g. customer")]) ->
 def xref_check(
     domain: Annotated[str, typer.Argument(help="e.g. customer (a check in masterdata.yaml)")],
     as_json: Annotated[bool, typer.Option("--json", help="the whole result as JSON")] = False,
+    lang: LangOption = None,
 ) -> None:
     """Sync check: each system's own code list (masterdata.yaml) against the cross-reference.
 
@@ -243,8 +260,8 @@ def xref_check(
     settings, config = settings_and_config()
     spec = config.xref_checks.get(domain)
     if spec is None:
-        known = ", ".join(sorted(config.xref_checks)) or "none"
-        raise fail(f"esb xref check: no check for {domain!r} in masterdata.yaml (checks: {known})")
+        known = ", ".join(sorted(config.xref_checks)) or say("xref.none")
+        raise fail(say("xref.no_check", domain=repr(domain), known=known))
 
     async def work(engine: AsyncEngine) -> dict[str, Any]:
         return await check_domain(engine, domain, spec, settings.time_zone)
@@ -261,25 +278,31 @@ def xref_check(
 
 def check_lines(result: dict[str, Any]) -> list[str]:
     """A sync check's result for a person: one line per system, then the codes."""
-    head = "in sync" if result["in_sync"] else "OUT OF SYNC"
-    lines = [f"{result['domain']}: {head} (checked {result['checked_at']})"]
+    head = say("xref.in_sync" if result["in_sync"] else "xref.out_of_sync")
+    lines = [say("xref.checked", domain=result["domain"], head=head, at=result["checked_at"])]
     for system, found in result["systems"].items():
         if found["error"]:
-            lines.append(f"  {system}: list not read: {found['error']}")
+            lines.append("  " + say("xref.not_read", system=system, error=found["error"]))
             continue
         only_xref, only_here = found["only_in_xref"], found["only_in_system"]
         lines.append(
-            f"  {system}: {found['listed']} listed, {found['in_xref']} in the cross-reference; "
-            f"{only_xref['count']} only in the cross-reference, "
-            f"{only_here['count']} only in {system}"
+            "  "
+            + say(
+                "xref.counts",
+                system=system,
+                listed=found["listed"],
+                in_xref=found["in_xref"],
+                only_xref=only_xref["count"],
+                only_here=only_here["count"],
+            )
         )
         for title, part in (
-            ("only in the cross-reference", only_xref),
-            (f"only in {system}", only_here),
+            (say("xref.only_in_xref"), only_xref),
+            (say("xref.only_in", system=system), only_here),
         ):
             if part["count"]:
                 more = part["count"] - len(part["codes"])
-                tail = f" ... and {more} more" if more else ""
+                tail = " " + say("xref.more", count=more) if more else ""
                 lines.append(f"    {title}: {', '.join(part['codes'])}{tail}")
     return lines
 

@@ -11,7 +11,7 @@ import asyncio
 import random
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import structlog
@@ -108,6 +108,12 @@ def _encoded(value: Any) -> str | None:
     return None if encoded is None else encoded.decode()
 
 
+class Observer(Protocol):
+    """Something that runs beside a delivery once its body is mapped: the shadows."""
+
+    def observe(self, task: DeliveryTask, live_body: Any) -> None: ...
+
+
 class Deliverer:
     def __init__(
         self,
@@ -117,6 +123,7 @@ class Deliverer:
         xref: XrefCache,
         metrics: Metrics,
         flow: FlowGate | None = None,
+        shadow: Observer | None = None,
     ) -> None:
         self.live = live
         self.recorder = recorder
@@ -124,6 +131,8 @@ class Deliverer:
         self.xref = xref
         self.metrics = metrics
         self.flow = flow
+        #: the parallel runs beside this target's deliveries (esb.shadow.runner)
+        self.shadow = shadow
 
     def _map(self, task: DeliveryTask) -> Any:
         """The target body: an operator's correction, else the interface's mapping for this
@@ -167,6 +176,8 @@ class Deliverer:
         sent = None if body is None else _json(body)
         if sent is None:
             return Park("the mapped body cannot be written as JSON (a value beyond 64 bits?)"), None
+        if self.shadow is not None:
+            self.shadow.observe(task, body)  # in the background; never raises
         return await call_connector(connector, task, body, sent), sent.decode()
 
     def _policy(self, task: DeliveryTask) -> RetryPolicy:

@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 
 from esb.config.loader import GatewayConfig, load_config
+from esb.config_trail import ConfigTrail, Trigger, watcher
 from esb.connectors import Connector, ConnectorContext, ConnectorRegistry
 from esb.connectors.core import CoreServices
 from esb.errors import ConfigError, EsbError
@@ -67,6 +68,10 @@ class LiveConfig:
         self.folder = folder
         self.env = env
         self.registry = registry
+        #: the configuration as the files say it; ``config`` is it with ``overlay`` applied
+        self.base = initial
+        #: what the store adds on top of the files (shadow promotions); set by the gateway
+        self.overlay: Callable[[GatewayConfig], GatewayConfig] = lambda config: config
         self.snapshot = Snapshot(initial)
         self.loaded_at = utcnow()  # when the running configuration was read
         self.last_reload: ReloadResult | None = None
@@ -76,6 +81,9 @@ class LiveConfig:
         self.on_routes_added: list[Callable[[list[Route]], Awaitable[None]]] = []
         self._closing: set[asyncio.Future[None]] = set()
         self.on_reloaded: list[Callable[[GatewayConfig], Awaitable[None]]] = []
+        #: records each change in the audit log; set by the gateway
+        self.trail: ConfigTrail | None = None
+        self._reloading = asyncio.Lock()  # the watcher and the API, one at a time
 
     @property
     def config(self) -> GatewayConfig:
@@ -110,16 +118,34 @@ class LiveConfig:
         self.with_connectors = True
         self.snapshot = Snapshot(self.config, self._build(self.config, Snapshot(self.config)))
 
-    async def reload(self) -> ReloadResult:
+    def reshape(self) -> None:
+        """Apply the overlay again to the files' configuration (a promotion changed); the
+        routes stay the same, so do the connectors."""
+        self.snapshot = Snapshot(self.overlay(self.base), self.snapshot.connectors)
+
+    async def reload(self, trigger: Trigger) -> ReloadResult:
+        """Apply the folder's files if they pass every check; either way, audited (what the
+        files say, before and after: a promotion is audited on its own)."""
+        async with self._reloading:
+            running = self.base
+            result = await self._reload()
+            if self.trail is not None and result.ok:
+                await self.trail.reloaded(running, self.base, trigger)
+            elif self.trail is not None:
+                await self.trail.refused(running, result.problems, trigger)
+            return result
+
+    async def _reload(self) -> ReloadResult:
         old = self.snapshot
         try:
-            config = load_config(self.folder, self.registry, self.env)
+            base = load_config(self.folder, self.registry, self.env)
+            config = self.overlay(base)
             connectors = self._build(config, old) if self.with_connectors else {}
         except ConfigError as exc:
             self.last_reload = ReloadResult(False, self._relative(exc.problems))
             log.error("configuration not reloaded: the running one stays", problems=exc.problems)
             return self.last_reload
-        self.snapshot = Snapshot(config, connectors)
+        self.base, self.snapshot = base, Snapshot(config, connectors)
         added = [r for r in routes(config) if r not in routes(old.config)]
         for callback in self.on_routes_added:
             try:
@@ -162,9 +188,9 @@ class LiveConfig:
         """Reload when a file of the configuration folder changes."""
         from watchfiles import awatch
 
-        async for _changes in awatch(self.folder, debounce=debounce_ms, recursive=True):
+        async for changes in awatch(self.folder, debounce=debounce_ms, recursive=True):
             try:
-                await self.reload()
+                await self.reload(watcher(self.folder, (path for _, path in changes)))
             except Exception:  # the watcher outlives any one reload's failure
                 log.exception("configuration reload failed; still watching")
 

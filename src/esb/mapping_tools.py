@@ -67,12 +67,16 @@ def explain_offline(error: MappingError, folder: Path) -> str:
 
 
 def routes_using(config: GatewayConfig, mapping: str) -> list[Route]:
+    """The routes whose deliveries ``mapping`` makes, or would make: a shadow's mapping (a
+    candidate, a new target's) is tried on the deliveries of the live target it runs beside."""
+    shadows = {s.route: s.live_route for s in config.shadows if s.mapping == mapping}
     found = [
         (name, target)
         for name, interface in config.interfaces.items()
         for target, spec in interface.targets.items()
-        if spec.mapping == mapping
+        if spec.mapping == mapping and (name, target) not in shadows
     ]
+    found += [live for live in shadows.values() if live not in found]
     if not found:
         raise NotFound(f"no interface target uses mapping {mapping!r}")
     return found

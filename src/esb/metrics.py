@@ -191,6 +191,20 @@ class Metrics:
             registry=r,
             multiprocess_mode="max",
         )
+        self.shadow_comparisons = Counter(
+            "esb_shadow_comparisons",
+            "Parallel runs: a shadow's output compared with the live one (match, differ, failed)",
+            [*PAIR, "outcome"],
+            registry=r,
+        )
+        self.shadow_promoted = Gauge(
+            "esb_shadow_promoted",
+            "Parallel runs: 1 while this process applies the shadow's promotion, 0 in shadow "
+            "(processes sharing a folder: the least of them)",
+            PAIR,
+            registry=r,
+            multiprocess_mode="min",
+        )
         self._pairs: set[tuple[str, str]] = set()  # every pair reported so far
 
     def attempt(

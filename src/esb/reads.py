@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.config.gateway import GatewayConfig
 from esb.report import build_report
+from esb.routes import route_map
 from esb.store.audit import AuditFilter, audit_page
 from esb.store.engine import utcnow
 from esb.store.operator import audit_entries
@@ -56,6 +57,10 @@ class Reads:
         report = await build_report(self._engine, config, window)
         report["consistency_check"] = await last_run(self._engine)
         return report
+
+    async def routes(self, config: GatewayConfig, window: str) -> dict[str, Any]:
+        """The route map, its live state read from the health report over ``window``."""
+        return route_map(config, await build_report(self._engine, config, window))
 
     async def value(self, config: GatewayConfig, time_zone: str, month: Month) -> dict[str, Any]:
         """The value report of ``month`` (see ``esb.value_report``)."""

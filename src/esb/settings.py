@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     )
     config_watch: bool = Field(default=True, description="reload when a config file changes")
     xref_refresh: float = Field(default=2.0, gt=0, description="master-data poll, seconds")
+    shadow_refresh: float = Field(
+        default=2.0, gt=0, description="look for shadow promotions made elsewhere, seconds"
+    )
     flow_lease: float = Field(
         default=30.0,
         gt=0,

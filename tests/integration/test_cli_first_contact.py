@@ -51,17 +51,26 @@ def test_a_wrong_setting_is_named_with_what_to_do(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_wrong_option_is_named(tmp_path: Path) -> None:
+WRONG_OPTIONS = {
+    "en": ["at most 400d", "'not-an-id' is not a delivery id",
+           "name the deliveries to replay, or use --all-parked"],
+    "zh": ["不超过 400d", "'not-an-id' 不是投递 id", "请列出要重放的投递，或使用 --all-parked"],  # noqa: RUF001
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_wrong_option_is_named(lang: str, tmp_path: Path) -> None:
+    too_long, not_an_id, none_named = WRONG_OPTIONS[lang]
     for args, named in (
         (["report", "--window", "1mo"], "'1mo' is not a duration"),
-        (["report", "--window", "999999999d"], "at most 400d"),
-        (["replay", "not-an-id", "--reason", "x"], "'not-an-id' is not a delivery id"),
+        (["report", "--window", "999999999d"], too_long),
+        (["replay", "not-an-id", "--reason", "x"], not_an_id),
     ):
-        stderr = flat(refused_in_words(esb(*args, cwd=tmp_path), 2))
+        stderr = flat(refused_in_words(esb(*args, cwd=tmp_path, lang=lang), 2))
         assert named in stderr
         assert "Invalid value for" in stderr
-    stderr = refused_in_words(esb("replay", "--reason", "x", cwd=tmp_path), 2)
-    assert "name the deliveries to replay, or use --all-parked" in stderr
+    stderr = refused_in_words(esb("replay", "--reason", "x", cwd=tmp_path, lang=lang), 2)
+    assert none_named in stderr
     assert list(tmp_path.iterdir()) == []
 
 
@@ -200,13 +209,22 @@ interfaces:
 """
 
 
-def test_esb_check_lists_every_problem_sorted_by_file_and_line(tmp_path: Path) -> None:
+CHECK_SAYS = {
+    "en": ("5 problems in 2 file(s): the gateway does not start",
+           "ok: 4 systems, 2 interfaces, 4 targets, 6 mappings in "),
+    "zh": ("5 个问题，涉及 2 个文件：网关不会以此配置启动",  # noqa: RUF001
+           "正常：4 个系统，2 个接口，4 个目标，6 个映射，位于 "),  # noqa: RUF001
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_esb_check_lists_every_problem_sorted_by_file_and_line(lang: str, tmp_path: Path) -> None:
     folder = tmp_path / "cfg"
     shutil.copytree(demo_config_dir(), folder)
     (folder / "interfaces.yaml").write_text(BROKEN_INTERFACES)
     mapping = folder / "mappings" / "sales-order-to-mes.yaml"
     mapping.write_text(mapping.read_text() + "\n  broken: [\n")
-    result = esb("check", env={"ESB_CONFIG": str(folder)}, cwd=folder)
+    result = esb("check", env={"ESB_CONFIG": str(folder)}, cwd=folder, lang=lang)
     stderr = refused_in_words(result, 1)
     lines = stderr.strip().splitlines()
     assert [line.split(": ")[0] for line in lines[:-1]] == [
@@ -220,10 +238,11 @@ def test_esb_check_lists_every_problem_sorted_by_file_and_line(tmp_path: Path) -
     assert "unknown connector kind 'rets': did you mean 'rest'?" in stderr
     assert "MES_URL_UNSET is not set" in stderr
     assert "unknown mapping" not in stderr  # the broken one is reported in its own file
-    assert lines[-1].startswith("5 problems in 2 file(s)")
-    ok = esb("check", env={"ESB_CONFIG": str(demo_config_dir())}, cwd=tmp_path)
+    problems, fine = CHECK_SAYS[lang]
+    assert lines[-1].startswith(problems)
+    ok = esb("check", env={"ESB_CONFIG": str(demo_config_dir())}, cwd=tmp_path, lang=lang)
     assert ok.returncode == 0, ok.stderr
-    assert ok.stdout.startswith("ok: 4 systems, 2 interfaces, 4 targets, 6 mappings in ")
+    assert ok.stdout.startswith(fine)
 
 
 def test_worker_before_db_upgrade_says_run_it(rabbit_url: str) -> None:

@@ -6,6 +6,8 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import esb
 from tests.support.gateway import GatewayUnderTest, rest_interface, write_config
 from tests.support.target import TargetServer
@@ -19,9 +21,21 @@ def command_env(gut: GatewayUnderTest) -> dict[str, str]:
     return env
 
 
+REPLAY_SAYS = {
+    "en": ("replayed {} (was parked, now pending)",
+           "2 deliveries queued again; a running gateway picks them up",
+           "not replayed {0}: delivery {0} is delivered", "0 deliveries queued again"),
+    "zh": ("已重放 {}（原为 parked，现为 pending）",  # noqa: RUF001
+           "2 次投递已重新排队；运行中的网关会接着处理",  # noqa: RUF001
+           "未重放 {0}：delivery {0} is delivered", "0 次投递已重新排队"),  # noqa: RUF001
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
 async def test_replay_all_parked_says_what_each_was(
-    make_gateway, target: TargetServer, tmp_path: Path
+    lang: str, make_gateway, target: TargetServer, tmp_path: Path
 ) -> None:
+    done, queued, refused, none_queued = REPLAY_SAYS[lang]
     gut = await make_gateway(write_config(tmp_path / "cfg", rest_interface(target.url)))
     target.script.extend([400, 400])
     parked = []
@@ -33,24 +47,24 @@ async def test_replay_all_parked_says_what_each_was(
     # in a thread: the embedded gateway shares this loop and must go on meanwhile
     result = await asyncio.to_thread(
         esb, "replay", "--all-parked", "--reason", "MES fixed", "--operator", "li",
-        env=command_env(gut), cwd=tmp_path,
+        env=command_env(gut), cwd=tmp_path, lang=lang,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert sorted(lines[:2]) == sorted(f"replayed {i} (was parked, now pending)" for i in ids)
-    assert lines[2] == "2 deliveries queued again; a running gateway picks them up"
+    assert sorted(lines[:2]) == sorted(done.format(i) for i in ids)
+    assert lines[2] == queued
     for message in parked:
         await gut.wait_status(message["id"], "delivered")
     audit = (await gut.message(parked[0]["id"]))["audit"]
     assert [(a["actor"], a["reason"]) for a in audit] == [("cli:li", "MES fixed")]
 
     again = await asyncio.to_thread(
-        esb, "replay", ids[0], "--reason", "twice", env=command_env(gut), cwd=tmp_path
+        esb, "replay", ids[0], "--reason", "twice", env=command_env(gut), cwd=tmp_path, lang=lang
     )
     assert again.returncode == 1
     assert "Traceback" not in again.stderr
-    assert f"not replayed {ids[0]}: delivery {ids[0]} is delivered" in again.stderr
-    assert "0 deliveries queued again" in again.stdout
+    assert refused.format(ids[0]) in again.stderr
+    assert none_queued in again.stdout
 
 
 async def test_report_reads_the_gateway_it_is_pointed_at(

@@ -65,7 +65,8 @@ async def page() -> AsyncIterator[Any]:
         browser = await playwright.chromium.launch(
             executable_path=chromium_path(), args=CHROMIUM_ARGS
         )
-        page = await browser.new_page(viewport={"width": 1600, "height": 900})
+        # English, asked by the browser (test_dashboard_languages.py covers both languages)
+        page = await browser.new_page(viewport={"width": 1600, "height": 900}, locale="en-GB")
         page.set_default_timeout(TIMEOUT_MS)
         yield page
         await browser.close()
@@ -163,7 +164,7 @@ def expected_fields(row: dict[str, Any]) -> dict[str, Any]:
     counts = {f: (row[f], f"{row[f]:,}") for f in ("received", "delivered", "pending", "parked")}
     return {
         **counts,
-        "success_rate": (rate, "—" if rate is None else f"{rate * 100:.1f} %"),
+        "success_rate": (rate, "—" if rate is None else f"{rate * 100:.1f}%"),
         "p95": (row["attempt_latency_ms"]["p95"], None),
         "end_to_end_p95": (row["end_to_end_latency_ms"]["p95"], None),
         "failed_attempts": (
@@ -343,7 +344,7 @@ async def test_page_weight_stays_small() -> None:
     """What one page load fetches, as sent (gzip): every file of the dashboard and one of
     its two catalogues (a wall screen may sit on a slow network)."""
     names = sorted(name for name in load_assets() if name != "i18n/en.json")
-    assert names[:3] == ["actions.js", "api.js", "charts.js"]
+    assert {"actions.js", "api.js", "audit.js", "audit.css", "charts.js"} <= set(names)
     assert "i18n/zh.json" in names
     sent = 0
     async with assets_client() as client:
@@ -352,7 +353,10 @@ async def test_page_weight_stays_small() -> None:
             response = await client.get(path, headers={"Accept-Encoding": "gzip"})
             assert response.status_code == 200, name
             sent += response.num_bytes_downloaded
-    assert sent < 40_000
+    # 40,000 held the page without the parallel-run section (39.8 kB gzip at the merge);
+    # the section adds shadow.js and the shadow.* words (3.6 kB gzip); the value page adds
+    # value.js (fetched only when the page is opened) and the value.* words (3.2 kB gzip)
+    assert sent < 48_000
 
 
 async def test_the_dashboard_shows_what_waits_behind_a_parked_update(

@@ -1,5 +1,6 @@
 """The dashboard in a real headless Chromium: a refused configuration change is shown
-until a good one, and the trace reads in words with the operators' actions on it."""
+until a good one, and the trace reads in words with the operators' actions on it; each
+in Chinese and in English (the language the browser asks for)."""
 
 from __future__ import annotations
 
@@ -14,32 +15,57 @@ from tests.integration.test_dashboard import CHROMIUM_ARGS, TIMEOUT_MS, chromium
 from tests.support.gateway import ADMIN_KEY, GatewayUnderTest, rest_interface, write_config
 from tests.support.target import TargetServer
 
+#: What the page says, by the language the browser asks for.
+WORDS = {
+    "en": {
+        "updated": "Updated",
+        "refused": ["Configuration change refused", "1 problem;",
+                    "keeps running on the configuration loaded at"],
+        "summary": "SO-DASH-1: 1 message, 1 delivery, 1 operator action",
+        "parameters": ["work_order text (required)", "after integer (default 0)"],
+        "limits": "1,000 rows / 10 s",
+    },
+    "zh": {
+        "updated": "更新于",
+        "refused": ["配置变更被拒绝", "有 1 个问题；", "网关继续使用"],  # noqa: RUF001
+        "summary": "SO-DASH-1：共 1 条消息，1 次投递，1 次人工操作",  # noqa: RUF001
+        "parameters": ["work_order 文本 (必填)", "after 整数 (默认 0)"],
+        "limits": "1,000 行 / 10 秒",
+    },
+}  # fmt: skip
+
+
+@pytest.fixture(params=["en", "zh"])
+def lang(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
 
 @pytest.fixture
-async def browser_page() -> AsyncIterator[Any]:
+async def browser_page(lang: str) -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=chromium_path(), args=CHROMIUM_ARGS
         )
-        page = await browser.new_page(viewport={"width": 1400, "height": 900})
+        locale = "zh-CN" if lang == "zh" else "en-GB"
+        page = await browser.new_page(viewport={"width": 1400, "height": 900}, locale=locale)
         page.set_default_timeout(TIMEOUT_MS)
         yield page
         await browser.close()
 
 
-async def sign_in(page: Any, gut: GatewayUnderTest) -> None:
+async def sign_in(page: Any, gut: GatewayUnderTest, lang: str) -> None:
     await page.goto(f"{gut.url}/dashboard")
     await page.fill("#admin-key", ADMIN_KEY)
     await page.press("#admin-key", "Enter")
-    await page.locator("#updated", has_text="Updated").wait_for()
+    await page.locator("#updated", has_text=WORDS[lang]["updated"]).wait_for()
 
 
-async def reopen(page: Any) -> None:
+async def reopen(page: Any, lang: str) -> None:
     """The tab keeps the key: a reload refreshes the board at once (no 15 s wait)."""
     await page.reload()
-    await page.locator("#updated", has_text="Updated").wait_for()
+    await page.locator("#updated", has_text=WORDS[lang]["updated"]).wait_for()
 
 
 async def reload_state(gut: GatewayUnderTest, status: str) -> None:
@@ -52,12 +78,12 @@ async def reload_state(gut: GatewayUnderTest, status: str) -> None:
 
 
 async def test_a_refused_change_is_on_the_board_until_a_good_one(
-    browser_page: Any, make_gateway, target: TargetServer, tmp_path: Path
+    browser_page: Any, lang: str, make_gateway, target: TargetServer, tmp_path: Path
 ) -> None:
     page = browser_page
     folder = write_config(tmp_path / "cfg", rest_interface(target.url))
     gut = await make_gateway(folder)
-    await sign_in(page, gut)
+    await sign_in(page, gut, lang)
     banner = page.locator("#configuration")
     assert await banner.is_hidden()
 
@@ -65,25 +91,24 @@ async def test_a_refused_change_is_on_the_board_until_a_good_one(
         rest_interface(target.url).replace("kind: rest", "kind: rets")
     )
     await reload_state(gut, "reload_failed")
-    await reopen(page)
+    await reopen(page, lang)
     await banner.wait_for(state="visible")
     assert await banner.get_attribute("role") == "alert"
     text = " ".join((await banner.inner_text()).split())
-    assert "Configuration change refused" in text
-    assert "1 problem;" in text
-    assert "keeps running on the configuration loaded at" in text
+    for words in WORDS[lang]["refused"]:
+        assert words in text, (words, text)
     [problem] = await banner.locator("li").all_inner_texts()
     assert problem.startswith("interfaces.yaml:10: interfaces.sales-order.targets.mes.connector")
     assert "did you mean 'rest'?" in problem
 
     (folder / "interfaces.yaml").write_text(rest_interface(target.url))
     await reload_state(gut, "ok")
-    await reopen(page)
+    await reopen(page, lang)
     await banner.wait_for(state="hidden")
 
 
 async def test_the_trace_reads_in_words_with_the_operators_actions(
-    browser_page: Any, make_gateway, target: TargetServer, tmp_path: Path
+    browser_page: Any, lang: str, make_gateway, target: TargetServer, tmp_path: Path
 ) -> None:
     page = browser_page
     gut = await make_gateway(write_config(tmp_path / "cfg", rest_interface(target.url)))
@@ -96,12 +121,12 @@ async def test_the_trace_reads_in_words_with_the_operators_actions(
     assert replayed.json()["previous_status"] == "parked"
     await gut.wait_status(message["id"], "delivered")
 
-    await sign_in(page, gut)
+    await sign_in(page, gut, lang)
     await page.fill("#trace-key", "SO-DASH-1")
     await page.press("#trace-key", "Enter")
     summary = page.locator("#trace .summary")
     await summary.wait_for()
-    assert await summary.inner_text() == "SO-DASH-1: 1 message, 1 delivery, 1 operator action"
+    assert await summary.inner_text() == WORDS[lang]["summary"]
     events = await page.locator(".timeline li").evaluate_all(
         "items => items.map(i => [i.dataset.event, i.classList.contains('operator'),"
         " i.querySelector('.detail').textContent])"
@@ -112,7 +137,7 @@ async def test_the_trace_reads_in_words_with_the_operators_actions(
 
 
 async def test_the_board_lists_the_named_queries_with_their_parameters(
-    browser_page: Any, make_gateway, target: TargetServer, tmp_path: Path
+    browser_page: Any, lang: str, make_gateway, target: TargetServer, tmp_path: Path
 ) -> None:
     page = browser_page
     folder = write_config(tmp_path / "cfg", rest_interface(target.url))
@@ -131,14 +156,14 @@ queries:
         encoding="utf-8",
     )
     gut = await make_gateway(folder)
-    await sign_in(page, gut)
+    await sign_in(page, gut, lang)
     section = page.locator("#queries")
     await section.wait_for(state="visible")
     row = section.locator("tr[data-query='mes-completions']")
     text = " ".join((await row.inner_text()).split())
     assert "/v1/queries/mes-completions" in text
     assert "某工单的完工报告" in text
-    assert "work_order 文本 text (必填 required)" in text
-    assert "after 整数 integer (默认 default 0)" in text
+    for words in WORDS[lang]["parameters"]:
+        assert words in text, (words, text)
     assert "erp" in text
-    assert "1000 / 10s" in text
+    assert WORDS[lang]["limits"] in text

@@ -52,7 +52,7 @@ async def _admin(sql: str) -> None:
 def upgrade(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*ESB, "db", "upgrade"],
-        env={**os.environ, **env},
+        env={**os.environ, "ESB_LANG": "en", **env},  # the English line is checked
         text=True,
         capture_output=True,
         timeout=120,
@@ -230,13 +230,13 @@ async def test_downgrading_ordering_queues_the_waiting_deliveries(
 async def test_the_value_report_tables_go_down_and_come_back(
     kind: str, tmp_path: Path, pg_url: str
 ) -> None:
-    """0015's downgrade drops the refusal counters and the rollup; upgrading makes them
+    """0017's downgrade drops the refusal counters and the rollup; upgrading makes them
     again, empty (the rollup starts over from the deliveries)."""
     url, database = await _database(kind, tmp_path)
     engine = create_async_engine(url)
     try:
         await upgrade_to(url, "head")
-        await asyncio.to_thread(command.downgrade, alembic_config(url), "0014")
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0016")
         async with engine.connect() as conn:
             names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
         assert not names & {"refusals", "value_days", "value_latency", "value_rollup"}

@@ -30,6 +30,7 @@ SAMPLE = {  # a value for each path parameter
     "name": "no-such-mapping",
     "interface": "sales-order",
     "kind": "soap",
+    "target": "mes",
 }
 
 
@@ -102,6 +103,9 @@ async def test_every_answer_is_in_the_openapi_document(
         ("POST", "/inbound/{interface}/{kind}", None),
         ("POST", "/v1/messages/{message_type}", {"OrderNo": "X"}),
         ("GET", "/v1/queries/{name}", None),
+        ("GET", "/v1/shadow/{interface}/{target}/comparisons", None),  # none declared
+        ("POST", "/v1/shadow/{interface}/{target}/promote", {"reason": "r"}),
+        ("POST", "/v1/shadow/{interface}/{target}/rollback", {"reason": "r"}),
     ):
         key = ERP_KEY if template == "/v1/messages/{message_type}" else ADMIN_KEY
         url = concrete(template, message_type="no_such_type")
@@ -138,6 +142,7 @@ async def test_every_answer_is_in_the_openapi_document(
         ("GET", "/v1/messages", {"params": {"limit": 0}}),
         ("GET", "/v1/report", {"params": {"window": "soon"}}),
         ("GET", "/v1/report/series", {"params": {"window": "soon"}}),
+        ("GET", "/v1/routes", {"params": {"window": "soon"}}),
         ("GET", "/v1/report/value", {"params": {"period": "2026-13"}}),
         ("GET", "/v1/trace", {}),
         ("GET", "/v1/xref/{domain}", {"params": {"format": "xml"}}),
@@ -145,6 +150,9 @@ async def test_every_answer_is_in_the_openapi_document(
         ("POST", "/v1/xref/{domain}/import", {"content": b"\xff\xfe"}),
         ("POST", "/v1/deliveries/{delivery_id}/replay", {"json": {}}),
         ("POST", "/v1/mappings/{name}/preview", {"json": []}),
+        ("GET", "/v1/shadow", {"params": {"days": 0}}),
+        ("GET", "/v1/shadow/{interface}/{target}/comparisons", {"params": {"day": "today"}}),
+        ("POST", "/v1/shadow/{interface}/{target}/promote", {"json": {"reason": ""}}),
     ):
         response = await api.call(method, template, ADMIN_KEY, **kw)
         assert response.status_code == 422, (template, response.text)

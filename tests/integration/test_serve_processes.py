@@ -177,7 +177,7 @@ def test_embedded_mode_refuses_reuse_port(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
         ["serve", "--reuse-port"],
-        env={"ESB_CONFIG": str(config), "ESB_DATA_DIR": str(tmp_path / "var")},
+        env={"ESB_CONFIG": str(config), "ESB_DATA_DIR": str(tmp_path / "var"), "ESB_LANG": "en"},
     )
     assert result.exit_code == 2
     assert "--reuse-port needs production mode" in result.output

@@ -117,7 +117,7 @@ async def test_a_change_reaches_another_process_and_seed_never_overwrites(
 
 
 def test_cli_import_and_export(tmp_path: Path) -> None:
-    env = {**os.environ, "ESB_DATA_DIR": str(tmp_path / "var")}
+    env = {**os.environ, "ESB_DATA_DIR": str(tmp_path / "var"), "ESB_LANG": "en"}
     esb = [sys.executable, "-m", "esb"]
     assert subprocess.run([*esb, "db", "upgrade"], env=env, capture_output=True).returncode == 0
     csv_file = str(MASTERDATA / "customer.csv")

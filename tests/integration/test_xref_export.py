@@ -95,6 +95,7 @@ async def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[byt
     of one of its transactions would hold SQLite's lock against the command."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ESB_")}
     env["ESB_DATA_DIR"] = str(settings.data_dir)
+    env["ESB_LANG"] = "en"  # the English summary line is checked
     if settings.database_url:
         env["ESB_DATABASE_URL"] = settings.database_url
     command = [sys.executable, "-m", "esb", *args]

@@ -19,13 +19,18 @@ ESB = [sys.executable, "-m", "esb"]
 
 
 def esb(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+    lang: str = "en",
 ) -> subprocess.CompletedProcess[str]:
-    """``esb ARGS`` with the test's environment (the shell's ESB_* variables removed)."""
+    """``esb ARGS`` with the test's environment (the shell's ESB_* variables removed), in
+    ``lang`` (ESB_LANG; ``env`` may set another, or "" leaves the choice to the locale)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ESB_")}
     return subprocess.run(
         [*ESB, *args],
-        env={**clean, **(env or {})},
+        env={**clean, "ESB_LANG": lang, **(env or {})},
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -20,6 +20,8 @@ from esb.api import (
     messages,
     openapi,
     queries,
+    routes,
+    shadow,
     trace,
     value,
     xref,
@@ -58,6 +60,7 @@ def hand_out(state: State, gateway: Gateway) -> None:
     state.metrics = gateway.metrics
     state.inbound = gateway.inbound
     state.queries = gateway.queries
+    state.shadows = gateway.shadows
 
 
 def create_app(
@@ -116,10 +119,12 @@ def create_app(
         mappings,
         config_api,
         health,
+        routes,
         value,
         metrics_api,
         inbound_api,
         queries,
+        shadow,
     )
     for module in routers:
         app.include_router(module.router)

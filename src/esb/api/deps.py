@@ -31,6 +31,22 @@ class Readiness(Protocol):
     async def __call__(self) -> dict[str, str]: ...
 
 
+class ShadowDesk(Protocol):
+    """The parallel runs (``esb.shadow.part.Shadows``): read them, promote, roll back."""
+
+    async def status(self, days: int) -> dict[str, Any]: ...
+
+    async def today(self) -> list[dict[str, Any]]: ...
+
+    async def latest(
+        self, route: tuple[str, str], outcome: str, day: str | None, limit: int
+    ) -> list[dict[str, Any]]: ...
+
+    async def promote(self, route: tuple[str, str], actor: str, reason: str) -> dict[str, Any]: ...
+
+    async def rollback(self, route: tuple[str, str], actor: str, reason: str) -> dict[str, Any]: ...
+
+
 async def _reads(request: Request) -> Reads:
     reads: Reads = request.app.state.reads
     return reads
@@ -82,6 +98,11 @@ async def _queries(request: Request) -> QueryRunner:
     return queries
 
 
+async def _shadows(request: Request) -> ShadowDesk:
+    shadows: ShadowDesk = request.app.state.shadows
+    return shadows
+
+
 async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -98,3 +119,4 @@ MetricsDep = Annotated[CollectorRegistry, Depends(_metrics)]
 InboundDep = Annotated[InboundRunner, Depends(_inbound)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 QueriesDep = Annotated[QueryRunner, Depends(_queries)]
+ShadowsDep = Annotated[ShadowDesk, Depends(_shadows)]

@@ -8,7 +8,14 @@ from fastapi import APIRouter, Query
 
 from esb.api import inputs
 from esb.api.auth import AdminDep
-from esb.api.deps import LiveDep, ReadinessDep, ReadsDep, ReconcilerDep, SettingsDep
+from esb.api.deps import (
+    LiveDep,
+    ReadinessDep,
+    ReadsDep,
+    ReconcilerDep,
+    SettingsDep,
+    ShadowsDep,
+)
 from esb.api.responses import JsonResponse
 
 router = APIRouter(tags=["health"])
@@ -31,6 +38,7 @@ async def report(
     reads: ReadsDep,
     live: LiveDep,
     settings: SettingsDep,
+    shadows: ShadowsDep,
     _: AdminDep,
     window: Annotated[str, Query(description="e.g. 15m, 1h, 1d")] = "15m",
 ) -> JsonResponse:
@@ -38,6 +46,7 @@ async def report(
     report = await reads.report(live.config, window)
     report["configuration"] = live.status()  # a refused reload, until a good one
     report["time_zone"] = settings.time_zone  # the dashboard shows times in the factory's zone
+    report["shadows"] = await shadows.today()  # the parallel runs: none declared, no query
     return JsonResponse(report)
 
 

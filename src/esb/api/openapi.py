@@ -42,6 +42,9 @@ HANDLER_ANSWERS: dict[str, tuple[int, ...]] = {
     "POST /v1/mappings/{name}/preview": (404,),
     "POST /inbound/{interface}/{kind}": (404,),
     "GET /v1/queries/{name}": (403, 404, 422, 502, 504),
+    "GET /v1/shadow/{interface}/{target}/comparisons": (404,),
+    "POST /v1/shadow/{interface}/{target}/promote": (404, 409),
+    "POST /v1/shadow/{interface}/{target}/rollback": (404, 409),
 }
 #: Tags whose operations only read the loaded configuration, never the database.
 CONFIGURATION_ONLY = {"mappings", "configuration"}

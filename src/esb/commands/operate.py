@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.commands.support import (
     FAILED,
+    LangOption,
     fail,
+    language,
     load_settings,
+    pad,
     run,
+    say,
     settings_and_config,
     with_database,
 )
@@ -34,7 +40,7 @@ def window_option(value: str) -> str:
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not 0 < seconds <= MAX_WINDOW_S:
-        raise typer.BadParameter(f"{value!r} must be more than 0 and at most {MAX_WINDOW_DAYS}d")
+        raise typer.BadParameter(say("window_range", value=repr(value), days=MAX_WINDOW_DAYS))
     return value
 
 
@@ -42,9 +48,7 @@ def delivery_id(value: str) -> UUID:
     try:
         return UUID(value)
     except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a delivery id (a UUID, as GET /v1/messages shows them)"
-        ) from None
+        raise typer.BadParameter(say("not_a_delivery_id", value=repr(value))) from None
 
 
 @dataclass(frozen=True)
@@ -87,12 +91,13 @@ def replay(
     interface: Annotated[str | None, typer.Option()] = None,
     target: Annotated[str | None, typer.Option()] = None,
     operator: Annotated[str, typer.Option(help="who, for the audit log")] = "cli",
+    lang: LangOption = None,
 ) -> None:
     """Queue parked deliveries again; each replay is audited with the reason."""
     if not reason.strip():
-        raise fail("--reason is required: the audit log keeps why a delivery was replayed")
+        raise fail(say("replay.no_reason"))
     if not delivery_ids and not all_parked:
-        raise fail("name the deliveries to replay, or use --all-parked")
+        raise fail(say("replay.nothing_named"))
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     request = ReplayRequest(
@@ -102,50 +107,91 @@ def replay(
     refused = [(one, why) for one, why in done if isinstance(why, str)]
     for one, result in done:
         if not isinstance(result, str):
-            typer.echo(f"replayed {one} (was {result['previous_status']}, now {result['status']})")
+            was, now = result["previous_status"], result["status"]
+            typer.echo(say("replay.done", delivery=one, was=was, now=now))
     for one, why in refused:
-        typer.echo(f"not replayed {one}: {why}", err=True)
-    count = len(done) - len(refused)
-    typer.echo(f"{count} deliver{'y' if count == 1 else 'ies'} queued again; a running "
-               "gateway picks them up")  # fmt: skip
+        typer.echo(say("replay.refused", delivery=one, why=why), err=True)
+    typer.echo(say("replay.queued", count=len(done) - len(refused)))
     if refused:
         raise typer.Exit(FAILED)
 
 
-def _table(data: dict[str, Any]) -> None:
-    typer.echo(
-        f"{'interface/target':32} {'status':9} {'recv':>6} {'deliv':>6} {'fail':>5} "
-        f"{'park':>5} {'pend':>5} {'blkd':>5} {'success':>8} {'p95 ms':>8}"
-    )
+#: The report table's columns: catalogue key (cli.report.<key>), width, right-aligned.
+COLUMNS = [
+    ("pair", 32, False), ("status", 9, False), ("received", 6, True), ("delivered", 6, True),
+    ("failed", 5, True), ("parked", 5, True), ("pending", 5, True), ("blocked", 5, True),
+    ("success", 8, True), ("p95", 8, True),
+]  # fmt: skip
+SCHEDULE_COLUMNS = [
+    ("job", 40, False), ("last_run", 25, False), ("rows", 6, True), ("runs", 6, True),
+    ("failures", 6, True), ("skipped", 7, True),
+]  # fmt: skip
+STATUSES = ("ok", "degraded", "failing")
+
+
+def _line(columns: list[tuple[str, int, bool]], values: list[Any]) -> str:
+    return " ".join(pad(v, w, right=r) for (_, w, r), v in zip(columns, values, strict=True))
+
+
+def _table(data: dict[str, Any], zone: str) -> None:
+    typer.echo(_line(COLUMNS, [say(f"report.{key}") for key, _, _ in COLUMNS]))
     for row in data["interfaces"]:
         rate = "-" if row["success_rate"] is None else f"{row['success_rate']:.1%}"
         p95 = row["attempt_latency_ms"]["p95"]
-        typer.echo(
-            f"{row['interface'] + '/' + row['target']:32} {row['status']:9} {row['received']:>6} "
-            f"{row['delivered']:>6} {row['failed_attempts']:>5} {row['parked']:>5} "
-            f"{row['pending']:>5} {row['blocked']:>5} {rate:>8} "
-            f"{'-' if p95 is None else f'{p95:.1f}':>8}"
-        )
+        status = say(f"status.{row['status']}") if row["status"] in STATUSES else row["status"]
+        values = [f"{row['interface']}/{row['target']}", status, row["received"],
+                  row["delivered"], row["failed_attempts"], row["parked"], row["pending"],
+                  row["blocked"], rate, "-" if p95 is None else f"{p95:.1f}"]  # fmt: skip
+        typer.echo(_line(COLUMNS, values))
         for head in row["blocked_by_parked"]:  # ordering: key, what holds deliveries back
             typer.echo(
-                f"  {head['blocked']} waiting behind parked delivery {head['delivery_id']} "
-                f"(key {head['key']})"
+                "  "
+                + say(
+                    "report.waiting_behind",
+                    blocked=head["blocked"],
+                    delivery=head["delivery_id"],
+                    key=head["key"],
+                )
             )
-    _schedules(data.get("schedules", []))
+    _schedules(data.get("schedules", []), zone)
+    _shadows(data.get("shadows", []))
 
 
-def _schedules(rows: list[dict[str, Any]]) -> None:
+def _shadows(rows: list[dict[str, Any]]) -> None:
+    """The parallel runs: today's match rate and the fields that differ most."""
+    if not rows:
+        return
+    from esb.commands.shadow import shadow_lines
+    from esb.i18n import text
+
+    lang = language()
+    typer.echo(f"\n{text('shadow.report.heading', lang)}")
+    for row in rows:
+        for line in shadow_lines(row, lang):
+            typer.echo(line)
+
+
+def _when(at: Any, zone: str) -> str:
+    """A recorded time in the factory's zone (2026-11-24 08:30:05), as it is if not a time."""
+    if not at:
+        return "-"
+    try:
+        when = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
+    except ValueError:
+        return str(at)
+    return when.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _schedules(rows: list[dict[str, Any]], zone: str) -> None:
     """Polls, syncs and checks on a schedule: the last run and the counts."""
     if not rows:
         return
-    typer.echo(f"\n{'scheduled job':40} {'last run':25} {'rows':>6} {'runs':>6} {'failed':>6} "
-               f"{'skipped':>7}  last error")  # fmt: skip
+    heads = [say(f"report.{key}", zone=zone) for key, _, _ in SCHEDULE_COLUMNS]
+    typer.echo(f"\n{_line(SCHEDULE_COLUMNS, heads)}  {say('report.last_error')}")
     for row in rows:
-        typer.echo(
-            f"{row['job']:40} {row['started_at'] or '-':25} {_count(row['rows']):>6} "
-            f"{_count(row['runs']):>6} {_count(row['failures']):>6} {_count(row['skipped']):>7}"
-            f"  {row['error'] or ''}"
-        )
+        values = [row["job"], _when(row["started_at"], zone), _count(row["rows"]),
+                  _count(row["runs"]), _count(row["failures"]), _count(row["skipped"])]  # fmt: skip
+        typer.echo(f"{_line(SCHEDULE_COLUMNS, values)}  {row['error'] or ''}")
 
 
 def _count(value: Any) -> str:
@@ -155,13 +201,20 @@ def _count(value: Any) -> str:
 def report(
     window: Annotated[str, typer.Option(help="e.g. 15m, 1h, 1d", parser=window_option)] = "15m",
     as_json: Annotated[bool, typer.Option("--json", help="print the raw JSON")] = False,
+    lang: LangOption = None,
 ) -> None:
     """The health report per interface and target."""
     from esb.report import build_report
+    from esb.shadow.status import shadows_today
 
     settings, config = settings_and_config()
-    data = run(lambda: with_database(settings, lambda e: build_report(e, config, window)))
+
+    async def both(engine: AsyncEngine) -> dict[str, Any]:
+        data = await build_report(engine, config, window)
+        return {**data, "shadows": await shadows_today(engine, config, settings.time_zone)}
+
+    data = run(lambda: with_database(settings, both))
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:
-        _table(data)
+        _table(data, settings.time_zone)

@@ -3,16 +3,19 @@ coroutines run with the gateway's errors as messages, and the gateway's existing
 
 A mistake a person can make (a wrong ESB_* variable, a broken file, the wrong folder)
 ends the command with a short message naming what to change and a non-zero exit
-code; a traceback is kept for bugs.
+code; a traceback is kept for bugs. What a command says to a person is in Chinese or
+English (``--lang``, else ESB_LANG, else the locale): ``say`` reads the catalogues'
+``cli.*``; what it prints for machines (``--json``) is the same in both.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from esb.config.loader import GatewayConfig, load_config
 from esb.connectors import load_registry
 from esb.errors import ConfigError, EsbError, SettingsError
+from esb.i18n import Language, choose_language, text
 from esb.logs import configure_logging
 from esb.settings import Settings
 from esb.settings import load_settings as read_settings
@@ -29,6 +33,57 @@ _WHERE = re.compile(r"^(?P<path>.+?):(?P<line>\d+): ")
 
 #: Exit codes: 1 the work failed (or found problems), 2 the command was used wrongly.
 FAILED, MISUSED = 1, 2
+
+
+_chosen: list[Language] = []  # the command's language, once --lang was read
+
+
+def _choose(value: str | None) -> str | None:
+    try:
+        _chosen[:] = [choose_language(value)]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+#: ``--lang zh|en`` for a command's words (read before the other options, so their
+#: messages are in it too).
+LangOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        help="zh or en (default: ESB_LANG, else the locale, else zh)",
+        callback=_choose,
+        is_eager=True,
+    ),
+]
+
+
+def forget_language() -> None:
+    """A new command starts without a language chosen (the ``esb`` app's callback)."""
+    _chosen.clear()
+
+
+def language() -> Language:
+    """This command's language: --lang, else ESB_LANG, else the locale."""
+    return _chosen[0] if _chosen else choose_language()
+
+
+def say(key: str, /, **params: object) -> str:
+    """``cli.<key>`` in this command's language."""
+    return text(f"cli.{key}", language(), **params)
+
+
+def width(value: str) -> int:
+    """Columns a terminal gives ``value``: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in value)
+
+
+def pad(value: object, columns: int, *, right: bool = False) -> str:
+    """``value`` padded to ``columns`` terminal columns (left-aligned, or right)."""
+    shown = str(value)
+    fill = " " * max(columns - width(shown), 0)
+    return fill + shown if right else shown + fill
 
 
 def fail(message: str, code: int = MISUSED) -> typer.Exit:
@@ -41,8 +96,7 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return read_settings(**overrides)
     except SettingsError as exc:
-        count = len(exc.problems)
-        head = f"esb: {count} setting{'s are' if count > 1 else ' is'} wrong:"
+        head = say("settings_wrong", count=len(exc.problems))
         raise fail("\n".join([head, *(f"  {p}" for p in exc.problems)])) from None
 
 
@@ -55,7 +109,7 @@ def settings_and_config(**overrides: Any) -> tuple[Settings, GatewayConfig]:
         return settings, load_config(settings.config, load_registry(), settings.config_env())
     except ConfigError as exc:
         lines = ordered(exc.problems)
-        raise fail(f"configuration has {len(lines)} problem(s):\n" + "\n".join(lines)) from None
+        raise fail(say("config_problems", count=len(lines)) + "\n" + "\n".join(lines)) from None
 
 
 def ordered(problems: Iterable[str], here: Path | None = None) -> list[str]:
@@ -86,7 +140,8 @@ def run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
         with asyncio.Runner(loop_factory=factory) as runner:
             return runner.run(main())
     except EsbError as exc:  # a wrong setting or file is a misuse; the rest a failure
-        raise fail(f"error: {exc}", MISUSED if isinstance(exc, ConfigError) else FAILED) from None
+        code = MISUSED if isinstance(exc, ConfigError) else FAILED
+        raise fail(say("error", error=exc), code) from None
 
 
 async def with_database(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from esb.config.folder import FolderFiles
 from esb.config.masterdata import DomainCheck
 from esb.config.models import AlertsConfig, InterfaceBase, SystemConfig
 from esb.config.queries import QueryConfig
+from esb.config.shadow import Shadow
 from esb.errors import FieldProblem, Forbidden, MappingError, NotFound, ValidationFailed
 from esb.limits import MAX_CODE, text_problem
 from esb.mapping import Expression, InputValidator, MappingSet
@@ -44,6 +46,18 @@ class GatewayConfig:
     switched_off: tuple[str, ...] = ()
     #: queries left out because their ``enabled:`` is false
     queries_off: tuple[str, ...] = ()
+    #: the folder's files as read for this configuration: their digest names it
+    files: FolderFiles = field(default_factory=FolderFiles)
+    #: every parallel run declared (``shadow:``), each saying whether it was promoted
+    shadows: tuple[Shadow, ...] = ()
+    #: targets that take no new messages: a new target in shadow, one replaced by promotion
+    standby: frozenset[Route] = frozenset()
+    #: the running shadows, by the live target whose deliveries they run beside
+    watching: Mapping[Route, tuple[Shadow, ...]] = field(default_factory=dict)
+
+    @property
+    def digest(self) -> str:
+        return self.files.digest
 
     def authenticate(self, token: str) -> str | None:
         """The system whose key this is, compared in constant time against every key."""
@@ -95,6 +109,8 @@ class GatewayConfig:
         """The targets whose ``when`` holds, and the skipped ones with the reason."""
         targets, skipped = [], []
         for target in self.interfaces[interface].targets:
+            if self.standby and (interface, target) in self.standby:
+                continue  # in shadow, or replaced by the one promoted: not a target now
             condition = self.conditions.get((interface, target))
             if condition is None or _true(condition, body, target):
                 targets.append(target)

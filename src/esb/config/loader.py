@@ -13,6 +13,7 @@ from esb.config.checks import (
     compile_expressions,
     compile_schemas,
 )
+from esb.config.folder import read_folder
 from esb.config.gateway import GatewayConfig, hash_key
 from esb.config.masterdata import DomainCheck, MasterDataFile
 from esb.config.models import (
@@ -26,6 +27,8 @@ from esb.config.models import (
 )
 from esb.config.query_file import read_queries
 from esb.config.refs import InterfaceRefs, interface_refs, names
+from esb.config.shadow import declared, routing
+from esb.config.shadow_checks import check_shadows
 from esb.config.validate import validate
 from esb.configfile.yamlfile import YamlDocument, read_yaml
 from esb.connectors.registry import ConnectorRegistry
@@ -91,6 +94,7 @@ def load_config(
     folder = folder.resolve()
     if not (folder / "systems.yaml").is_file():
         raise ConfigError([f"{folder}: no systems.yaml (is ESB_CONFIG the configuration folder?)"])
+    files = read_folder(folder)  # first: a file changed while the rest is read changes it
     systems_doc = read_yaml(folder / "systems.yaml", env)
     systems_file = validate(systems_doc, SystemsFile)
     problems = list(systems_doc.problems)
@@ -103,12 +107,15 @@ def load_config(
     mappings, broken, mapping_problems = read_mappings(folder, env)
     problems.extend(mapping_problems)
     problems.extend(check_mappings(refs, mappings, broken))
+    problems.extend(check_shadows(refs, mappings, broken))
     business_keys, conditions = compile_expressions(refs, problems)
     validators = compile_schemas(folder, refs, problems)
     queries_off: list[str] = []
     queries = read_queries(folder, env, names(systems_doc, "systems"), problems, queries_off)
     if problems or systems_file is None:
         raise ConfigError(problems)
+    shadows = declared(interfaces)
+    routed = routing(shadows)  # as if none were promoted: esb.shadow.overlay adds that
     return GatewayConfig(
         folder=folder,
         systems=systems_file.systems,
@@ -123,6 +130,10 @@ def load_config(
         queries=queries,
         switched_off=tuple(switched_off),
         queries_off=tuple(queries_off),
+        files=files,
+        shadows=shadows,
+        standby=routed.standby,
+        watching=routed.watching,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, create_model
 
 from esb.config.flow import FlowConfig
+from esb.config.shadow import ShadowBase
 from esb.config.types import Duration, HealthThresholds, RetryPolicy, StrictModel, Switch
 from esb.configfile.models import NAME_PATTERN as NAME_PATTERN  # re-exported: its old home
 from esb.configfile.models import Name as Name
@@ -76,6 +77,12 @@ class TargetBase(StrictModel):
         "earlier one still waiting (recorded as superseded), for 'latest state' feeds",
     )
     connector: ConnectorConfig
+    shadow: ShadowBase | None = Field(
+        default=None,
+        description="a parallel run before go-live: a candidate mapping for this target "
+        "(mapping:), or this target standing for the system that replaces another (of:); "
+        "compared with the live output, nothing sent (see docs/operations.md)",
+    )
 
     @property
     def ordered(self) -> bool:
@@ -137,7 +144,18 @@ def interfaces_file_model(
     models: list[type[ConnectorConfig]], inbound: list[type[InboundConfig]] | None = None
 ) -> type[InterfacesFileBase]:
     """The interfaces file model, ``connector``/``inbound`` narrowed to what is installed."""
-    target: Any = create_model("Target", __base__=TargetBase, connector=(_kind_union(models), ...))
+    kinds = _kind_union(models)
+    said = ShadowBase.model_fields["send"].description
+    shadow: Any = create_model(
+        "Shadow", __base__=ShadowBase, send=(kinds | None, Field(None, description=said))
+    )
+    said = TargetBase.model_fields["shadow"].description
+    target: Any = create_model(
+        "Target",
+        __base__=TargetBase,
+        connector=(kinds, ...),
+        shadow=(shadow | None, Field(None, description=said)),
+    )
     targets: Any = dict.__class_getitem__((Name, target))
     fields: dict[str, Any] = {"targets": (targets, Field(min_length=1))}
     if inbound:

@@ -23,6 +23,7 @@ class TargetRefs:
     ordering: object = None  # as written (validated by the model)
     supersede: object = None
     kind: str | None = None  # the connector's kind, as written
+    shadow: object = None  # the shadow: block, as written
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def _target(name: str, data: dict[str, Any]) -> TargetRefs:
         data.get("ordering"),
         data.get("supersede"),
         _text(connector, "kind") if isinstance(connector, dict) else None,
+        data.get("shadow"),
     )
 
 

@@ -18,7 +18,7 @@ PLUGIN_KINDS = {"connector": ("connector", ENTRY_POINT_GROUP), "inbound": ("sour
 
 def _plugin(loc: Loc) -> tuple[str, str] | None:
     """(what, entry-point group) when ``loc`` is a connector's or inbound source's place."""
-    if loc and loc[-1] == "connector":
+    if loc and (loc[-1] == "connector" or loc[-2:] == ("shadow", "send")):
         return PLUGIN_KINDS["connector"]
     if len(loc) >= 2 and loc[-2] == "inbound" and isinstance(loc[-1], int):
         return PLUGIN_KINDS["inbound"]

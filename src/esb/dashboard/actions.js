@@ -4,10 +4,9 @@
 import { act, message as fetchMessage } from "./api.js";
 import { byId, h } from "./dom.js";
 import { clock } from "./format.js";
+import { t } from "./i18n.js";
 
 const OPERATOR_NAME = "esb.operator";
-const TITLES = { replay: "Replay", correct: "Correct and replay", discard: "Discard" };
-const DONE = { replay: "replayed", correct: "corrected and replayed", discard: "discarded" };
 const FINAL = new Set(["delivered", "parked", "discarded", "superseded"]);
 const FOLLOW_MS = 1000;
 const FOLLOW_TRIES = 180;
@@ -29,20 +28,18 @@ async function loadBodies(item, f) {
   const delivery = detail.deliveries.find((d) => d.id === item.delivery.id) ?? {};
   const start = delivery.corrected_body ?? delivery.sent_body ?? null;
   f.body.value = start === null ? "" : JSON.stringify(start, null, 2);
-  byId("action-body-hint").textContent = start === null
-    ? "The mapping failed before anything was sent: write the body the target should get."
-    : "Prefilled with the body the target refused. Edit it; the audit log keeps the difference.";
+  byId("action-body-hint").textContent = t(start === null ? "actions.hint_empty" : "actions.hint_prefilled");
   byId("action-source").textContent = JSON.stringify(detail.body, null, 2);
 }
 
 export async function openAction(action, item) {
   const f = fields();
   open = { action, item };
-  byId("action-title").textContent = TITLES[action];
+  byId("action-title").textContent = t(`actions.title.${action}`);
   byId("action-subject").textContent =
     `${item.message.key} · ${item.message.interface} → ${item.delivery.target}: ` +
     `${item.delivery.last_error ?? ""}`;
-  f.confirm.textContent = TITLES[action];
+  f.confirm.textContent = t(`actions.title.${action}`);
   f.confirm.className = action === "discard" ? "danger" : "primary";
   f.reason.value = "";
   f.error.textContent = "";
@@ -52,7 +49,7 @@ export async function openAction(action, item) {
     try {
       await loadBodies(item, f);
     } catch (error) {
-      f.error.textContent = `Cannot load the delivery: ${error.message}`;
+      f.error.textContent = t("actions.load_failed", { error: error.message });
     }
   }
   f.dialog.showModal();
@@ -61,14 +58,14 @@ export async function openAction(action, item) {
 
 function payloadOf(action, f) {
   const reason = f.reason.value.trim();
-  if (!reason) throw new Error("Give a reason: it goes into the audit log.");
+  if (!reason) throw new Error(t("actions.reason_needed"));
   const operator = f.operator.value.trim();
   const payload = { reason, operator: operator || undefined };
   if (action === "correct") {
     try {
       payload.body = JSON.parse(f.body.value);
     } catch (error) {
-      throw new Error(`The body is not valid JSON: ${error.message}`);
+      throw new Error(t("actions.bad_json", { error: error.message }));
     }
   }
   return payload;
@@ -111,30 +108,32 @@ async function follow(el, item, tries = 0) {
     const detail = await fetchMessage(item.message.id);
     delivery = detail.deliveries.find((d) => d.id === item.delivery.id);
   } catch (error) {
-    showResult(el, "failed", `cannot follow: ${error.message}`);
+    showResult(el, "failed", t("actions.cannot_follow", { error: error.message }));
     return;
   }
   if (FINAL.has(delivery.status)) {
     const when = clock(delivery.delivered_at ?? new Date().toISOString());
-    const why = delivery.status === "parked" ? `: ${delivery.last_error}` : "";
-    showResult(el, delivery.status, `${delivery.status} ${when}${why}`);
+    const why = delivery.status === "parked" ? t("actions.because", { error: delivery.last_error }) : "";
+    showResult(el, delivery.status, `${t(`format.status.${delivery.status}`)} ${when}${why}`);
     afterAction();
   } else if (tries >= FOLLOW_TRIES) {
-    showResult(el, delivery.status, `still ${delivery.status}`);
+    showResult(el, delivery.status, t("actions.still", { status: t(`format.status.${delivery.status}`) }));
   } else {
-    showResult(el, delivery.status, `${delivery.status}…`);
+    showResult(el, delivery.status, `${t(`format.status.${delivery.status}`)}…`);
     setTimeout(() => follow(el, item, tries + 1), FOLLOW_MS);
   }
 }
 
 function track(action, item, payload, result) {
   const status = action === "discard"
-    ? h("span", { class: "result discarded" }, "discarded")
-    : h("span", { class: "result" }, "queued…");
+    ? h("span", { class: "result discarded" }, t("format.status.discarded"))
+    : h("span", { class: "result" }, t("actions.queued"));
   const changes = result.changes?.length ? h("ul", {}, result.changes.map((c) => h("li", {}, c))) : null;
   const li = h("li", { dataset: { delivery: item.delivery.id, action } },
-    `${clock(new Date().toISOString())} ${item.message.key} → ${item.delivery.target} `,
-    `${DONE[action]} (“${payload.reason}”): `, status, changes);
+    t("actions.done", {
+      time: clock(new Date().toISOString()), key: item.message.key, target: item.delivery.target,
+      done: t(`actions.done.${action}`), reason: payload.reason,
+    }), " ", status, changes);
   byId("activity").prepend(li);
   if (action !== "discard") follow(status, item);
 }

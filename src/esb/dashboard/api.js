@@ -1,5 +1,7 @@
 // The admin API, called with the key this tab keeps in sessionStorage (never in a URL).
 
+import { t } from "./i18n.js";
+
 const KEY_NAME = "esb.adminKey";
 
 export class ApiError extends Error {
@@ -33,7 +35,7 @@ export async function api(path, { method = "GET", body } = {}) {
   try {
     response = await fetch(path, init);
   } catch (error) {
-    throw new ApiError(0, "unreachable", `the gateway cannot be reached (${error.message})`);
+    throw new ApiError(0, "unreachable", t("page.unreachable", { error: error.message }));
   }
   const data = await response.json().catch(() => null);
   if (!response.ok) {
@@ -53,6 +55,7 @@ export const parked = () => api("v1/messages?status=parked&limit=100");
 export const series = (window, step) =>
   api(`v1/report/series?window=${encodeURIComponent(window)}&step=${encodeURIComponent(step)}`);
 export const queries = () => api("v1/queries");
+export const routes = () => api("v1/routes?window=15m");
 export const message = (id) => api(`v1/messages/${encodeURIComponent(id)}`);
 export const trace = (key) => api(`v1/trace?key=${encodeURIComponent(key)}`);
 export const act = (deliveryId, action, body) =>

@@ -1,7 +1,8 @@
 // Hand-drawn SVG line charts of GET /v1/report/series: p95 latency and success rate.
 
 import { byId, h, s } from "./dom.js";
-import { ms, pair } from "./format.js";
+import { list, ms, pair, percent, zoneName } from "./format.js";
+import { locale, t, zone } from "./i18n.js";
 
 const WIDTH = 800;
 const HEIGHT = 260;
@@ -21,11 +22,14 @@ function niceMax(value) {
   return [2, 4, 6, 8, 10].find((m) => m * power >= value) * power;
 }
 
+// Axis times in the factory's zone, in the page's language (a week's axis names days).
 function timeLabel(at, span) {
   const when = new Date(at);
-  const time = when.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
-  if (span <= 86400000) return time;
-  return when.toLocaleDateString("en-GB", { weekday: "short", day: "numeric" });
+  if (span <= 86400000) {
+    const clock = { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone() };
+    return when.toLocaleTimeString(locale(), clock);
+  }
+  return when.toLocaleDateString(locale(), { weekday: "short", day: "numeric", timeZone: zone() });
 }
 
 function axes(scale, yMax, yText, from, to) {
@@ -78,8 +82,8 @@ function drawChart(svg, { title, lines, from, to, yMax, yText }) {
     x: (t) => MARGIN.left + ((t - from) / (to - from || 1)) * (WIDTH - MARGIN.left - MARGIN.right),
     y: (v) => HEIGHT - MARGIN.bottom - (v / yMax) * (HEIGHT - MARGIN.top - MARGIN.bottom),
   };
-  const latest = lines.map((l) => `${l.label} ${lastValue(l) === null ? "no calls" : yText(lastValue(l))}`);
-  svg.setAttribute("aria-label", `${title}. Latest: ${latest.join("; ") || "no data"}`);
+  const latest = lines.map((l) => `${l.label} ${lastValue(l) === null ? t("charts.no_calls") : yText(lastValue(l))}`);
+  svg.setAttribute("aria-label", t("charts.latest", { title, latest: latest.length ? list(latest) : t("charts.no_data") }));
   svg.replaceChildren(
     s("title", {}, title),
     ...axes(scale, yMax, yText, from, to),
@@ -109,14 +113,17 @@ export function renderCharts(data, periodName) {
   const to = from + points * data.step_s * 1000;
   const latency = linesOf(data, (p) => p.p95_ms);
   const highest = Math.max(0, ...latency.flatMap((l) => l.points.map((p) => p.v ?? 0)));
+  const period = t(`charts.over.${periodName}`);
+  const times = t("charts.times", { zone: zoneName() });
   drawChart(byId("chart-latency"), {
-    title: `p95 latency, last ${periodName}`, lines: latency, from, to,
+    title: t("charts.latency_title", { period, times }), lines: latency, from, to,
     yMax: niceMax(highest), yText: (v) => (v === 0 ? "0" : ms(v)),
   });
   drawChart(byId("chart-success"), {
-    title: `Success rate, last ${periodName}`, from, to, yMax: 100,
+    title: t("charts.success_title", { period, times }), from, to, yMax: 100,
     lines: linesOf(data, (p) => (p.success_rate === null ? null : p.success_rate * 100)),
-    yText: (v) => `${Math.round(v)} %`,
+    yText: (v) => percent(v / 100, 0),
   });
+  byId("charts-zone").textContent = times;
   byId("legend").replaceChildren(...latency.map((l, i) => legendItem(l.label, i)));
 }

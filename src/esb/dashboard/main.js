@@ -2,17 +2,18 @@
 
 import * as api from "./api.js";
 import { openAction, setupActions } from "./actions.js";
+import { setupAudit } from "./audit.js";
 import { renderCharts } from "./charts.js";
 import { renderConfiguration } from "./configuration.js";
 import { byId } from "./dom.js";
-import { clock } from "./format.js";
-import { LANGUAGES, chooseLanguage, lang, loadLanguage, setZone, translatePage } from "./i18n.js";
+import { clock, zoneName } from "./format.js";
+import { LANGUAGES, chooseLanguage, lang, loadLanguage, setZone, t, translatePage } from "./i18n.js";
 import { renderParked } from "./parked.js";
 import { renderQueries } from "./queries.js";
+import { noteShadows, refreshShadows, setupShadows } from "./shadow.js";
 import { consistency, focusTile, renderTiles, summary } from "./tiles.js";
 import { renderSystems } from "./systems.js";
 import { runTrace, setupTrace } from "./trace.js";
-import { refreshValue, setupValue } from "./value.js";
 
 const REFRESH_MS = 15000;
 const PERIODS = {
@@ -39,6 +40,7 @@ function showTiles(report) {
   byId("consistency").textContent = consistency(report.consistency_check);
   renderSystems(byId("systems"), byId("systems-rows"), report.systems ?? []);
   renderConfiguration(report.configuration);
+  noteShadows(report.shadows);
   if (first) {
     performance.mark("esb:tiles");
     focusTile(location.hash);
@@ -58,9 +60,15 @@ function showUpdated(problem) {
   const updated = byId("updated");
   if (!problem) lastGood = new Date().toISOString();
   updated.classList.toggle("stale", Boolean(problem));
-  updated.textContent = problem
-    ? `Update failed: ${problem} (showing ${clock(lastGood)}; retrying)`
-    : `Updated ${clock(lastGood)}`;
+  const shown = { time: clock(lastGood), zone: zoneName() };
+  updated.textContent = problem ? t("page.update_failed", { problem, ...shown }) : t("page.updated", shown);
+}
+
+// The value page (#value): its code is fetched the first time it is opened (a wall
+// screen never needs it), then it refreshes itself with the board.
+function openValuePage() {
+  if (location.hash !== "#value") return Promise.resolve();
+  return import("./value.js").then((page) => page.refreshValue());
 }
 
 // The tiles first: the other calls start once the report is in, so it has the gateway
@@ -70,12 +78,15 @@ async function cycle() {
   const jobs = [
     api.parked().then((found) => renderParked(found.messages, parkedHandlers)),
     api.queries().then((found) => renderQueries(byId("queries"), byId("queries-rows"), found.queries)),
+    refreshShadows(),
+    // the route map: its code and data fetched together, after the tiles (off their path)
+    Promise.all([import("./routemap.js"), api.routes()]).then(([map, found]) => map.showRouteMap(found, parkedHandlers)),
   ];
   if (Date.now() - state.seriesAt >= PERIODS[state.period].every) jobs.push(loadSeries());
-  jobs.push(refreshValue());
+  jobs.push(openValuePage());
   const failed = [...tiles, ...await Promise.allSettled(jobs)].find((r) => r.status === "rejected");
   if (failed?.reason?.unauthorised) {
-    signOut("The gateway refused the key: sign in again.");
+    signOut(t("login.expired"));
   } else {
     showUpdated(failed ? failed.reason.message : null);
   }
@@ -123,8 +134,8 @@ function signOut(message = "") {
 }
 
 function refusal(error) {
-  if (error.status === 403) return "That is a system's key: the dashboard needs the admin key.";
-  if (error.status === 401) return "The gateway does not know that key.";
+  if (error.status === 403) return t("login.refused_system");
+  if (error.status === 401) return t("login.unknown_key");
   return error.message;
 }
 
@@ -168,7 +179,10 @@ async function start() {
   window.addEventListener("hashchange", () => focusTile(location.hash));
   setupActions(refresh);
   setupTrace();
-  setupValue();
+  setupShadows(refresh);
+  setupAudit();
+  window.addEventListener("hashchange", openValuePage);
+  openValuePage();
   if (api.session.key()) {
     showBoard(true);
     refresh();

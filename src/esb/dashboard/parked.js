@@ -1,12 +1,13 @@
 // The parked list: every parked delivery with its reason and the operator's buttons.
 
 import { byId, changed, h } from "./dom.js";
-import { count, stamp } from "./format.js";
+import { count, stamp, zoneName } from "./format.js";
+import { t } from "./i18n.js";
 
 const ACTIONS = [
-  ["replay", "Replay", "primary"],
-  ["correct", "Correct…", ""],
-  ["discard", "Discard…", "danger"],
+  ["replay", "primary"],
+  ["correct", ""],
+  ["discard", "danger"],
 ];
 
 export function parkedItems(messages) {
@@ -19,28 +20,27 @@ export function parkedItems(messages) {
 function holding(delivery) {
   if (!delivery.blocking) return null;
   return h("span", { class: "holding", dataset: { blocking: delivery.blocking } },
-    ` · holds ${count(delivery.blocking)} later update(s) of this key back` +
-    ` · 阻塞同一业务键的 ${count(delivery.blocking)} 条后续投递`);
+    ` · ${t("parked.holding", { count: delivery.blocking, later: count(delivery.blocking) })}`);
 }
 
 function row({ message, delivery }, handlers) {
-  const subject = `${message.key ?? message.id} to ${delivery.target}`;
+  const subject = { key: message.key ?? message.id, target: delivery.target };
   return h("tr", { dataset: { delivery: delivery.id, key: message.key ?? "" } },
     h("td", {}, h("button", {
-      type: "button", class: "link", "aria-label": `Trace ${message.key}`,
+      type: "button", class: "link", "aria-label": t("parked.trace", { key: message.key ?? message.id }),
       onclick: () => handlers.trace(message.key),
     }, message.key ?? message.id)),
     h("td", {}, `${message.interface} → ${delivery.target}`),
     h("td", { class: "reason" }, delivery.last_error ?? "", holding(delivery)),
-    h("td", {}, stamp(message.received_at)),
+    h("td", {}, h("time", { datetime: message.received_at }, stamp(message.received_at))),
     h("td", {}, count(delivery.attempts)),
-    h("td", { class: "actions" }, ACTIONS.map(([action, label, style]) => h("button", {
+    h("td", { class: "actions" }, ACTIONS.map(([action, style]) => h("button", {
       type: "button",
       class: style || null,
       dataset: { action },
-      "aria-label": `${label.replace("…", "")} ${subject}`,
+      "aria-label": t("parked.act", { action: t(`actions.title.${action}`), ...subject }),
       onclick: () => handlers.act(action, { message, delivery }),
-    }, label))));
+    }, t(`parked.button.${action}`)))));
 }
 
 // Keep keyboard focus on the same button when the list is drawn again.
@@ -66,6 +66,7 @@ export function renderParked(messages, handlers) {
   table.tBodies[0].replaceChildren(...items.map((item) => row(item, handlers)));
   table.hidden = items.length === 0;
   byId("parked-empty").hidden = items.length > 0;
+  byId("parked-zone").textContent = `(${zoneName()})`;
   byId("parked-count").textContent = `(${items.length}${messages.length >= 100 ? "+" : ""})`;
   refocus(table, focus);
 }

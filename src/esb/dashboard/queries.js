@@ -1,34 +1,30 @@
 // The named read-only queries (GET /v1/queries): what each returns, its parameters and
-// who may run it. Labels in Chinese and English.
+// who may run it.
 
 import { h } from "./dom.js";
+import { count } from "./format.js";
+import { t } from "./i18n.js";
 
-const TYPE_TEXT = {
-  string: "文本 text",
-  integer: "整数 integer",
-  number: "数值 number",
-  date: "日期 date",
-  datetime: "日期时间 date-time",
-  boolean: "是/否 boolean",
-};
+const TYPES = ["string", "integer", "number", "date", "datetime", "boolean"];
 
 function parameter(p) {
-  const need = p.required ? "必填 required" : `默认 default ${p.default ?? "—"}`;
+  const need = p.required ? t("queries.required") : t("queries.default", { value: p.default ?? "—" });
+  const type = TYPES.includes(p.type) ? t(`queries.type.${p.type}`) : p.type;
   return h("li", { dataset: { parameter: p.name } },
-    h("code", {}, p.name), ` ${TYPE_TEXT[p.type] ?? p.type} (${need})`,
+    h("code", {}, p.name), ` ${type} (${need})`,
     p.description ? ` — ${p.description}` : "");
 }
 
 function line(query) {
   const parameters = query.parameters.length
     ? h("ul", { class: "parameters" }, query.parameters.map(parameter))
-    : "无 none";
+    : t("queries.no_parameters");
   return h("tr", { dataset: { query: query.name } },
     h("th", { scope: "row" }, h("code", {}, query.path),
       query.description ? h("div", { class: "muted" }, query.description) : ""),
     h("td", {}, parameters),
-    h("td", {}, query.systems.join(", ") || "仅管理员 admin only"),
-    h("td", {}, `${query.row_limit} / ${query.timeout_s}s`));
+    h("td", {}, query.systems.join(", ") || t("queries.admin_only")),
+    h("td", {}, t("queries.limits", { rows: count(query.row_limit), seconds: count(query.timeout_s) })));
 }
 
 export function renderQueries(section, body, queries) {

@@ -1,14 +1,11 @@
 // Flow control per system from GET /v1/report (report.systems): the circuit breaker,
-// calls in flight and deliveries waiting. Labels in Chinese and English.
+// calls in flight and deliveries waiting.
 
 import { h } from "./dom.js";
 import { clock, count } from "./format.js";
+import { t } from "./i18n.js";
 
-const BREAKER_TEXT = {
-  closed: "✔ 闭合 Closed",
-  half_open: "◐ 试探中 Half-open",
-  open: "✖ 打开 Open",
-};
+const BREAKERS = ["closed", "half_open", "open"];
 
 function cell(field, value, text) {
   return h("td", { dataset: { field, value: value ?? "" } }, text);
@@ -17,20 +14,21 @@ function cell(field, value, text) {
 function breakerCell(row) {
   if (!row.breaker) return cell("breaker", "", "—");
   const until = row.breaker === "open" && row.reopens_at ? ` (→ ${clock(row.reopens_at)})` : "";
-  return cell("breaker", row.breaker, `${BREAKER_TEXT[row.breaker] ?? row.breaker}${until}`);
+  const word = BREAKERS.includes(row.breaker) ? t(`systems.breaker.${row.breaker}`) : row.breaker;
+  return cell("breaker", row.breaker, `${word}${until}`);
 }
 
-function limit(value, unit) {
-  return value == null ? "∞" : `${value}${unit}`;
-}
+const unlimited = (value, text) => (value == null ? "∞" : text);
 
 function line(row) {
   const waiting = row.deferred;
   return h("tr", { class: `breaker-${row.breaker ?? "none"}`, dataset: { system: row.system } },
     h("th", { scope: "row" }, row.system),
     breakerCell(row),
-    cell("in_flight", row.in_flight, `${count(row.in_flight)} / ${limit(row.max_in_flight, "")}`),
-    cell("rate", row.rate_per_s, limit(row.rate_per_s, "/s")),
+    cell("in_flight", row.in_flight,
+      `${count(row.in_flight)} / ${unlimited(row.max_in_flight, count(row.max_in_flight))}`),
+    cell("rate", row.rate_per_s,
+      unlimited(row.rate_per_s, t("systems.per_second", { rate: count(row.rate_per_s) }))),
     cell("deferred_breaker", waiting.breaker, count(waiting.breaker)),
     cell("deferred_max_in_flight", waiting.max_in_flight, count(waiting.max_in_flight)),
     cell("deferred_rate", waiting.rate, count(waiting.rate)));

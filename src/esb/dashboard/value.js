@@ -1,7 +1,8 @@
 // The value page (#value): what the integration did for the factory in one month, per
 // interface and in total (GET /v1/report/value), to print (the print stylesheet leaves
 // only the report) or to download as CSV. Shown instead of the board while the address
-// ends in #value; refreshed once a minute while it is shown.
+// ends in #value; refreshed once a minute while it is shown. Loaded by main.js the first
+// time the page is opened, it sets itself up then.
 
 import * as api from "./api.js";
 import { byId, h } from "./dom.js";
@@ -77,8 +78,11 @@ async function load(period) {
 // and its figures are a minute old (or another month was chosen).
 export function refreshValue(force = false) {
   if (!onPage() || !api.session.key()) return Promise.resolve();
+  if (state.loading) return state.loading;
   if (!force && Date.now() - state.loadedAt < EVERY_MS) return Promise.resolve();
-  state.loading = load(byId("value-month").value || state.period);
+  state.loading = load(byId("value-month").value || state.period).finally(() => {
+    state.loading = null;
+  });
   return state.loading;
 }
 
@@ -113,11 +117,17 @@ function showPage() {
   if (shown) refreshValue(true).catch(() => {});
 }
 
-export function setupValue() {
-  byId("value-month").addEventListener("change", () => refreshValue(true).catch(() => {}));
+function setup() {
+  byId("value-month").addEventListener("change", () => {
+    state.loadedAt = 0; // another month: read it now, even while a refresh is on its way
+    const before = state.loading ?? Promise.resolve();
+    before.catch(() => {}).then(() => refreshValue(true)).catch(() => {});
+  });
   byId("value-print").addEventListener("click", () => window.print());
   byId("value-csv").addEventListener("click", () => download());
   window.addEventListener("hashchange", showPage);
   showPage();
 }
+
+setup();
 

@@ -23,10 +23,17 @@ from esb.mapping.inputs import (
 )
 from esb.mapping.loader import load_mappings, schema_models
 from esb.mapping.models import CodeTableFile, MappingFile
-from esb.mapping.testing import Difference, MappingTestResult, compare, run_mapping_test
+from esb.mapping.testing import (
+    ABSENT,
+    Difference,
+    MappingTestResult,
+    compare,
+    run_mapping_test,
+)
 from esb.mapping.xref import StaticXref, XrefLookup, parse_masterdata, read_masterdata
 
 __all__ = [
+    "ABSENT",
     "CodeTableFile",
     "CompiledMapping",
     "Difference",

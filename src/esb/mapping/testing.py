@@ -82,6 +82,8 @@ def _number(value: Any) -> Decimal | None:
 
 def same_value(expected: Any, actual: Any) -> bool:
     """Equal as JSON scalars: numbers by value, booleans only to booleans."""
+    if type(expected) is type(actual) and expected == actual:
+        return True  # the same type and equal (the common case): no conversion needed
     left, right = _number(expected), _number(actual)
     if left is not None or right is not None:
         return left is not None and right is not None and left == right

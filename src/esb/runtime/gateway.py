@@ -1,6 +1,8 @@
 """One gateway process assembled from parts, started in order and stopped in reverse:
 
     store      engine, group commits (accepts, claims, outcomes), master-data cache
+    trail      records the configuration's changes in the audit log (at start, reloads)
+    shadow     shadow promotions applied on top of the files; the comparisons' recorder
     broker     the RabbitMQ link (production, when this process relays or works)
     connectors the targets' connectors (when this process delivers)
     pipeline   relay + workers: embedded, or through RabbitMQ
@@ -8,7 +10,8 @@
     services   metrics refresh, WAL checkpoints, watchers, consistency check, alerts
 
 The API gets none of this: only the narrow objects below (``ingress``, ``reads``,
-``operator``, ``reconciler``, ``master_data``, ``live``, ``metrics``, ``inbound``) and
+``operator``, ``reconciler``, ``master_data``, ``live``, ``metrics``, ``inbound``,
+``shadows``) and
 ``ready()``, each handed to the handlers that need it.
 """
 
@@ -21,8 +24,10 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.alerts import Alerter
+from esb.batching import GroupCommit
 from esb.broker import Broker
 from esb.config.loader import GatewayConfig
+from esb.config_trail import ConfigTrail
 from esb.connectors import ConnectorRegistry
 from esb.connectors.core import CoreServices
 from esb.deliverer import Deliverer
@@ -43,8 +48,11 @@ from esb.runtime.store import Store
 from esb.scheduling import run_job
 from esb.sdk import Schedule
 from esb.settings import Settings
+from esb.shadow.part import ShadowPart, Shadows
+from esb.shadow.runner import ShadowRunner
 from esb.store.checkpoint import checkpoint_forever
 from esb.store.operator import OperatorActions
+from esb.store.shadow import ComparisonRecord, write_comparisons
 from esb.store.source_state import SourceStateStore
 from esb.value_rollup import JOB, roll_up_forever
 from esb.xref import XrefCache
@@ -128,6 +136,8 @@ class Gateway:
         self.metrics = Metrics()
         self.store = Store(settings, config.folder)
         self.store.on_released = self.notify  # the next delivery of a key is queued
+        self.trail = ConfigTrail(self.engine, lambda: self.live.base)  # the files, as written
+        self.live.trail = self.trail
         self.link = None if settings.embedded else self._link(settings)
         self.pipeline: Pipeline | None = None
         self.ingress = Ingress(
@@ -155,8 +165,19 @@ class Gateway:
         self.reconciler = Reconciler(
             self.engine, self.link, settings.reconcile_stuck_after, self.notify
         )
+        self.shadow = self._shadow(settings)
+        self.shadows = Shadows(self.shadow, settings.time_zone)
         self._started: list[Part] = []
         self._checked: list[Part] = [self.store]
+
+    def _shadow(self, settings: Settings) -> ShadowPart:
+        recorder: GroupCommit[ComparisonRecord, None] = GroupCommit(
+            lambda batch: write_comparisons(self.engine, batch), name="shadow-comparisons"
+        )
+        runner = ShadowRunner(
+            self.live, self.store.xref, recorder, self.metrics, settings.time_zone
+        )
+        return ShadowPart(self.live, self.engine, self.store.reader, runner, recorder, self.metrics)
 
     def _link(self, settings: Settings) -> BrokerLink:
         broker = Broker(
@@ -206,7 +227,7 @@ class Gateway:
     def parts(self, *, relay: bool, worker: bool, inbound: bool) -> list[Part]:
         """What this process runs, in start order."""
         delivering = worker or (self.settings.embedded and relay)
-        parts: list[Part] = [self.store]
+        parts: list[Part] = [self.store, self.trail, self.shadow]
         if self.link is not None and (relay or worker):
             parts.append(self.link)
         if delivering:
@@ -223,7 +244,13 @@ class Gateway:
     def _deliverer(self) -> Deliverer:
         store = self.store
         return Deliverer(
-            self.live, store.outcomes, store.claims, store.xref, self.metrics, self.flow
+            self.live,
+            store.outcomes,
+            store.claims,
+            store.xref,
+            self.metrics,
+            self.flow,
+            self.shadow.runner,
         )
 
     def _pipeline(self, *, relay: bool, worker: bool) -> Pipeline:
@@ -246,6 +273,7 @@ class Gateway:
             "metrics": lambda: self.metrics.refresh_forever(store.engine),
             "xref-watch": lambda: store.xref.watch(settings.xref_refresh),
             "flow-leases": self.flow.renew_forever,
+            "shadow-watch": lambda: self.shadow.watch_forever(settings.shadow_refresh),
         }
         if (wal := store.sqlite_file) is not None:
             services["wal-checkpoint"] = lambda: checkpoint_forever(wal)

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.connectors import json_default
@@ -25,14 +25,18 @@ async def audit(
     before: Any,
     after: Any,
     delivery_id: UUID | None = None,
+    route: tuple[str, str] | None = None,
 ) -> None:
-    """Written in the caller's transaction: the action and its record commit together."""
+    """Written in the caller's transaction: the action and its record commit together.
+    ``route`` names the interface and target of an action on no one delivery."""
     await conn.execute(
         audit_log.insert().values(
             at=utcnow(),
             actor=actor,
             action=action,
             delivery_id=delivery_id,
+            interface=None if route is None else route[0],
+            target=None if route is None else route[1],
             reason=reason or "-",
             before=orjson.dumps(before, default=json_default).decode(),
             after=orjson.dumps(after, default=json_default).decode(),
@@ -65,9 +69,22 @@ def _family(column: Any, value: str) -> Any:
 
 
 async def audit_page(engine: AsyncEngine, where: AuditFilter, limit: int) -> list[dict[str, Any]]:
-    """Newest first, at most ``limit``; each with the delivery's interface and target."""
+    """Newest first, at most ``limit``; each with the interface and target acted on (the
+    delivery's, or the entry's own for an action on no delivery)."""
+    interface = func.coalesce(deliveries.c.interface, audit_log.c.interface)
     query = (
-        select(audit_log, deliveries.c.interface, deliveries.c.target)
+        select(
+            audit_log.c.id,
+            audit_log.c.at,
+            audit_log.c.actor,
+            audit_log.c.action,
+            audit_log.c.delivery_id,
+            audit_log.c.reason,
+            audit_log.c.before,
+            audit_log.c.after,
+            interface.label("interface"),
+            func.coalesce(deliveries.c.target, audit_log.c.target).label("target"),
+        )
         .select_from(audit_log.outerjoin(deliveries, deliveries.c.id == audit_log.c.delivery_id))
         .order_by(audit_log.c.id.desc())
         .limit(limit)
@@ -81,7 +98,7 @@ async def audit_page(engine: AsyncEngine, where: AuditFilter, limit: int) -> lis
     if where.action:
         query = query.where(_family(audit_log.c.action, where.action))
     if where.interface:
-        query = query.where(deliveries.c.interface == where.interface)
+        query = query.where(interface == where.interface)
     if where.before is not None:
         query = query.where(audit_log.c.id < where.before)
     async with transaction(engine) as conn:

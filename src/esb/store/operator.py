@@ -97,8 +97,8 @@ async def correct(
 ) -> dict[str, Any]:
     """Send an operator's fixed body instead of the mapping's (a parked delivery only).
 
-    The original stays on the delivery (``sent_body``); the audit entry keeps both
-    bodies and the field-by-field difference.
+    The source message is never changed; the audit entry keeps the mapping's output
+    (``sent_body`` until now), the fixed body and the field-by-field difference.
     """
     async with transaction(engine) as conn:
         await ordering.lock_key_of(conn, delivery_id, utcnow())  # heads before deliveries

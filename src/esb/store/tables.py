@@ -4,7 +4,8 @@ messages ─< deliveries ─< attempts
                │
                ├─< outbox      rows the relay publishes (also the retry timer: available_at)
                ├── ordering_heads  per interface/target/business key: the one delivery out
-               └─< audit_log   operator actions (who, when, why, before/after)
+               ├─< audit_log   operator actions (who, when, why, before/after)
+               └─< shadow_comparisons  a parallel run's output against what was sent
 
 flow_state      per system called: rate timestamp, circuit breaker (flow control)
 flow_slots      per system: leases for max_in_flight, each with an expiry
@@ -14,10 +15,15 @@ alert_state     when each alert was last sent (at most one per interval, any pro
 alert_queue     chat alerts waiting for their robot's rate limit (folded into a digest)
 alert_channels  each chat robot's last send: ok or its error (the health report shows it)
 reconcile_runs  what each consistency check found and did
+config_state    the configuration last recorded in the audit log (one entry per change,
+                however many processes load it)
 source_state    each inbound source's own durable keys and JSON values (the file ledger...)
 source_leases   which process runs each inbound source now (until its lease expires)
 xref_codes      master data: per domain, which code each system uses for one entity
 xref_versions   bumped with every change, so every process knows when to reload
+shadow_days     per shadow and day: compared, matched, differed, failed (the match rate)
+shadow_field_days  per shadow, day and field: in how many comparisons it differed
+shadow_promotions  which parallel runs an operator made live (applied by every process)
 refusals        per interface, factory day and field: documents refused at the door (422)
 value_days      per interface and factory day: messages moved, deliveries retried or fixed
 value_latency   per interface, factory day and rounded end-to-end time: messages moved
@@ -190,9 +196,21 @@ audit_log = Table(
     Column("actor", String(200), nullable=False),
     Column("action", String(50), nullable=False),
     Column("delivery_id", Uuid, index=True),
+    Column("interface", String(100), doc="acted on without a delivery (shadow promotion)"),
+    Column("target", String(100)),
     Column("reason", Text, nullable=False),
     Column("before", Text),
     Column("after", Text),
+)
+
+config_state = Table(
+    "config_state",
+    metadata,
+    Column("name", String(50), primary_key=True, doc="one row: 'configuration'"),
+    Column("digest", String(64), nullable=False, doc="the files' SHA-256 last recorded"),
+    Column("summary", Text, nullable=False, doc="what they said, secrets masked (JSON)"),
+    Column("refused", String(129), doc="running:refused digests of the last refusal recorded"),
+    Column("at", UtcDateTime, nullable=False),
 )
 
 xref_codes = Table(
@@ -325,6 +343,66 @@ flow_events = Table(
     Column("event", String(20), nullable=False, doc="breaker_opened | breaker_closed"),
     Column("at", UtcDateTime, nullable=False, index=True),
     Column("detail", Text, doc="why, in words"),
+)
+
+shadow_comparisons = Table(
+    "shadow_comparisons",
+    metadata,
+    Column("delivery_id", Uuid, primary_key=True, doc="the live delivery compared against"),
+    Column(
+        "target",
+        String(100),
+        primary_key=True,
+        doc="the shadow: the live target itself (a candidate mapping) or the new target",
+    ),
+    Column("interface", String(100), nullable=False),
+    Column("day", String(10), nullable=False, doc="the factory's date (YYYY-MM-DD)"),
+    Column("compared_at", UtcDateTime, nullable=False),
+    Column("outcome", String(20), nullable=False, doc="match | differ | failed"),
+    Column("detail", Text, doc="JSON: the first differences, or the shadow's error"),
+    Column("sent", Text, doc="the test endpoint: delivered, or why not; null: not sent"),
+    Index(None, "interface", "target", "outcome", "compared_at"),  # the latest of an outcome
+)
+
+shadow_days = Table(
+    "shadow_days",
+    metadata,
+    Column("interface", String(100), primary_key=True),
+    Column("target", String(100), primary_key=True),
+    Column("day", String(10), primary_key=True, doc="the factory's date (YYYY-MM-DD)"),
+    Column("compared", Integer, nullable=False, doc="deliveries compared"),
+    Column("matched", Integer, nullable=False, doc="the same output, masked fields aside"),
+    Column("differed", Integer, nullable=False),
+    Column("failed", Integer, nullable=False, doc="the shadow produced nothing"),
+    Column("sent", Integer, nullable=False, doc="taken by the test endpoint"),
+    Column("send_failed", Integer, nullable=False, doc="not taken by the test endpoint"),
+)
+
+shadow_field_days = Table(
+    "shadow_field_days",
+    metadata,
+    Column("interface", String(100), primary_key=True),
+    Column("target", String(100), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("field", String(300), primary_key=True, doc="items[*].qty: every item alike"),
+    Column("messages", Integer, nullable=False, doc="comparisons in which it differed"),
+)
+
+shadow_promotions = Table(
+    "shadow_promotions",
+    metadata,
+    Column("interface", String(100), primary_key=True),
+    Column("target", String(100), primary_key=True, doc="the shadow's target"),
+    Column("kind", String(20), nullable=False, doc="mapping | target"),
+    Column("mapping", String(100), doc="kind mapping: the candidate made live"),
+    Column(
+        "previous",
+        String(100),
+        doc="kind mapping: the mapping it replaced (null: none); kind target: the target",
+    ),
+    Column("state", String(20), nullable=False, doc="promoted | rolled_back"),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Column("changed_by", String(200), nullable=False),
 )
 
 #: The value report's figures (``esb.value_report``). ``day`` is a date in the factory's
