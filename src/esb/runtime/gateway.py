@@ -1,13 +1,14 @@
 """One gateway process assembled from parts, started in order and stopped in reverse:
 
-    store      engine, group commits (accepts, claims, outcomes), master-data cache
+    store      engine, group commits (accepts, claims, outcomes, refusals), master-data cache
     trail      records the configuration's changes in the audit log (at start, reloads)
     shadow     shadow promotions applied on top of the files; the comparisons' recorder
     broker     the RabbitMQ link (production, when this process relays or works)
     connectors the targets' connectors (when this process delivers)
     pipeline   relay + workers: embedded, or through RabbitMQ
     inbound    the interfaces' other doors (file drops, SOAP endpoints)
-    services   metrics refresh, WAL checkpoints, watchers, consistency check, alerts
+    services   metrics refresh, WAL checkpoints, watchers, consistency check, alerts,
+               the value report's daily rollup
 
 The API gets none of this: only the narrow objects below (``ingress``, ``reads``,
 ``operator``, ``reconciler``, ``master_data``, ``live``, ``metrics``, ``inbound``,
