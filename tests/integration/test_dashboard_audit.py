@@ -186,6 +186,8 @@ async def test_the_audit_section_lists_a_replay_made_on_the_page(
     assert all(url.startswith((gut.url, "blob:")) for url in requests)
 
 
+# the words do not depend on the mode: one mode keeps the suite short
+@pytest.mark.parametrize("mode", ["embedded"], indirect=True)
 async def test_the_audit_section_reads_in_chinese(
     tab: Any, make_gateway, target: TargetServer, tmp_path: Path
 ) -> None:

@@ -120,6 +120,8 @@ async def test_the_value_page_shows_the_months_figures(
     assert (await cells(page, "sales-order"))["moved"] == ("0", "0")
 
 
+# the words do not depend on the mode: one mode keeps the suite short
+@pytest.mark.parametrize("mode", ["embedded"], indirect=True)
 async def test_the_value_page_reads_in_chinese(
     browser_page: Any, make_gateway: Any, target: TargetServer, tmp_path: Path
 ) -> None:
