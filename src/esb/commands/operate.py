@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,6 +17,7 @@ from esb.commands.support import (
     language,
     load_settings,
     pad,
+    recorded_time,
     run,
     say,
     settings_and_config,
@@ -154,10 +153,10 @@ def _table(data: dict[str, Any], zone: str) -> None:
                 )
             )
     _schedules(data.get("schedules", []), zone)
-    _shadows(data.get("shadows", []))
+    _shadows(data.get("shadows", []), zone)
 
 
-def _shadows(rows: list[dict[str, Any]]) -> None:
+def _shadows(rows: list[dict[str, Any]], zone: str) -> None:
     """The parallel runs: today's match rate and the fields that differ most."""
     if not rows:
         return
@@ -167,19 +166,8 @@ def _shadows(rows: list[dict[str, Any]]) -> None:
     lang = language()
     typer.echo(f"\n{text('shadow.report.heading', lang)}")
     for row in rows:
-        for line in shadow_lines(row, lang):
+        for line in shadow_lines(row, lang, zone):
             typer.echo(line)
-
-
-def _when(at: Any, zone: str) -> str:
-    """A recorded time in the factory's zone (2026-11-24 08:30:05), as it is if not a time."""
-    if not at:
-        return "-"
-    try:
-        when = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
-    except ValueError:
-        return str(at)
-    return when.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _schedules(rows: list[dict[str, Any]], zone: str) -> None:
@@ -189,7 +177,7 @@ def _schedules(rows: list[dict[str, Any]], zone: str) -> None:
     heads = [say(f"report.{key}", zone=zone) for key, _, _ in SCHEDULE_COLUMNS]
     typer.echo(f"\n{_line(SCHEDULE_COLUMNS, heads)}  {say('report.last_error')}")
     for row in rows:
-        values = [row["job"], _when(row["started_at"], zone), _count(row["rows"]),
+        values = [row["job"], recorded_time(row["started_at"], zone), _count(row["rows"]),
                   _count(row["runs"]), _count(row["failures"]), _count(row["skipped"])]  # fmt: skip
         typer.echo(f"{_line(SCHEDULE_COLUMNS, values)}  {row['error'] or ''}")
 

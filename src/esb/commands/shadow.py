@@ -14,6 +14,7 @@ from esb.commands.support import (
     LangOption,
     fail,
     language,
+    recorded_time,
     run,
     settings_and_config,
     with_database,
@@ -34,22 +35,24 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
-def _state(entry: dict[str, Any], lang: Language) -> str:
+def _state(entry: dict[str, Any], lang: Language, zone: str) -> str:
     promoted = entry.get("promoted")
     if entry["state"] != "promoted" or promoted is None:
         return text("shadow.state.shadow", lang)
-    return text("shadow.state.promoted", lang, at=promoted["at"], by=promoted["by"])
+    at = recorded_time(promoted["at"], zone)
+    return text("shadow.state.promoted", lang, at=at, by=promoted["by"])
 
 
-def shadow_lines(entry: dict[str, Any], lang: Language) -> list[str]:
+def shadow_lines(entry: dict[str, Any], lang: Language, zone: str) -> list[str]:
     """One shadow's line with today's numbers, then its most frequent differing fields
-    (``esb shadow list`` and the parallel-run part of ``esb report``)."""
+    (``esb shadow list`` and the parallel-run part of ``esb report``); times in ``zone``,
+    the factory's."""
     today, now = entry["today"], entry["delivering"]
     line = text(
         "shadow.cli.line",
         lang,
         route=f"{entry['interface']}/{entry['target']}",
-        state=_state(entry, lang),
+        state=_state(entry, lang, zone),
         compared=today["compared"],
         rate=_rate(today["match_rate"]),
         failed=today["failed"],
@@ -68,7 +71,7 @@ def _table(data: dict[str, Any], lang: Language) -> None:
     if not data["shadows"]:
         typer.echo(text("shadow.cli.none", lang))
     for entry in data["shadows"]:
-        for line in shadow_lines(entry, lang):
+        for line in shadow_lines(entry, lang, data["time_zone"]):
             typer.echo(line)
     for old in data["stale"]:
         route = f"{old['interface']}/{old['target']}"

@@ -14,8 +14,10 @@ import asyncio
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -154,3 +156,14 @@ async def with_database(settings: Settings, work: Callable[[AsyncEngine], Awaita
         return await work(engine)
     finally:
         await engine.dispose()
+
+
+def recorded_time(at: Any, zone: str) -> str:
+    """A recorded time in the factory's zone (2026-11-24 08:30:05), as it is if not a time."""
+    if not at:
+        return "-"
+    try:
+        when = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
+    except ValueError:
+        return str(at)
+    return when.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
