@@ -17,6 +17,7 @@ from esb.config.gateway import Route
 from esb.config.refs import InterfaceRefs
 from esb.configfile.validation import problem
 from esb.mapping import (
+    CompiledMapping,
     Expression,
     ExpressionError,
     InputSchemaError,
@@ -97,15 +98,23 @@ def check_mappings(interfaces: Interfaces, mappings: MappingSet, broken: set[str
                 known = ", ".join(mappings.names()) or "none"
                 _at(problems, ref, loc, f"unknown mapping {name!r} (in mappings/: {known})")
                 continue
-            mapping = mappings.get(name)
-            wanted = (ref.source, target.system)
-            if ref.source is not None and (mapping.source_system, mapping.target_system) != wanted:
-                text = (
-                    f"mapping {name!r} maps {mapping.source_system} -> {mapping.target_system}, "
-                    f"this target needs {wanted[0]} -> {wanted[1]}"
-                )
-                _at(problems, ref, loc, text)
+            misfit = direction_problem(name, mappings.get(name), ref.source, target.system)
+            if misfit:
+                _at(problems, ref, loc, misfit)
     return problems
+
+
+def direction_problem(
+    name: str, mapping: CompiledMapping, source: str | None, system: str
+) -> str | None:
+    """Why mapping ``name`` does not fit a target of ``system`` fed by ``source``; None when
+    it fits (or the interface has no source to compare)."""
+    if source is None or (mapping.source_system, mapping.target_system) == (source, system):
+        return None
+    return (
+        f"mapping {name!r} maps {mapping.source_system} -> {mapping.target_system}, "
+        f"this target needs {source} -> {system}"
+    )
 
 
 def compile_expressions(

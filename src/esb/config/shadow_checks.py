@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from esb.config.checks import GATEWAY_KINDS
+from esb.config.checks import GATEWAY_KINDS, direction_problem
 from esb.config.refs import InterfaceRefs, TargetRefs
 from esb.configfile.validation import problem
 from esb.mapping import MappingSet
@@ -61,14 +61,9 @@ def _check_candidate(
     elif name == target.mapping:
         _at(problems, ref, loc, f"{name!r} is this target's own mapping: nothing to compare")
     else:
-        mapping = mappings.get(name)
-        wanted = (ref.source, target.system)
-        if ref.source is not None and (mapping.source_system, mapping.target_system) != wanted:
-            text = (
-                f"mapping {name!r} maps {mapping.source_system} -> {mapping.target_system}, "
-                f"this target needs {wanted[0]} -> {wanted[1]}"
-            )
-            _at(problems, ref, loc, text)
+        misfit = direction_problem(name, mappings.get(name), ref.source, target.system)
+        if misfit:
+            _at(problems, ref, loc, misfit)
     return problems
 
 
