@@ -128,6 +128,9 @@ async def check_export(page: Any, gut: GatewayUnderTest) -> None:
     assert table[1][0].endswith("+08:00")
 
 
+# the trail itself is tested in both modes through the API (test_audit_trail.py,
+# test_config_audit.py); the page runs in one mode to keep the suite short
+@pytest.mark.parametrize("mode", ["embedded"], indirect=True)
 async def test_the_audit_section_lists_a_replay_made_on_the_page(
     tab: Any, make_gateway, target: TargetServer, tmp_path: Path, mode: str
 ) -> None:

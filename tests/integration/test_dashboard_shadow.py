@@ -76,6 +76,9 @@ async def act(page: Any, action: str, reason: str) -> str:
     return str(effect)
 
 
+# the page draws what the API answers, tested in both modes (test_routes.py,
+# test_shadow.py): the browser part runs in one mode to keep the suite short
+@pytest.mark.parametrize("mode", ["embedded"], indirect=True)
 async def test_the_parallel_run_section_shows_the_numbers_and_promotes(
     make_gateway, target: TargetServer, tmp_path: Path, browser_page: Any
 ) -> None:

@@ -35,6 +35,11 @@ WORDS = {
 }  # fmt: skip
 
 
+#: the words on these parts of the board do not depend on the mode (their data is tested in
+#: both modes through the API): each language once, in embedded mode
+ONE_MODE = pytest.mark.parametrize("mode", ["embedded"], indirect=True)
+
+
 @pytest.fixture(params=["en", "zh"])
 def lang(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -77,6 +82,7 @@ async def reload_state(gut: GatewayUnderTest, status: str) -> None:
     raise AssertionError(f"configuration never {status}")
 
 
+@ONE_MODE
 async def test_a_refused_change_is_on_the_board_until_a_good_one(
     browser_page: Any, lang: str, make_gateway, target: TargetServer, tmp_path: Path
 ) -> None:
@@ -107,6 +113,7 @@ async def test_a_refused_change_is_on_the_board_until_a_good_one(
     await banner.wait_for(state="hidden")
 
 
+@ONE_MODE
 async def test_the_trace_reads_in_words_with_the_operators_actions(
     browser_page: Any, lang: str, make_gateway, target: TargetServer, tmp_path: Path
 ) -> None:
@@ -136,6 +143,7 @@ async def test_the_trace_reads_in_words_with_the_operators_actions(
     assert not any(e[1] for e in events[:2] + events[3:])
 
 
+@ONE_MODE
 async def test_the_board_lists_the_named_queries_with_their_parameters(
     browser_page: Any, lang: str, make_gateway, target: TargetServer, tmp_path: Path
 ) -> None:

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from esb.settings import demo_config_dir
 from tests.integration.test_dashboard import (  # noqa: F401  (page is a fixture)
     ERP_KEY,
@@ -117,6 +119,9 @@ async def check_route_opened(tab: Any, gut: GatewayUnderTest, parked: list[str])
     )
 
 
+# the page draws what the API answers, tested in both modes (test_routes.py,
+# test_shadow.py): the browser part runs in one mode to keep the suite short
+@pytest.mark.parametrize("mode", ["embedded"], indirect=True)
 async def test_the_route_map_draws_the_demo_and_turns_a_failing_route_red(
     page: Any,  # noqa: F811
     make_gateway,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -112,6 +113,16 @@ def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def sqlite_at_head(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An embedded database migrated once for the run: each embedded test starts from a
+    copy (the gateway finds it at head) instead of running every migration again; the
+    migrations themselves are tested in test_migrations.py."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "esb.db"
+    upgrade_sync(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
 @pytest.fixture
 def mode_settings(mode: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     """Settings that select the mode: SQLite + in-process queue, or PostgreSQL + RabbitMQ."""
@@ -121,6 +132,9 @@ def mode_settings(mode: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
         "poll_interval": 0.05,
         "log_format": "console",
     }
+    if mode == "embedded":
+        base["data_dir"].mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(request.getfixturevalue("sqlite_at_head"), base["data_dir"] / "esb.db")
     if mode == "production":
         base["database_url"] = request.getfixturevalue("pg_clean")
         base["broker_url"] = request.getfixturevalue("rabbit_url")

@@ -44,7 +44,8 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 async def ensure_schema(engine: AsyncEngine, url: str, *, auto: bool) -> None:
     """Embedded: migrate on start. Production: refuse to run on an old schema."""
     if auto:
-        await upgrade(url)
+        if await current_revision(engine) != head_revision(url):
+            await upgrade(url)
         return
     current, head = await current_revision(engine), head_revision(url)
     if current != head:
