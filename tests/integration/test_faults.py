@@ -8,10 +8,10 @@ allowed by at-least-once, are reported, and must carry the same Idempotency-Key.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pytest
 from tests.support.gateway import ADMIN_KEY, ERP_KEY, rest_interface, write_config
 from tests.support.load import LoadResult, send_orders
 from tests.support.process import GatewayProcess
+from tests.support.rabbit_cluster import RabbitCluster, RabbitNode, rabbitmq_scripts
 from tests.support.serving import free_port
 from tests.support.target import TargetServer
 from tests.support.tcpproxy import TcpProxy
@@ -106,25 +107,38 @@ async def test_sigkill_under_load_loses_nothing(
         gateway.stop()
 
 
-def rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
+@pytest.fixture
+def own_rabbit(tmp_path: Path) -> Iterator[RabbitNode]:
+    """A RabbitMQ node of the test's own: stopping the machine's node would cut every other
+    test running beside this one."""
+    scripts = rabbitmq_scripts()
+    if scripts is None:
+        pytest.skip("rabbitmq-server is not installed: no RabbitMQ node of our own")
+    cluster = RabbitCluster(tmp_path / "rabbitmq", scripts, size=1)
+    try:
+        cluster.nodes[0].prepare()
+        cluster.nodes[0].start()
+        yield cluster.nodes[0]
+    finally:
+        cluster.close()
 
 
 @pytest.mark.parametrize("mode", ["production"], indirect=True)
 async def test_rabbitmq_restart_mid_stream_loses_nothing(
-    mode_settings: dict[str, Any], target: TargetServer, tmp_path: Path
+    mode_settings: dict[str, Any], target: TargetServer, tmp_path: Path, own_rabbit: RabbitNode
 ) -> None:
     config = write_config(tmp_path / "cfg", rest_interface(target.url, schedule=FAST_RETRY))
-    gateway = GatewayProcess(env_for(mode_settings, config), free_port(), tmp_path / "gw.log")
+    settings = {**mode_settings, "broker_url": own_rabbit.url}
+    gateway = GatewayProcess(env_for(settings, config), free_port(), tmp_path / "gw.log")
     gateway.start()
     await gateway.wait_ready()
     restarted = asyncio.Event()
 
     async def restart_broker() -> None:
         await target.wait_received(MESSAGES // 4)
-        await asyncio.to_thread(rabbitmqctl, "stop_app")
+        await asyncio.to_thread(own_rabbit.ctl, "stop_app")
         await asyncio.sleep(1.0)
-        await asyncio.to_thread(rabbitmqctl, "start_app")
+        await asyncio.to_thread(own_rabbit.ctl, "start_app")
         restarted.set()
 
     try:
@@ -134,7 +148,6 @@ async def test_rabbitmq_restart_mid_stream_loses_nothing(
         await wait_all_delivered(target, set(load.accepted), timeout=120)
         count(target, load, "RabbitMQ stop_app/start_app (production)")
     finally:
-        await asyncio.to_thread(rabbitmqctl, "start_app")
         gateway.stop()
 
 
