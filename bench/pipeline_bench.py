@@ -145,7 +145,10 @@ class Gateway(System):
         if self.bench.gateway_src is not None:
             src = self.bench.gateway_src
             env["PYTHONPATH"] = os.pathsep.join([str(src / "src"), str(src / "adapters")])
-        return env | dict(kv.split("=", 1) for kv in o.gateway_env)
+        extra = dict(kv.split("=", 1) for kv in o.gateway_env)
+        if "PYTHONPATH" in extra and "PYTHONPATH" in env:  # a probe on top of --gateway-rev
+            extra["PYTHONPATH"] += os.pathsep + env["PYTHONPATH"]
+        return env | extra
 
     @property
     def prefix(self) -> str:
