@@ -2,6 +2,7 @@
 # CPU time an embedded `esb serve` spends per accepted message at several open-loop rates,
 # with its fdatasync calls per message and the load generator's ingress p50/p99.
 #   bench/cpu_per_message.sh [RATE...]        (default: 25 50 100 200 400)
+#   SYSTEM=reference bench/cpu_per_message.sh  the reference pipeline (embedded) instead
 # Needs Linux `perf` (task-clock and the fdatasync tracepoint). A quiet machine: the
 # load generator and the sink run beside the gateway. Results in bench/results/cpu-<time>/.
 set -euo pipefail
@@ -12,14 +13,21 @@ PY=.venv/bin/python
 OUT=bench/results/cpu-$(date -u +%Y%m%d-%H%M%S); mkdir -p "$OUT"
 SINK_PORT=${SINK_PORT:-9131}; GW_PORT=${GW_PORT:-9132}; KEY=cpu-bench-$RANDOM$RANDOM
 $PY bench/sink.py --port "$SINK_PORT" > "$OUT/sink.log" 2>&1 & SINK=$!
-ESB_CONFIG=bench/config ESB_HOST=127.0.0.1 ESB_PORT=$GW_PORT ESB_ADMIN_KEY=cpu-bench-admin-$RANDOM$RANDOM \
-    ESB_LOG_LEVEL=WARNING ESB_DATA_DIR=$OUT/data BENCH_KEY=$KEY \
-    BENCH_TARGET_URL=http://127.0.0.1:$SINK_PORT/orders $PY -m esb serve > "$OUT/gateway.log" 2>&1 & GW=$!
+if [ "${SYSTEM:-gateway}" = reference ]; then
+    $PY bench/reference_pipeline.py embedded --port "$GW_PORT" --key "$KEY" \
+        --target "http://127.0.0.1:$SINK_PORT/orders" --data-dir "$OUT/data" > "$OUT/reference.log" 2>&1 &
+    GW=$!; READY=/healthz
+else
+    ESB_CONFIG=bench/config ESB_HOST=127.0.0.1 ESB_PORT=$GW_PORT ESB_ADMIN_KEY=cpu-bench-admin-$RANDOM$RANDOM \
+        ESB_LOG_LEVEL=WARNING ESB_DATA_DIR=$OUT/data BENCH_KEY=$KEY \
+        BENCH_TARGET_URL=http://127.0.0.1:$SINK_PORT/orders $PY -m esb serve > "$OUT/gateway.log" 2>&1 &
+    GW=$!; READY=/readyz
+fi
 trap 'kill $GW $SINK 2>/dev/null; wait 2>/dev/null' EXIT
-for _ in $(seq 150); do curl -sf "http://127.0.0.1:$GW_PORT/readyz" > /dev/null && break; sleep 0.2; done
+for _ in $(seq 150); do curl -sf "http://127.0.0.1:$GW_PORT$READY" > /dev/null && break; sleep 0.2; done
 URL=http://127.0.0.1:$GW_PORT/v1/messages/sales_order
 $PY bench/loadgen.py --key "$KEY" --rate 100 --duration 3 "$URL" > /dev/null  # warm-up
-echo "| orders/s | gateway CPU (cores) | CPU ms per message | fdatasync per message | ingress p50 / p99 ms |"
+echo "| orders/s | ${SYSTEM:-gateway} CPU (cores) | CPU ms per message | fdatasync per message | ingress p50 / p99 ms |"
 echo "|---:|---:|---:|---:|---:|"
 for rate in "${RATES[@]}"; do
     perf stat -x, -e task-clock,syscalls:sys_enter_fdatasync -p "$GW" -o "$OUT/perf-$rate.csv" -- sleep 12 &

@@ -221,7 +221,8 @@ async def test_xxe_and_billion_laughs_requests_are_refused_with_bounded_memory(
         assert (response.status_code, found.code) == (500, "Client")
         assert "DTD" in found.reason
         assert b"root:" not in response.content
-    assert time.monotonic() - started < 2
+    # an expanded bomb is gigabytes and minutes; the bound leaves room for a loaded machine
+    assert time.monotonic() - started < 20
     assert peak_rss_mib() - before < 50
     assert await message_count(demo) == 0
 

@@ -38,7 +38,7 @@ def test_billion_laughs_is_refused_quickly_without_expansion() -> None:
     before, started = peak_rss_mib(), time.monotonic()
     with pytest.raises(xmlsafe.UnsafeXml, match="DTD"):
         xmlsafe.parse(bomb)
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 2  # expanding it would take minutes (milliseconds idle)
     assert peak_rss_mib() - before < 20  # a billion "lol"s would be gigabytes
 
 

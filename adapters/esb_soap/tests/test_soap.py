@@ -125,7 +125,7 @@ async def test_timeout_is_transient_and_bounded_by_the_configured_total(
     outcome = await deliver(connector(soap_server.address, timeout={"total": "300ms"}))
     assert isinstance(outcome, RetryLater)
     assert outcome.reason.startswith("timeout after 0.3s")
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 4  # not the server's 5 s, with room for a loaded machine
 
 
 async def test_connection_refused_is_transient(soap_server: SoapServer) -> None:
@@ -174,7 +174,7 @@ async def test_hostile_answers_are_refused_without_expansion(
     assert isinstance(outcome, Park)
     assert outcome.reason.startswith("answer refused: a DTD")
     assert "lol" not in outcome.reason.replace("lolz", "")
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5  # an expanded answer would take minutes
     assert soap_server.fetched == []  # the XXE entity pointed here: never fetched
 
 
