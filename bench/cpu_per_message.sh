@@ -7,8 +7,7 @@
 # load generator and the sink run beside the gateway. Results in bench/results/cpu-<time>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RATES=("${@:-25 50 100 200 400}")
-read -r -a RATES <<< "${RATES[*]}"
+[ $# -gt 0 ] || set -- 25 50 100 200 400
 PY=.venv/bin/python
 OUT=bench/results/cpu-$(date -u +%Y%m%d-%H%M%S); mkdir -p "$OUT"
 SINK_PORT=${SINK_PORT:-9131}; GW_PORT=${GW_PORT:-9132}; KEY=cpu-bench-$RANDOM$RANDOM
@@ -29,7 +28,7 @@ URL=http://127.0.0.1:$GW_PORT/v1/messages/sales_order
 $PY bench/loadgen.py --key "$KEY" --rate 100 --duration 3 "$URL" > /dev/null  # warm-up
 echo "| orders/s | ${SYSTEM:-gateway} CPU (cores) | CPU ms per message | fdatasync per message | ingress p50 / p99 ms |"
 echo "|---:|---:|---:|---:|---:|"
-for rate in "${RATES[@]}"; do
+for rate in "$@"; do
     perf stat -x, -e task-clock,syscalls:sys_enter_fdatasync -p "$GW" -o "$OUT/perf-$rate.csv" -- sleep 12 &
     PERF=$!
     $PY bench/loadgen.py --key "$KEY" --rate "$rate" --duration 12 "$URL" > "$OUT/load-$rate.json"

@@ -26,7 +26,7 @@ from tests.integration.test_serve_processes import wait_serving
 from tests.support.gateway import ADMIN_KEY, ERP_KEY, write_config
 from tests.support.keyed_load import KeyedLoad, TimedTarget, first_arrival_after, send_keyed, tally
 from tests.support.process import GatewayProcess
-from tests.support.rabbit_cluster import RabbitCluster, RabbitNode, rabbitmq_scripts
+from tests.support.rabbit_cluster import RabbitCluster, RabbitNode, own_cluster
 from tests.support.serving import free_port
 
 pytestmark = pytest.mark.cluster
@@ -58,14 +58,8 @@ interfaces:
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[RabbitCluster]:
-    scripts = rabbitmq_scripts()
-    if scripts is None:
-        pytest.skip("rabbitmq-server is not installed: no RabbitMQ nodes to cluster")
-    cluster = RabbitCluster(tmp_path / "rabbitmq", scripts)
-    try:
+    with own_cluster(tmp_path / "rabbitmq") as cluster:
         yield cluster
-    finally:
-        cluster.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import asyncio
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import pytest
 from tests.support.gateway import ADMIN_KEY, ERP_KEY, rest_interface, write_config
 from tests.support.load import LoadResult, send_orders
 from tests.support.process import GatewayProcess
-from tests.support.rabbit_cluster import RabbitCluster, RabbitNode, rabbitmq_scripts
+from tests.support.rabbit_cluster import RabbitNode, own_cluster
 from tests.support.serving import free_port
 from tests.support.target import TargetServer
 from tests.support.tcpproxy import TcpProxy
@@ -108,19 +108,12 @@ async def test_sigkill_under_load_loses_nothing(
 
 
 @pytest.fixture
-def own_rabbit(tmp_path: Path) -> Iterator[RabbitNode]:
+async def own_rabbit(tmp_path: Path) -> AsyncIterator[RabbitNode]:
     """A RabbitMQ node of the test's own: stopping the machine's node would cut every other
     test running beside this one."""
-    scripts = rabbitmq_scripts()
-    if scripts is None:
-        pytest.skip("rabbitmq-server is not installed: no RabbitMQ node of our own")
-    cluster = RabbitCluster(tmp_path / "rabbitmq", scripts, size=1)
-    try:
-        cluster.nodes[0].prepare()
-        cluster.nodes[0].start()
+    with own_cluster(tmp_path / "rabbitmq", size=1) as cluster:
+        await cluster.start()
         yield cluster.nodes[0]
-    finally:
-        cluster.close()
 
 
 @pytest.mark.parametrize("mode", ["production"], indirect=True)

@@ -20,8 +20,11 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 from esb.testing.served import free_port
 
@@ -215,3 +218,17 @@ class RabbitCluster:
     def close(self) -> None:
         for node in self.nodes:
             node.kill()
+
+
+@contextlib.contextmanager
+def own_cluster(folder: Path, size: int = 3) -> Iterator[RabbitCluster]:
+    """``size`` nodes of a test's own (not started yet), killed by PID at the end; the test
+    is skipped where ``rabbitmq-server`` is not installed."""
+    scripts = rabbitmq_scripts()
+    if scripts is None:
+        pytest.skip("rabbitmq-server is not installed: no RabbitMQ node of the test's own")
+    cluster = RabbitCluster(folder, scripts, size)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
