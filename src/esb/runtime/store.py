@@ -39,6 +39,10 @@ class Store:
         self.engine: AsyncEngine = create_engine(settings)
         #: reads that need no write lock (embedded: beside SQLite's one writer)
         self.reader: AsyncEngine = create_read_engine(settings, self.engine)
+        #: a worker's check before its call: one keyed read, run in place (embedded)
+        self.claim_reader: AsyncEngine = create_read_engine(
+            settings, self.engine, connections=1, in_place=True
+        )
         single = self.engine.dialect.name == "sqlite"  # one writer at a time anyway
         self.accepts: GroupCommit[NewMessage, Accepted] = GroupCommit(
             lambda batch: accept_messages(self.engine, batch),
@@ -57,7 +61,7 @@ class Store:
             )
         )
         self.claims: GroupCommit[Claim, ClaimState] = GroupCommit(
-            lambda batch: check_claims(self.engine, batch, self.reader),
+            lambda batch: check_claims(self.engine, batch, self.claim_reader),
             writers=1 if single else 2,
             retry_unavailable=True,
             name="claims",
@@ -135,4 +139,5 @@ class Store:
         await self.refusals.aclose()
         if self.reader is not self.engine:
             await self.reader.dispose()
+            await self.claim_reader.dispose()
         await self.engine.dispose()

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from esb.errors import StoreRefused, StoreUnavailable
 from esb.settings import Settings
+from esb.store import inline_sqlite
 from esb.store.checkpoint import AUTOCHECKPOINT_PAGES
 
 
@@ -42,15 +44,24 @@ def _sqlite_pragmas(engine: AsyncEngine, synchronous: str) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_read_engine(settings: Settings, writer: AsyncEngine) -> AsyncEngine:
-    """Connections for reads that need no write lock. SQLite: two read-only connections
-    beside the one writer (in WAL mode a reader neither waits for the writer nor holds it
-    up), so a read no longer queues behind, or delays, an accept's commit. PostgreSQL:
-    the writer's own pool, whose connections already read concurrently."""
+def create_read_engine(
+    settings: Settings, writer: AsyncEngine, *, connections: int = 2, in_place: bool = False
+) -> AsyncEngine:
+    """Connections for reads that need no write lock. SQLite: read-only connections beside
+    the one writer (in WAL mode a reader neither waits for the writer nor holds it up), so
+    a read no longer queues behind, or delays, an accept's commit; ``in_place`` for short
+    keyed reads (see ``inline_sqlite``), never for a report that may scan a table.
+    PostgreSQL: the writer's own pool, whose connections already read concurrently."""
     if writer.dialect.name != "sqlite":
         return writer
+    url = settings.effective_database_url
+    path = Path(make_url(url).database or "")
     engine = create_async_engine(
-        settings.effective_database_url, pool_size=2, max_overflow=0, pool_timeout=60
+        url,
+        pool_size=connections,
+        max_overflow=0,
+        pool_timeout=60,
+        **({"async_creator": lambda: inline_sqlite.connect(path)} if in_place else {}),
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -73,7 +84,14 @@ def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.effective_database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+        path = Path(make_url(url).database or "")
+        engine = create_async_engine(
+            url,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            async_creator=lambda: inline_sqlite.connect(path),
+        )
         _sqlite_pragmas(engine, settings.sqlite_synchronous)
         return engine
     return create_async_engine(
