@@ -44,6 +44,19 @@ def _sqlite_pragmas(engine: AsyncEngine, synchronous: str) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _sqlite_engine(url: str, connections: int, *, in_place: bool) -> AsyncEngine:
+    """A pool of SQLite connections; ``in_place`` ones run SQLite on the event loop's own
+    thread (see ``inline_sqlite``), the others through aiosqlite's thread."""
+    path = Path(make_url(url).database or "")
+    return create_async_engine(
+        url,
+        pool_size=connections,
+        max_overflow=0,
+        pool_timeout=60,
+        **({"async_creator": lambda: inline_sqlite.connect(path)} if in_place else {}),
+    )
+
+
 def create_read_engine(
     settings: Settings, writer: AsyncEngine, *, connections: int = 2, in_place: bool = False
 ) -> AsyncEngine:
@@ -54,15 +67,7 @@ def create_read_engine(
     PostgreSQL: the writer's own pool, whose connections already read concurrently."""
     if writer.dialect.name != "sqlite":
         return writer
-    url = settings.effective_database_url
-    path = Path(make_url(url).database or "")
-    engine = create_async_engine(
-        url,
-        pool_size=connections,
-        max_overflow=0,
-        pool_timeout=60,
-        **({"async_creator": lambda: inline_sqlite.connect(path)} if in_place else {}),
-    )
+    engine = _sqlite_engine(settings.effective_database_url, connections, in_place=in_place)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -84,14 +89,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.effective_database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path = Path(make_url(url).database or "")
-        engine = create_async_engine(
-            url,
-            pool_size=1,
-            max_overflow=0,
-            pool_timeout=60,
-            async_creator=lambda: inline_sqlite.connect(path),
-        )
+        engine = _sqlite_engine(url, 1, in_place=True)
         _sqlite_pragmas(engine, settings.sqlite_synchronous)
         return engine
     return create_async_engine(

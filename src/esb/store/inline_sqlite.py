@@ -153,6 +153,7 @@ class InlineConnection:
 
     async def rollback(self) -> None:
         self._conn.rollback()
+        self._committed_changes = self._conn.total_changes  # nothing left to sync
 
     async def create_function(self, *args: Any, **kw: Any) -> None:
         self._conn.create_function(*args, **kw)
