@@ -13,13 +13,22 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from esb.config.flow import FlowConfig
+from esb.config.flow import BreakerConfig, FlowConfig
 from esb.errors import StoreUnavailable
-from esb.flow.gate import Admission
+from esb.flow.gate import Admission, Defer
 from esb.store import flow as store
-from esb.store.breaker import OPEN, record_success, take_probe
+from esb.store.breaker import (
+    OPEN,
+    Breaker,
+    open_breaker,
+    record_failure,
+    record_success,
+    take_probe,
+)
+from esb.store.breaker import breaker as read_breaker
 from esb.store.engine import transaction, utcnow
 from esb.store.tables import flow_deferrals, flow_slots, flow_state, outbox
+from esb.task import DeliveryTask
 from tests.support.flow import send_orders
 from tests.support.gateway import GatewayUnderTest, rest_interface, write_config
 
@@ -124,6 +133,62 @@ async def test_a_call_s_end_and_the_lease_renewal_take_their_rows_in_one_order(
     async with engine.connect() as conn:
         lease = await conn.scalar(select(flow_slots.c.lease).where(flow_slots.c.slot == 0))
     assert lease is None  # given back; the late renewal extends nothing
+
+
+async def test_a_gate_that_read_the_breaker_before_the_slot_came_free_reads_it_again(
+    gut: GatewayUnderTest, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next call's gate reads the breaker (closed); then the call holding the only slot
+    fails, opens the breaker and gives the slot back in one transaction; then the gate takes
+    that slot. It must read the breaker again and defer: no call goes to a system whose
+    breaker is open (a CI run saw a sixth call after the ratio had opened it)."""
+    if mode == "embedded":
+        pytest.skip("SQLite has one writer at a time: the end cannot commit inside the gate's")
+    (message_id,) = await send_orders(gut.url, ["B-1"])
+    found = await gut.message(message_id)
+    task = DeliveryTask(
+        outbox_id=0,
+        delivery_id=UUID(found["deliveries"][0]["id"]),
+        message_id=UUID(message_id),
+        interface="sales-order",
+        target="mes",
+        message_type="sales-order",
+        business_key="B-1",
+        attempt=1,
+        round_attempt=1,
+        received_at=utcnow(),
+        content_type="application/json",
+        body={},
+    )
+    flow = FlowConfig(max_in_flight=1, breaker=BreakerConfig(failures=1, cool_down=3600))
+    engine, now = gut.gateway.engine, utcnow().timestamp()
+    async with transaction(engine) as conn:
+        await store.ensure_rows(conn, "erp", 1)
+        assert await store.take_slot(conn, "erp", 1, "a", "p1", now, now + 60) == 0
+    read, ended = asyncio.Event(), asyncio.Event()
+
+    async def read_then_wait(conn: Any, system: str) -> Breaker:
+        state = await read_breaker(conn, system)
+        if not read.is_set():
+            read.set()
+            await ended.wait()
+        return state
+
+    monkeypatch.setattr("esb.flow.gate.read_breaker", read_then_wait)
+    gate = asyncio.create_task(gut.gateway.flow._gate(task, "erp", flow, None, handoff=False))
+    await asyncio.wait_for(read.wait(), timeout=10)
+    async with transaction(engine) as ending:  # the slot's holder ends: failed
+        assert await record_failure(ending, "erp", "a", now + 3600) == 1
+        assert await open_breaker(ending, "erp", now + 3600, utcnow(), "{}")
+        await store.release(ending, "erp", 0, "a", False)
+    ended.set()
+    decision = await asyncio.wait_for(gate, timeout=10)
+    assert isinstance(decision, Defer), decision
+    assert decision.reason == "breaker"
+    assert decision.until == pytest.approx(now + 3600)
+    async with engine.connect() as conn:
+        lease = await conn.scalar(select(flow_slots.c.lease).where(flow_slots.c.slot == 0))
+    assert lease is None  # the slot it took is given back
 
 
 async def renew(engine: AsyncEngine, leases: list[str], until: float) -> None:

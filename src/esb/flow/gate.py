@@ -198,6 +198,15 @@ class FlowGate:
             if admission.slot is None:
                 wait = self._slot_wait(system, flow.max_in_flight, now)
                 return Defer("max_in_flight", wait)
+            if flow.breaker is not None and not admission.probe:
+                # The call that held this slot may have opened the breaker as it gave the
+                # slot back (one transaction, committed after the read above; each statement
+                # sees the latest commit): read the breaker again now that the slot is ours.
+                again = await read_breaker(conn, system)
+                if again.state != CLOSED:
+                    await store.release(conn, system, admission.slot, admission.lease, False)
+                    until = again.reopen_at if again.state == OPEN else None
+                    return Defer("breaker", max(until or 0.0, now + PROBE_WAIT_S))
         if flow.rate is not None:
             step = 1.0 / flow.rate
             ahead = min(RATE_AHEAD_S, RATE_AHEAD_CALLS * step)
