@@ -227,6 +227,6 @@ class Ingress:
             )
         if accepted.created:
             self.counted(new.interface)
-            if accepted.deliveries:
+            if accepted.deliveries and not accepted.handed:  # rows for the relay
                 self.notify()
         return accepted

@@ -120,9 +120,26 @@ class LocalRelay(Relay):
         self.queue = queue
         #: the last look found the queue full: the workers wake the relay when it has room
         self.waiting_for_room = False
+        #: room promised to accepts that hand their deliveries straight to the workers
+        self.reserved = 0
+
+    def room(self) -> int:
+        return self.queue.maxsize - self.queue.qsize() - self.reserved
+
+    def reserve(self, wanted: int) -> int:
+        """Room in the queue for an accept's new deliveries (``accept.Workers``)."""
+        taken = max(0, min(wanted, self.room()))
+        self.reserved += taken
+        return taken
+
+    def hand(self, tasks: Sequence[DeliveryTask], reserved: int) -> None:
+        """The accept committed: its claimed deliveries join the queue, in the room kept."""
+        self.reserved -= reserved
+        for task in tasks:
+            self.queue.put_nowait(task)
 
     async def relay_once(self) -> int:
-        room = min(self.batch, self.queue.maxsize - self.queue.qsize())
+        room = min(self.batch, self.room())
         self.waiting_for_room = room <= 0
         if room <= 0:
             return 0

@@ -94,6 +94,11 @@ class EmbeddedPipeline(Pipeline):
         self.worker = LocalWorker(queue, self.deliverer(), relay, self.settings.local_concurrency)
         await self.worker.start()
         self._relay_task = self._running.spawn(relay.run(), "relay")
+        self.store.workers = relay  # accepts hand new deliveries straight to the queue
+
+    async def stop(self) -> None:
+        self.store.workers = None  # from now on, accepts leave their deliveries pending
+        await super().stop()
 
 
 class BrokerPipeline(Pipeline):

@@ -19,7 +19,7 @@ from esb.batching import GroupCommit, answers
 from esb.errors import StoreUnavailable, ValidationFailed
 from esb.runtime.part import Health
 from esb.settings import Settings
-from esb.store.accept import Accepted, NewMessage, accept_messages
+from esb.store.accept import Accepted, NewMessage, Workers, accept_messages
 from esb.store.claims import Claim, ClaimState, check_claims
 from esb.store.engine import create_engine, create_read_engine, transaction, utcnow
 from esb.store.migrate import ensure_schema
@@ -44,8 +44,11 @@ class Store:
             settings, self.engine, connections=1, in_place=True
         )
         single = self.engine.dialect.name == "sqlite"  # one writer at a time anyway
+        #: this process's in-process workers, while they run (embedded): new deliveries
+        #: go to them from the accept, without the relay
+        self.workers: Workers | None = None
         self.accepts: GroupCommit[NewMessage, Accepted] = GroupCommit(
-            lambda batch: accept_messages(self.engine, batch),
+            lambda batch: accept_messages(self.engine, batch, self.workers),
             writers=1 if single else settings.accept_writers,
             name="accepts",
         )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 from uuid import UUID
 
 import orjson
@@ -17,6 +19,7 @@ from esb.store import ordering
 from esb.store.engine import transaction, utcnow
 from esb.store.ordering import Ordered
 from esb.store.tables import deliveries, messages
+from esb.task import DeliveryTask, stored_body
 
 #: A delivery's place in its key's order: (business key, sequence number).
 Place = tuple[str, int]
@@ -52,6 +55,22 @@ class Accepted:
     created: bool  # False: a repeat; the first message's id is returned
     deliveries: list[AcceptedDelivery]
     fingerprint: str | None = None  # of the first message's body (a repeat's caller compares)
+    #: every delivery went straight to this process's workers: there is nothing to relay
+    handed: bool = False
+
+
+class Workers(Protocol):
+    """In-process workers that take new deliveries straight from the accept (embedded):
+    their outbox rows are written already claimed, and the relay's claim is not needed."""
+
+    def reserve(self, wanted: int) -> int:
+        """Room for up to ``wanted`` deliveries, held until ``hand``; how many."""
+        ...
+
+    def hand(self, tasks: Sequence[DeliveryTask], reserved: int) -> None:
+        """After the commit (or, with no tasks, after a failure): the tasks go to the
+        workers and the rest of the ``reserved`` room is given back."""
+        ...
 
 
 def _identity(new: NewMessage) -> tuple[str, str, str]:
@@ -174,9 +193,10 @@ async def _insert_pg(
     planned: list[list[AcceptedDelivery]],
     now: datetime,
     places: Mapping[UUID, Place],
-) -> set[UUID]:
+    room: int = 0,
+) -> tuple[set[UUID], list[Handed]]:
     result = await conn.execute(ACCEPT_PG, _pg_parameters(batch, ids, planned, now, places))
-    return set(result.scalars())
+    return set(result.scalars()), []
 
 
 #: SQLite: the driver's own ``executemany`` with each value as SQLAlchemy stores it (a UUID
@@ -203,6 +223,39 @@ def sqlite_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+#: Outbox rows handed straight to this process's workers: claimed, ids returned.
+_SQLITE_CLAIMED = "INSERT INTO outbox (delivery_id, status, available_at, created_at) VALUES "
+
+
+@dataclass(frozen=True)
+class Handed:
+    """A delivery written as claimed in the accept, for this process's workers."""
+
+    new: NewMessage
+    message_id: UUID
+    delivery_id: UUID
+    target: str
+    outbox_id: int
+
+    def task(self, received_at: datetime) -> DeliveryTask:
+        """What the relay would have built from the claimed row (its first attempt)."""
+        new = self.new
+        return DeliveryTask(
+            outbox_id=self.outbox_id,
+            delivery_id=self.delivery_id,
+            message_id=self.message_id,
+            interface=new.interface,
+            target=self.target,
+            message_type=new.message_type,
+            business_key=new.business_key,
+            attempt=1,
+            round_attempt=1,
+            received_at=received_at,
+            content_type=new.content_type,
+            body=stored_body(new.content_type, new.body, verbatim=False),
+        )
+
+
 async def _insert_each_table(
     conn: AsyncConnection,
     batch: Sequence[NewMessage],
@@ -210,8 +263,10 @@ async def _insert_each_table(
     planned: list[list[AcceptedDelivery]],
     now: datetime,
     places: Mapping[UUID, Place],
-) -> set[UUID]:
-    """SQLite: one ``executemany`` per table (no data-modifying WITH there)."""
+    room: int = 0,
+) -> tuple[set[UUID], list[Handed]]:
+    """SQLite: one ``executemany`` per table (no data-modifying WITH there). Up to ``room``
+    unordered deliveries get their outbox row already claimed, for this process's workers."""
     at = sqlite_time(now)
     written = await conn.exec_driver_sql(
         _SQLITE_MESSAGES,
@@ -234,6 +289,7 @@ async def _insert_each_table(
     )
     inserted = set(ids) if written.rowcount == len(ids) else await _present(conn, ids)
     rows, queued = [], []
+    direct: list[tuple[NewMessage, UUID, AcceptedDelivery]] = []
     for new, message_id, created in zip(batch, ids, planned, strict=True):
         if message_id not in inserted:
             continue
@@ -253,13 +309,35 @@ async def _insert_each_table(
                     None if place is None else place[1],
                 )
             )
-            if place is None:  # ordered ones are queued by ordering.start
+            if place is not None:  # ordered ones are queued by ordering.start
+                continue
+            if len(direct) < room:
+                direct.append((new, message_id, d))
+            else:
                 queued.append((d.id.hex, OutboxStatus.PENDING.value, at, at))
     if rows:
         await conn.exec_driver_sql(_SQLITE_DELIVERIES, rows)
     if queued:
         await conn.exec_driver_sql(_SQLITE_OUTBOX, queued)
-    return inserted
+    return inserted, await _insert_claimed(conn, direct, at) if direct else []
+
+
+async def _insert_claimed(
+    conn: AsyncConnection, direct: list[tuple[NewMessage, UUID, AcceptedDelivery]], at: str
+) -> list[Handed]:
+    """One multi-row ``INSERT ... RETURNING`` (SQLite returns rows in no set order: they
+    are matched by delivery id)."""
+    values = ", ".join(["(?, ?, ?, ?)"] * len(direct))
+    claimed = OutboxStatus.CLAIMED.value
+    parameters = tuple(v for _, _, d in direct for v in (d.id.hex, claimed, at, at))
+    result = await conn.exec_driver_sql(
+        f"{_SQLITE_CLAIMED}{values} RETURNING id, delivery_id", parameters
+    )
+    outbox_ids = {str(row.delivery_id): int(row.id) for row in result}
+    return [
+        Handed(new, message_id, d.id, d.target, outbox_ids[d.id.hex])
+        for new, message_id, d in direct
+    ]
 
 
 async def _present(conn: AsyncConnection, ids: list[UUID]) -> set[UUID]:
@@ -268,11 +346,16 @@ async def _present(conn: AsyncConnection, ids: list[UUID]) -> set[UUID]:
     return set(found.scalars())
 
 
-async def accept_messages(engine: AsyncEngine, batch: Sequence[NewMessage]) -> list[Accepted]:
+async def accept_messages(
+    engine: AsyncEngine, batch: Sequence[NewMessage], workers: Workers | None = None
+) -> list[Accepted]:
     """Store messages, their deliveries and outbox rows in ONE transaction (group commit).
 
     Repeats (same source, type and idempotency key; also two in one batch) get the
-    first message's id and create nothing.
+    first message's id and create nothing. With ``workers`` (embedded, SQLite) new
+    deliveries not ordered by key go straight to them after the commit, as far as they
+    have room: no relay claim, no second write. A process that dies with them in hand
+    is covered by the start-up's ``release_claims``, as for the relay's claims.
     """
     now = utcnow()
     ids = uuid7s(len(batch))
@@ -282,28 +365,49 @@ async def accept_messages(engine: AsyncEngine, batch: Sequence[NewMessage]) -> l
         for new in batch
     ]
     ordered = _ordered(batch, ids, planned)
-    async with transaction(engine) as conn:
-        # the keys' head rows first: every transaction locks heads before deliveries
-        reserved = await ordering.reserve(conn, ordered, now) if ordered else None
-        places: dict[UUID, Place] = (
-            {o.delivery_id: (o.key, reserved.seqs[o.delivery_id]) for o in ordered}
-            if reserved is not None
-            else {}
-        )
-        insert = _insert_pg if conn.dialect.name == "postgresql" else _insert_each_table
-        inserted = await insert(conn, batch, ids, planned, now, places)
-        superseded: set[UUID] = set()
-        if reserved is not None:
-            new = [o for o in ordered if o.message_id in inserted]
-            superseded = await ordering.start(conn, new, reserved, now)
-        repeats = [n for n, i in zip(batch, ids, strict=True) if i not in inserted]
-        existing = await _existing(conn, repeats) if repeats else {}
+    taker = workers if engine.dialect.name == "sqlite" else None
+    room = taker.reserve(sum(map(_unordered, batch))) if taker is not None else 0
+    handed: list[Handed] = []
+    try:
+        async with transaction(engine) as conn:
+            # the keys' head rows first: every transaction locks heads before deliveries
+            reserved = await ordering.reserve(conn, ordered, now) if ordered else None
+            places: dict[UUID, Place] = (
+                {o.delivery_id: (o.key, reserved.seqs[o.delivery_id]) for o in ordered}
+                if reserved is not None
+                else {}
+            )
+            insert = _insert_pg if conn.dialect.name == "postgresql" else _insert_each_table
+            inserted, handed = await insert(conn, batch, ids, planned, now, places, room)
+            superseded: set[UUID] = set()
+            if reserved is not None:
+                new = [o for o in ordered if o.message_id in inserted]
+                superseded = await ordering.start(conn, new, reserved, now)
+            repeats = [n for n, i in zip(batch, ids, strict=True) if i not in inserted]
+            existing = await _existing(conn, repeats) if repeats else {}
+    except BaseException:
+        if taker is not None and room:
+            taker.hand([], room)
+        raise
+    if taker is not None and room:
+        taker.hand([h.task(now) for h in handed], room)
+    direct = Counter(h.message_id for h in handed)
     return [
-        Accepted(message_id, True, _answered(created, superseded))
+        Accepted(
+            message_id,
+            True,
+            _answered(created, superseded),
+            handed=0 < direct[message_id] == len(created),
+        )
         if message_id in inserted
         else existing[_identity(new)]
         for new, message_id, created in zip(batch, ids, planned, strict=True)
     ]
+
+
+def _unordered(new: NewMessage) -> int:
+    """How many of its deliveries are not held in key order (those may go straight out)."""
+    return len(new.targets) - (len(new.ordered) if new.business_key is not None else 0)
 
 
 def _ordered(
