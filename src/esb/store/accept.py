@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from esb.ids import uuid7s
 from esb.status import DeliveryStatus, OutboxStatus
 from esb.store import ordering
-from esb.store.engine import transaction, utcnow
+from esb.store.engine import statements, transaction, utcnow
 from esb.store.ordering import Ordered
 from esb.store.tables import deliveries, messages
 from esb.task import DeliveryTask, stored_body
@@ -368,8 +368,11 @@ async def accept_messages(
     taker = workers if engine.dialect.name == "sqlite" else None
     room = taker.reserve(sum(map(_unordered, batch))) if taker is not None else 0
     handed: list[Handed] = []
+    # PostgreSQL without ordering: the accept is ONE statement, atomic by itself, so it
+    # commits on its own (no BEGIN and COMMIT round trips); repeats are read after it
+    alone = engine.dialect.name == "postgresql" and not ordered
     try:
-        async with transaction(engine) as conn:
+        async with (statements if alone else transaction)(engine) as conn:
             # the keys' head rows first: every transaction locks heads before deliveries
             reserved = await ordering.reserve(conn, ordered, now) if ordered else None
             places: dict[UUID, Place] = (
