@@ -139,18 +139,23 @@ class LocalRelay(Relay):
             self.queue.put_nowait(task)
 
     async def relay_once(self) -> int:
-        room = min(self.batch, self.room())
+        # the room is reserved while the claim is written: accepts that commit meanwhile
+        # hand their deliveries to the same queue and must not take it
+        room = self.reserve(self.batch)
         self.waiting_for_room = room <= 0
         if room <= 0:
             return 0
-        now = utcnow()
-        async with transaction(self.engine) as conn:
-            rows: Sequence[Row[Any]] = await claim_due(conn, room, now)
-            live = [r for r in rows if is_live(r)]
-            await mark(
-                conn, [r.outbox_id for r in rows if not is_live(r)], OutboxStatus.DROPPED, now
-            )
-            await mark(conn, [r.outbox_id for r in live], OutboxStatus.CLAIMED, now)
-        for row in live:
-            self.queue.put_nowait(to_task(row, verbatim=False))
+        tasks: list[DeliveryTask] = []
+        try:
+            now = utcnow()
+            async with transaction(self.engine) as conn:
+                rows: Sequence[Row[Any]] = await claim_due(conn, room, now)
+                live = [r for r in rows if is_live(r)]
+                await mark(
+                    conn, [r.outbox_id for r in rows if not is_live(r)], OutboxStatus.DROPPED, now
+                )
+                await mark(conn, [r.outbox_id for r in live], OutboxStatus.CLAIMED, now)
+            tasks = [to_task(row, verbatim=False) for row in live]
+        finally:
+            self.hand(tasks, room)
         return len(rows) if len(rows) < room else self.batch

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from esb.relay import LocalRelay
 from esb.settings import Settings
 from esb.status import OutboxStatus
 from esb.store import accept
@@ -165,3 +166,35 @@ async def test_orders_reach_the_target_with_the_relay_stopped(
     ]
     assert not relay.wakeup.is_set()  # nothing was left for it
     assert relay.reserved == 0
+
+
+async def test_the_relay_keeps_its_room_while_it_waits_for_the_writer(
+    sqlite_settings: Settings,
+) -> None:
+    """The relay sees room for two, then waits for SQLite's one writer connection; an
+    accept arrives meanwhile. The relay's room is reserved, so the accept leaves its
+    delivery pending instead of overfilling the queue (a CI run lost handed tasks to
+    ``QueueFull`` this way: their rows stayed claimed and were never delivered)."""
+    engine = create_engine(sqlite_settings)
+    await ensure_schema(engine, sqlite_settings.effective_database_url, auto=True)
+    queue: asyncio.Queue[DeliveryTask] = asyncio.Queue(2)
+    relay = LocalRelay(engine, queue, batch=10, poll_interval=1.0)
+    try:
+        await accept_messages(engine, [order("A", ["mes"]), order("B", ["mes"])])  # pending
+        async with engine.connect() as holder:  # the writer is busy (an outcome, say)
+            relaying = asyncio.create_task(relay.relay_once())
+            accepting = asyncio.create_task(accept_messages(engine, [order("C", ["mes"])], relay))
+            await asyncio.sleep(0.2)  # both have looked at the room and wait for the writer
+            assert not relaying.done()
+            assert not accepting.done()
+            await holder.rollback()
+        await asyncio.wait_for(relaying, timeout=10)
+        during = await asyncio.wait_for(accepting, timeout=10)
+        async with transaction(engine) as conn:
+            status = dict((await conn.execute(select(outbox.c.delivery_id, outbox.c.status))).all())
+    finally:
+        await engine.dispose()
+    assert not during[0].handed
+    assert sorted(queue.get_nowait().business_key or "" for _ in range(2)) == ["A", "B"]
+    assert relay.reserved == 0
+    assert status[during[0].deliveries[0].id] == OutboxStatus.PENDING  # the relay's, later

@@ -17,15 +17,7 @@ from esb.config.flow import BreakerConfig, FlowConfig
 from esb.errors import StoreUnavailable
 from esb.flow.gate import Admission, Defer
 from esb.store import flow as store
-from esb.store.breaker import (
-    OPEN,
-    Breaker,
-    open_breaker,
-    record_failure,
-    record_success,
-    take_probe,
-)
-from esb.store.breaker import breaker as read_breaker
+from esb.store.breaker import OPEN, open_breaker, record_failure, record_success, take_probe
 from esb.store.engine import transaction, utcnow
 from esb.store.tables import flow_deferrals, flow_slots, flow_state, outbox
 from esb.task import DeliveryTask
@@ -135,13 +127,14 @@ async def test_a_call_s_end_and_the_lease_renewal_take_their_rows_in_one_order(
     assert lease is None  # given back; the late renewal extends nothing
 
 
-async def test_a_gate_that_read_the_breaker_before_the_slot_came_free_reads_it_again(
+async def test_a_slot_freed_by_a_call_that_opened_the_breaker_is_not_used(
     gut: GatewayUnderTest, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The next call's gate reads the breaker (closed); then the call holding the only slot
-    fails, opens the breaker and gives the slot back in one transaction; then the gate takes
-    that slot. It must read the breaker again and defer: no call goes to a system whose
-    breaker is open (a CI run saw a sixth call after the ratio had opened it)."""
+    """The call holding the only slot fails, opens the breaker and gives the slot back in
+    one transaction, which commits while the next call's gate is under way, just before it
+    asks for a slot. The gate gets the slot, and must then see the open breaker, give the
+    slot back and defer: no call goes to a system whose breaker is open (a CI run saw a
+    sixth call after the ratio had opened it, when the gate read the breaker first)."""
     if mode == "embedded":
         pytest.skip("SQLite has one writer at a time: the end cannot commit inside the gate's")
     (message_id,) = await send_orders(gut.url, ["B-1"])
@@ -165,24 +158,17 @@ async def test_a_gate_that_read_the_breaker_before_the_slot_came_free_reads_it_a
     async with transaction(engine) as conn:
         await store.ensure_rows(conn, "erp", 1)
         assert await store.take_slot(conn, "erp", 1, "a", "p1", now, now + 60) == 0
-    read, ended = asyncio.Event(), asyncio.Event()
+    take_slot = store.take_slot
 
-    async def read_then_wait(conn: Any, system: str) -> Breaker:
-        state = await read_breaker(conn, system)
-        if not read.is_set():
-            read.set()
-            await ended.wait()
-        return state
+    async def end_then_take(conn: Any, *args: Any) -> int | None:
+        async with transaction(engine) as ending:  # the slot's holder ends: failed
+            assert await record_failure(ending, "erp", "a", now + 3600) == 1
+            assert await open_breaker(ending, "erp", now + 3600, utcnow(), "{}")
+            await store.release(ending, "erp", 0, "a", False)
+        return await take_slot(conn, *args)
 
-    monkeypatch.setattr("esb.flow.gate.read_breaker", read_then_wait)
-    gate = asyncio.create_task(gut.gateway.flow._gate(task, "erp", flow, None, handoff=False))
-    await asyncio.wait_for(read.wait(), timeout=10)
-    async with transaction(engine) as ending:  # the slot's holder ends: failed
-        assert await record_failure(ending, "erp", "a", now + 3600) == 1
-        assert await open_breaker(ending, "erp", now + 3600, utcnow(), "{}")
-        await store.release(ending, "erp", 0, "a", False)
-    ended.set()
-    decision = await asyncio.wait_for(gate, timeout=10)
+    monkeypatch.setattr(store, "take_slot", end_then_take)
+    decision = await gut.gateway.flow._gate(task, "erp", flow, None, handoff=False)
     assert isinstance(decision, Defer), decision
     assert decision.reason == "breaker"
     assert decision.until == pytest.approx(now + 3600)

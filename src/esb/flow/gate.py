@@ -179,34 +179,37 @@ class FlowGate:
         flow: FlowConfig,
         now: float,
     ) -> Defer | None:
-        """Breaker, then a slot, then the rate: a later step never spends an earlier one's
-        resource for nothing (a slot taken and then refused by the rate is given back)."""
+        """A slot, then the breaker, then the rate: a later step never spends an earlier
+        one's resource for nothing (a slot taken and then refused is given back).
+
+        The breaker is read after the slot is taken: the call that held the slot may
+        have opened the breaker as it gave the slot back (one transaction), and each
+        statement sees the latest commit, so a free slot comes with the breaker its
+        holder left (read first, a closed breaker and then the freed slot let one call
+        through to a system whose breaker was open: a CI run saw it)."""
         system = admission.system
         assert system is not None
-        if flow.breaker is not None:
-            breaker = await read_breaker(conn, system)
-            if breaker.state == OPEN and (breaker.reopen_at or 0) > now:
-                return Defer("breaker", breaker.reopen_at or now)
-            if breaker.state == HALF_OPEN and (breaker.probe_until or 0) >= now:
-                return Defer("breaker", now + PROBE_WAIT_S)
-            admission.probe = breaker.state != CLOSED
         if flow.max_in_flight is not None:
             admission.slot = await store.take_slot(
                 conn, system, flow.max_in_flight, admission.lease, self.owner, now,
                 now + self.lease_s,
             )  # fmt: skip
-            if admission.slot is None:
-                wait = self._slot_wait(system, flow.max_in_flight, now)
-                return Defer("max_in_flight", wait)
-            if flow.breaker is not None and not admission.probe:
-                # The call that held this slot may have opened the breaker as it gave the
-                # slot back (one transaction, committed after the read above; each statement
-                # sees the latest commit): read the breaker again now that the slot is ours.
-                again = await read_breaker(conn, system)
-                if again.state != CLOSED:
+        if flow.breaker is not None:
+            breaker = await read_breaker(conn, system)
+            held: Defer | None = None
+            if breaker.state == OPEN and (breaker.reopen_at or 0) > now:
+                held = Defer("breaker", breaker.reopen_at or now)
+            elif breaker.state == HALF_OPEN and (breaker.probe_until or 0) >= now:
+                held = Defer("breaker", now + PROBE_WAIT_S)
+            if held is not None:
+                if admission.slot is not None:
                     await store.release(conn, system, admission.slot, admission.lease, False)
-                    until = again.reopen_at if again.state == OPEN else None
-                    return Defer("breaker", max(until or 0.0, now + PROBE_WAIT_S))
+                    admission.slot = None
+                return held
+            admission.probe = breaker.state != CLOSED
+        if flow.max_in_flight is not None and admission.slot is None:
+            wait = self._slot_wait(system, flow.max_in_flight, now)
+            return Defer("max_in_flight", wait)
         if flow.rate is not None:
             step = 1.0 / flow.rate
             ahead = min(RATE_AHEAD_S, RATE_AHEAD_CALLS * step)
