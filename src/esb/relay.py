@@ -113,18 +113,24 @@ class LocalRelay(Relay):
         engine: AsyncEngine,
         queue: asyncio.Queue[DeliveryTask],
         *,
+        capacity: int,
         batch: int,
         poll_interval: float,
     ):
         super().__init__(engine, batch=batch, poll_interval=poll_interval)
+        #: unbounded; ``capacity`` is what the relay and the accepts fill it up to. The
+        #: relay counts its room before it waits for the writer, and accepts may hand
+        #: theirs meanwhile: the queue then holds up to twice ``capacity`` for a moment,
+        #: where a bounded queue would refuse (``QueueFull``) tasks whose rows are claimed
         self.queue = queue
+        self.capacity = capacity
         #: the last look found the queue full: the workers wake the relay when it has room
         self.waiting_for_room = False
         #: room promised to accepts that hand their deliveries straight to the workers
         self.reserved = 0
 
     def room(self) -> int:
-        return self.queue.maxsize - self.queue.qsize() - self.reserved
+        return self.capacity - self.queue.qsize() - self.reserved
 
     def reserve(self, wanted: int) -> int:
         """Room in the queue for an accept's new deliveries (``accept.Workers``)."""
@@ -139,23 +145,20 @@ class LocalRelay(Relay):
             self.queue.put_nowait(task)
 
     async def relay_once(self) -> int:
-        # the room is reserved while the claim is written: accepts that commit meanwhile
-        # hand their deliveries to the same queue and must not take it
-        room = self.reserve(self.batch)
+        # not reserved: holding the room while waiting for the writer would send every
+        # accept meanwhile to the relay (no room), and the relay would claim per message
+        room = min(self.batch, self.room())
         self.waiting_for_room = room <= 0
         if room <= 0:
             return 0
-        tasks: list[DeliveryTask] = []
-        try:
-            now = utcnow()
-            async with transaction(self.engine) as conn:
-                rows: Sequence[Row[Any]] = await claim_due(conn, room, now)
-                live = [r for r in rows if is_live(r)]
-                await mark(
-                    conn, [r.outbox_id for r in rows if not is_live(r)], OutboxStatus.DROPPED, now
-                )
-                await mark(conn, [r.outbox_id for r in live], OutboxStatus.CLAIMED, now)
-            tasks = [to_task(row, verbatim=False) for row in live]
-        finally:
-            self.hand(tasks, room)
+        now = utcnow()
+        async with transaction(self.engine) as conn:
+            rows: Sequence[Row[Any]] = await claim_due(conn, room, now)
+            live = [r for r in rows if is_live(r)]
+            await mark(
+                conn, [r.outbox_id for r in rows if not is_live(r)], OutboxStatus.DROPPED, now
+            )
+            await mark(conn, [r.outbox_id for r in live], OutboxStatus.CLAIMED, now)
+        for row in live:
+            self.queue.put_nowait(to_task(row, verbatim=False))
         return len(rows) if len(rows) < room else self.batch

@@ -143,7 +143,7 @@ class LocalWorker:
             # only a relay that stopped for a full queue needs waking: waking it after
             # every task cost an empty claim transaction per message on SQLite's one
             # connection (new rows wake it themselves)
-            if self.relay.waiting_for_room and self.queue.qsize() < self.queue.maxsize // 2:
+            if self.relay.waiting_for_room and self.queue.qsize() < self.relay.capacity // 2:
                 self.relay.waiting_for_room = False
                 self.relay.wakeup.set()
 

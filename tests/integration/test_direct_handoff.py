@@ -168,23 +168,25 @@ async def test_orders_reach_the_target_with_the_relay_stopped(
     assert relay.reserved == 0
 
 
-async def test_the_relay_keeps_its_room_while_it_waits_for_the_writer(
+async def test_the_relay_and_an_accept_filling_the_queue_at_once_lose_nothing(
     sqlite_settings: Settings,
 ) -> None:
-    """The relay sees room for two, then waits for SQLite's one writer connection; an
-    accept arrives meanwhile. The relay's room is reserved, so the accept leaves its
-    delivery pending instead of overfilling the queue (a CI run lost handed tasks to
-    ``QueueFull`` this way: their rows stayed claimed and were never delivered)."""
+    """The relay counts room for two, then waits for SQLite's one writer connection; an
+    accept counts the same room meanwhile. Both hand their tasks: the queue holds one more
+    than its capacity for a moment, and no task is refused (a bounded queue raised
+    ``QueueFull`` here in a CI run: the refused tasks' rows stayed claimed, never
+    delivered). The relay does not hold the room while it waits: that sent every accept
+    meanwhile back to the relay, one claim per message."""
     engine = create_engine(sqlite_settings)
     await ensure_schema(engine, sqlite_settings.effective_database_url, auto=True)
-    queue: asyncio.Queue[DeliveryTask] = asyncio.Queue(2)
-    relay = LocalRelay(engine, queue, batch=10, poll_interval=1.0)
+    queue: asyncio.Queue[DeliveryTask] = asyncio.Queue()
+    relay = LocalRelay(engine, queue, capacity=2, batch=10, poll_interval=1.0)
     try:
         await accept_messages(engine, [order("A", ["mes"]), order("B", ["mes"])])  # pending
         async with engine.connect() as holder:  # the writer is busy (an outcome, say)
             relaying = asyncio.create_task(relay.relay_once())
             accepting = asyncio.create_task(accept_messages(engine, [order("C", ["mes"])], relay))
-            await asyncio.sleep(0.2)  # both have looked at the room and wait for the writer
+            await asyncio.sleep(0.2)  # both have counted the room and wait for the writer
             assert not relaying.done()
             assert not accepting.done()
             await holder.rollback()
@@ -194,7 +196,7 @@ async def test_the_relay_keeps_its_room_while_it_waits_for_the_writer(
             status = dict((await conn.execute(select(outbox.c.delivery_id, outbox.c.status))).all())
     finally:
         await engine.dispose()
-    assert not during[0].handed
-    assert sorted(queue.get_nowait().business_key or "" for _ in range(2)) == ["A", "B"]
+    assert during[0].handed
+    assert sorted(queue.get_nowait().business_key or "" for _ in range(3)) == ["A", "B", "C"]
     assert relay.reserved == 0
-    assert status[during[0].deliveries[0].id] == OutboxStatus.PENDING  # the relay's, later
+    assert set(status.values()) == {OutboxStatus.CLAIMED}

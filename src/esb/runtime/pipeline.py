@@ -83,10 +83,11 @@ class EmbeddedPipeline(Pipeline):
         released = await release_claims(self.store.engine)
         if released:
             log.info("claims of a previous run put back", count=released)
-        queue: asyncio.Queue[DeliveryTask] = asyncio.Queue(self.settings.local_concurrency * 2)
+        queue: asyncio.Queue[DeliveryTask] = asyncio.Queue()
         relay = LocalRelay(
             self.store.engine,
             queue,
+            capacity=self.settings.local_concurrency * 2,
             batch=self.settings.relay_batch,
             poll_interval=self.settings.poll_interval,
         )
