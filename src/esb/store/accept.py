@@ -368,6 +368,7 @@ async def accept_messages(
     taker = workers if engine.dialect.name == "sqlite" else None
     room = taker.reserve(sum(map(_unordered, batch))) if taker is not None else 0
     handed: list[Handed] = []
+    tasks: list[DeliveryTask] = []
     # PostgreSQL without ordering: the accept is ONE statement, atomic by itself, so it
     # commits on its own (no BEGIN and COMMIT round trips); repeats are read after it
     alone = engine.dialect.name == "postgresql" and not ordered
@@ -388,12 +389,10 @@ async def accept_messages(
                 superseded = await ordering.start(conn, new, reserved, now)
             repeats = [n for n, i in zip(batch, ids, strict=True) if i not in inserted]
             existing = await _existing(conn, repeats) if repeats else {}
-    except BaseException:
+        tasks = [h.task(now) for h in handed]
+    finally:  # committed: the tasks go to the workers; failed: only the room goes back
         if taker is not None and room:
-            taker.hand([], room)
-        raise
-    if taker is not None and room:
-        taker.hand([h.task(now) for h in handed], room)
+            taker.hand(tasks, room)
     direct = Counter(h.message_id for h in handed)
     return [
         Accepted(
