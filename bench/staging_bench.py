@@ -64,7 +64,7 @@ interfaces:
     key: work_order
     schema: production_report.schema.json
     inbound:
-      - {{kind: sql-poll, url: "{url}", table: mes_completion, batch: 500, interval: 200ms}}
+      - {{kind: sql-poll, url: "{url}", table: mes_completion, batch: {batch}, interval: 200ms}}
     targets:
       erp:
         connector: {{kind: rest, url: "http://127.0.0.1:9/api/production-receipts"}}
@@ -241,7 +241,7 @@ def gateway(kind: str, url: str, rows: int, work: Path) -> dict[str, Any]:
     config = work / "config"
     config.mkdir()
     (config / "systems.yaml").write_text(SYSTEMS)
-    (config / "interfaces.yaml").write_text(INTERFACES.format(url=url))
+    (config / "interfaces.yaml").write_text(INTERFACES.format(url=url, batch=os.environ.get("STAGING_BATCH", BATCH)))
     shutil.copy(SCHEMA, config / SCHEMA.name)
     port = free_port()
     env = {
