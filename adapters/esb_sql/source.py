@@ -39,7 +39,7 @@ from esb.sdk import (
 from esb_sql.config import SqlPollConfig, WriteBack
 from esb_sql.database import open_engine, shown_url
 from esb_sql.statements import Statements
-from esb_sql.values import RowRefused, document
+from esb_sql.values import RowRefused, documents
 
 __all__ = ["SqlPollSource", "refusal"]
 
@@ -117,10 +117,16 @@ class SqlPollSource:
             return await work()
 
     async def _select(self, statement: Any) -> list[dict[str, Any]]:
-        async def go() -> list[dict[str, Any]]:
+        columns, rows = await self._page(statement)
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+
+    async def _page(self, statement: Any) -> tuple[list[str], list[Sequence[Any]]]:
+        """The rows of ``statement`` as the driver gives them, and their column names."""
+
+        async def go() -> tuple[list[str], list[Sequence[Any]]]:
             async with self.engine.connect() as conn:
                 result = await conn.execute(statement)
-                return [dict(row) for row in result.mappings().all()]
+                return list(result.keys()), list(result.all())
 
         return await self._db(go)
 
@@ -140,20 +146,20 @@ class SqlPollSource:
         order: a page whose predecessor stopped the run writes nothing back."""
         after = None if self.write_back else await self.context.state.get(WATERMARK)
         taken = 0
-        page = asyncio.ensure_future(self._select(self.sql.new_rows(after, self.config.batch)))
+        page = asyncio.ensure_future(self._page(self.sql.new_rows(after, self.config.batch)))
         working: list[asyncio.Future[int]] = []
         try:
             while True:
-                rows = await page
+                columns, rows = await page
                 if not rows:
                     break
                 full = len(rows) >= self.config.batch
                 if full:
-                    following = self.sql.new_rows(rows[-1][self.config.key], self.config.batch)
-                    page = asyncio.ensure_future(self._select(following))
-                working.append(
-                    asyncio.ensure_future(self._take(rows, working[-1] if working else None))
-                )
+                    last = rows[-1][columns.index(self.config.key)]
+                    following = self.sql.new_rows(last, self.config.batch)
+                    page = asyncio.ensure_future(self._page(following))
+                taking = self._take(columns, rows, working[-1] if working else None)
+                working.append(asyncio.ensure_future(taking))
                 if len(working) > 1:
                     taken += await working.pop(0)
                 if not full:
@@ -169,26 +175,32 @@ class SqlPollSource:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await pending
 
-    async def _take(self, rows: list[dict[str, Any]], before: asyncio.Future[int] | None) -> int:
+    async def _take(
+        self,
+        columns: list[str],
+        rows: list[Sequence[Any]],
+        before: asyncio.Future[int] | None,
+    ) -> int:
         """Accept one page together (the gateway commits it as a group), then, once the
         page ``before`` is settled, write back per row; the store away: what was accepted
         is flagged, then the run stops (and the next page writes nothing back)."""
-        key = self.config.key
-        documents: list[tuple[Any, dict[str, Any]]] = []
+        key = columns.index(self.config.key)
+        checked: list[tuple[Any, dict[str, Any]]] = []
         failed: dict[Any, str] = {}
-        for row in rows:
-            try:
-                documents.append((row[key], document(row, self.zone, self.leave_out)))
-            except RowRefused as exc:
-                failed[row[key]] = str(exc)
+        made = documents(columns, rows, self.zone, self.leave_out)
+        for row, doc in zip(rows, made, strict=True):
+            if isinstance(doc, RowRefused):
+                failed[row[key]] = str(doc)
+            else:
+                checked.append((row[key], doc))
         answers = await self.context.accept_many(
-            [(doc, self.idempotency_key(k)) for k, doc in documents]
+            [(doc, self.idempotency_key(k)) for k, doc in checked]
         )
         if before is not None:
             await asyncio.shield(before)  # its failure is this page's: nothing written back
         accepted: list[Any] = []
         stopped: BaseException | None = None
-        for (row_key, _), answer in zip(documents, answers, strict=True):
+        for (row_key, _), answer in zip(checked, answers, strict=True):
             if not isinstance(answer, BaseException):
                 accepted.append(row_key)
             elif (reason := refusal(answer)) is not None:
@@ -196,7 +208,7 @@ class SqlPollSource:
             elif stopped is None:
                 stopped = answer
         if stopped is not None:  # flag or remember only the rows before the first failure
-            first = next(k for (k, _), a in zip(documents, answers, strict=True) if a is stopped)
+            first = next(k for (k, _), a in zip(checked, answers, strict=True) if a is stopped)
             accepted = [k for k in accepted if k < first]
             failed = {k: r for k, r in failed.items() if k < first}
         await self._settle(accepted, failed)

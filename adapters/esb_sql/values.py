@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["MAX_INT", "MIN_INT", "RowRefused", "document", "json_value"]
+__all__ = ["MAX_INT", "MIN_INT", "RowRefused", "document", "documents", "json_value"]
 
 MAX_INT = 2**63 - 1
 MIN_INT = -(2**63)
@@ -97,13 +97,36 @@ def json_value(value: Any, zone: tzinfo) -> Any:
 def document(row: Mapping[str, Any], zone: tzinfo, leave_out: Iterable[str] = ()) -> dict[str, Any]:
     """The row as a document keyed by column name, without the write-back columns (they
     change as the gateway works, and a row read again must be the same document)."""
+    made = documents(list(row), [tuple(row.values())], zone, leave_out)[0]
+    if isinstance(made, RowRefused):
+        raise made
+    return made
+
+
+def documents(
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    zone: tzinfo,
+    leave_out: Iterable[str] = (),
+) -> list[dict[str, Any] | RowRefused]:
+    """``document`` for a page of rows as the driver gives them (tuples in ``columns``'
+    order): a document or the column refused, for each row. Text, NULL and 64-bit
+    integers, most of a staging table, are taken as they are without a call."""
     skipped = {name.lower() for name in leave_out}
-    made: dict[str, Any] = {}
-    for column, value in row.items():
-        if column.lower() in skipped:
-            continue
+    kept = [(place, name) for place, name in enumerate(columns) if name.lower() not in skipped]
+    made: list[dict[str, Any] | RowRefused] = []
+    for row in rows:
+        fields: dict[str, Any] = {}
         try:
-            made[column] = json_value(value, zone)
+            for place, name in kept:
+                value = row[place]
+                kind = type(value)
+                if kind is str or value is None or (kind is int and MIN_INT <= value <= MAX_INT):
+                    fields[name] = value
+                else:
+                    fields[name] = json_value(value, zone)
         except ValueError as exc:
-            raise RowRefused(column, str(exc)) from None
+            made.append(RowRefused(name, str(exc)))
+            continue
+        made.append(fields)
     return made

@@ -141,6 +141,7 @@ async def test_a_bill_changed_while_the_pull_pages_pushes_no_unread_bill_out_of_
     standin, url = kingdee
     for n in range(1, 6):
         standin.query.put_bill(FORM, bill(n))
+
     class ChangedAfterPageOne(BillQuery):
         def run(self, body: dict[str, Any]) -> list[list[Any]]:
             answer = super().run(body)

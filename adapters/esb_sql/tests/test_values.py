@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from esb_sql.values import RowRefused, document, json_value
+from esb_sql.values import RowRefused, document, documents, json_value
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -81,3 +81,25 @@ def test_a_document_leaves_the_write_back_columns_out_and_names_a_bad_column() -
     with pytest.raises(RowRefused) as refused:
         document({"id": 1, "weight": Decimal("0.12345678901234567890")}, SHANGHAI)
     assert str(refused.value).startswith("weight: ")
+
+
+def test_a_page_of_rows_gives_each_row_its_document_or_its_refusal() -> None:
+    columns = ["id", "work_order", "qty_good", "finished_at", "big", "sync_flag"]
+    when = datetime(2026, 11, 25, 14, 30)
+    rows = [
+        (1, "WO-1", Decimal("2.500"), when, 2**63 - 1, 0),
+        (2, "WO-2", Decimal("0.12345678901234567890"), when, 0, 0),  # too many digits
+        (3, None, Decimal("7"), None, 2**63, 0),  # beyond 64 bits: the slow path says so
+        (4, "WO-4", Decimal("1"), when, -(2**63), 0),
+    ]
+    made = documents(columns, rows, SHANGHAI, {"SYNC_FLAG"})
+    assert made[0] == {
+        "id": 1,
+        "work_order": "WO-1",
+        "qty_good": 2.5,
+        "finished_at": "2026-11-25T14:30:00+08:00",
+        "big": 2**63 - 1,
+    }
+    assert [getattr(m, "column", None) for m in made] == [None, "qty_good", "big", None]
+    assert made[3] == document(dict(zip(columns, rows[3], strict=True)), SHANGHAI, ["sync_flag"])
+    assert [type(m) for m in made] == [dict, RowRefused, RowRefused, dict]
