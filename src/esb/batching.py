@@ -25,13 +25,23 @@ R = TypeVar("R")
 
 async def answers(pending: Sequence[Awaitable[R]]) -> list[R | Exception]:
     """What each of ``pending`` came to, in order: its result or its own exception (one
-    failing does not fail the others); a cancellation is raised, not answered."""
-    settled = await asyncio.gather(*pending, return_exceptions=True)
+    failing does not fail the others); a cancellation is raised, not answered.
+
+    Awaited one after the other, not gathered: the items of a page are answered by the
+    same commits, so after the first most are done already and cost no wake-up (a
+    gather puts a callback on every one: 500 loop callbacks a staging-table page)."""
+    futures = [asyncio.ensure_future(p) for p in pending]  # coroutines run at once
     found: list[R | Exception] = []
-    for answer in settled:
-        if isinstance(answer, BaseException) and not isinstance(answer, Exception):
-            raise answer
-        found.append(answer)
+    try:
+        for future in futures:
+            try:
+                found.append(await future)
+            except Exception as exc:
+                found.append(exc)
+    except BaseException:  # cancelled: so is what is left, as with gather
+        for future in futures:
+            future.cancel()
+        raise
     return found
 
 

@@ -43,9 +43,13 @@ def _has_whole_float(value: Any) -> bool:
     elif kind is not list:
         return False
     for child in value:
-        if type(child) in _SCALARS:
+        kind = type(child)
+        if kind in _SCALARS:
             continue
-        if _has_whole_float(child):
+        if kind is float:
+            if child.is_integer():
+                return True
+        elif _has_whole_float(child):
             return True
     return False
 
@@ -100,7 +104,8 @@ class Ingress:
     store_many: Callable[[Sequence[NewMessage]], Awaitable[list[Accepted | Exception]]]
     config: Callable[[], GatewayConfig]  # the current configuration (it can be reloaded)
     notify: Callable[[], None]
-    counted: Callable[[str], None] = lambda interface: None  # metrics: one more accepted
+    #: metrics: ``n`` more accepted for an interface
+    counted: Callable[[str, int], None] = lambda interface, n: None
     #: told of the documents refused at the door (422) for an interface, before the
     #: caller hears of it (the value report counts them); it never raises
     refused: Callable[[str, Sequence[ValidationFailed]], Awaitable[None]] = _nothing
@@ -171,6 +176,9 @@ class Ingress:
             answer if answer is not None else self._settled(next(placed), next(stored))
             for answer in answers
         ]
+        created = sum(1 for a in settled if isinstance(a, Accepted) and a.created)
+        if created:
+            self.counted(interface, created)
         refused = [a for a in settled if isinstance(a, ValidationFailed)]
         if refused:
             await self.refused(interface, refused)
@@ -208,12 +216,13 @@ class Ingress:
         if isinstance(stored, Exception):
             return stored
         try:
-            return self._answered(new, stored)
+            return self._answered(new, stored, count=False)
         except ValidationFailed as exc:
             return exc
 
-    def _answered(self, new: NewMessage, accepted: Accepted) -> Accepted:
-        """The store's answer as the sender gets it: a key reused for another body is refused."""
+    def _answered(self, new: NewMessage, accepted: Accepted, *, count: bool = True) -> Accepted:
+        """The store's answer as the sender gets it: a key reused for another body is refused
+        (``count``: a new message is counted here, not by the caller for a page at once)."""
         if not accepted.created and accepted.fingerprint not in (None, new.fingerprint):
             raise ValidationFailed(
                 [
@@ -226,7 +235,8 @@ class Ingress:
                 code="idempotency_key_reused",
             )
         if accepted.created:
-            self.counted(new.interface)
+            if count:
+                self.counted(new.interface, 1)
             if accepted.deliveries and not accepted.handed:  # rows for the relay
                 self.notify()
         return accepted

@@ -131,11 +131,18 @@ def _holdable(value: Any, depth: int) -> bool:
                 if "\x00" in key:
                     return False
             value = value.values()
-        for child in value:
-            if type(child) is str:
+        for child in value:  # scalars checked here: no call for a flat document's fields
+            kind = type(child)
+            if kind is str:
                 if "\x00" in child:
                     return False
-            elif not _holdable(child, depth + 1):
+            elif kind is int:
+                if not MIN_INT <= child <= MAX_INT:
+                    return False
+            elif kind is float:
+                if not MIN_INT <= child < MAX_NUMBER:
+                    return False
+            elif child is not None and kind is not bool and not _holdable(child, depth + 1):
                 return False
         return True
     if kind is int:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from esb.batching import GroupCommit
+from esb.batching import GroupCommit, answers
 from esb.errors import StoreRefused, StoreUnavailable
 
 
@@ -132,3 +132,35 @@ async def test_what_waits_behind_a_batch_the_database_turned_away_fails_with_it(
     assert committed == []
     assert await commit.submit_many([1, 2, 3]) == [1, 2, 3]
     await commit.aclose()
+
+
+async def test_answers_run_coroutines_together_and_answer_each_in_order() -> None:
+    told = asyncio.Event()
+
+    async def waits() -> str:
+        await told.wait()  # set by the next one: run one after the other, this never ends
+        return "waited"
+
+    async def tells() -> str:
+        told.set()
+        return "told"
+
+    async def fails() -> str:
+        raise StoreRefused("its own")
+
+    found = await asyncio.wait_for(answers([waits(), fails(), tells()]), 5)
+    assert found[0] == "waited"
+    assert isinstance(found[1], StoreRefused)
+    assert found[2] == "told"
+
+
+async def test_a_cancelled_wait_for_answers_cancels_what_is_left() -> None:
+    loop = asyncio.get_running_loop()
+    futures: list[asyncio.Future[int]] = [loop.create_future() for _ in range(3)]
+    futures[0].set_result(1)
+    waiting = asyncio.ensure_future(answers(futures))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert [f.cancelled() for f in futures] == [False, True, True]

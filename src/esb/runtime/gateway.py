@@ -146,7 +146,7 @@ class Gateway:
             self.store.accept_many,
             lambda: self.live.config,
             self.notify,
-            lambda interface: self.metrics.accepted.labels(interface).inc(),
+            lambda interface, n: self.metrics.accepted.labels(interface).inc(n),
             self._refused,
         )
         self.inbound = InboundRunner(
