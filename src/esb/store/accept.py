@@ -25,7 +25,7 @@ from esb.task import DeliveryTask, stored_body
 Place = tuple[str, int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NewMessage:
     interface: str
     message_type: str
@@ -42,14 +42,14 @@ class NewMessage:
     ordered: Mapping[str, bool] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AcceptedDelivery:
     id: UUID
     target: str
     status: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Accepted:
     message_id: UUID
     created: bool  # False: a repeat; the first message's id is returned
@@ -227,7 +227,7 @@ def sqlite_time(moment: datetime) -> str:
 _SQLITE_CLAIMED = "INSERT INTO outbox (delivery_id, status, available_at, created_at) VALUES "
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Handed:
     """A delivery written as claimed in the accept, for this process's workers."""
 
