@@ -105,10 +105,12 @@ def serve(
 async def _run_parts(
     settings: Settings, config: GatewayConfig, *, relay: bool, worker: bool
 ) -> None:
+    from esb.heap import freeze_startup_objects
     from esb.runtime import Gateway
 
     gateway = Gateway(settings, config, load_registry())
     await gateway.start(relay=relay, worker=worker)
+    freeze_startup_objects()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

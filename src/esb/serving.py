@@ -32,6 +32,7 @@ import structlog
 import uvicorn
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
+from esb.heap import freeze_startup_objects
 from esb.limits import MAX_HEADER_BYTES
 from esb.settings import Settings
 
@@ -220,7 +221,16 @@ def serve_forever(
         app, settings, host=host, port=port, access_log=access_log, on_cut=_counter(app)
     )
     sockets = [shared_socket(host, port)] if reuse_port else None
-    uvicorn.Server(config).run(sockets=sockets)
+    GatewayServer(config).run(sockets=sockets)
+
+
+class GatewayServer(uvicorn.Server):
+    """uvicorn's server; once the app has started, its objects are frozen (``esb.heap``)."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:  # a failed start has exited already
+            freeze_startup_objects()
 
 
 def _counter(app: Any) -> Callable[[Reason], None]:
