@@ -10,15 +10,17 @@ from typing import Any
 import pytest
 import uvicorn
 
-from esb.heap import freeze_startup_objects
+from esb.heap import YOUNG_THRESHOLD, freeze_startup_objects
 from esb.serving import GatewayServer
 
 
 @pytest.fixture(autouse=True)
 def unfrozen() -> Iterator[None]:
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()  # the rest of the test run is collected as usual
+    gc.set_threshold(*thresholds)
 
 
 class Cycle:
@@ -36,6 +38,7 @@ def test_the_start_ups_garbage_is_collected_and_the_rest_frozen() -> None:
     kept_out = gc.get_freeze_count()
     gc.collect()
     assert gc.get_freeze_count() == kept_out  # a full pass leaves them alone
+    assert gc.get_threshold()[0] == YOUNG_THRESHOLD
 
 
 async def app(scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Any) -> None:

@@ -103,3 +103,17 @@ def test_a_page_of_rows_gives_each_row_its_document_or_its_refusal() -> None:
     assert [getattr(m, "column", None) for m in made] == [None, "qty_good", "big", None]
     assert made[3] == document(dict(zip(columns, rows[3], strict=True)), SHANGHAI, ["sync_flag"])
     assert [type(m) for m in made] == [dict, RowRefused, RowRefused, dict]
+
+
+@given(
+    st.datetimes(min_value=datetime(1850, 1, 1), max_value=datetime(2100, 1, 1)),
+    st.sampled_from(
+        ["Asia/Shanghai", "Asia/Kolkata", "Europe/Berlin", "America/St_Johns", "Pacific/Chatham"]
+    ),
+)
+def test_a_time_without_a_zone_is_written_as_isoformat_writes_it_in_the_zone(
+    value: datetime, zone: str
+) -> None:
+    """Also in the hour a clock goes back or forward, and before standard time (an
+    offset with seconds)."""
+    assert json_value(value, ZoneInfo(zone)) == value.replace(tzinfo=ZoneInfo(zone)).isoformat()
