@@ -19,6 +19,8 @@ and measured twice, each in a fresh process:
   checked against the schema, routed, committed as a message with its delivery and
   outbox row, and its flag written back. Peak memory is the gateway's VmHWM.
 
+``STAGING_BATCH=N`` gives the gateway's source another page size (the floors keep 500).
+
 Prints one Markdown table; logs and ``results.json`` go to ``bench/results/staging-*``.
 """
 
@@ -241,7 +243,8 @@ def gateway(kind: str, url: str, rows: int, work: Path) -> dict[str, Any]:
     config = work / "config"
     config.mkdir()
     (config / "systems.yaml").write_text(SYSTEMS)
-    (config / "interfaces.yaml").write_text(INTERFACES.format(url=url, batch=os.environ.get("STAGING_BATCH", BATCH)))
+    batch = os.environ.get("STAGING_BATCH", BATCH)  # the source's page; the floor keeps 500
+    (config / "interfaces.yaml").write_text(INTERFACES.format(url=url, batch=batch))
     shutil.copy(SCHEMA, config / SCHEMA.name)
     port = free_port()
     env = {
