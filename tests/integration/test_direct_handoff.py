@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from esb.errors import StoreUnavailable
 from esb.relay import LocalRelay
 from esb.settings import Settings
 from esb.status import OutboxStatus
@@ -126,13 +127,12 @@ async def test_a_failed_accept_gives_the_room_back_and_hands_nothing(
     engine = create_engine(sqlite_settings)
     await ensure_schema(engine, sqlite_settings.effective_database_url, auto=True)
 
-    async def broken(*_args: Any) -> Any:
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(accept, "_insert_claimed", broken)
+    # the claimed outbox rows, written last, fail: what was written before is rolled back
+    broken = accept._SQLITE_CLAIMED.replace("INTO outbox", "INTO no_such_table")
+    monkeypatch.setattr(accept, "_SQLITE_CLAIMED", broken)
     workers = Workers(room=8)
     try:
-        with pytest.raises(RuntimeError):
+        with pytest.raises(StoreUnavailable):
             await accept_messages(engine, [order("A", ["mes"])], workers)
         async with transaction(engine) as conn:
             left = (await conn.execute(select(outbox.c.id))).all()

@@ -195,6 +195,14 @@ class InlineConnection:
     async def on_thread(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
 
+    async def alone(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work`` on the thread with the connection itself: it begins and ends its own
+        transaction (a page written in one call, no hop between its statements)."""
+        try:
+            return await self.on_thread(work, self._conn)
+        finally:
+            self._committed_changes = self._conn.total_changes
+
     def cursor(self) -> InlineCursor:
         return InlineCursor(self, self._conn.cursor())
 
