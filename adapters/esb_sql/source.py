@@ -46,6 +46,9 @@ __all__ = ["SqlPollSource", "refusal"]
 T = TypeVar("T")
 #: Where the key watermark (no write-back) is kept in the source's state.
 WATERMARK = "watermark"
+#: Pages checked, committed or written back at once (and one more being read): while the
+#: store commits one, the next ones queue, and an embedded store commits them together.
+PAGES_AT_WORK = 4
 #: Prefix of the state keys of parked rows still watched (a replay may deliver them).
 PARKED = "parked/"
 
@@ -140,10 +143,11 @@ class SqlPollSource:
     # intake ----------------------------------------------------------------------------
 
     async def intake(self) -> int:
-        """New rows, page by page in key order, three pages at work at once: the next one
-        read from the MES database, this one checked and queued to the store, the one
-        before committed and its flags written back. Pages are accepted and settled in key
-        order: a page whose predecessor stopped the run writes nothing back."""
+        """New rows, page by page in key order, several pages at work at once: the next one
+        read from the MES database, the others checked and queued to the store, committed,
+        or having their flags written back (``PAGES_AT_WORK``). Pages are accepted and
+        settled in key order: a page whose predecessor stopped the run writes nothing
+        back."""
         after = None if self.write_back else await self.context.state.get(WATERMARK)
         taken = 0
         page = asyncio.ensure_future(self._page(self.sql.new_rows(after, self.config.batch)))
@@ -160,7 +164,7 @@ class SqlPollSource:
                     page = asyncio.ensure_future(self._page(following))
                 taking = self._take(columns, rows, working[-1] if working else None)
                 working.append(asyncio.ensure_future(taking))
-                if len(working) > 1:
+                if len(working) >= PAGES_AT_WORK:
                     taken += await working.pop(0)
                 if not full:
                     break

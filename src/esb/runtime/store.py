@@ -50,6 +50,9 @@ class Store:
         self.accepts: GroupCommit[NewMessage, Accepted] = GroupCommit(
             lambda batch: accept_messages(self.engine, batch, self.workers),
             writers=1 if single else settings.accept_writers,
+            # SQLite's one writer commits what waits, up to four staging-table pages at
+            # once: the commit's fsync was a third of a page's write (issue 12)
+            max_batch=2000 if single else 500,
             name="accepts",
         )
         #: documents ordered by business key: one writer, so batches commit in the order
