@@ -136,8 +136,11 @@ async def test_a_discarded_delivery_already_on_its_way_is_never_sent(
     """The discard wins over a message already published to RabbitMQ (production) or
     already claimed for an in-process worker (embedded): the worker checks first."""
     target.delay_s = 0.5  # one call at a time, each slow: a backlog forms behind it
+    # a call timed out on a loaded machine is retried (and arrives twice, as it should):
+    # this test is about the discard, so no call may time out
+    config = rest_interface(target.url, timeout="60s")
     gut = await make_gateway(
-        write_config(tmp_path / "cfg", rest_interface(target.url)), prefetch=1, local_concurrency=1
+        write_config(tmp_path / "cfg", config), prefetch=1, local_concurrency=1
     )
     sent = [(await gut.send("sales_order", {"OrderNo": f"SO-Q{n}"})).json() for n in range(5)]
     on_its_way = "sent" if not gut.settings.embedded else "claimed"

@@ -46,6 +46,7 @@ def rest_interface(
     name: str = "sales-order",
     message_type: str = "sales_order",
     extra_targets: str = "",
+    timeout: str = "3s",
 ) -> str:
     return f"""
 interfaces:
@@ -56,7 +57,10 @@ interfaces:
     retry: {{schedule: {schedule}, jitter: 0}}
     targets:
       mes:
-        connector: {{kind: rest, url: "{url}/api/work-orders", timeout: {{connect: 1s, total: 3s}}}}
+        connector:
+          kind: rest
+          url: "{url}/api/work-orders"
+          timeout: {{connect: 1s, total: {timeout}}}
 {extra_targets}
 """
 
