@@ -115,9 +115,10 @@ async def test_sigkill_mid_file_then_restart_gives_one_message_per_row(
 
 
 async def _mid_file(engine: AsyncEngine) -> int:
-    """The number of messages once the file is well under way (0 before)."""
+    """The number of messages once the file is under way (0 before): a quarter, so the kill
+    lands before the end now that pages of rows commit together."""
     found = await counts(engine)
-    return found["messages"] if found["messages"] >= ROWS // 2 else 0
+    return found["messages"] if found["messages"] >= ROWS // 4 else 0
 
 
 def _all_received(target: TargetServer) -> bool:

@@ -48,6 +48,9 @@ def rest_interface(
     extra_targets: str = "",
     timeout: str = "3s",
 ) -> str:
+    connector = (
+        f'{{kind: rest, url: "{url}/api/work-orders", timeout: {{connect: 1s, total: {timeout}}}}}'
+    )
     return f"""
 interfaces:
   {name}:
@@ -57,10 +60,7 @@ interfaces:
     retry: {{schedule: {schedule}, jitter: 0}}
     targets:
       mes:
-        connector:
-          kind: rest
-          url: "{url}/api/work-orders"
-          timeout: {{connect: 1s, total: {timeout}}}
+        connector: {connector}
 {extra_targets}
 """
 
