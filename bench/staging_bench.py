@@ -1,6 +1,7 @@
 """Staging-table intake: rows of ``mes_completion`` into accepted messages, against a plain copy.
 
     .venv/bin/python bench/staging_bench.py --rows 100000,1000000 [--mes mariadb|postgresql]
+        [--rounds 5]
 
 For each size a fresh MES database (MariaDB by default, the scenario's table) is made
 and measured twice, each in a fresh process:
@@ -19,6 +20,11 @@ and measured twice, each in a fresh process:
   checked against the schema, routed, committed as a message with its delivery and
   outbox row, and its flag written back. Peak memory is the gateway's VmHWM.
 
+The floor is measured again after the gateway (the rows made new) and the gateway is
+compared with the mean of both: a shared machine's speed drifts within a minute.
+``--rounds N`` measures each size N times, each on a fresh database, and adds the median
+ratio and its range.
+
 ``STAGING_BATCH=N`` gives the gateway's source another page size (the floors keep 500).
 
 Prints one Markdown table; logs and ``results.json`` go to ``bench/results/staging-*``.
@@ -33,6 +39,7 @@ import os
 import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -310,6 +317,12 @@ def measure(kind: str, rows: int, results: Path) -> dict[str, Any]:
         store_result = child("store", url, work / "store")
         asyncio.run(execute(url, "DELETE FROM mes_completion"))
         gateway_result = gateway(kind, url, rows, work)
+        # the floor again, on the same rows made new: the machine's speed drifts, and the
+        # gateway is compared with the floor measured on both sides of it
+        asyncio.run(execute(url, "UPDATE mes_completion SET sync_flag = 0, sync_time = NULL"))
+        (work / "copy.db").unlink()
+        (work / "copy.db-wal").unlink(missing_ok=True)
+        after_result = child("floor", url, work / "copy.db")
     finally:
         drop_database(kind, url)
         for name in ("copy.db", "copy.db-wal", "store", "var"):  # big files; logs are kept
@@ -318,27 +331,49 @@ def measure(kind: str, rows: int, results: Path) -> dict[str, Any]:
                 shutil.rmtree(target, ignore_errors=True)
             elif target.exists():
                 target.unlink()
-    return {"rows": rows, "floor": floor_result, "store": store_result, "gateway": gateway_result}
+    return {
+        "rows": rows,
+        "floor": floor_result,
+        "floor_after": after_result,
+        "store": store_result,
+        "gateway": gateway_result,
+    }
+
+
+def rate(result: dict[str, Any]) -> float:
+    return float(result["rows"] / result["seconds"])
+
+
+def floor_rate(found: dict[str, Any]) -> float:
+    """The floor's rate: the mean of its runs before and after the gateway."""
+    return (rate(found["floor"]) + rate(found["floor_after"])) / 2
 
 
 def report(kind: str, found: list[dict[str, Any]]) -> str:
     lines = [
         f"MES database: {kind}; gateway: embedded (SQLite), workers off",
         "",
-        "| rows | floor rows/s | store floor rows/s | gateway rows/s | gateway / floor | "
-        "gateway / store floor | peak memory: floor / gateway (idle) |",
+        "| rows | floor rows/s (before / after) | store floor rows/s | gateway rows/s | "
+        "gateway / floor | gateway / store floor | peak memory: floor / gateway (idle) |",
         "|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in found:
         f, g = r["floor"], r["gateway"]
-        floor_rate, gateway_rate = f["rows"] / f["seconds"], g["rows"] / g["seconds"]
-        store_rate = r["store"]["rows"] / r["store"]["seconds"]
+        gateway_rate = rate(g)
         lines.append(
-            f"| {r['rows']:,} | {floor_rate:,.0f} | {store_rate:,.0f} | {gateway_rate:,.0f} | "
-            f"**{gateway_rate / floor_rate:.0%}** | {gateway_rate / store_rate:.0%} | "
+            f"| {r['rows']:,} | {floor_rate(r):,.0f} ({rate(f):,.0f} / "
+            f"{rate(r['floor_after']):,.0f}) | {rate(r['store']):,.0f} | {gateway_rate:,.0f} | "
+            f"**{gateway_rate / floor_rate(r):.0%}** | {gateway_rate / rate(r['store']):.0%} | "
             f"{f['peak_mib']:.0f} MiB / "
             f"{g['peak_mib']:.0f} MiB ({g['idle_mib']:.0f}) |"
         )
+    for size in sorted({r["rows"] for r in found}):
+        ratios = sorted(rate(r["gateway"]) / floor_rate(r) for r in found if r["rows"] == size)
+        if len(ratios) > 1:
+            lines.append(
+                f"\n{size:,} rows, {len(ratios)} rounds: gateway / floor median "
+                f"**{statistics.median(ratios):.0%}** (range {ratios[0]:.0%} to {ratios[-1]:.0%})"
+            )
     return "\n".join(lines)
 
 
@@ -346,6 +381,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="100000", help="comma-separated sizes")
     parser.add_argument("--mes", choices=sorted(SERVERS), default="mariadb")
+    parser.add_argument("--rounds", type=int, default=1, help="measurements of each size")
     parser.add_argument("--child-floor", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--child-store", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -359,7 +395,8 @@ def main() -> None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     results = ROOT / "bench" / "results" / f"staging-{stamp}"
     results.mkdir(parents=True)
-    found = [measure(args.mes, int(n), results) for n in args.rows.split(",")]
+    sizes = [int(n) for n in args.rows.split(",")]
+    found = [measure(args.mes, n, results) for n in sizes for _ in range(args.rounds)]
     (results / "results.json").write_text(json.dumps(found, indent=2))
     print(report(args.mes, found))
 

@@ -44,11 +44,14 @@ from esb_sql.values import RowRefused, documents
 __all__ = ["SqlPollSource", "refusal"]
 
 T = TypeVar("T")
+#: What stopped a page (None: nothing), set once the page is decided.
+Decided = asyncio.Future[BaseException | None]
 #: Where the key watermark (no write-back) is kept in the source's state.
 WATERMARK = "watermark"
 #: Pages checked, committed or written back at once (and one more being read): while the
-#: store commits one, the next ones queue, and an embedded store commits them together.
-PAGES_AT_WORK = 4
+#: store commits one, the next ones queue, and an embedded store commits them together,
+#: while earlier ones have their flags written back.
+PAGES_AT_WORK = 7
 #: Prefix of the state keys of parked rows still watched (a replay may deliver them).
 PARKED = "parked/"
 
@@ -145,13 +148,17 @@ class SqlPollSource:
     async def intake(self) -> int:
         """New rows, page by page in key order, several pages at work at once: the next one
         read from the MES database, the others checked and queued to the store, committed,
-        or having their flags written back (``PAGES_AT_WORK``). Pages are accepted and
-        settled in key order: a page whose predecessor stopped the run writes nothing
-        back."""
+        or having their flags written back (``PAGES_AT_WORK``). Pages are accepted in key
+        order, and each waits for the one before to be decided (accepted, or stopped by
+        the store): a page after one that stopped the run writes nothing back. With
+        write-back the flags of pages decided are then written side by side; with a key
+        watermark, a page is decided only once its watermark is kept, so the watermark
+        only moves forward."""
         after = None if self.write_back else await self.context.state.get(WATERMARK)
         taken = 0
         page = asyncio.ensure_future(self._page(self.sql.new_rows(after, self.config.batch)))
         working: list[asyncio.Future[int]] = []
+        decided: Decided | None = None
         try:
             while True:
                 columns, rows = await page
@@ -162,8 +169,8 @@ class SqlPollSource:
                     last = rows[-1][columns.index(self.config.key)]
                     following = self.sql.new_rows(last, self.config.batch)
                     page = asyncio.ensure_future(self._page(following))
-                taking = self._take(columns, rows, working[-1] if working else None)
-                working.append(asyncio.ensure_future(taking))
+                before, decided = decided, asyncio.get_running_loop().create_future()
+                working.append(asyncio.ensure_future(self._take(columns, rows, before, decided)))
                 if len(working) >= PAGES_AT_WORK:
                     taken += await working.pop(0)
                 if not full:
@@ -183,11 +190,33 @@ class SqlPollSource:
         self,
         columns: list[str],
         rows: list[Sequence[Any]],
-        before: asyncio.Future[int] | None,
+        before: Decided | None,
+        decided: Decided,
     ) -> int:
-        """Accept one page together (the gateway commits it as a group), then, once the
-        page ``before`` is settled, write back per row; the store away: what was accepted
-        is flagged, then the run stops (and the next page writes nothing back)."""
+        """One page: accepted together (the gateway commits it as a group), decided once
+        the page ``before`` is, then written back per row; the store away: what was
+        accepted before the first failure is flagged, then the run stops. ``decided``
+        gets what stopped this page (None: nothing) for the page after it."""
+        try:
+            accepted, failed, stopped = await self._accept_page(columns, rows, before)
+            if self.write_back is not None:
+                decided.set_result(stopped)
+            await self._settle(accepted, failed)
+        except BaseException as exc:
+            if not decided.done():
+                decided.set_result(exc)
+            raise
+        if not decided.done():
+            decided.set_result(stopped)
+        if stopped is not None:
+            raise stopped
+        return len(accepted) + len(failed)
+
+    async def _accept_page(
+        self, columns: list[str], rows: list[Sequence[Any]], before: Decided | None
+    ) -> tuple[list[Any], dict[Any, str], BaseException | None]:
+        """The page's rows accepted and refused (with the reason), and what stopped it
+        (the rows from the first one the store could not take are in neither)."""
         key = columns.index(self.config.key)
         checked: list[tuple[Any, dict[str, Any]]] = []
         failed: dict[Any, str] = {}
@@ -200,8 +229,8 @@ class SqlPollSource:
         answers = await self.context.accept_many(
             [(doc, self.idempotency_key(k)) for k, doc in checked]
         )
-        if before is not None:
-            await asyncio.shield(before)  # its failure is this page's: nothing written back
+        if before is not None and (earlier := await asyncio.shield(before)) is not None:
+            raise earlier  # the page before stopped the run: this one is not written back
         accepted: list[Any] = []
         stopped: BaseException | None = None
         for (row_key, _), answer in zip(checked, answers, strict=True):
@@ -215,10 +244,7 @@ class SqlPollSource:
             first = next(k for (k, _), a in zip(checked, answers, strict=True) if a is stopped)
             accepted = [k for k in accepted if k < first]
             failed = {k: r for k, r in failed.items() if k < first}
-        await self._settle(accepted, failed)
-        if stopped is not None:
-            raise stopped
-        return len(accepted) + len(failed)
+        return accepted, failed, stopped
 
     async def _settle(self, accepted: list[Any], failed: dict[Any, str]) -> None:
         for row_key, reason in failed.items():
