@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Protocol
+from itertools import chain
+from typing import Protocol
 from uuid import UUID
 
 import orjson
@@ -20,7 +21,7 @@ from esb.ids import uuid7s
 from esb.status import DeliveryStatus, OutboxStatus
 from esb.store import ordering
 from esb.store.engine import statements, transaction, translated, utcnow
-from esb.store.inline_sqlite import InlineConnection, multi_row
+from esb.store.inline_sqlite import ROWS_PER_STATEMENT, InlineConnection
 from esb.store.ordering import Ordered
 from esb.store.tables import deliveries, messages
 from esb.task import DeliveryTask, stored_body
@@ -302,22 +303,23 @@ def _delivery_rows(
 ) -> _SqliteRows:
     """``inserted`` None: every message was inserted."""
     made = _SqliteRows([], [], [])
-    pending = DeliveryStatus.PENDING.value
+    pending, queued = DeliveryStatus.PENDING.value, OutboxStatus.PENDING.value
     for new, message_id, created in zip(batch, ids, planned, strict=True):
         if inserted is not None and message_id not in inserted:
             continue
+        message_hex = message_id.hex
         for d in created:
-            place = places.get(d.id)
-            made.deliveries.append(
-                (d.id.hex, message_id.hex, new.interface, d.target, pending, at, at, at)
-                + ((None, None) if place is None else place)
-            )
+            delivery_hex = d.id.hex
+            place = places.get(d.id) if places else None
+            row = (delivery_hex, message_hex, new.interface, d.target, pending, at, at, at)
             if place is not None:  # ordered ones are queued by ordering.start
+                made.deliveries.append((*row, *place))
                 continue
+            made.deliveries.append((*row, None, None))
             if len(made.direct) < room:
                 made.direct.append((new, message_id, d))
             else:
-                made.queued.append((d.id.hex, OutboxStatus.PENDING.value, at, at))
+                made.queued.append((delivery_hex, queued, at, at))
     return made
 
 
@@ -357,14 +359,8 @@ async def _write_new_page(
     the next page's checks: half an accept's time at a staging table's rate (issue 12).
     None, with nothing written, when a message was there already: the caller then takes
     the general path, which answers repeats."""
-    at = sqlite_time(now)
-    rows = _delivery_rows(batch, ids, planned, at, {}, room, None)
-    page = _Page(
-        _message_rows(batch, ids, at),
-        rows.deliveries,
-        rows.queued,
-        [(d.id.hex, OutboxStatus.CLAIMED.value, at, at) for _, _, d in rows.direct],
-    )
+    page = _Page(sqlite_time(now))
+    direct = page.add(batch, ids, planned, room)
     with translated():
         async with engine.connect() as conn:
             writer = (await conn.get_raw_connection()).driver_connection
@@ -377,52 +373,121 @@ async def _write_new_page(
         return None
     return set(ids), [
         Handed(new, message_id, d.id, d.target, outbox_ids[d.id.hex])
-        for new, message_id, d in rows.direct
+        for new, message_id, d in direct
     ]
 
 
-def _split(sql: str, rows: list[tuple[object, ...]], limit: int) -> list[tuple[str, list[Any]]]:
-    statements = multi_row(sql, rows, limit)
-    assert statements is not None, sql  # the statements above are plain inserts
-    return statements
+#: A page's inserts: the columns every row of a group shares are bound once (``?1`` ...),
+#: the others come row by row from ``VALUES`` (``column1`` ...). A third of the values
+#: to bind, which the writer's thread does holding the GIL: a fifth of its time (issue 12).
+_PAGE_MESSAGES = (
+    "INSERT INTO messages (id, interface, message_type, source_system, business_key, "
+    "idempotency_key, fingerprint, content_type, body, skipped, received_at) "
+    "SELECT column1, ?1, ?2, ?3, column2, column3, column4, ?4, column5, column6, ?5 FROM ",
+    " WHERE true ON CONFLICT (source_system, message_type, idempotency_key) DO NOTHING",
+)
+_PAGE_DELIVERIES = (
+    "INSERT INTO deliveries (id, message_id, interface, target, status, attempts, "
+    "round_attempts, redeliveries, next_attempt_at, created_at, updated_at) "
+    "SELECT column1, column2, ?1, ?2, ?3, 0, 0, 0, ?4, ?4, ?4 FROM ",
+    "",
+)
+_PAGE_OUTBOX = (
+    "INSERT INTO outbox (delivery_id, status, available_at, created_at) "
+    "SELECT column1, ?1, ?2, ?2 FROM ",
+    "",
+)
+_CLAIMED_RETURNING = (_PAGE_OUTBOX[0], " RETURNING id, delivery_id")
 
 
-@dataclass
+def _shared(
+    statement: tuple[str, str],
+    shared: tuple[object, ...],
+    rows: Sequence[tuple[object, ...]],
+    limit: int,
+) -> Iterator[tuple[str, list[object]]]:
+    """``statement`` (head, tail) for ``rows``, as many times as the binding limit needs."""
+    width = len(rows[0])
+    per = max(1, min(ROWS_PER_STATEMENT, (limit - len(shared)) // width))
+    group = f"({', '.join(['?'] * width)})"
+    head, tail = statement
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        values = [*shared, *chain.from_iterable(chunk)]
+        yield f"{head}(VALUES {', '.join([group] * len(chunk))}){tail}", values
+
+
+@dataclass(slots=True)
 class _Page:
-    """A page's rows, written by ``write`` on the writer's thread."""
+    """A page's rows, grouped by what they share, written by ``write`` on the writer's
+    thread."""
 
-    messages: list[tuple[object, ...]]
-    deliveries: list[tuple[object, ...]]
-    queued: list[tuple[object, ...]]
-    claimed: list[tuple[object, ...]]
+    at: str
+    #: (interface, message type, source, content type) -> (id, key, idempotency key,
+    #: fingerprint, body, skipped)
+    messages: dict[tuple[object, ...], list[tuple[object, ...]]] = field(default_factory=dict)
+    #: (interface, target) -> (id, message id)
+    deliveries: dict[tuple[object, ...], list[tuple[object, ...]]] = field(default_factory=dict)
+    queued: list[tuple[object, ...]] = field(default_factory=list)  # (delivery id,) relayed
+    claimed: list[tuple[object, ...]] = field(default_factory=list)  # for this process
+
+    def add(
+        self,
+        batch: Sequence[NewMessage],
+        ids: list[UUID],
+        planned: list[list[AcceptedDelivery]],
+        room: int,
+    ) -> list[tuple[NewMessage, UUID, AcceptedDelivery]]:
+        """The messages' rows; up to ``room`` deliveries written claimed (returned)."""
+        direct: list[tuple[NewMessage, UUID, AcceptedDelivery]] = []
+        for new, message_id, created in zip(batch, ids, planned, strict=True):
+            message_hex = message_id.hex
+            shared = (new.interface, new.message_type, new.source_system, new.content_type)
+            skipped = orjson.dumps(new.skipped).decode() if new.skipped else None
+            row = (message_hex, new.business_key, new.idempotency_key, new.fingerprint)
+            self.messages.setdefault(shared, []).append((*row, new.body, skipped))
+            for d in created:
+                delivery_hex = d.id.hex
+                self.deliveries.setdefault((new.interface, d.target), []).append(
+                    (delivery_hex, message_hex)
+                )
+                if len(direct) < room:
+                    direct.append((new, message_id, d))
+                    self.claimed.append((delivery_hex,))
+                else:
+                    self.queued.append((delivery_hex,))
+        return direct
 
     def write(self, limit: int, conn: sqlite3.Connection) -> dict[str, int] | None:
         """One transaction; the claimed rows' outbox ids by delivery id, or None (rolled
         back) when a message was a repeat."""
+        at, pending = self.at, DeliveryStatus.PENDING.value
         cursor = conn.cursor()
         cursor.execute("BEGIN IMMEDIATE")
         try:
-            written = 0
-            for sql, values in _split(_SQLITE_MESSAGES, self.messages, limit):
-                written += cursor.execute(sql, values).rowcount
-            if written != len(self.messages):
+            written = expected = 0
+            for shared, rows in self.messages.items():
+                expected += len(rows)
+                for sql, values in _shared(_PAGE_MESSAGES, (*shared, at), rows, limit):
+                    written += cursor.execute(sql, values).rowcount
+            if written != expected:
                 cursor.execute("ROLLBACK")
                 return None
-            for statement, rows in (
-                (_SQLITE_DELIVERIES, self.deliveries),
-                (_SQLITE_OUTBOX, self.queued),
-            ):
-                for sql, values in multi_row(statement, rows, limit) or []:
+            for (interface, target), rows in self.deliveries.items():
+                for sql, values in _shared(
+                    _PAGE_DELIVERIES, (interface, target, pending, at), rows, limit
+                ):
+                    cursor.execute(sql, values)
+            if self.queued:
+                queued = (OutboxStatus.PENDING.value, at)
+                for sql, values in _shared(_PAGE_OUTBOX, queued, self.queued, limit):
                     cursor.execute(sql, values)
             outbox_ids: dict[str, int] = {}
-            per = max(1, limit // 4)
-            for start in range(0, len(self.claimed), per):
-                chunk = self.claimed[start : start + per]
-                sql = f"{_SQLITE_CLAIMED}{', '.join(['(?, ?, ?, ?)'] * len(chunk))}"
-                found = cursor.execute(
-                    f"{sql} RETURNING id, delivery_id", [v for row in chunk for v in row]
-                )
-                outbox_ids.update((delivery, outbox) for outbox, delivery in found.fetchall())
+            if self.claimed:
+                claimed = (OutboxStatus.CLAIMED.value, at)
+                for sql, values in _shared(_CLAIMED_RETURNING, claimed, self.claimed, limit):
+                    found = cursor.execute(sql, values).fetchall()
+                    outbox_ids.update((delivery, outbox) for outbox, delivery in found)
             cursor.execute("COMMIT")
             return outbox_ids
         except BaseException:
@@ -533,7 +598,7 @@ def _accepted(
             message_id,
             True,
             _answered(created, superseded),
-            handed=0 < direct[message_id] == len(created),
+            handed=bool(direct) and 0 < direct.get(message_id, 0) == len(created),
         )
         if message_id in inserted
         else existing[_identity(new)]
