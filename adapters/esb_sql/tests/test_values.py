@@ -41,6 +41,25 @@ def test_every_decimal_12_3_round_trips_exactly(value: Decimal) -> None:
     assert Decimal(orjson.dumps(json_value(value, SHANGHAI)).decode()) == value
 
 
+@given(
+    st.one_of(
+        st.integers(0, 20).flatmap(
+            lambda places: st.decimals(allow_nan=False, allow_infinity=False, places=places)
+        ),
+        st.decimals(min_value=-(10**15), max_value=10**15, allow_nan=False, places=6),
+        st.decimals(allow_nan=False, allow_infinity=False),
+    )
+)
+def test_a_decimal_is_taken_as_a_float_only_when_it_reads_back_the_same(value: Decimal) -> None:
+    """The short path (15 characters or fewer: no read-back) agrees with the read-back."""
+    try:
+        made = json_value(value, SHANGHAI)
+    except ValueError:
+        assert Decimal(repr(float(value))) != value or not -(2**63) <= value < 2**63
+    else:
+        assert Decimal(repr(made)) == value
+
+
 @pytest.mark.parametrize(
     "value",
     [Decimal("0.12345678901234567890"), Decimal("92233720368547758070"), Decimal("NaN"), 2**64],
