@@ -109,3 +109,93 @@ async def test_a_value_postgresql_refuses_fails_only_its_own_accept(pg_clean: st
     finally:
         await accepts.aclose()
         await engine.dispose()
+
+
+class _Room:
+    """Workers with room for ``free`` deliveries: those are written already claimed."""
+
+    def __init__(self, free: int) -> None:
+        self.free = free
+
+    def reserve(self, wanted: int) -> int:
+        return min(wanted, self.free)
+
+    def hand(self, tasks: Any, reserved: int) -> None:
+        self.free -= len(tasks)
+
+
+async def _stored(engine: Any) -> list[tuple[Any, ...]]:
+    """Every row the accepts wrote, without ids and times, each delivery with its message's
+    idempotency key and its outbox row's status."""
+    async with engine.connect() as conn:
+        found = await conn.execute(
+            select(
+                messages.c.idempotency_key,
+                messages.c.interface,
+                messages.c.message_type,
+                messages.c.source_system,
+                messages.c.business_key,
+                messages.c.fingerprint,
+                messages.c.content_type,
+                messages.c.body,
+                messages.c.skipped,
+                deliveries.c.interface,
+                deliveries.c.target,
+                deliveries.c.status,
+                deliveries.c.attempts,
+                deliveries.c.round_attempts,
+                deliveries.c.redeliveries,
+                deliveries.c.order_key,
+                deliveries.c.order_seq,
+                deliveries.c.next_attempt_at == deliveries.c.created_at,
+                outbox.c.status,
+                outbox.c.available_at == messages.c.received_at,
+            )
+            .select_from(
+                messages.outerjoin(deliveries, deliveries.c.message_id == messages.c.id).outerjoin(
+                    outbox, outbox.c.delivery_id == deliveries.c.id
+                )
+            )
+            .order_by(messages.c.idempotency_key, deliveries.c.target)
+        )
+        return [tuple(row) for row in found]
+
+
+async def test_a_page_of_new_messages_is_stored_as_the_general_path_stores_it(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    """SQLite writes a page of new messages in one call with the columns its rows share
+    bound once; the rows must be those the general path writes, claimed ones included."""
+    skipped = [{"target": "wms", "reason": "when: OrderType == '02' is false"}]
+    page = [
+        order("A", ["mes", "wms"]),
+        order("B", ["mes"], skipped),
+        order("C", []),
+        replace(order("D", ["wms"]), business_key=None, interface="other", source_system="mes"),
+        replace(order("E", ["mes"]), body='{"OrderNo": "E", "名": "张伟"}', fingerprint="sha256:e"),
+        *[order(f"F{n:04d}", ["mes", "wms"]) for n in range(700)],  # beyond one statement
+    ]
+    written = []
+    for general in (False, True):
+        settings = Settings(data_dir=tmp_path / f"general-{general}")
+        settings.data_dir.mkdir()
+        engine = create_engine(settings)
+        await ensure_schema(engine, settings.effective_database_url, auto=True)
+        with monkeypatch.context() as patch:
+            if general:  # the page call answers "a repeat": the general path writes instead
+                patch.setattr("esb.store.accept._Page.write", lambda self, limit, conn: None)
+            try:
+                answers = await accept_messages(engine, page, _Room(3))
+                assert all(a.created for a in answers)
+                assert [a.handed for a in answers[:3]] == [True, True, False]  # room for 3
+                written.append(await _stored(engine))
+            finally:
+                await engine.dispose()
+    assert len(written[0]) == 2 + 1 + 1 + 1 + 1 + 1400
+    assert written[0] == written[1]
+    claimed = [row for row in written[0] if row[-2] == "claimed"]
+    assert [(row[0], row[10]) for row in claimed] == [
+        ("key:A", "mes"),
+        ("key:A", "wms"),
+        ("key:B", "mes"),
+    ]
