@@ -84,6 +84,12 @@ def _duration(value: timedelta) -> str:
     return f"{sign}{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
 
 
+def _local_time(value: datetime, zone: tzinfo) -> str:
+    """A time without zone, read in ``zone``: its text and the zone's offset (a third of
+    ``isoformat``'s time with the zone attached)."""
+    return value.isoformat() + _offset_text(zone.utcoffset(value))
+
+
 def json_value(value: Any, zone: tzinfo) -> Any:
     """``value`` as JSON holds it; ValueError (saying why) for what it cannot hold exactly."""
     if value is None or isinstance(value, bool | str):
@@ -99,8 +105,8 @@ def json_value(value: Any, zone: tzinfo) -> Any:
             raise ValueError(f"{value} is not a number JSON can hold")
         return value
     if isinstance(value, datetime):
-        if value.tzinfo is None:  # the text and the zone's offset: a third of isoformat's time
-            return value.isoformat() + _offset_text(zone.utcoffset(value))
+        if value.tzinfo is None:
+            return _local_time(value, zone)
         return value.astimezone(zone).isoformat()
     if isinstance(value, date | time):
         return value.isoformat()
@@ -137,7 +143,8 @@ def documents(
 ) -> list[dict[str, Any] | RowRefused]:
     """``document`` for a page of rows as the driver gives them (tuples in ``columns``'
     order): a document or the column refused, for each row. Text, NULL and 64-bit
-    integers, most of a staging table, are taken as they are without a call."""
+    integers, most of a staging table, are taken as they are without a call; decimals
+    and times without zone, most of the rest, without ``json_value``'s type tests."""
     skipped = {name.lower() for name in leave_out}
     kept = [(place, name) for place, name in enumerate(columns) if name.lower() not in skipped]
     made: list[dict[str, Any] | RowRefused] = []
@@ -149,6 +156,10 @@ def documents(
                 kind = type(value)
                 if kind is str or value is None or (kind is int and MIN_INT <= value <= MAX_INT):
                     fields[name] = value
+                elif kind is Decimal:
+                    fields[name] = _decimal(value)
+                elif kind is datetime and value.tzinfo is None:
+                    fields[name] = _local_time(value, zone)
                 else:
                     fields[name] = json_value(value, zone)
         except ValueError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 import time
 import uuid
 
@@ -14,26 +15,25 @@ def uuid7() -> uuid.UUID:
 
 def uuid7s(count: int) -> list[uuid.UUID]:
     """``count`` UUIDv7s of this millisecond, at about a sixth of the cost of one call each
-    (one clock read and one read of random bytes for the lot): a page of accepted rows."""
+    (one clock read and one read of random bytes for the lot): a page of accepted rows.
+
+    Each id is made without ``uuid.UUID(int=...)``'s argument checks (the value is a
+    128-bit UUIDv7 by construction: a third of the time), its random bits unpacked from
+    the bytes by ``struct`` (two fields per id, no slicing)."""
     millis = time.time_ns() // 1_000_000
     # 48-bit Unix milliseconds, version 7, variant 0b10; 12 + 62 random bits around them
     head = ((millis & ((1 << 48) - 1)) << 80) | (0x7 << 76) | (0b10 << 62)
-    random = os.urandom(10 * count)
+    new, assign = object.__new__, object.__setattr__
     ids = []
-    for start in range(0, 10 * count, 10):
-        rand = int.from_bytes(random[start : start + 10])
-        ids.append(_uuid(head | ((rand >> 62) & 0xFFF) << 64 | (rand & _LOW_62)))
+    for high, low in _RANDOM.iter_unpack(os.urandom(_RANDOM.size * count)):
+        made = new(uuid.UUID)
+        assign(made, "int", head | (high & 0xFFF) << 64 | (low & _LOW_62))
+        assign(made, "is_safe", _SAFE)
+        ids.append(made)
     return ids
 
 
+#: Per id: 16 bits (12 used, beside the version) and 64 bits (62 used, after the variant).
+_RANDOM = struct.Struct(">HQ")
 _LOW_62 = (1 << 62) - 1
 _SAFE = uuid.SafeUUID.unknown
-
-
-def _uuid(value: int) -> uuid.UUID:
-    """``uuid.UUID(int=value)`` without its argument checks (``value`` is a 128-bit UUIDv7
-    already): a third of the time, which counts at thousands of ids a second."""
-    made = object.__new__(uuid.UUID)
-    object.__setattr__(made, "int", value)
-    object.__setattr__(made, "is_safe", _SAFE)
-    return made
