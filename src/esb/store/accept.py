@@ -536,9 +536,9 @@ async def accept_messages(
     now = utcnow()
     ids = uuid7s(len(batch))
     delivery_ids = iter(uuid7s(sum(len(new.targets) for new in batch)))
+    pending = DeliveryStatus.PENDING  # an enum member looked up once, not per delivery
     planned = [
-        [AcceptedDelivery(next(delivery_ids), t, DeliveryStatus.PENDING) for t in new.targets]
-        for new in batch
+        [AcceptedDelivery(next(delivery_ids), t, pending) for t in new.targets] for new in batch
     ]
     ordered = _ordered(batch, ids, planned)
     taker = workers if engine.dialect.name == "sqlite" else None
