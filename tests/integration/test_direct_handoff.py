@@ -121,19 +121,27 @@ async def test_a_repeat_hands_nothing_and_gives_its_room_back(
     assert workers.reserved == 0
 
 
+@pytest.mark.parametrize("path", ["page", "general"])
 async def test_a_failed_accept_gives_the_room_back_and_hands_nothing(
-    sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
     engine = create_engine(sqlite_settings)
     await ensure_schema(engine, sqlite_settings.effective_database_url, auto=True)
 
     # the claimed outbox rows, written last, fail: what was written before is rolled back
-    broken = accept._SQLITE_CLAIMED.replace("INTO outbox", "INTO no_such_table")
-    monkeypatch.setattr(accept, "_SQLITE_CLAIMED", broken)
+    if path == "page":  # new messages only: the page written in one call
+        head, tail = accept._CLAIMED_RETURNING
+        broken = (head.replace("INTO outbox", "INTO no_such_table"), tail)
+        monkeypatch.setattr(accept, "_CLAIMED_RETURNING", broken)
+        batch = [order("A", ["mes"])]
+    else:  # a repeat in the batch: the general path, statement by statement
+        broken_sql = accept._SQLITE_CLAIMED.replace("INTO outbox", "INTO no_such_table")
+        monkeypatch.setattr(accept, "_SQLITE_CLAIMED", broken_sql)
+        batch = [order("A", ["mes"]), order("A", ["mes"])]
     workers = Workers(room=8)
     try:
         with pytest.raises(StoreUnavailable):
-            await accept_messages(engine, [order("A", ["mes"])], workers)
+            await accept_messages(engine, batch, workers)
         async with transaction(engine) as conn:
             left = (await conn.execute(select(outbox.c.id))).all()
     finally:
