@@ -406,7 +406,10 @@ def _shared(
     rows: Sequence[tuple[object, ...]],
     limit: int,
 ) -> Iterator[tuple[str, list[object]]]:
-    """``statement`` (head, tail) for ``rows``, as many times as the binding limit needs."""
+    """``statement`` (head, tail) for ``rows``, as many times as the binding limit needs
+    (no rows: none)."""
+    if not rows:
+        return
     width = len(rows[0])
     per = max(1, min(ROWS_PER_STATEMENT, (limit - len(shared)) // width))
     group = f"({', '.join(['?'] * width)})"
@@ -478,16 +481,14 @@ class _Page:
                     _PAGE_DELIVERIES, (interface, target, pending, at), rows, limit
                 ):
                     cursor.execute(sql, values)
-            if self.queued:
-                queued = (OutboxStatus.PENDING.value, at)
-                for sql, values in _shared(_PAGE_OUTBOX, queued, self.queued, limit):
-                    cursor.execute(sql, values)
+            queued = (OutboxStatus.PENDING.value, at)
+            for sql, values in _shared(_PAGE_OUTBOX, queued, self.queued, limit):
+                cursor.execute(sql, values)
             outbox_ids: dict[str, int] = {}
-            if self.claimed:
-                claimed = (OutboxStatus.CLAIMED.value, at)
-                for sql, values in _shared(_CLAIMED_RETURNING, claimed, self.claimed, limit):
-                    found = cursor.execute(sql, values).fetchall()
-                    outbox_ids.update((delivery, outbox) for outbox, delivery in found)
+            claimed = (OutboxStatus.CLAIMED.value, at)
+            for sql, values in _shared(_CLAIMED_RETURNING, claimed, self.claimed, limit):
+                found = cursor.execute(sql, values).fetchall()
+                outbox_ids.update((delivery, outbox) for outbox, delivery in found)
             cursor.execute("COMMIT")
             return outbox_ids
         except BaseException:
