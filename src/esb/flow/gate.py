@@ -40,7 +40,7 @@ log = structlog.get_logger(__name__)
 #: While another call probes a half-open breaker, the others look again this much later.
 PROBE_WAIT_S = 0.5
 #: The longest a delivery waits for a free slot before it asks again.
-MAX_SLOT_WAIT_S = 2.0
+MAX_SLOT_WAIT_S = 1.0
 #: A call whose turn of the rate is this close waits for it in the worker (exact spacing,
 #: no round trip); a later one is deferred. At most RATE_AHEAD_CALLS calls per system wait
 #: like that at any time, so they cannot fill a worker's prefetch.
@@ -94,6 +94,7 @@ class FlowGate:
         self._ready: set[tuple[str, int]] = set()
         self._call_s: dict[str, float] = {}  # recent call time per system (slot waits)
         self._slot_next: dict[str, float] = {}  # this process's queue for slots, per system
+        self._reopen_queue: dict[str, tuple[float, int]] = {}  # (reopening, held for it)
 
     def system_of(self, task: DeliveryTask) -> tuple[str, FlowConfig] | None:
         config = self.live.config
@@ -153,7 +154,11 @@ class FlowGate:
             decision = await self._decide(conn, admission, flow, now)
             if decision is None:
                 return admission
-            if handoff and decision.reason == "max_in_flight" and self._slots.may_wait(system):
+            if (
+                handoff
+                and decision.reason == "max_in_flight"
+                and self._slots.may_wait(system, self._call_s.get(system))
+            ):
                 return HANDOFF
             await store.defer(
                 conn,
@@ -197,10 +202,11 @@ class FlowGate:
         if flow.breaker is not None:
             breaker = await read_breaker(conn, system)
             held: Defer | None = None
+            cap = flow.max_in_flight or 1
             if breaker.state == OPEN and (breaker.reopen_at or 0) > now:
-                held = Defer("breaker", breaker.reopen_at or now)
+                held = Defer("breaker", self._reopen_turn(system, cap, breaker.reopen_at or now))
             elif breaker.state == HALF_OPEN and (breaker.probe_until or 0) >= now:
-                held = Defer("breaker", now + PROBE_WAIT_S)
+                held = Defer("breaker", self._ticket(system, cap, now + PROBE_WAIT_S))
             if held is not None:
                 if admission.slot is not None:
                     await store.release(conn, system, admission.slot, admission.lease, False)
@@ -226,11 +232,28 @@ class FlowGate:
         return None
 
     def _slot_wait(self, system: str, cap: int, now: float) -> float:
-        """When to ask again: behind this process's other waiters, one slot turnover apart."""
+        """When to ask again for a slot: behind this process's other waiters."""
+        return self._ticket(system, cap, now, behind=self._slots.waiting(system))
+
+    def _reopen_turn(self, system: str, cap: int, reopen_at: float) -> float:
+        """When a delivery held by an open breaker asks again: the first at the reopening
+        itself (the probe goes on time), the others one slot turnover apart after it."""
+        seen, count = self._reopen_queue.get(system, (reopen_at, 0))
+        count = count + 1 if seen == reopen_at else 1
+        self._reopen_queue[system] = (reopen_at, count)
         turnover = max(self._call_s.get(system, 0.1), 0.01) / cap
-        ticket = max(self._slot_next.get(system, now), now) + turnover
+        return reopen_at + min((count - 1) * turnover, MAX_SLOT_WAIT_S)
+
+    def _ticket(self, system: str, cap: int, start: float, behind: int = 0) -> float:
+        """A turn from ``start`` on, one slot turnover after this process's last one, so
+        deliveries held back together (a breaker's reopening, a full system) come back
+        at the pace of the calls instead of all at once, each herd crowding out the calls
+        it waits for; never more than MAX_SLOT_WAIT_S after ``start``."""
+        turnover = max(self._call_s.get(system, 0.1), 0.01) / cap
+        first = start + behind * turnover
+        ticket = max(self._slot_next.get(system, first), first) + turnover
         self._slot_next[system] = ticket
-        return min(ticket, now + MAX_SLOT_WAIT_S)
+        return min(ticket, start + MAX_SLOT_WAIT_S)
 
     async def finish(self, admission: Admission, *, called: bool, failed: bool) -> None:
         """The call is over (or never happened): its outcome moves the breaker, the slot
