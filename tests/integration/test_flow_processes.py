@@ -172,11 +172,15 @@ async def test_the_rate_holds_across_two_worker_processes(
     assert counts["attempts"] == counts["rounds"] == counts["attempt_rows"] == count
 
 
+#: The flow lease of the killed-worker test: how long a dead worker's slot stays taken.
+LEASE_S = 6
+
+
 async def test_a_killed_worker_s_slot_comes_back(
     make_gateway, target: TargetServer, tmp_path: Path
 ) -> None:
     gut, workers = await gateway_with_workers(
-        make_gateway, target, tmp_path, "max_in_flight: 1", ESB_FLOW_LEASE="2"
+        make_gateway, target, tmp_path, "max_in_flight: 1", ESB_FLOW_LEASE=str(LEASE_S)
     )
     try:
         first = workers.start()
@@ -191,6 +195,9 @@ async def test_a_killed_worker_s_slot_comes_back(
         await workers.wait_consumers(1)
         orders = [f"KILL-{n:03}" for n in range(6)]
         await send_orders(gut.url, orders[1:])
+        # the lease must outlast the new worker's start, or it finds the slot free (a
+        # loaded CI run took over 2 s to start one)
+        assert time.monotonic() - killed_at < LEASE_S, "the slot came back before the orders"
         await wait_orders(target, len(orders), timeout=60)
         waited_for_the_slot = await workers.counted(
             "esb_flow_deferred_total", ("reason", "max_in_flight")

@@ -85,7 +85,12 @@ async def test_report_metrics_dashboard_and_alerts_follow_the_breaker(
         target.delay_s = 1.0  # slow: both slots busy, the others wait for one
         await send_orders(gut.url, [f"V-{n}" for n in range(6)])
         busy = await until(gut, lambda r: r["in_flight"] == 2 and r["deferred"]["max_in_flight"])
-        assert await metric(gut, "esb_flow_in_flight", system="mes") == 2
+        # read a moment after the report: a round of calls may just have ended (a loaded
+        # CI run read 0 between two rounds), so the metric is watched until both are busy
+        deadline = time.monotonic() + 10
+        while (shown := await metric(gut, "esb_flow_in_flight", system="mes")) != 2:
+            assert time.monotonic() < deadline, shown
+            await asyncio.sleep(0.05)
         await wait_orders(target, 6, timeout=30)
 
         target.delay_s, target.default_status = 0.0, 503  # down: the breaker opens
