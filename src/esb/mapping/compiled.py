@@ -80,8 +80,20 @@ def _literal(node: dict[str, Any], _: Functions) -> Run:
 def _function(node: dict[str, Any], functions: Functions) -> Run:
     name = node["value"]
     args = [build(child, functions) for child in node["children"]]
-    call = functions.call_function
-    return lambda value: call(name, [arg(value) for arg in args])
+    spec = functions.FUNCTION_TABLE.get(name)
+    if spec is None or any(part.get("types") for part in spec["signature"]):
+        call = functions.call_function  # typed arguments: JMESPath checks them
+        return lambda value: call(name, [arg(value) for arg in args])
+    # every argument may be of any type (our own functions): nothing to check per call
+    # (the count was checked at compile time), so the method is called directly
+    method = spec["function"].__get__(functions)
+    if len(args) == 1:
+        (only,) = args
+        return lambda value: method(only(value))
+    if len(args) == 2:
+        first, second = args
+        return lambda value: method(first(value), second(value))
+    return lambda value: method(*[arg(value) for arg in args])
 
 
 def _comparator(node: dict[str, Any], functions: Functions) -> Run:

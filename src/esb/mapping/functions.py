@@ -86,6 +86,12 @@ def _number(value: Decimal) -> int | float | Decimal:
     return float(value)
 
 
+def _fits(value: int) -> bool:
+    """A whole result within 64 bits is what ``_number`` gives too (a bigger one goes
+    through Decimal, whose context rounds it)."""
+    return MIN_INT <= value <= MAX_INT
+
+
 def _arith(a: Any, b: Any, name: str) -> tuple[Decimal, Decimal] | None:
     if a is None or b is None:
         return None
@@ -159,16 +165,22 @@ class MappingFunctions(functions.Functions):
 
     @functions.signature(_ANY, _ANY)
     def _func_add(self, a: Any, b: Any) -> Any:
+        if type(a) is int and type(b) is int and _fits(whole := a + b):
+            return whole  # exact already: no Decimal round trip
         pair = _arith(a, b, "add")
         return None if pair is None else _number(pair[0] + pair[1])
 
     @functions.signature(_ANY, _ANY)
     def _func_subtract(self, a: Any, b: Any) -> Any:
+        if type(a) is int and type(b) is int and _fits(whole := a - b):
+            return whole  # exact already: no Decimal round trip
         pair = _arith(a, b, "subtract")
         return None if pair is None else _number(pair[0] - pair[1])
 
     @functions.signature(_ANY, _ANY)
     def _func_multiply(self, a: Any, b: Any) -> Any:
+        if type(a) is int and type(b) is int and _fits(whole := a * b):
+            return whole  # exact already: no Decimal round trip
         pair = _arith(a, b, "multiply")
         return None if pair is None else _number(pair[0] * pair[1])
 

@@ -83,6 +83,20 @@ def _offset_text(value: Any, letter: str, count: int) -> str:
     return f"{sign}{hours:02d}:{mins:02d}"
 
 
+#: The letters written as a plain number of an attribute: (attribute, format by count).
+_NUMBERS = {"d": "day", "H": "hour", "m": "minute", "s": "second", "M": "month"}
+
+
+def format_field(letter: str, count: int) -> str | None:
+    """The ``str.format`` field writing ``letter`` repeated ``count`` times exactly as
+    ``writer`` does, or None for a letter that needs more than formatting a number."""
+    if letter == "y" and count in (1, 4):
+        return "{0.year}" if count == 1 else "{0.year:04d}"
+    if letter in _NUMBERS and count <= 2:
+        return f"{{0.{_NUMBERS[letter]}:{'02d' if count == 2 else 'd'}}}"
+    return None
+
+
 def writer(letter: str, count: int) -> Writer:
     pad = "02d" if count == 2 else "d"
     simple: dict[str, Writer] = {

@@ -22,6 +22,7 @@ from esb.mapping.letters import (
     Reader,
     Writer,
     field_regex,
+    format_field,
     reader,
     writer,
 )
@@ -169,8 +170,25 @@ class DatePattern:
             return _isoformat
         if self.text == _ISO_DATE:
             return date.isoformat  # the date part, also of a datetime
+        template = _template(self.text)
+        if template is not None:
+            return template.format  # one C call instead of a join of pieces
         pieces = tuple(_literal(w) if isinstance(w, str) else w for w in self.writers)
         return lambda value: "".join([piece(value) for piece in pieces])
+
+
+def _template(text: str) -> str | None:
+    """A ``str.format`` template for a pattern of plain numbers (``yyyyMMdd``,
+    ``dd.MM.yyyy HH:mm:ss``), or None when a letter needs more (names, offsets)."""
+    parts = []
+    for token in tokenize(text):
+        if isinstance(token, str):
+            parts.append(token.replace("{", "{{").replace("}", "}}"))
+        elif (field := format_field(*token)) is not None:
+            parts.append(field)
+        else:
+            return None
+    return "".join(parts)
 
 
 def compile_pattern(text: str) -> DatePattern:

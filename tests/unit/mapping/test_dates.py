@@ -145,3 +145,24 @@ def test_zone_mistakes_are_found_at_load_time(args: tuple[str, ...], loc: tuple[
     with pytest.raises(RuleError) as caught:
         datetime_converter(source, target, zone, to_zone, "error")
     assert caught.value.loc == loc
+
+
+NUMBER_PATTERNS = [
+    "yyyyMMdd",
+    "dd.MM.yyyy HH:mm:ss",
+    "y/M/d H:m:s",
+    "{yyyy}-MM-dd'T'HH",
+    "d.M.yyyy",
+]
+
+
+@given(moment=moments, pattern=st.sampled_from(NUMBER_PATTERNS))
+def test_a_pattern_of_numbers_written_by_one_format_as_piece_by_piece(
+    moment: datetime, pattern: str
+) -> None:
+    """The ``str.format`` fast path writes exactly what the pieces write."""
+    compiled = compile_pattern(pattern)
+    pieces = [w if isinstance(w, str) else w(moment) for w in compiled.writers]
+    assert compiled.writer() is not None
+    assert compiled.write(moment) == "".join(pieces)
+    assert "format" in repr(compiled.writer())  # the fast path was taken
