@@ -6,12 +6,19 @@ tables that fail on an unknown code, a real-date check, quantity as a number).
 Both run in the same process on the same orders, with master data served from
 memory (StaticXref), and their outputs are checked to be equal before timing.
 
-    .venv/bin/python bench/mapping_bench.py [--repeat 7] [--lines 2 200]
+    .venv/bin/python bench/mapping_bench.py [--repeat 7] [--lines 2 200] [--peer]
+
+``--peer`` adds the peer benchmark's sales order (tests/data/peers/order.json: 22 header
+fields, 10 lines, dates, code tables, one computed item number a line) mapped by
+bench/peer-config's mapping against the peers' own reference function
+(tests/data/peers/sales_order_map.py), the work the gateway's worker does per delivery
+in the peer run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -124,10 +131,32 @@ def measure(lines: int, repeat: int) -> tuple[float, float]:
     return 1 / engine, 1 / hand
 
 
+def measure_peer(repeat: int) -> tuple[float, float]:
+    """The peers' order: engine vs the peers' reference function, records/s as above."""
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "tests" / "data" / "peers"))  # a script, not a package
+    from sales_order_map import map_order
+
+    mapping = load_mappings(root / "bench" / "peer-config", os.environ).get("peer-sales-order")
+    order = json.loads((root / "tests" / "data" / "peers" / "order.json").read_text())
+    ctx = MappingContext(StaticXref({}))
+    differences = compare(map_order(order), mapping(order, ctx))
+    if differences:
+        sys.exit(f"engine and the peers' reference disagree: {differences[:3]}")
+    engine_run, hand_run = (lambda: mapping(order, ctx)), (lambda: map_order(order))
+    number, _ = timeit.Timer(engine_run).autorange()
+    engine = hand = float("inf")
+    for _ in range(repeat):
+        engine = _best(engine_run, number, engine)
+        hand = _best(hand_run, number, hand)
+    return 1 / engine, 1 / hand
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=9, help="rounds per case; best is kept")
     parser.add_argument("--lines", type=int, nargs="+", default=[2, 200], help="lines per order")
+    parser.add_argument("--peer", action="store_true", help="also the peer benchmark's order")
     args = parser.parse_args()
     print(f"mapping `{MAPPING}` (examples/demo-factory), Python {sys.version.split()[0]}\n")
     print("| lines | engine (records/s) | hand-written (records/s) | engine / hand-written |")
@@ -135,6 +164,9 @@ def main() -> None:
     for lines in args.lines:
         engine, hand = measure(lines, args.repeat)
         print(f"| {lines} | {engine:,.0f} | {hand:,.0f} | {engine / hand:.0%} |")
+    if args.peer:
+        engine, hand = measure_peer(args.repeat)
+        print(f"| peers' order (10) | {engine:,.0f} | {hand:,.0f} | {engine / hand:.0%} |")
 
 
 if __name__ == "__main__":
