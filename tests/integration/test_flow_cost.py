@@ -13,6 +13,9 @@ from tests.support.flow import send_orders, systems_with_flow, wait_orders
 from tests.support.gateway import rest_interface, write_config
 from tests.support.target import TargetServer
 
+#: The flow statements of one deferral at the gate.
+DEFERRAL_STATEMENTS = 6
+
 
 def shown(statement: str) -> bool:
     """A read for the metrics gauges (every 15 s, whatever the traffic), not a delivery's."""
@@ -52,10 +55,15 @@ async def test_a_system_with_flow_costs_a_few_statements_per_delivery(
 ) -> None:
     systems = systems_with_flow("max_in_flight: 50\nrate: 1000/s\nbreaker: {}")
     seen = await delivered_with(make_gateway, target, tmp_path, systems)
-    per_delivery = len(seen) / 10
     kinds = Counter(" ".join(statement.split()[:3]) for statement in seen)
-    print(f"\nCOST with cap, rate and breaker: {per_delivery:g} statements per delivery {kinds}")
     # before: forget a deferral, read the breaker, take a slot, spend the rate; after: the
-    # probe's success or the failure count, release (7); the system's rows once; now and
-    # then a call that found the rate's next turns taken is deferred once (about 6 more)
-    assert per_delivery <= 8.5, kinds
+    # probe's success or the failure count, release (7); the system's rows once. A call
+    # that finds the rate's next turns taken is deferred (6 statements more: forget, slot,
+    # breaker, rate, release, defer): calls that reach the worker together on a loaded
+    # machine make that happen once or twice in ten (a CI run had two: 8.8 in all)
+    deferred = kinds["INSERT INTO flow_deferrals"]
+    per_call = (len(seen) - DEFERRAL_STATEMENTS * deferred) / 10
+    print(f"\nCOST with cap, rate and breaker: {per_call:g} statements per call, {deferred} "
+          f"deferred {kinds}")  # fmt: skip
+    assert per_call <= 7.9, kinds
+    assert deferred <= 3, kinds  # the exception, not the rule
