@@ -55,6 +55,7 @@ from esb.store.checkpoint import checkpoint_forever
 from esb.store.operator import OperatorActions
 from esb.store.shadow import ComparisonRecord, write_comparisons
 from esb.store.source_state import SourceStateStore
+from esb.store.young_tables import analyze_young_tables_forever
 from esb.value_rollup import JOB, roll_up_forever
 from esb.xref import XrefCache
 from esb.xref_check import scheduled_check
@@ -278,6 +279,8 @@ class Gateway:
         }
         if (wal := store.sqlite_file) is not None:
             services["wal-checkpoint"] = lambda: checkpoint_forever(wal)
+        else:
+            services["young-tables"] = lambda: analyze_young_tables_forever(store.engine)
         if settings.config_watch:
             services["config-watch"] = self.live.watch
         if relay:

@@ -84,15 +84,6 @@ def create_read_engine(
     return engine
 
 
-#: Every statement planned for its own values. The driver prepares each statement once per
-#: connection, and PostgreSQL's default caches a generic plan after five executions, costed
-#: on the table as it was then: on a new database (every table empty) that plan walks the
-#: ``status`` index or the whole table to update one delivery by its id, and keeps doing so
-#: as the table grows until the first automatic ANALYZE, a minute or more later; a generic
-#: plan also ignores how rare the value asked for is (docs/performance.md, "plans").
-PLAN_CACHE_MODE = "force_custom_plan"
-
-
 def create_engine(settings: Settings) -> AsyncEngine:
     """One engine per process. SQLite gets a single connection: it has one writer anyway."""
     url = settings.effective_database_url
@@ -110,7 +101,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         connect_args={
             "timeout": settings.db_timeout,
             "command_timeout": settings.db_timeout * 6,
-            "server_settings": {"application_name": "esb", "plan_cache_mode": PLAN_CACHE_MODE},
+            "server_settings": {"application_name": "esb"},
         },
     )
 
