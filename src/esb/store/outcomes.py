@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import bindparam, func, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.status import AttemptOutcome, DeliveryStatus, OutboxStatus
 from esb.store import ordering
@@ -91,6 +91,70 @@ _CLOSE_CLAIM = (
 )
 
 
+#: PostgreSQL: a batch's attempts, and its delivered outcomes (nearly every attempt), each
+#: one execution from arrays; row by row (``executemany``) the driver bound and sent every
+#: row apart, and the server ran the statement once a row: the worker's largest database
+#: cost (docs/performance.md). Parked and retried outcomes keep the statements above.
+_ATTEMPTS_PG = text(
+    """
+INSERT INTO attempts (delivery_id, interface, target, number, started_at, duration_ms,
+                      outcome, status_code, error, detail)
+SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:interfaces AS text[]),
+                     CAST(:targets AS text[]), CAST(:numbers AS integer[]),
+                     CAST(:started AS timestamptz[]), CAST(:durations AS float8[]),
+                     CAST(:outcomes AS text[]), CAST(:codes AS integer[]),
+                     CAST(:errors AS text[]), CAST(:details AS text[]))
+"""
+)
+_DELIVERED_PG = text(
+    """
+UPDATE deliveries d
+SET status = :delivered, last_error = NULL, delivered_at = CAST(:now AS timestamptz),
+    end_to_end_ms = k.e2e, next_attempt_at = NULL, attempts = d.attempts + 1,
+    round_attempts = d.round_attempts + 1, redeliveries = 0,
+    updated_at = CAST(:now AS timestamptz), sent_body = coalesce(k.body, d.sent_body)
+FROM unnest(CAST(:ids AS uuid[]), CAST(:e2e AS float8[]), CAST(:bodies AS text[]))
+     AS k(id, e2e, body)
+WHERE d.id = k.id AND d.status = :pending
+"""
+)
+
+
+async def _write_pg(
+    conn: AsyncConnection, records: Sequence[AttemptRecord], now: datetime
+) -> list[AttemptRecord]:
+    """The attempts and the delivered outcomes on PostgreSQL; returns the records left."""
+    await conn.execute(
+        _ATTEMPTS_PG,
+        {
+            "ids": [r.delivery_id for r in records],
+            "interfaces": [r.interface for r in records],
+            "targets": [r.target for r in records],
+            "numbers": [r.number for r in records],
+            "started": [r.started_at for r in records],
+            "durations": [r.duration_ms for r in records],
+            "outcomes": [r.outcome.value for r in records],
+            "codes": [r.status_code for r in records],
+            "errors": [r.error for r in records],
+            "details": [r.detail for r in records],
+        },
+    )
+    delivered = [r for r in records if r.outcome == AttemptOutcome.DELIVERED]
+    if delivered:
+        await conn.execute(
+            _DELIVERED_PG,
+            {
+                "ids": [r.delivery_id for r in delivered],
+                "e2e": [r.end_to_end_ms for r in delivered],
+                "bodies": [r.sent_body for r in delivered],
+                "delivered": DeliveryStatus.DELIVERED.value,
+                "pending": DeliveryStatus.PENDING.value,
+                "now": now,
+            },
+        )
+    return [r for r in records if r.outcome != AttemptOutcome.DELIVERED]
+
+
 def _attempt_row(r: AttemptRecord) -> dict[str, Any]:
     return {
         "delivery_id": r.delivery_id,
@@ -119,7 +183,11 @@ async def write_outcomes(
     async with transaction(engine) as conn:
         # a delivered head releases the next of its key: its head row is locked first
         heads = await ordering.lock_heads(conn, delivered)
-        await conn.execute(attempts.insert(), [_attempt_row(r) for r in records])
+        if conn.dialect.name == "postgresql":
+            others = await _write_pg(conn, records, now)
+        else:
+            await conn.execute(attempts.insert(), [_attempt_row(r) for r in records])
+            others = list(records)
         for outcome, statement in _UPDATES.items():
             params = [
                 {
@@ -130,7 +198,7 @@ async def write_outcomes(
                     "b_next": r.next_attempt_at,
                     "b_body": r.sent_body,
                 }
-                for r in records
+                for r in others
                 if r.outcome == outcome
             ]
             if params:
