@@ -11,24 +11,12 @@ from sqlalchemy.exc import OperationalError
 
 from esb.settings import Settings
 from esb.status import DeliveryStatus
-from esb.store.accept import NewMessage, accept_messages
+from esb.store.accept import accept_messages
 from esb.store.claims import Claim, ClaimState, check_claims
 from esb.store.engine import create_engine, create_read_engine
 from esb.store.migrate import ensure_schema
 from esb.store.tables import deliveries
-
-
-def order(n: int) -> NewMessage:
-    return NewMessage(
-        interface="sales-order",
-        message_type="sales_order",
-        source_system="erp",
-        business_key=f"SO-{n}",
-        idempotency_key=f"SO-{n}",
-        content_type="application/json",
-        body=f'{{"OrderNo": "SO-{n}"}}',
-        targets=["mes"],
-    )
+from tests.support.store import sales_order
 
 
 async def test_a_pending_check_reads_while_the_writer_is_busy_and_a_discard_still_wins(
@@ -40,7 +28,7 @@ async def test_a_pending_check_reads_while_the_writer_is_busy_and_a_discard_stil
     assert reader is not writer
     try:
         await ensure_schema(writer, settings.effective_database_url, auto=True)
-        accepted = await accept_messages(writer, [order(1), order(2)])
+        accepted = await accept_messages(writer, [sales_order(1), sales_order(2)])
         first, second = (a.deliveries[0].id for a in accepted)
 
         # the writer's one connection is held by a long transaction: the check still answers

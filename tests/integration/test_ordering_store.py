@@ -4,7 +4,6 @@ and the race between an accept that sees a head and the outcome that ends it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,7 @@ from esb.runtime.store import Store
 from esb.settings import Settings
 from esb.status import AttemptOutcome, DeliveryStatus, OutboxStatus
 from esb.store.accept import NewMessage, accept_messages
-from esb.store.engine import create_engine, utcnow
-from esb.store.migrate import ensure_schema
+from esb.store.engine import utcnow
 from esb.store.outcomes import AttemptRecord, write_outcomes
 from esb.store.reconcile import reconcile
 from esb.store.tables import deliveries, ordering_heads, outbox
@@ -42,12 +40,8 @@ def update(key: str, step: int, *, supersede: bool = False) -> NewMessage:
 
 
 @pytest.fixture
-async def engine(mode_settings: dict[str, Any]) -> AsyncIterator[AsyncEngine]:
-    settings = Settings(**mode_settings)
-    engine = create_engine(settings)
-    await ensure_schema(engine, settings.effective_database_url, auto=True)
-    yield engine
-    await engine.dispose()
+def engine(mode_engine: AsyncEngine) -> AsyncEngine:
+    return mode_engine
 
 
 def delivered(delivery_id: UUID) -> AttemptRecord:

@@ -3,45 +3,20 @@ delivered outcomes are one statement each, from arrays): the same rows either wa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from esb.settings import Settings
 from esb.status import AttemptOutcome, DeliveryStatus, OutboxStatus
-from esb.store.accept import NewMessage, accept_messages
-from esb.store.engine import create_engine, utcnow
-from esb.store.migrate import ensure_schema
+from esb.store.accept import accept_messages
+from esb.store.engine import utcnow
 from esb.store.outcomes import AttemptRecord, write_outcomes
 from esb.store.tables import attempts, deliveries, outbox
-
-
-@pytest.fixture
-async def engine(mode_settings: dict[str, Any]) -> AsyncIterator[AsyncEngine]:
-    settings = Settings(**mode_settings)
-    engine = create_engine(settings)
-    await ensure_schema(engine, settings.effective_database_url, auto=True)
-    yield engine
-    await engine.dispose()
-
-
-def order(n: int) -> NewMessage:
-    return NewMessage(
-        interface="sales-order",
-        message_type="sales_order",
-        source_system="erp",
-        business_key=f"SO-{n}",
-        idempotency_key=f"outcomes-{n}",
-        content_type="application/json",
-        body=f'{{"OrderNo": "SO-{n}"}}',
-        targets=["mes"],
-    )
+from tests.support.store import sales_order
 
 
 def record(delivery_id: UUID, outcome: AttemptOutcome, **fields: Any) -> AttemptRecord:
@@ -58,11 +33,11 @@ def record(delivery_id: UUID, outcome: AttemptOutcome, **fields: Any) -> Attempt
 
 
 async def test_a_mixed_batch_writes_every_attempt_and_each_delivery_once(
-    engine: AsyncEngine,
+    mode_engine: AsyncEngine,
 ) -> None:
-    accepted = await accept_messages(engine, [order(n) for n in range(5)])
+    accepted = await accept_messages(mode_engine, [sales_order(n, "outcomes") for n in range(5)])
     ok, ok_no_body, parked, retried, gone = (a.deliveries[0].id for a in accepted)
-    async with engine.begin() as conn:  # an operator discarded this one meanwhile
+    async with mode_engine.begin() as conn:  # an operator discarded this one meanwhile
         await conn.execute(
             deliveries.update()
             .where(deliveries.c.id == gone)
@@ -85,9 +60,9 @@ async def test_a_mixed_batch_writes_every_attempt_and_each_delivery_once(
         record(retried, AttemptOutcome.RETRY, error="HTTP 503", next_attempt_at=later),
         record(gone, AttemptOutcome.DELIVERED, status_code=200, end_to_end_ms=1.0),
     ]
-    await write_outcomes(engine, batch)
+    await write_outcomes(mode_engine, batch)
 
-    async with engine.connect() as conn:
+    async with mode_engine.connect() as conn:
         rows = {r.id: r for r in await conn.execute(select(deliveries))}
         tried = (await conn.execute(select(attempts).order_by(attempts.c.id))).all()
         timers = (

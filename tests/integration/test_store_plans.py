@@ -11,55 +11,31 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
+from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.settings import Settings
-from esb.store.accept import NewMessage, accept_messages
+from esb.store.accept import accept_messages
 from esb.store.claims import Claim, ClaimState, check_claims
 from esb.store.engine import create_engine
-from esb.store.migrate import upgrade
+from esb.store.migrate import upgrade_sync
 from esb.store.young_tables import BUSY_TABLES, analyze_young_tables, analyze_young_tables_forever
-from tests.support.fixtures import PG_ADMIN_URL
+from tests.support.cli import scratch_database
+from tests.support.store import sales_order
 
 CHECK = "SELECT id, status, redeliveries FROM deliveries WHERE id = ANY($1)"
 
 
-def order(n: int) -> NewMessage:
-    return NewMessage(
-        interface="sales-order",
-        message_type="sales_order",
-        source_system="erp",
-        business_key=f"SO-{n}",
-        idempotency_key=f"SO-{n}",
-        content_type="application/json",
-        body=f'{{"OrderNo": "SO-{n}"}}',
-        targets=["mes"],
-    )
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture
-async def new_database() -> AsyncIterator[str]:
+def new_database() -> Iterator[str]:
     """A database just made and migrated: every table empty and never analyzed."""
-    name = f"esb_plans_{uuid.uuid4().hex[:10]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        await upgrade(url.replace("postgresql://", "postgresql+asyncpg://"))
-        yield url.replace("postgresql://", "postgresql+asyncpg://")
-    finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database() as url:
+        asyncpg_url = url.replace("postgresql://", "postgresql+asyncpg://")
+        upgrade_sync(asyncpg_url)
+        yield asyncpg_url
 
 
 async def _check_plan(engine: AsyncEngine, delivery_id: uuid.UUID) -> str:
@@ -85,7 +61,7 @@ async def test_the_check_before_a_call_reads_by_index_once_the_table_grew(
         if analyzed_empty:  # statistics that say "empty" are a new table's too
             async with engine.connect() as conn:
                 await conn.exec_driver_sql("ANALYZE")
-        (first,) = await accept_messages(engine, [order(0)])
+        (first,) = await accept_messages(engine, [sales_order(0)])
         claim = Claim(first.deliveries[0].id)
         for _ in range(8):  # past the five executions after which the plan is cached
             assert await check_claims(engine, [claim]) == [ClaimState(True, 0)]
@@ -93,7 +69,7 @@ async def test_the_check_before_a_call_reads_by_index_once_the_table_grew(
         assert "Seq Scan on deliveries" in await _check_plan(engine, claim.delivery_id)
 
         for start in range(1, 4001, 500):
-            await accept_messages(engine, [order(n) for n in range(start, start + 500)])
+            await accept_messages(engine, [sales_order(n) for n in range(start, start + 500)])
         # the writers' counts reach pg_stat within a second or so: the loop looks until then
         await asyncio.wait_for(analyze_young_tables_forever(engine), timeout=30)
 
@@ -114,10 +90,7 @@ async def test_the_check_before_a_call_reads_by_index_once_the_table_grew(
         await engine.dispose()
 
 
-async def test_nothing_is_done_on_sqlite(tmp_path: object) -> None:
-    from pathlib import Path
-
-    assert isinstance(tmp_path, Path)
+async def test_nothing_is_done_on_sqlite(tmp_path: Path) -> None:
     engine = create_engine(Settings(data_dir=tmp_path / "var"))
     try:
         await asyncio.wait_for(analyze_young_tables_forever(engine), timeout=1)

@@ -19,9 +19,11 @@ from typing import Any
 import asyncpg
 import pytest
 import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esb.settings import Settings
-from esb.store.migrate import upgrade_sync
+from esb.store.engine import create_engine
+from esb.store.migrate import ensure_schema, upgrade_sync
 from esb.store.tables import metadata
 from tests.support.gateway import ADMIN_KEY, GatewayUnderTest
 from tests.support.target import TargetServer
@@ -143,6 +145,16 @@ def mode_settings(mode: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
 
 
 GatewayFactory = Callable[..., Awaitable[GatewayUnderTest]]
+
+
+@pytest.fixture
+async def mode_engine(mode_settings: dict[str, Any]) -> AsyncIterator[AsyncEngine]:
+    """The store's engine in this mode (SQLite or PostgreSQL), its schema at head."""
+    settings = Settings(**mode_settings)
+    engine = create_engine(settings)
+    await ensure_schema(engine, settings.effective_database_url, auto=True)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture

@@ -95,15 +95,16 @@ _CLOSE_CLAIM = (
 #: one execution from arrays; row by row (``executemany``) the driver bound and sent every
 #: row apart, and the server ran the statement once a row: the worker's largest database
 #: cost (docs/performance.md). Parked and retried outcomes keep the statements above.
+#: The attempts' arrays are bound by column name, one per key of ``_attempt_row``.
 _ATTEMPTS_PG = text(
     """
 INSERT INTO attempts (delivery_id, interface, target, number, started_at, duration_ms,
                       outcome, status_code, error, detail)
-SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:interfaces AS text[]),
-                     CAST(:targets AS text[]), CAST(:numbers AS integer[]),
-                     CAST(:started AS timestamptz[]), CAST(:durations AS float8[]),
-                     CAST(:outcomes AS text[]), CAST(:codes AS integer[]),
-                     CAST(:errors AS text[]), CAST(:details AS text[]))
+SELECT * FROM unnest(CAST(:delivery_id AS uuid[]), CAST(:interface AS text[]),
+                     CAST(:target AS text[]), CAST(:number AS integer[]),
+                     CAST(:started_at AS timestamptz[]), CAST(:duration_ms AS float8[]),
+                     CAST(:outcome AS text[]), CAST(:status_code AS integer[]),
+                     CAST(:error AS text[]), CAST(:detail AS text[]))
 """
 )
 _DELIVERED_PG = text(
@@ -124,21 +125,8 @@ async def _write_pg(
     conn: AsyncConnection, records: Sequence[AttemptRecord], now: datetime
 ) -> list[AttemptRecord]:
     """The attempts and the delivered outcomes on PostgreSQL; returns the records left."""
-    await conn.execute(
-        _ATTEMPTS_PG,
-        {
-            "ids": [r.delivery_id for r in records],
-            "interfaces": [r.interface for r in records],
-            "targets": [r.target for r in records],
-            "numbers": [r.number for r in records],
-            "started": [r.started_at for r in records],
-            "durations": [r.duration_ms for r in records],
-            "outcomes": [r.outcome.value for r in records],
-            "codes": [r.status_code for r in records],
-            "errors": [r.error for r in records],
-            "details": [r.detail for r in records],
-        },
-    )
+    rows = [_attempt_row(r) for r in records]
+    await conn.execute(_ATTEMPTS_PG, {column: [row[column] for row in rows] for column in rows[0]})
     delivered = [r for r in records if r.outcome == AttemptOutcome.DELIVERED]
     if delivered:
         await conn.execute(
