@@ -18,7 +18,7 @@ from esb.store.accept import accept_messages
 from esb.store.engine import create_engine, create_read_engine, transaction
 from esb.store.migrate import ensure_schema
 from esb.store.tables import messages
-from tests.integration.test_claims_reader import order
+from tests.support.store import sales_order
 
 HELD_S = 0.6
 
@@ -57,7 +57,7 @@ async def test_a_wait_for_the_write_lock_leaves_the_event_loop_running(tmp_path:
 
         ticker = asyncio.create_task(tick())
         started = time.monotonic()
-        accepted = await accept_messages(writer, [order(1)])  # waits for the lock
+        accepted = await accept_messages(writer, [sales_order(1)])  # waits for the lock
         waited = time.monotonic() - started
         ticker.cancel()
         await asyncio.to_thread(holder.join)
@@ -76,7 +76,7 @@ async def test_in_place_writes_commit_and_roll_back_like_any_connection(tmp_path
     reader = create_read_engine(settings, writer, connections=1, in_place=True)
     try:
         await ensure_schema(writer, settings.effective_database_url, auto=True)
-        await accept_messages(writer, [order(n) for n in range(3)])
+        await accept_messages(writer, [sales_order(n) for n in range(3)])
         try:
             async with transaction(writer) as conn:
                 await conn.execute(text("DELETE FROM outbox"))
@@ -93,7 +93,7 @@ async def test_in_place_writes_commit_and_roll_back_like_any_connection(tmp_path
         async with transaction(reader) as conn:
             assert await conn.scalar(select(func.count()).select_from(messages)) == 3
         # a page of rows larger than runs in place goes through the thread, all of it
-        await accept_messages(writer, [order(n) for n in range(100, 300)])
+        await accept_messages(writer, [sales_order(n) for n in range(100, 300)])
         async with transaction(reader) as conn:
             assert await conn.scalar(select(func.count()).select_from(messages)) == 203
     finally:
