@@ -305,7 +305,9 @@ async def test_a_huge_request_gets_a_small_fault_quickly_while_others_are_answer
 ) -> None:
     """979 KB with 90,000 attributes once got a 10.7 MB fault after holding the event loop
     for 2-3.5 s. Three at once now: a small fault each, and small requests sent meanwhile
-    answered as fast as ever. (Bounds are generous: the machine may be busy.)"""
+    answered. The bounds only catch that old hold: the loop waited up to 0.15 s and a small
+    request up to 0.35 s on a quiet machine, 0.28 s and 0.9 s beside four busy loops, and a
+    small request 1.8 s in one CI run; speed is measured in bench/, not here."""
     bomb = with_attributes(90_000)
     assert 950_000 < len(bomb) < 1024 * 1024
     bearer = {"Authorization": f"Bearer {WMS_KEY}"}
@@ -331,8 +333,8 @@ async def test_a_huge_request_gets_a_small_fault_quickly_while_others_are_answer
 
     assert {status for status, _ in smalls} == {200}
     slowest = max(latency for _, latency in smalls)
-    assert slowest < 1.0, f"a small request waited {slowest:.2f} s"
-    assert lag.worst < 0.5, f"the event loop was held for {lag.worst:.2f} s"
+    assert slowest < 4.0, f"a small request waited {slowest:.2f} s"
+    assert lag.worst < 1.5, f"the event loop was held for {lag.worst:.2f} s"
     for response, root, elapsed in answers:
         found = find_fault(root)
         assert found is not None
