@@ -8,16 +8,16 @@ is counted, so the deliverer can park it instead of letting it loop.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, select, text, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esb.status import DeliveryStatus, OutboxStatus
-from esb.store.engine import statements
+from esb.store.engine import driver_connection, statements
 from esb.store.tables import deliveries, outbox
 
 
@@ -38,19 +38,27 @@ _GONE = ClaimState(pending=False, redeliveries=0)
 
 
 #: PostgreSQL: one statement text whatever the batch size, prepared once (``IN (...)``
-#: is a new statement, and a new server-side prepare, for every size), and plain text
-#: rather than a Core construct: this runs before every call to a target.
-_STATES_PG = text("SELECT id, status, redeliveries FROM deliveries WHERE id = ANY(:ids)")
+#: is a new statement, and a new server-side prepare, for every size). It runs before
+#: every call to a target, so the usual case goes to the driver itself (driver_connection).
+_STATES_PG = "SELECT id, status, redeliveries FROM deliveries WHERE id = ANY($1)"
 
 
 async def _states(conn: AsyncConnection, ids: list[UUID]) -> Sequence[Row[Any]]:
     if conn.dialect.name == "postgresql":
-        result = await conn.execute(_STATES_PG, {"ids": ids})
+        result = await conn.exec_driver_sql(_STATES_PG, (ids,))
     else:
         columns = (deliveries.c.id, deliveries.c.status, deliveries.c.redeliveries)
         result = await conn.execute(select(*columns).where(deliveries.c.id.in_(ids)))
     rows: Sequence[Row[Any]] = result.all()
     return rows
+
+
+def _by_id(rows: Iterable[Sequence[Any]]) -> dict[UUID, ClaimState]:
+    """Each delivery's state from its (id, status, redeliveries) row."""
+    return {
+        delivery_id: ClaimState(status == DeliveryStatus.PENDING, redeliveries)
+        for delivery_id, status, redeliveries in rows
+    }
 
 
 async def check_claims(
@@ -61,15 +69,15 @@ async def check_claims(
     and every delivery still pending, is one read that leaves the writer free."""
     ids = [c.delivery_id for c in claims]
     counted = [c.delivery_id for c in claims if c.redelivered]
+    if not counted and engine.dialect.name == "postgresql":  # nothing to write: one read
+        async with driver_connection(engine) as driver:
+            found = _by_id(await driver.fetch(_STATES_PG, ids))
+        return [found.get(c.delivery_id, _GONE) for c in claims]
     if reader is not None and reader is not engine and not counted:
         async with statements(reader) as conn:
-            rows = await _states(conn, ids)
-        found = {r.id: r for r in rows}
-        if all(
-            c.delivery_id in found and found[c.delivery_id].status == DeliveryStatus.PENDING
-            for c in claims
-        ):
-            return [ClaimState(True, found[c.delivery_id].redeliveries) for c in claims]
+            found = _by_id(await _states(conn, ids))
+        if all(found.get(c.delivery_id, _GONE).pending for c in claims):
+            return [found[c.delivery_id] for c in claims]
     async with statements(engine) as conn:  # each statement stands alone
         if counted:
             await conn.execute(
@@ -77,10 +85,7 @@ async def check_claims(
                 .where(deliveries.c.id.in_(counted), deliveries.c.status == DeliveryStatus.PENDING)
                 .values(redeliveries=deliveries.c.redeliveries + 1)
             )
-        rows = await _states(conn, ids)
-        states = {
-            r.id: ClaimState(r.status == DeliveryStatus.PENDING, r.redeliveries) for r in rows
-        }
+        states = _by_id(await _states(conn, ids))
         closed = [
             c.outbox_id
             for c in claims

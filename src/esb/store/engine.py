@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -115,7 +116,9 @@ _REFUSED_CLASS = "22"
 
 
 def _sqlstate(exc: BaseException) -> str | None:
-    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    """The SQLSTATE of a failure through SQLAlchemy, or of asyncpg's own (driver_connection)."""
+    failure = exc if isinstance(exc, asyncpg.PostgresError) else getattr(exc, "orig", None)
+    state = getattr(failure, "sqlstate", None)
     return state if isinstance(state, str) and len(state) == 5 else None
 
 
@@ -123,6 +126,9 @@ def is_unavailable(exc: BaseException) -> bool:
     """True for 'the database is not there' failures, False for refused data and bugs."""
     if isinstance(exc, OSError | TimeoutError | sa_exc.TimeoutError):
         return True
+    if isinstance(exc, asyncpg.PostgresError):
+        state = _sqlstate(exc)
+        return state is not None and state[:2] in _UNAVAILABLE_CLASSES
     if not isinstance(exc, sa_exc.DBAPIError):
         return False
     if exc.connection_invalidated:
@@ -138,7 +144,7 @@ def is_refused(exc: BaseException) -> bool:
     """True when the database refused a value of the data itself (retrying cannot help)."""
     if isinstance(exc, sa_exc.DataError):
         return True
-    if isinstance(exc, sa_exc.DBAPIError):
+    if isinstance(exc, sa_exc.DBAPIError | asyncpg.PostgresError):
         state = _sqlstate(exc)
         return state is not None and state[:2] == _REFUSED_CLASS
     return isinstance(exc, UnicodeEncodeError)  # a lone surrogate on its way to the driver
@@ -189,3 +195,23 @@ async def statements(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     with translated():
         async with engine.connect() as conn:
             yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled PostgreSQL connection's own asyncpg connection, for a statement run so
+    often that SQLAlchemy's execution and result layers are most of its cost (the check
+    before each call to a target: 790 µs of CPU through them, 130 µs without). No
+    transaction is opened, so each statement commits by itself. Failures are translated
+    like every other store failure; one that closed the connection takes it out of the
+    pool (SQLAlchemy cannot see it) and is StoreUnavailable."""
+    with translated():
+        async with engine.connect() as conn:
+            driver: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+            try:
+                yield driver
+            except Exception as exc:
+                if not driver.is_closed():
+                    raise
+                await conn.invalidate(exc)
+                raise StoreUnavailable(f"database unavailable: {type(exc).__name__}") from exc
