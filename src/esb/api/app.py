@@ -30,6 +30,7 @@ from esb.api import config as config_api
 from esb.api import inbound as inbound_api
 from esb.api import metrics as metrics_api
 from esb.api.inputs import RefuseNulInUrl
+from esb.api.shortcut import IngressShortcut
 from esb.config.loader import GatewayConfig, load_config
 from esb.connectors import ConnectorRegistry, load_registry
 from esb.dashboard import dashboard_router
@@ -108,6 +109,7 @@ def create_app(
         swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
     )
     app.state.settings = settings
+    app.add_middleware(IngressShortcut)  # inside the NUL check: the last added is outermost
     app.add_middleware(RefuseNulInUrl)
     errors.install(app)
     routers = (
