@@ -139,3 +139,30 @@ async def test_a_client_hanging_up_mid_body_is_not_an_error(gut, capsys) -> None
     assert (await gut.send("sales_order", ORDER)).status_code == 202
     captured = capsys.readouterr()
     assert "unexpected error" not in captured.out + captured.err
+
+
+async def test_the_ingress_shortcut_answers_as_the_router_did(gut, monkeypatch) -> None:
+    """POST /v1/messages/{type} skips FastAPI's router (esb.api.shortcut); a bug still
+    gets the server error middleware's 500 in JSON, a NUL in the query the 422 of the
+    check outside it, and other methods and paths the router's own answers."""
+    auth = {"Authorization": f"Bearer {ERP_KEY}"}
+    url = f"{gut.url}/v1/messages/sales_order"
+
+    async def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("a bug in the accept path")
+
+    monkeypatch.setattr(gut.gateway.ingress, "accept", broken)
+    bug = await gut.client.post(url, json=ORDER, headers=auth)
+    assert bug.status_code == 500
+    assert bug.json()["error"]["code"] == "internal"
+    assert "a bug" not in bug.text
+    monkeypatch.undo()
+
+    nul = await gut.client.post(f"{url}?x=%00", json=ORDER, headers=auth)
+    assert (nul.status_code, nul.json()["error"]["field"]) == (422, "x")
+    wrong_method = await gut.client.put(url, json=ORDER, headers=auth)
+    assert wrong_method.status_code == 405
+    nested = await gut.client.post(f"{url}/extra", json=ORDER, headers=auth)
+    assert nested.status_code in (404, 405)
+    accepted = await gut.client.post(url, json=ORDER, headers=auth)
+    assert accepted.status_code == 202
