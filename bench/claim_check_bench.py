@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from dataclasses import replace
 
 import asyncpg
 
@@ -30,17 +31,21 @@ URL = f"postgresql://127.0.0.1:5432/{NAME}"
 STATES = "SELECT id, status, redeliveries FROM deliveries WHERE id = ANY($1)"
 
 
+#: one order as an accept hands it to the store; each has its own key
+ORDER = NewMessage(
+    interface="sales-order",
+    message_type="sales_order",
+    source_system="erp",
+    business_key=None,
+    idempotency_key="",
+    content_type="application/json",
+    body='{"OrderNo": "SO-BENCH"}',
+    targets=["mes"],
+)
+
+
 def order(n: int) -> NewMessage:
-    return NewMessage(
-        interface="sales-order",
-        message_type="sales_order",
-        source_system="erp",
-        business_key=f"SO-{n}",
-        idempotency_key=f"BENCH-{n}",
-        content_type="application/json",
-        body=f'{{"OrderNo": "SO-{n}"}}',
-        targets=["mes"],
-    )
+    return replace(ORDER, business_key=f"SO-{n}", idempotency_key=f"BENCH-{n}")
 
 
 async def admin(sql: str) -> None:
