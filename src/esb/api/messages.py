@@ -17,6 +17,8 @@ from esb.errors import Forbidden, NotFound, PayloadTooLarge
 from esb.store.accept import Accepted
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
+#: the ingress route (esb.api.shortcut reaches it without the router)
+INGRESS_PATH = "/v1/messages/{message_type}"
 
 
 class DeliveryOut(BaseModel):
@@ -85,7 +87,7 @@ async def post_message(request: Request) -> Response:
 
 
 # APIRouter.add_route does not apply the router prefix: the full path is given here
-router.add_route("/v1/messages/{message_type}", post_message, methods=["POST"])
+router.add_route(INGRESS_PATH, post_message, methods=["POST"])
 
 
 def ingress_operation() -> dict[str, Any]:
@@ -133,7 +135,7 @@ def ingress_operation() -> dict[str, Any]:
 
 def document(schema: dict[str, Any]) -> dict[str, Any]:
     """Add the ingress operation and the models it refers to into an OpenAPI document."""
-    path = schema.setdefault("paths", {}).setdefault("/v1/messages/{message_type}", {})
+    path = schema.setdefault("paths", {}).setdefault(INGRESS_PATH, {})
     path["post"] = ingress_operation()
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for model in (AcceptedOut, DeliveryOut, ErrorOut):

@@ -12,17 +12,17 @@ a request under a root path still takes it.
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from esb.api.messages import post_message
+from esb.api.messages import INGRESS_PATH, post_message
 
-_INGRESS = re.compile(r"/v1/messages/([^/]+)")
+_INGRESS = compile_path(INGRESS_PATH)[0]  # the regex the router itself matches it with
 Handler = Callable[[Request, Exception], Awaitable[Response] | Response]
 
 
@@ -32,14 +32,14 @@ class IngressShortcut:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = (
-            _INGRESS.fullmatch(scope["path"])
+            _INGRESS.match(scope["path"])
             if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path")
             else None
         )
         if match is None:
             await self.app(scope, receive, send)
             return
-        scope["path_params"] = {"message_type": match.group(1)}
+        scope["path_params"] = match.groupdict()
         request = Request(scope, receive, send)
         try:
             response: Response = await post_message(request)

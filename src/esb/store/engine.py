@@ -150,10 +150,14 @@ def is_refused(exc: BaseException) -> bool:
     return isinstance(exc, UnicodeEncodeError)  # a lone surrogate on its way to the driver
 
 
+def _unavailable(exc: Exception) -> StoreUnavailable:
+    return StoreUnavailable(f"database unavailable: {type(exc).__name__}")
+
+
 def translate(exc: Exception) -> Exception:
     """The store's failure as the gateway's error (the exception itself for a bug)."""
     if is_unavailable(exc):
-        return StoreUnavailable(f"database unavailable: {type(exc).__name__}")
+        return _unavailable(exc)
     if is_refused(exc):
         detail = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
         return StoreRefused(f"the database refused a value: {detail}")
@@ -214,4 +218,4 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connec
                 if not driver.is_closed():
                     raise
                 await conn.invalidate(exc)
-                raise StoreUnavailable(f"database unavailable: {type(exc).__name__}") from exc
+                raise _unavailable(exc) from exc
