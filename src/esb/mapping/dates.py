@@ -84,7 +84,34 @@ def date_converter(source: str, target: str, invalid: str) -> Converter:
             raise Fault(f"{show(value)} is not a real date written {source}")
         return write(moment)
 
-    return _natural_date(reader, writer, convert) if reader.natural else convert
+    return remembered(_natural_date(reader, writer, convert) if reader.natural else convert)
+
+
+#: distinct texts a date converter keeps the result of; past it, it starts again
+REMEMBERED = 4096
+_UNSEEN = object()
+
+
+def remembered(convert: Converter) -> Converter:
+    """``convert`` that keeps the result of each text it converted: a document's dates
+    are mostly a few values (today's, the delivery's), and the same ones come again in
+    the next document (the peers' order has twelve dates on two values). A value it
+    refuses is not kept: the next one gets the same fault. Only text is kept (an int's
+    hash equals an equal float's)."""
+    seen: dict[str, Any] = {}
+
+    def convert_remembered(value: Any) -> Any:
+        if type(value) is not str:
+            return convert(value)
+        found = seen.get(value, _UNSEEN)
+        if found is _UNSEEN:
+            found = convert(value)
+            if len(seen) >= REMEMBERED:
+                seen.clear()
+            seen[value] = found
+        return found
+
+    return convert_remembered
 
 
 def _natural_date(reader: DatePattern, writer: DatePattern, general: Converter) -> Converter:
@@ -155,7 +182,7 @@ def datetime_converter(
             raise Fault(f"{show(value)} is not a date and time written {source}")
         return write(_shift(moment, local, wanted, writer))
 
-    return convert
+    return remembered(convert)
 
 
 def _shift(

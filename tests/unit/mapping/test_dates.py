@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from esb.mapping import dates
 from esb.mapping.dates import date_converter, datetime_converter, parse_zone
 from esb.mapping.faults import Fault
 from esb.mapping.patterns import PatternError, compile_pattern
@@ -166,3 +169,56 @@ def test_a_pattern_of_numbers_written_by_one_format_as_piece_by_piece(
     assert compiled.writer() is not None
     assert compiled.write(moment) == "".join(pieces)
     assert "format" in repr(compiled.writer())  # the fast path was taken
+
+
+@given(
+    texts=st.lists(
+        st.sampled_from(["2026-12-07", "2026-02-30", "07.12.2026", "", "x"]) | st.text(max_size=12),
+        max_size=30,
+    )
+)
+def test_a_converter_answers_a_text_again_as_it_did_the_first_time(texts: list[str]) -> None:
+    """Converters keep their results (dates repeat across documents): a value seen before
+    gets the same answer, a refused one the same fault, whatever came in between."""
+    for make in (
+        lambda: date_converter("yyyy-MM-dd", "dd.MM.yyyy", "fail"),
+        lambda: date_converter("dd.MM.yyyy", "yyyyMMdd", "pass"),
+        lambda: datetime_converter("iso", "dd.MM.yyyy HH:mm:ss", "Asia/Shanghai", "UTC", "fail"),
+    ):
+        kept, fresh = make(), None
+        for text in texts * 2:
+            fresh = make()  # a converter that has seen nothing yet
+            assert answer(kept, text) == answer(fresh, text), text
+
+
+def answer(convert: Callable[[Any], Any], value: Any) -> Any:
+    try:
+        return convert(value)
+    except Fault as fault:
+        return ("fault", str(fault))
+
+
+def test_a_converter_keeps_a_bounded_number_of_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each text is converted once while kept; past ``REMEMBERED`` texts it starts again;
+    faults and values that are not text are never kept."""
+    calls: list[Any] = []
+
+    def counted(value: Any) -> Any:
+        calls.append(value)
+        if value == "bad":
+            raise Fault("bad")
+        return f"<{value}>"
+
+    monkeypatch.setattr(dates, "REMEMBERED", 3)
+    convert = dates.remembered(counted)
+    for value in ["a", "b", "a", "b", "c", "a"]:
+        assert convert(value) == f"<{value}>"
+    assert calls == ["a", "b", "c"]
+    convert("d")  # the fourth text: the kept ones are forgotten
+    assert convert("a") == "<a>"
+    assert calls == ["a", "b", "c", "d", "a"]
+    for _ in range(2):
+        with pytest.raises(Fault):
+            convert("bad")
+        assert convert(20261207) == "<20261207>"
+    assert calls[-4:] == ["bad", 20261207, "bad", 20261207]
