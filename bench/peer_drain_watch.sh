@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Who works while the gateway's backlog drains: the peer-config gateway (peer_gateway.sh)
+# under wrk -c32 for DURATION s, then every 2 s the CPU of the API process (ingress and
+# relay), the worker, PostgreSQL and RabbitMQ (% of one core, from /proc), deliveries a
+# second at the peers' sink, the RabbitMQ queue and the outbox rows not yet published.
+# Needs the peer harness set up (../shared/peers: ./setup.sh, for wrk and its load files).
+#   PEERS=/path/to/peers bench/peer_drain_watch.sh
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PEERS="${PEERS:-$HERE/../../shared/peers}"
+DURATION="${DURATION:-15}"
+SINK_PORT="${SINK_PORT:-9201}"
+PY="$HERE/../.venv/bin/python"
+cd "$PEERS"
+"$PY" sink/sink.py --port "$SINK_PORT" >/dev/null 2>&1 &
+SINK=$!
+export SINK_URL="http://127.0.0.1:$SINK_PORT/orders"
+export ESB_BENCH_BROKER="${ESB_BENCH_BROKER:-amqp://guest:guest@127.0.0.1:5672/}"
+setsid bash "$HERE/peer_gateway.sh" >/dev/null 2>&1 &
+GATEWAY=$!
+trap 'kill -- -$GATEWAY 2>/dev/null || true; kill $SINK 2>/dev/null || true' EXIT
+for _ in $(seq 120); do curl -sf http://127.0.0.1:8080/readyz >/dev/null && break; sleep 0.5; done
+sleep 1
+API=$(pgrep -f "esb serve --no-worker" | head -1)
+WORKER=$(pgrep -f "esb worker" | head -1)
+ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $t; }
+delivered() { curl -s "http://127.0.0.1:$SINK_PORT/count" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["count"])'; }
+sample() { echo "$(ticks $API) $(ticks $WORKER) $(ticks $(pgrep -f postgres)) $(ticks $(pgrep -f beam.smp)) $(delivered)"; }
+GATEWAY_AUTH="Bearer peer-bench-key-0123" wrk -t1 -c32 -d"${DURATION}s" -s load/order.lua \
+  http://127.0.0.1:8080/v1/messages/order -- load/order.json "drain$$" | grep "Requests/sec"
+echo "| after wrk | API % | worker % | PostgreSQL % | RabbitMQ % | delivered/s | queue ready/unacked | outbox pending |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+for step in 1 2 3 4 5 6 7 8; do
+  read -r a0 w0 p0 r0 d0 < <(sample)
+  sleep 2
+  read -r a1 w1 p1 r1 d1 < <(sample)
+  queue=$(rabbitmqctl list_queues name messages_ready messages_unacknowledged 2>/dev/null |
+          awk '/^peer/ && ($2+$3) > 0 {print $2 "/" $3}' | tr '\n' ' ')
+  pending=$(psql -h 127.0.0.1 -d esb_peer_bench -Atc \
+            "SELECT count(*) FROM outbox WHERE status = 'pending'" 2>/dev/null || echo "?")
+  echo "| $((step * 2)) s | $(( (a1 - a0) / 2 )) | $(( (w1 - w0) / 2 )) | $(( (p1 - p0) / 2 )) |" \
+       "$(( (r1 - r0) / 2 )) | $(( (d1 - d0) / 2 )) | ${queue:-0/0} | $pending |"
+done
