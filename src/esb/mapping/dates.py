@@ -95,7 +95,7 @@ _UNSEEN = object()
 def remembered(convert: Converter) -> Converter:
     """``convert`` that keeps the result of each text it converted: a document's dates
     are mostly a few values (today's, the delivery's), and the same ones come again in
-    the next document (the peers' order has twelve dates on two values). A value it
+    the next document (the peers' order: thirteen dates, ten different). A value it
     refuses is not kept: the next one gets the same fault. Only text is kept (an int's
     hash equals an equal float's)."""
     seen: dict[str, Any] = {}
