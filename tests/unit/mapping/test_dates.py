@@ -185,10 +185,9 @@ def test_a_converter_answers_a_text_again_as_it_did_the_first_time(texts: list[s
         lambda: date_converter("dd.MM.yyyy", "yyyyMMdd", "pass"),
         lambda: datetime_converter("iso", "dd.MM.yyyy HH:mm:ss", "Asia/Shanghai", "UTC", "fail"),
     ):
-        kept, fresh = make(), None
-        for text in texts * 2:
-            fresh = make()  # a converter that has seen nothing yet
-            assert answer(kept, text) == answer(fresh, text), text
+        kept = make()
+        for text in texts * 2:  # make(): a converter that has seen nothing yet
+            assert answer(kept, text) == answer(make(), text), text
 
 
 def answer(convert: Callable[[Any], Any], value: Any) -> Any:
