@@ -221,9 +221,12 @@ class Gateway:
         await self.store.refused(interface, refused)
 
     def notify(self) -> None:
-        """A message was committed or re-queued: wake this process's relay, if any."""
-        if self.pipeline is not None:
+        """A message was committed or re-queued: wake this process's relay, or, when it
+        runs none, ring the relays of the others (PostgreSQL)."""
+        if self.pipeline is not None and self.pipeline.relay is not None:
             self.pipeline.notify()
+        elif self.store.bell is not None:
+            self.store.bell.ring()
 
     # lifecycle ---------------------------------------------------------------------------
     def parts(self, *, relay: bool, worker: bool, inbound: bool) -> list[Part]:

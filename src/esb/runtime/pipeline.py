@@ -22,6 +22,7 @@ from esb.relay import BrokerRelay, LocalRelay, Relay
 from esb.runtime.part import Background, Health
 from esb.runtime.store import Store
 from esb.settings import Settings
+from esb.store import bell
 from esb.store.outbox import release_claims
 from esb.task import DeliveryTask
 from esb.worker import BrokerWorker, LocalWorker
@@ -134,6 +135,8 @@ class BrokerPipeline(Pipeline):
             )
             self.relay = relay
             self._relay_task = self._running.spawn(self._linked(relay.run()), "relay")
+            # rows other processes commit (an API without a relay, a worker) ring it
+            self._running.spawn(bell.listen(self.store.engine, relay.wakeup.set), "relay-bell")
         if self.runs_worker:
             worker = BrokerWorker(
                 self.link.broker, self.deliverer(), routes(self.live.config), self.settings.prefetch

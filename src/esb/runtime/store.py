@@ -20,6 +20,7 @@ from esb.errors import StoreUnavailable, ValidationFailed
 from esb.runtime.part import Health
 from esb.settings import Settings
 from esb.store.accept import Accepted, NewMessage, Workers, accept_messages
+from esb.store.bell import OutboxBell
 from esb.store.claims import Claim, ClaimState, check_claims
 from esb.store.engine import create_engine, create_read_engine, transaction, utcnow
 from esb.store.migrate import ensure_schema
@@ -83,6 +84,8 @@ class Store:
             lambda batch: count_refusals(self.engine, batch), name="refusals"
         )
         self.xref = XrefCache(self.engine)
+        #: PostgreSQL: wakes the relays of other processes (``esb.store.bell``)
+        self.bell: OutboxBell | None = None if single else OutboxBell(self.engine)
 
     async def accept(self, new: NewMessage) -> Accepted:
         """Store a document; one with a target ordered by its business key goes through
@@ -143,6 +146,8 @@ class Store:
         await self.claims.aclose()
         await self.outcomes.aclose()
         await self.refusals.aclose()
+        if self.bell is not None:
+            await self.bell.aclose()
         if self.reader is not self.engine:
             await self.reader.dispose()
             await self.claim_reader.dispose()
