@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ async def listening_pids(url: str) -> list[int]:
 
 
 async def test_a_ring_wakes_the_listener_and_rings_in_a_burst_coalesce(
-    engine: AsyncEngine,
+    engine: AsyncEngine, pg_clean: str
 ) -> None:
     wakes = Wakes()
     listener = asyncio.create_task(bell.listen(engine, wakes))
@@ -96,7 +97,7 @@ async def test_a_ring_wakes_the_listener_and_rings_in_a_burst_coalesce(
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)
         await ringer.aclose()
-    assert await listening_pids(str(engine.url.set(drivername="postgresql"))) == []
+    assert await listening_pids(pg_clean) == []  # stopped: its connection stops listening
 
 
 async def test_the_listener_listens_again_when_its_connection_is_killed(
@@ -146,7 +147,7 @@ async def test_separate_processes_deliver_without_waiting_for_the_poll(
     settings: dict[str, Any] = {
         "database_url": pg_clean,
         "broker_url": rabbit_url,
-        "broker_prefix": f"esbtest-bell-{free_port()}",
+        "broker_prefix": f"esbtest-bell-{uuid.uuid4().hex[:10]}",
     }
     env = {
         **env_for(settings, write_config(tmp_path / "cfg", config_yaml(target.url))),
