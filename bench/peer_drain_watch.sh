@@ -10,19 +10,8 @@
 #   PEERS=/path/to/peers bench/peer_drain_watch.sh
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PEERS="${PEERS:-$HERE/../../shared/peers}"
 DURATION="${DURATION:-15}"
-SINK_PORT="${SINK_PORT:-9201}"
-PY="$HERE/../.venv/bin/python"
-cd "$PEERS"
-"$PY" sink/sink.py --port "$SINK_PORT" >/dev/null 2>&1 &
-SINK=$!
-export SINK_URL="http://127.0.0.1:$SINK_PORT/orders"
-export ESB_BENCH_BROKER="${ESB_BENCH_BROKER:-amqp://guest:guest@127.0.0.1:5672/}"
-setsid bash "$HERE/peer_gateway.sh" >/dev/null 2>&1 &
-GATEWAY=$!
-trap 'kill -- -$GATEWAY 2>/dev/null || true; kill $SINK 2>/dev/null || true' EXIT
-for _ in $(seq 120); do curl -sf http://127.0.0.1:8080/readyz >/dev/null && break; sleep 0.5; done
+source "$HERE/peer_stack.sh"
 sleep 1
 API=$(pgrep -f "esb serve --no-worker" | head -1)
 WORKER=$(pgrep -f "esb worker" | head -1)

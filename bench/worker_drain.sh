@@ -10,22 +10,10 @@
 #   PEERS=/path/to/peers [PROFILE=/tmp/worker.raw] bench/worker_drain.sh
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PEERS="${PEERS:-$HERE/../../shared/peers}"
 DURATION="${DURATION:-10}"
-SINK_PORT="${SINK_PORT:-9201}"
-PY="$HERE/../.venv/bin/python"
 ESB="$HERE/../.venv/bin/esb"
-cd "$PEERS"
-"$PY" sink/sink.py --port "$SINK_PORT" >/dev/null 2>&1 &
-SINK=$!
-export SINK_URL="http://127.0.0.1:$SINK_PORT/orders"
-export ESB_BENCH_BROKER="${ESB_BENCH_BROKER:-amqp://guest:guest@127.0.0.1:5672/}"
-ESB_BENCH_WORKERS=0 setsid bash "$HERE/peer_gateway.sh" >/dev/null 2>&1 &
-GATEWAY=$!
-WORKER=""
-trap 'kill -- -$GATEWAY 2>/dev/null || true; [ -z "$WORKER" ] || kill -INT $WORKER 2>/dev/null || true
-      kill $SINK 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-for _ in $(seq 120); do curl -sf http://127.0.0.1:8080/readyz >/dev/null && break; sleep 0.5; done
+export ESB_BENCH_WORKERS=0  # the backlog first; the worker below starts once it is published
+source "$HERE/peer_stack.sh"
 API=$(pgrep -f "esb serve --no-worker" | head -1)
 delivered() { curl -s "http://127.0.0.1:$SINK_PORT/count" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["count"])'; }
 pending() { psql -h 127.0.0.1 -d esb_peer_bench -Atc "SELECT count(*) FROM outbox WHERE status = 'pending'"; }
@@ -41,6 +29,7 @@ else
   "$ESB" worker >/dev/null 2>&1 &
 fi
 for _ in $(seq 100); do WORKER=$(pgrep -f "python.* worker$" | head -1 || true); [ -n "$WORKER" ] && break; sleep 0.1; done
+STOP_ALSO=$WORKER
 until [ "$(delivered)" -gt 0 ]; do sleep 0.05; done
 t0=$(date +%s.%N); c0=$(awk '{print $14+$15}' "/proc/$WORKER/stat")
 until [ "$(delivered)" -ge "$ACCEPTED" ]; do sleep 0.1; done

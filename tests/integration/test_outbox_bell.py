@@ -12,6 +12,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from esb.store import bell
 from esb.store.engine import create_engine
 from tests.integration.test_cluster import probed
 from tests.integration.test_faults import env_for
+from tests.integration.test_ordering_property import config_yaml
 from tests.support.gateway import ERP_KEY, write_config
 from tests.support.process import GatewayProcess
 from tests.support.serving import free_port
@@ -76,14 +78,26 @@ async def listening_pids(url: str) -> list[int]:
     return [int(r["pid"]) for r in rows]
 
 
-async def test_a_ring_wakes_the_listener_and_rings_in_a_burst_coalesce(
-    engine: AsyncEngine, pg_clean: str
-) -> None:
+@asynccontextmanager
+async def listening(engine: AsyncEngine) -> AsyncIterator[tuple[Wakes, bell.OutboxBell]]:
+    """A relay's listener (its wakes recorded) and another process's bell, on one engine;
+    the first wake, on listening, already taken."""
     wakes = Wakes()
     listener = asyncio.create_task(bell.listen(engine, wakes))
     ringer = bell.OutboxBell(engine)
     try:
         await wakes.next()  # listening: it looks once for what came before
+        yield wakes, ringer
+    finally:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+        await ringer.aclose()
+
+
+async def test_a_ring_wakes_the_listener_and_rings_in_a_burst_coalesce(
+    engine: AsyncEngine, pg_clean: str
+) -> None:
+    async with listening(engine) as (wakes, ringer):
         ringer.ring()
         await wakes.next()
         assert await wakes.settled() == 0
@@ -93,21 +107,13 @@ async def test_a_ring_wakes_the_listener_and_rings_in_a_burst_coalesce(
         assert 1 <= await wakes.settled() <= 2
         ringer.ring()  # a ring after the burst is not swallowed by it
         await wakes.next()
-    finally:
-        listener.cancel()
-        await asyncio.gather(listener, return_exceptions=True)
-        await ringer.aclose()
     assert await listening_pids(pg_clean) == []  # stopped: its connection stops listening
 
 
 async def test_the_listener_listens_again_when_its_connection_is_killed(
     engine: AsyncEngine, pg_clean: str
 ) -> None:
-    wakes = Wakes()
-    listener = asyncio.create_task(bell.listen(engine, wakes))
-    ringer = bell.OutboxBell(engine)
-    try:
-        await wakes.next()
+    async with listening(engine) as (wakes, ringer):
         (first,) = await listening_pids(pg_clean)
         admin = await asyncpg.connect(pg_clean)
         try:
@@ -119,24 +125,6 @@ async def test_the_listener_listens_again_when_its_connection_is_killed(
         assert second != first
         ringer.ring()
         await wakes.next()
-    finally:
-        listener.cancel()
-        await asyncio.gather(listener, return_exceptions=True)
-        await ringer.aclose()
-
-
-def config_yaml(url: str) -> str:
-    return f"""
-interfaces:
-  status-update:
-    source: erp
-    message_type: status_update
-    key: OrderNo
-    targets:
-      mes:
-        ordering: key
-        connector: {{kind: rest, url: "{url}/status", timeout: {{connect: 2s, total: 10s}}}}
-"""
 
 
 async def test_separate_processes_deliver_without_waiting_for_the_poll(
