@@ -120,6 +120,8 @@ class RestConnector:
             ) as response:
                 text = "" if response.status < 300 else await self._excerpt(response)
                 return classify(response.status, response.headers, text)
+        except aiohttp.ConnectionTimeoutError:  # the target never saw the request
+            return RetryLater(f"no connection within {self.config.timeout.connect:g}s")
         except TimeoutError:
             return RetryLater(f"timeout after {self.config.timeout.total:g}s")
         except aiohttp.InvalidURL as exc:

@@ -66,7 +66,8 @@ async def wait_orders(target: TargetServer, count: int, timeout: float) -> float
 
 
 async def attempt_counts(engine: AsyncEngine) -> dict[str, Any]:
-    """What the store recorded: attempts and round attempts of all deliveries, attempt rows."""
+    """What the store recorded: attempts and round attempts of all deliveries, attempt rows,
+    and those of them that never reached the target (no connection)."""
     async with engine.connect() as conn:
         row = (
             await conn.execute(
@@ -77,7 +78,11 @@ async def attempt_counts(engine: AsyncEngine) -> dict[str, Any]:
             )
         ).one()
         recorded = await conn.scalar(text("SELECT count(*) FROM attempts"))
-    return {**row._asdict(), "attempt_rows": recorded}
+        # a connect that timed out (a busy machine): an attempt the target never saw
+        unreached = await conn.scalar(
+            text("SELECT count(*) FROM attempts WHERE error LIKE 'no connection within %'")
+        )
+    return {**row._asdict(), "attempt_rows": recorded, "unreached": unreached}
 
 
 def most_in_window(times: list[float], window: float) -> int:

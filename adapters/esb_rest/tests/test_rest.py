@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from decimal import Decimal
 from pathlib import Path
 from uuid import uuid4
@@ -62,6 +63,26 @@ async def test_timeout_is_transient(target: TargetServer) -> None:
     await rest.aclose()
     assert isinstance(outcome, RetryLater)
     assert outcome.reason.startswith("timeout")
+
+
+async def test_a_connect_timeout_says_so(unused_tcp_port: int) -> None:
+    """A target whose listen queue is full never answers the handshake: the attempt's
+    reason says the connection was not made (nothing was sent), not the total timeout."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", unused_tcp_port))
+        server.listen(0)  # never accepted: after the queue's one or two, SYNs are dropped
+        waiting = [socket.socket() for _ in range(3)]
+        for client in waiting:  # fill the queue without waiting for the handshakes
+            client.setblocking(False)
+            client.connect_ex(("127.0.0.1", unused_tcp_port))
+        rest = connector(
+            f"http://127.0.0.1:{unused_tcp_port}", timeout={"connect": "200ms", "total": "5s"}
+        )
+        outcome = await rest.deliver(request())
+        await rest.aclose()
+        for client in waiting:
+            client.close()
+    assert outcome == RetryLater("no connection within 0.2s")
 
 
 async def test_connection_refused_is_transient(target: TargetServer) -> None:
